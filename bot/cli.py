@@ -1,0 +1,282 @@
+"""The `rectbot` command: ask, chat, ingest, reindex, docs, eval."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Config, ConfigError, load_config
+from bot.core import Conversation, Core
+from bot.render import citation, render_plain
+from retrieval.corpus import Corpus, Progress
+from retrieval.evaluation import evaluate, load_questions
+from retrieval.index import IndexParams
+from retrieval.passages import PassageParams
+from retrieval.search import EmptyQuestion, Hit, SearchParams, Searcher
+
+logger = logging.getLogger(__name__)
+
+
+class CommandError(Exception):
+    """A problem to report to the user in one line, with exit status 2."""
+
+
+def terminal_progress(stream: TextIO) -> Progress | None:
+    """A progress line on a terminal; nothing when output is redirected."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int, label: str) -> None:
+        end = "\n" if done == total else ""
+        stream.write(f"\r\x1b[K[{done}/{total}] {label[:60]}{end}")
+        stream.flush()
+
+    return show
+
+
+async def open_corpus(config: Config, progress: Progress | None = None) -> Corpus:
+    """Open the configured corpus, turning storage failures into a clear message."""
+    try:
+        return await Corpus.open(
+            config.storage.database,
+            seeds=config.corpus.seeds,
+            index_params=IndexParams(
+                engine=config.index.engine, k1=config.index.k1, b=config.index.b, idf=config.index.idf
+            ),
+            passage_params=PassageParams(
+                target_chars=config.passages.target_chars, max_chars=config.passages.max_chars
+            ),
+            progress=progress,
+        )
+    except sqlite3.DatabaseError as error:
+        raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
+    except OSError as error:
+        raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
+
+
+def searcher_for(corpus: Corpus, config: Config) -> Searcher:
+    """A searcher with the configured parameters."""
+    return Searcher(corpus, SearchParams(min_coverage=config.search.min_coverage))
+
+
+def hit_json(hit: Hit) -> dict:
+    """A hit as the JSON object `rectbot ask --json` prints."""
+    return {
+        "text": hit.text,
+        "title": hit.title,
+        "source": hit.source,
+        "date": hit.date,
+        "doc_id": hit.doc_id,
+        "passage_id": hit.passage_id,
+        "section": hit.section,
+        "author": hit.author,
+        "region": hit.region,
+        "score": round(hit.score, 4),
+        "matched_terms": list(hit.matched_terms),
+    }
+
+
+async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    """Answer one question, or one per line of standard input with `-`."""
+    if args.top < 1:
+        raise CommandError("--top must be at least 1")
+    questions = sys.stdin.read().splitlines() if args.question == "-" else [args.question]
+    corpus = await open_corpus(config, terminal_progress(sys.stderr))
+    try:
+        searcher = searcher_for(corpus, config)
+        for question in questions:
+            if args.question == "-" and not question.strip():
+                continue
+            if len(question) > config.search.max_question_chars:
+                message = f"question longer than {config.search.max_question_chars} characters"
+                if args.question != "-":
+                    raise CommandError(message)
+                print(json.dumps({"question": question, "error": message}, ensure_ascii=False) if args.json else message)
+                continue
+            try:
+                hits = await searcher.search(question, k=args.top)
+            except EmptyQuestion as error:
+                raise CommandError(str(error)) from None
+            if args.json:
+                print(json.dumps({"question": question, "hits": [hit_json(h) for h in hits]}, ensure_ascii=False))
+            else:
+                print(format_hits(question, hits, show_question=len(questions) > 1))
+    finally:
+        await corpus.close()
+    return 0
+
+
+def format_hits(question: str, hits: list[Hit], show_question: bool) -> str:
+    """Numbered excerpts with their citations, or a plain 'nothing found'."""
+    lines = [f"问：{question}"] if show_question else []
+    if not hits:
+        lines.append("没有找到相关的报告段落。试试更短的问题或报告里的关键词。")
+    for number, hit in enumerate(hits, start=1):
+        lines.append(f"【{number}】{hit.text}\n    —— {citation(hit)}\n")
+    return "\n".join(lines)
+
+
+async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    """An interactive chat on the terminal, with the replies the bots give."""
+    corpus = await open_corpus(config, terminal_progress(sys.stderr))
+    try:
+        core = Core(searcher_for(corpus, config), config.search.top_k, config.search.max_question_chars)
+        conversation = Conversation()
+        print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "> ")
+            except EOFError:
+                print()
+                return 0
+            if not line.strip():
+                continue
+            print(render_plain(await core.handle(conversation, line)))
+            print()
+    finally:
+        await corpus.close()
+
+
+async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
+    """Ingest files and folders, one line per file; exit 1 if any was rejected."""
+    missing = [path for path in args.paths if not path.exists()]
+    if missing:
+        raise CommandError(f"no such file or folder: {', '.join(map(str, missing))}")
+    progress = terminal_progress(sys.stderr)
+    corpus = await open_corpus(config, progress)
+    try:
+        reports = await corpus.ingest(args.paths, progress=progress)
+    finally:
+        await corpus.close()
+    for report in reports:
+        detail = f" ({report.reason})" if report.reason else ""
+        articles = "".join(
+            f"\n    {a.title or '(untitled)'} | {a.date or 'date unknown'} | {a.source or 'source unknown'}"
+            f" | {a.passages} passages{' | republished copy, not searched twice' if a.republished else ''}"
+            for a in report.articles
+        )
+        print(f"{report.status:<9} {report.file_name}{detail}{articles}")
+    return 1 if any(r.status == "rejected" for r in reports) else 0
+
+
+async def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
+    """Rebuild the index from the database."""
+    progress = terminal_progress(sys.stderr)
+    corpus = await open_corpus(config, progress)
+    try:
+        report = await corpus.reindex(progress=progress)
+    finally:
+        await corpus.close()
+    print(f"indexed {report.passages} passages in {report.seconds:.2f} s")
+    return 0
+
+
+async def cmd_docs(args: argparse.Namespace, config: Config) -> int:
+    """List the documents."""
+    corpus = await open_corpus(config, terminal_progress(sys.stderr))
+    try:
+        documents = await corpus.store.documents()
+    finally:
+        await corpus.close()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(doc) for doc in documents], ensure_ascii=False, indent=1))
+        return 0
+    for doc in documents:
+        copy = f" | copy of #{doc.duplicate_of}" if doc.duplicate_of else ""
+        also = f" | also in: {', '.join(doc.also_in)}" if doc.also_in and not doc.duplicate_of else ""
+        print(f"#{doc.id} {doc.title or '(untitled)'}")
+        print(
+            f"    {doc.date or 'date unknown'} | {doc.source or 'source unknown'} | {doc.author or '-'} | "
+            f"{doc.region or '-'} | {doc.passages} passages{copy}{also} | {doc.file_name}"
+        )
+        if doc.sections:
+            print(f"    sections: {', '.join(doc.sections)}")
+    return 0
+
+
+async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    """Run a question file and print the metrics."""
+    try:
+        questions = load_questions(args.file)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CommandError(f"cannot read question file {args.file}: {error}") from None
+    corpus = await open_corpus(config, terminal_progress(sys.stderr))
+    try:
+        report = await evaluate(searcher_for(corpus, config), questions)
+    finally:
+        await corpus.close()
+    if args.verbose:
+        for result in report.results:
+            mark = "ok " if (result.first_good_rank or 0) and result.first_good_rank <= 3 else "-- "
+            if result.question.kind == "abstain":
+                mark = "ok " if result.hits == 0 else "-- "
+            print(f"{mark}{result.question.id} [{result.question.kind}] rank={result.first_good_rank} "
+                  f"hits={result.hits} {result.question.q}")
+    print(f"questions: {len(report.answerable)} answerable, {len(report.abstain)} abstain")
+    print(f"Hit@1  {report.hit_at(1):.3f}")
+    print(f"Hit@3  {report.hit_at(3):.3f}")
+    print(f"MRR@5  {report.mrr_at_5:.3f}")
+    print(f"Abstain {report.abstain_rate:.3f}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "ingest": cmd_ingest,
+    "reindex": cmd_reindex,
+    "docs": cmd_docs,
+    "eval": cmd_eval,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; --config is accepted by every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="config file (default: $RECTBOT_CONFIG, else ./config.toml)")
+    common.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser = argparse.ArgumentParser(
+        prog="rectbot",
+        description="Cited excerpts from real reports on rectifying weak and lax grassroots party organisations.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ask = sub.add_parser("ask", parents=[common], help="answer a question with the best excerpts")
+    ask.add_argument("question", help="the question, or - to read one question per line from standard input")
+    ask.add_argument("--top", type=int, default=3, help="number of excerpts (default 3)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    sub.add_parser("chat", parents=[common], help="interactive chat on the terminal")
+    ingest = sub.add_parser("ingest", parents=[common], help="add or update documents (files or folders)")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    sub.add_parser("reindex", parents=[common], help="rebuild the search index from the database")
+    docs = sub.add_parser("docs", parents=[common], help="list the documents")
+    docs.add_argument("--json", action="store_true", help="print a JSON list")
+    evaluation = sub.add_parser("eval", parents=[common], help="measure retrieval on a question file")
+    evaluation.add_argument("file", type=Path)
+    evaluation.add_argument("-v", "--verbose", action="store_true", help="one line per question")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rectbot` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+        return asyncio.run(COMMANDS[args.command](args, config))
+    except (ConfigError, CommandError) as error:
+        print(f"rectbot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""TOML config -> frozen dataclasses; every key declared once with its default and help text.
+
+Where a value comes from, first match wins: the environment variable RECTBOT_<SECTION>_<KEY>, the
+config file, the built-in default. The file is `--config FILE`, else $RECTBOT_CONFIG, else
+./config.toml if present, else none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+class ConfigError(ValueError):
+    """A config file or value that cannot be used; the message names the key."""
+
+
+def setting(default: Any, help: str) -> Any:
+    """Declare a config key with its default and one line of help."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    database: Path = setting(
+        Path("rectbot-data/rectbot.sqlite3"),
+        "SQLite database file; the index and jieba cache are kept beside it. Relative paths in a config "
+        "file are relative to that file.",
+    )
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    seeds: Path = setting(BUNDLED_SEEDS, "Folder ingested automatically into an empty database (the bundled seeds).")
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    engine: str = setting("bm25s", "BM25 engine: bm25s (fast, default) or rank-bm25 (the reference, slow).")
+    idf: str = setting("lucene", "idf variant: lucene (never negative) or robertson (rank-bm25's BM25Okapi with epsilon=0).")
+    k1: float = setting(1.2, "BM25 term-frequency saturation.")
+    b: float = setting(0.75, "BM25 length normalisation (0 none, 1 full).")
+
+
+@dataclass(frozen=True)
+class PassagesConfig:
+    target_chars: int = setting(200, "Passages grow to about this many characters (short paragraphs are merged).")
+    max_chars: int = setting(320, "Paragraphs longer than this are cut at sentence ends.")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    top_k: int = setting(3, "Excerpts per answer.")
+    min_coverage: float = setting(
+        0.45, "Share of the question's weight the best passage must contain, else the answer is 'nothing found'."
+    )
+    max_question_chars: int = setting(300, "Longer questions are refused with a message saying the limit.")
+
+
+@dataclass(frozen=True)
+class Config:
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    passages: PassagesConfig = field(default_factory=PassagesConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    source: Path | None = None  # the file this was read from, if any
+
+    def __post_init__(self) -> None:
+        _check_choice("index.engine", self.index.engine, ("bm25s", "rank-bm25"))
+        _check_choice("index.idf", self.index.idf, ("lucene", "robertson"))
+        for key, value in [
+            ("passages.target_chars", self.passages.target_chars),
+            ("passages.max_chars", self.passages.max_chars),
+            ("search.top_k", self.search.top_k),
+            ("search.max_question_chars", self.search.max_question_chars),
+        ]:
+            if value < 1:
+                raise ConfigError(f"config key {key} must be at least 1, got {value}")
+        if self.passages.max_chars < self.passages.target_chars:
+            raise ConfigError("config key passages.max_chars must not be smaller than passages.target_chars")
+        if not 0 <= self.search.min_coverage <= 1:
+            raise ConfigError(f"config key search.min_coverage must be between 0 and 1, got {self.search.min_coverage}")
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"config key {key} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def sections() -> dict[str, type]:
+    """Config section name -> its dataclass."""
+    return {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "source"}  # type: ignore[misc]
+
+
+def declared_keys() -> dict[str, str]:
+    """'section.key' -> help text, for every key there is."""
+    return {
+        f"{name}.{f.name}": f.metadata["help"]
+        for name, cls in sections().items()
+        for f in dataclasses.fields(cls)
+    }
+
+
+def _coerce(key: str, value: Any, kind: Any, base: Path | None) -> Any:
+    """Check and convert one value to the type its key declares."""
+    if kind is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"config key {key} must be a path (a string), got {value!r}")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() or base is None else base / path
+    if kind is bool:
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes")
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key {key} must be true or false, got {value!r}")
+        return value
+    if kind is int:
+        try:
+            if isinstance(value, bool) or (isinstance(value, float)):
+                raise ValueError
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"config key {key} must be a whole number, got {value!r}") from None
+    if kind is float:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"config key {key} must be a number, got {value!r}") from None
+    if kind == tuple[int, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"config key {key} must be a list of numbers, got {value!r}")
+        try:
+            return tuple(int(item) for item in items if str(item).strip())
+        except (TypeError, ValueError):
+            raise ConfigError(f"config key {key} must be a list of numbers, got {value!r}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"config key {key} must be a string, got {value!r}")
+    return value
+
+
+def config_file(explicit: Path | None, environ: dict[str, str]) -> Path | None:
+    """The config file to read: --config, else $RECTBOT_CONFIG, else ./config.toml if present."""
+    if explicit is not None:
+        return explicit
+    if environ.get("RECTBOT_CONFIG"):
+        return Path(environ["RECTBOT_CONFIG"])
+    default = Path("config.toml")
+    return default if default.is_file() else None
+
+
+def load_config(path: Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read the config; a missing file, malformed TOML, unknown key or bad value raises ConfigError."""
+    environ = dict(os.environ) if environ is None else environ
+    path = config_file(path, environ)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read config file {path}: {error}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    base = path.resolve().parent if path is not None else None
+
+    known = sections()
+    for name, table in raw.items():
+        if name not in known:
+            raise ConfigError(f"unknown config section [{name}] in {path}; known: {', '.join(known)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"config key {name} must be a [{name}] table")
+
+    built: dict[str, Any] = {}
+    for name, cls in known.items():
+        table = dict(raw.get(name, {}))
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        hints = get_type_hints(cls)
+        for key in table:
+            if key not in fields:
+                raise ConfigError(f"unknown config key {name}.{key} in {path}; known: {', '.join(fields)}")
+        values = {}
+        for key in fields:
+            env_name = f"RECTBOT_{name}_{key}".upper()
+            if environ.get(env_name):
+                values[key] = _coerce(f"{name}.{key} (from ${env_name})", environ[env_name], hints[key], None)
+            elif key in table:
+                values[key] = _coerce(f"{name}.{key}", table[key], hints[key], base)
+        built[name] = cls(**values)
+    return Config(**built, source=path)

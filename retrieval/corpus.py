@@ -1,0 +1,248 @@
+"""The corpus: ingest files into the store and keep the BM25 index in step with it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section, parse_bytes
+from retrieval.index import IndexParams, PassageIndex, StaleIndex
+from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
+from retrieval.store import FileRecord, Store, StoredArticle
+from retrieval.text import normalize_for_phrase_match
+from retrieval.tokenizer import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+# progress(done, total, label): called as long work advances, for a terminal progress line.
+Progress = Callable[[int, int, str], None]
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """What was detected in an ingested article, for the admin's reply."""
+
+    title: str | None
+    date: str | None
+    source: str | None
+    passages: int
+    republished: bool  # the same text was already stored from another source
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The outcome for one file: added, unchanged, replaced or rejected (with the reason)."""
+
+    file_name: str
+    status: Literal["added", "unchanged", "replaced", "rejected"]
+    reason: str | None = None
+    articles: tuple[ArticleSummary, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """How big the rebuilt index is and how long it took."""
+
+    passages: int
+    seconds: float
+
+
+def text_hash(article: Article) -> str:
+    """Identifies an article's text whatever its script, punctuation or spacing."""
+    return hashlib.sha256(normalize_for_phrase_match(article.text).encode("utf-8")).hexdigest()
+
+
+def files_under(paths: Iterable[Path]) -> list[Path]:
+    """The files named, and the files inside the folders named, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        else:
+            found.append(path)
+    return found
+
+
+class Corpus:
+    """The documents and their index; searches read `index`, which is swapped whole when rebuilt."""
+
+    def __init__(
+        self,
+        store: Store,
+        tokenizer: Tokenizer,
+        index_dir: Path,
+        index_params: IndexParams = IndexParams(),
+        passage_params: PassageParams = PassageParams(),
+    ) -> None:
+        self.store = store
+        self.tokenizer = tokenizer
+        self.index_dir = index_dir
+        self.index_params = index_params
+        self.passage_params = passage_params
+        self.index: PassageIndex | None = None
+        self._reindex_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls,
+        database: Path,
+        *,
+        seeds: Path | None = None,
+        index_params: IndexParams = IndexParams(),
+        passage_params: PassageParams = PassageParams(),
+        progress: Progress | None = None,
+        tokenizer: Tokenizer | None = None,
+    ) -> Corpus:
+        """Open the database, ingest the seeds into an empty one, and load or rebuild the index."""
+        store = await Store.open(database)
+        try:
+            if tokenizer is None:
+                cache = database.parent / f"{database.stem}.jieba-cache"
+                tokenizer = await asyncio.to_thread(Tokenizer, cache_dir=cache)
+            corpus = cls(store, tokenizer, database.parent / f"{database.stem}.index", index_params, passage_params)
+            if seeds is not None and await store.count_files() == 0:
+                logger.info("empty database: ingesting the seed documents in %s", seeds)
+                await corpus.ingest([seeds], progress=progress)
+            await corpus.ensure_index(progress=progress)
+        except BaseException:
+            await store.close()
+            raise
+        return corpus
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.store.close()
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """What shapes the index besides its own parameters."""
+        return {
+            "tokenizer": self.tokenizer.version,
+            "fields": "title+passage",
+            "passages": json.dumps(
+                {"format": PASSAGE_FORMAT, **dataclasses.asdict(self.passage_params)}, sort_keys=True
+            ),
+        }
+
+    async def ensure_index(self, progress: Progress | None = None) -> None:
+        """Load the saved index, or rebuild it when it is missing or stale."""
+        fingerprint = await self.store.fingerprint()
+        try:
+            self.index = await asyncio.to_thread(
+                PassageIndex.load, self.index_dir, self.index_params, fingerprint=fingerprint, versions=self.versions
+            )
+            logger.info("loaded index of %d passages from %s", len(self.index), self.index_dir)
+        except StaleIndex as stale:
+            logger.info("rebuilding the index: %s", stale)
+            await self.reindex(progress=progress)
+
+    async def reindex(self, progress: Progress | None = None) -> ReindexReport:
+        """Re-split every document into passages if their shape changed, then rebuild and save the index."""
+        async with self._reindex_lock:
+            started = time.perf_counter()
+            if await self.store.passage_params() != self.versions["passages"]:
+                await self._resplit_passages()
+            fingerprint = await self.store.fingerprint()
+            passages = await self.store.searchable_passages()
+            index = await asyncio.to_thread(self._build_index, passages, fingerprint, progress)
+            await asyncio.to_thread(index.save, self.index_dir)
+            self.index = index
+            seconds = time.perf_counter() - started
+            logger.info("indexed %d passages in %.2f s", len(index), seconds)
+            return ReindexReport(passages=len(index), seconds=seconds)
+
+    def _build_index(self, passages: list[tuple[int, str]], fingerprint: str, progress: Progress | None) -> PassageIndex:
+        tokens: list[list[str]] = []
+        step = max(1, len(passages) // 100)
+        for done, (_, text) in enumerate(passages, start=1):
+            tokens.append(self.tokenizer.tokens(text))
+            if progress and (done % step == 0 or done == len(passages)):
+                progress(done, len(passages), "tokenising passages")
+        return PassageIndex.build(
+            [passage_id for passage_id, _ in passages],
+            tokens,
+            self.index_params,
+            fingerprint=fingerprint,
+            versions=self.versions,
+        )
+
+    async def _resplit_passages(self) -> None:
+        documents = await self.store.document_texts()
+        passages = {
+            doc_id: build_passages(
+                Article(title=None, date=None, source=None, author=None, region=None, text=text,
+                        sections=tuple(Section(title, start) for title, start in sections)),
+                self.passage_params,
+            )
+            for doc_id, text, sections in documents
+        }
+        await self.store.replace_passages(passages, self.versions["passages"])
+
+    async def ingest(self, paths: Iterable[Path], progress: Progress | None = None) -> list[IngestReport]:
+        """Ingest files and folders, one report per file, then rebuild the index once if anything changed."""
+        files = files_under(paths)
+        reports = []
+        for done, path in enumerate(files, start=1):
+            reports.append(await self._ingest_path(path))
+            if progress:
+                progress(done, len(files), path.name)
+        if any(report.status in ("added", "replaced") for report in reports):
+            await self.reindex(progress=progress)
+        return reports
+
+    async def ingest_bytes(self, data: bytes, file_name: str) -> IngestReport:
+        """Ingest one uploaded file and make it searchable."""
+        report = await self._ingest_data(data, file_name)
+        if report.status in ("added", "replaced"):
+            await self.reindex()
+        return report
+
+    async def _ingest_path(self, path: Path) -> IngestReport:
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            return IngestReport(path.name, "rejected", f"unsupported format {path.suffix or '(no extension)'}")
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                return IngestReport(path.name, "rejected", f"file larger than {MAX_FILE_BYTES // 2**20} MB")
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as error:
+            return IngestReport(path.name, "rejected", f"cannot read file: {error.strerror or error}")
+        return await self._ingest_data(data, path.name)
+
+    async def _ingest_data(self, data: bytes, file_name: str) -> IngestReport:
+        if len(data) > MAX_FILE_BYTES:
+            return IngestReport(file_name, "rejected", f"file larger than {MAX_FILE_BYTES // 2**20} MB")
+        content_hash = hashlib.sha256(data).hexdigest()
+        stored = await self.store.file_by_name(file_name)
+        if stored is not None and stored.content_hash == content_hash:
+            return IngestReport(file_name, "unchanged")
+        same_bytes = await self.store.file_name_by_hash(content_hash)
+        if same_bytes is not None and stored is None:
+            return IngestReport(file_name, "unchanged", f"same content as {same_bytes}")
+        try:
+            parsed = await asyncio.to_thread(parse_bytes, data, file_name)
+        except DocumentError as error:
+            return IngestReport(file_name, "rejected", str(error))
+        except Exception as error:  # a parser library failing on a hostile file must not stop a batch
+            logger.warning("cannot parse %s", file_name, exc_info=True)
+            return IngestReport(file_name, "rejected", f"cannot parse file ({type(error).__name__})")
+        articles = [
+            StoredArticle(article, build_passages(article, self.passage_params), text_hash(article))
+            for article in parsed.articles
+        ]
+        record = FileRecord(file_name, content_hash, parsed.encoding, len(data))
+        republished = await self.store.save_file(record, articles, self.versions["passages"])
+        summaries = tuple(
+            ArticleSummary(s.article.title, s.article.date, s.article.source, len(s.passages), is_copy)
+            for s, is_copy in zip(articles, republished)
+        )
+        return IngestReport(file_name, "replaced" if stored else "added", articles=summaries)

@@ -1,0 +1,481 @@
+"""Readers: the bytes of a supported file -> raw lines of text plus what the format itself states."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import logging
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import charset_normalizer
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+logger = logging.getLogger(__name__)
+
+CANNOT_DECODE = "cannot decode text (tried utf-8, gb18030, big5, utf-16)"
+BINARY = "binary file, not a document"
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# C0 controls other than tab, newlines, form feed and escape: text files do not contain them.
+_CONTROL_BYTES = frozenset((*range(0x01, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)))
+_MIN_PLAUSIBLE = 0.75
+_TERMINAL = tuple("。！？!?…")
+NUMBERED_HEADING = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．](?!\d)|第[一二三四五六七八九十\d]+[章节条部篇])"
+)
+
+
+class DocumentError(ValueError):
+    """A file that cannot be ingested; str(e) is a short reason in English for the admin."""
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """A file's lines before cleaning ("" marks a blank line in plain text) and the metadata its format states."""
+
+    lines: tuple[str, ...]
+    encoding: str | None = None
+    title: str | None = None  # stated by markup: a docx Title/Heading paragraph, an HTML <h1>/<title>
+    fallback_title: str | None = None  # docx core properties / PDF info title: used only when the text has none
+    site_name: str | None = None
+    date_text: str | None = None  # unparsed publication date from HTML <meta>
+
+
+# ---------------------------------------------------------------- text decoding
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode the bytes of a text file; returns (text, codec name) or raises DocumentError."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                raise DocumentError(CANNOT_DECODE) from None
+            return _checked(text), codec
+    if b"\x00" in data or _control_share(data) > 0.01:
+        raise DocumentError(BINARY)
+    try:
+        return _checked(data.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best: tuple[float, str, str] | None = None
+    for codec in _candidate_codecs(data):
+        try:
+            text = data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        score = _plausibility(text)
+        logger.debug("decoding as %s: plausibility %.2f", codec, score)
+        if best is None or score > best[0]:
+            best = (score, codec, text)
+    if best is None or best[0] < _MIN_PLAUSIBLE:
+        raise DocumentError(CANNOT_DECODE)
+    return _checked(best[2]), best[1]
+
+
+def _checked(text: str) -> str:
+    """Text with Unix newlines; an empty file is rejected."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise DocumentError("empty file")
+    return text
+
+
+def _control_share(data: bytes) -> float:
+    """Share of bytes that are control characters no text file contains."""
+    return sum(1 for b in data if b in _CONTROL_BYTES) / len(data) if data else 0.0
+
+
+def _candidate_codecs(data: bytes) -> list[str]:
+    """charset-normalizer's guess first, then the two Chinese encodings it often confuses on short text."""
+    names = []
+    guess = charset_normalizer.from_bytes(data).best()
+    if guess is not None:
+        names.append(guess.encoding)
+    names += ["gb18030", "big5"]
+    seen: list[str] = []
+    for name in names:
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            continue
+        if codec not in seen:
+            seen.append(codec)
+    return seen
+
+
+def _plausibility(text: str) -> float:
+    """Share of non-ASCII characters that are common Han characters or usual CJK punctuation."""
+    chars = [c for c in text if not c.isascii() and not c.isspace()]
+    if not chars:
+        return 1.0
+    common = _common_han()
+    good = sum(1 for c in chars if c in common or _plausible_symbol(ord(c)))
+    return good / len(chars)
+
+
+def _plausible_symbol(cp: int) -> bool:
+    """Punctuation and symbols usual in Chinese text."""
+    return (
+        cp in (0xB0, 0xB7, 0xD7)
+        or 0x2000 <= cp <= 0x206F  # general punctuation: “”‘’…—•
+        or 0x2100 <= cp <= 0x218F  # letterlike symbols, roman numerals
+        or 0x2460 <= cp <= 0x24FF  # ①②⑥
+        or 0x25A0 <= cp <= 0x25FF  # ■●○
+        or 0x3000 <= cp <= 0x303F  # 、。〈〉《》「」【】
+        or 0x3200 <= cp <= 0x32FF  # ㈠
+        or 0xFE30 <= cp <= 0xFE4F
+        or 0xFF01 <= cp <= 0xFF5E  # full-width forms
+    )
+
+
+@lru_cache(maxsize=1)
+def _common_han() -> frozenset[str]:
+    """All GB2312 characters and Big5 level-1 characters: what a correct decoding of Chinese mostly yields."""
+    chars: set[str] = set()
+    for lead in range(0xB0, 0xF8):
+        for trail in range(0xA1, 0xFF):
+            try:
+                chars.add(bytes((lead, trail)).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    for lead in range(0xA4, 0xC7):
+        for trail in (*range(0x40, 0x7F), *range(0xA1, 0xFF)):
+            try:
+                chars.add(bytes((lead, trail)).decode("big5"))
+            except UnicodeDecodeError:
+                pass
+    return frozenset(chars)
+
+
+# ---------------------------------------------------------------- plain text and markdown
+
+
+def read_text(data: bytes) -> RawDocument:
+    """A plain text file: its lines as they are."""
+    text, codec = decode_text(data)
+    return RawDocument(lines=tuple(text.split("\n")), encoding=codec)
+
+
+_MD_FENCE = re.compile(r"^\s*(```|~~~)")
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_MD_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_MD_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
+_MD_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$")
+_MD_QUOTE = re.compile(r"^\s*>\s?")
+_MD_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_MD_LINK_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+")
+_MD_FRONT_TITLE = re.compile(r"^title\s*:\s*['\"]?(.*?)['\"]?\s*$", re.IGNORECASE)
+_MD_INLINE = (
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
+    (re.compile(r"<(https?://[^>]+)>"), r"\1"),
+    (re.compile(r"</?[A-Za-z][^>]*>"), ""),
+    (re.compile(r"`([^`]+)`"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<!\*)\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?!\*)"), r"\1"),
+    (re.compile(r"(?<![_A-Za-z0-9])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![_A-Za-z0-9])"), r"\1"),
+    (re.compile(r"~~(.+?)~~"), r"\1"),
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|])"), r"\1"),
+)
+
+
+def read_markdown(data: bytes) -> RawDocument:
+    """A Markdown file with its markup stripped lightly; soft-wrapped paragraph lines are joined."""
+    text, codec = decode_text(data)
+    source = text.split("\n")
+    title = None
+    if source and source[0].strip() == "---":
+        end = next((i for i, line in enumerate(source[1:40], 1) if line.strip() in ("---", "...")), None)
+        if end is not None:
+            for line in source[1:end]:
+                if m := _MD_FRONT_TITLE.match(line.strip()):
+                    title = m.group(1) or None
+            source = source[end + 1 :]
+    lines: list[str] = []
+    paragraph: list[str] = []
+    in_code = False
+    seen_text = False
+
+    def flush() -> None:
+        nonlocal seen_text
+        if paragraph:
+            lines.append(_inline_markdown(_join_wrapped_pieces(paragraph)))
+            paragraph.clear()
+            seen_text = True
+
+    for line in source:
+        if _MD_FENCE.match(line):
+            flush()
+            in_code = not in_code
+            continue
+        if in_code:
+            if line.strip():
+                lines.append(line.strip())
+            continue
+        stripped = line.strip()
+        if not stripped or _MD_LINK_DEF.match(line) or _MD_TABLE_SEP.match(line) and "|" in line:
+            flush()
+            continue
+        if paragraph and _MD_SETEXT.match(line):
+            heading = _inline_markdown(_join_wrapped_pieces(paragraph))
+            paragraph.clear()
+            if title is None and not seen_text and line.strip().startswith("="):
+                title = heading
+            lines.append(heading)
+            seen_text = True
+            continue
+        if m := _MD_HEADING.match(line):
+            flush()
+            heading = _inline_markdown(m.group(2))
+            if title is None and not seen_text and len(m.group(1)) == 1:
+                title = heading
+            lines.append(heading)
+            seen_text = True
+            continue
+        if _MD_RULE.match(line) and len(stripped.replace(" ", "")) < 8:
+            flush()  # a short thematic break; a long one is left for the article splitter
+            continue
+        if stripped.startswith("|") and stripped.endswith("|"):
+            flush()
+            lines.extend(_inline_markdown(cell.strip()) for cell in stripped.strip("|").split("|") if cell.strip())
+            seen_text = True
+            continue
+        stripped = _MD_QUOTE.sub("", stripped)
+        if m := _MD_ITEM.match(stripped):
+            flush()
+            stripped = m.group(1)
+        paragraph.append(stripped)
+    flush()
+    return RawDocument(lines=tuple(line for line in lines if line.strip()), encoding=codec, title=title)
+
+
+def _inline_markdown(text: str) -> str:
+    """Remove emphasis, links, images, code spans and inline HTML, keeping their text."""
+    for pattern, replacement in _MD_INLINE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# ---------------------------------------------------------------- HTML
+
+_DROP_TAGS = (
+    "script", "style", "nav", "header", "footer", "aside", "noscript", "template", "iframe", "svg",
+    "button", "select", "head",
+)  # fmt: skip
+_BLOCK_TAGS = (
+    "address", "article", "blockquote", "caption", "center", "dd", "details", "dialog", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "form", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "main",
+    "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+)  # fmt: skip
+_HTML_SOFT_BREAK = re.compile(rf"(?<=[{_HAN}])\s*\n\s*(?=[{_HAN}])")
+# "标题 - 网站", "标题_栏目_网站", "标题|网站", "标题--栏目-网站"; not "2019-2020年" nor "——" inside a title.
+_TITLE_SPLIT = re.compile(rf"\s+[-–—|｜]+\s+|\s*[_|｜]\s*|(?<=[{_HAN}》”）)])-{{1,2}}(?=[{_HAN}《“（(])")
+_DATE_META = (
+    ("property", "article:published_time"),
+    ("name", "publishdate"),
+    ("name", "pubdate"),
+    ("name", "PubDate"),
+    ("name", "publish_date"),
+    ("itemprop", "datePublished"),
+)
+
+
+def read_html(data: bytes) -> RawDocument:
+    """An HTML page: page chrome elements dropped, each block element a line."""
+    text, codec = decode_text(data)
+    soup = BeautifulSoup(text, "lxml")
+    page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    site_name = _meta_content(soup, ("property", "og:site_name"))
+    date_text = next((v for key in _DATE_META if (v := _meta_content(soup, key))), None)
+    title_parts = [p for p in _TITLE_SPLIT.split(page_title) if p.strip()] if page_title else []
+    if len(title_parts) > 1 and not site_name:
+        site_name = title_parts[-1].strip()
+
+    headings = [h.get_text(" ", strip=True) for h in soup.find_all("h1")]
+    for tag in soup.find_all(_DROP_TAGS):
+        # An <article>'s own <header> holds its headline and date, not site chrome.
+        if not tag.decomposed and not (tag.name in ("header", "footer") and tag.find_parent("article")):
+            tag.decompose()
+    body = soup.body or soup
+    for node in list(body.find_all(string=True)):
+        if type(node) is NavigableString:
+            node.replace_with(re.sub(r"\s+", " ", _HTML_SOFT_BREAK.sub("", str(node))))
+    for br in body.find_all("br"):
+        br.replace_with("\n")
+    for tag in body.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.append("\n")
+    lines = tuple(line.strip() for line in body.get_text().split("\n") if line.strip())
+    return RawDocument(
+        lines=lines,
+        encoding=codec,
+        title=_html_title(headings, title_parts[0].strip() if title_parts else None),
+        site_name=site_name or None,
+        date_text=date_text,
+    )
+
+
+def _meta_content(soup: BeautifulSoup, key: tuple[str, str]) -> str | None:
+    """The content of a <meta> tag found by one attribute, e.g. ("property", "og:site_name")."""
+    tag = soup.find("meta", attrs={key[0]: key[1]})
+    content = tag.get("content") if isinstance(tag, Tag) else None
+    return content.strip() if isinstance(content, str) and content.strip() else None
+
+
+def _html_title(headings: list[str], page_title: str | None) -> str | None:
+    """The <h1> that agrees with <title> (an <h1> may be the site logo), else <title>, else the first <h1>."""
+    headings = [h for h in headings if h]
+    if page_title:
+        for heading in headings:
+            if heading.startswith(page_title) or page_title.startswith(heading):
+                return heading
+        return page_title
+    return headings[0] if headings else None
+
+
+# ---------------------------------------------------------------- docx
+
+
+def read_docx(data: bytes) -> RawDocument:
+    """A Word .docx file: paragraphs in order, each table cell a line."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise DocumentError("corrupt .docx file (not a zip archive)")
+    from docx import Document  # python-docx is slow to import; only .docx needs it
+
+    try:
+        document = Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many kinds for a damaged package
+        logger.debug("python-docx failed: %r", exc)
+        raise DocumentError("corrupt .docx file") from None
+    lines: list[str] = []
+    title = None
+    seen_body = False
+    for kind, text, style in _docx_blocks(document):
+        for line in text.split("\n"):
+            line = line.strip()
+            if not line:
+                continue
+            if kind == "p" and title is None and not seen_body:
+                if style == "title" or (style.startswith("heading") and not lines):
+                    title = line
+            if len(line) >= 80 or line.endswith(_TERMINAL):
+                seen_body = True
+            lines.append(line)
+    core_title = (document.core_properties.title or "").strip() or None
+    return RawDocument(lines=tuple(lines), title=title, fallback_title=core_title)
+
+
+def _docx_blocks(document: object) -> Iterator[tuple[str, str, str]]:
+    """(kind, text, lower-case style name) for each paragraph and table cell in document order."""
+    from docx.table import Table
+
+    def walk(container: object) -> Iterator[tuple[str, str, str]]:
+        for block in container.iter_inner_content():  # type: ignore[attr-defined]
+            if isinstance(block, Table):
+                seen: list[object] = []  # the elements themselves: ids of lxml proxies get reused
+                for row in block.rows:
+                    for cell in row.cells:
+                        if any(cell._tc is element for element in seen):  # a merged cell repeats per column
+                            continue
+                        seen.append(cell._tc)
+                        yield from walk(cell)
+            else:
+                try:
+                    style = (block.style.name or "").lower() if block.style is not None else ""
+                except (KeyError, ValueError):
+                    style = ""
+                yield ("p" if container is document else "cell"), block.text, style
+
+    yield from walk(document)
+
+
+# ---------------------------------------------------------------- PDF
+
+_PAGE_NUMBER = re.compile(r"^[-—–\s]*(?:第\s*)?\d{1,4}\s*(?:页)?\s*(?:(?:/|共)\s*\d{1,4}\s*页?)?[-—–\s]*$")
+_INDENT = re.compile(r"^(?:\u3000|\s{2,})")
+
+
+def read_pdf(data: bytes) -> RawDocument:
+    """A PDF's text layer, with lines wrapped inside a paragraph joined again."""
+    if b"%PDF-" not in data[:1024]:
+        raise DocumentError("corrupt .pdf file (no PDF header)")
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError("encrypted .pdf file")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info_title = (reader.metadata.title if reader.metadata else None) or None
+    except DocumentError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds for a damaged file
+        logger.debug("pypdf failed: %r", exc)
+        raise DocumentError("corrupt .pdf file") from None
+    raw_lines = [line for page in pages for line in page.split("\n")]
+    raw_lines = [line.rstrip() for line in raw_lines if line.strip() and not _PAGE_NUMBER.match(line)]
+    if not raw_lines:
+        raise DocumentError("no text layer in the PDF (a scanned image?)")
+    return RawDocument(lines=tuple(join_wrapped_lines(raw_lines)), fallback_title=info_title)
+
+
+def join_wrapped_lines(lines: list[str]) -> list[str]:
+    """Join lines that a layout wrapped inside a paragraph: a full-width line continues into the next one."""
+    widths = sorted(_display_width(line.strip()) for line in lines)
+    full = widths[int(0.9 * (len(widths) - 1))]
+    indented = any(_INDENT.match(line) for line in lines)
+    paragraphs: list[str] = []
+    previous_full = False
+    for line in lines:
+        text = line.strip()
+        starts_new = (
+            not paragraphs
+            or not previous_full
+            or _INDENT.match(line) is not None
+            or NUMBERED_HEADING.match(text) is not None
+            or (not indented and paragraphs[-1].endswith(_TERMINAL))
+        )
+        if starts_new:
+            paragraphs.append(text)
+        else:
+            paragraphs[-1] = _join_wrapped_pieces([paragraphs[-1], text])
+        previous_full = _display_width(text) >= 0.85 * full
+    return paragraphs
+
+
+def _join_wrapped_pieces(pieces: list[str]) -> str:
+    """Join wrapped pieces of one paragraph: no space between Han characters, one between Latin words."""
+    out = ""
+    for piece in pieces:
+        piece = piece.strip()
+        if out and piece and out[-1].isascii() and out[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
+            out += " "
+        out += piece
+    return out
+
+
+def _display_width(text: str) -> int:
+    """Width in half-width columns: Han characters count two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+# ---------------------------------------------------------------- dispatch
+
+READERS: dict[str, Callable[[bytes], RawDocument]] = {
+    ".txt": read_text,
+    ".md": read_markdown,
+    ".html": read_html,
+    ".htm": read_html,
+    ".docx": read_docx,
+    ".pdf": read_pdf,
+}
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(READERS)

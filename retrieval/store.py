@@ -1,0 +1,395 @@
+"""SQLite storage (aiosqlite): files, documents, passages; one write path, named migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiosqlite
+
+from retrieval.documents import Article
+from retrieval.passages import Passage
+
+logger = logging.getLogger(__name__)
+
+# Named migrations, applied in order and recorded in the `migrations` table.
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "001_documents_and_passages",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            file_name TEXT NOT NULL UNIQUE,
+            content_hash TEXT NOT NULL,
+            encoding TEXT,
+            size INTEGER NOT NULL,
+            ingested_at TEXT NOT NULL
+        );
+        CREATE INDEX files_content_hash ON files(content_hash);
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            title TEXT,
+            date TEXT,
+            source TEXT,
+            author TEXT,
+            region TEXT,
+            sections TEXT NOT NULL,
+            text TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            duplicate_of INTEGER REFERENCES documents(id) ON DELETE SET NULL
+        );
+        CREATE INDEX documents_text_hash ON documents(text_hash);
+        CREATE TABLE passages (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            section TEXT,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX passages_document ON passages(document_id, position);
+        """,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file as ingested: its name is its identity, its hash says whether it changed."""
+
+    file_name: str
+    content_hash: str
+    encoding: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article ready to store: metadata, passages and the hash that finds republished copies."""
+
+    article: Article
+    passages: Sequence[Passage]
+    text_hash: str
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """A stored document with what `rectbot docs` and the channels show."""
+
+    id: int
+    file_name: str
+    title: str | None
+    date: str | None
+    source: str | None
+    author: str | None
+    region: str | None
+    sections: tuple[str, ...]
+    passages: int
+    duplicate_of: int | None
+    also_in: tuple[str, ...]  # sources of other copies of the same article
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    """A passage with its document's citation fields."""
+
+    id: int
+    document_id: int
+    position: int
+    section: str | None
+    start: int
+    end: int
+    text: str
+    title: str | None
+    date: str | None
+    source: str | None
+    author: str | None
+    region: str | None
+    file_name: str
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """The database: reads on one connection, every write on another, serialised by a lock."""
+
+    def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection) -> None:
+        self.path = path
+        self._reader = reader
+        self._writer = writer
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating if needed) and migrate the database at path."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: the write path opens its transactions explicitly.
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await writer.execute("PRAGMA journal_mode=WAL")
+            await writer.execute("PRAGMA foreign_keys=ON")
+            await writer.execute("PRAGMA busy_timeout=5000")
+            await _migrate(writer)
+            reader = await aiosqlite.connect(path)
+        except (sqlite3.DatabaseError, OSError):
+            await writer.close()
+            raise
+        await reader.execute("PRAGMA busy_timeout=5000")
+        reader.row_factory = aiosqlite.Row
+        return cls(path, reader, writer)
+
+    async def close(self) -> None:
+        """Close both connections."""
+        await self._reader.close()
+        await self._writer.close()
+
+    # Reads
+
+    async def fingerprint(self) -> str:
+        """Identifies the searchable corpus state; it changes with every write."""
+        rows = dict(await self._reader.execute_fetchall("SELECT key, value FROM meta"))
+        return f"{rows.get('corpus_id', '')}:{rows.get('generation', '0')}"
+
+    async def count_files(self) -> int:
+        """Number of ingested files."""
+        rows = await self._reader.execute_fetchall("SELECT count(*) FROM files")
+        return rows[0][0]
+
+    async def file_by_name(self, file_name: str) -> FileRecord | None:
+        """The stored version of a file, if any."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT file_name, content_hash, encoding, size FROM files WHERE file_name = ?", (file_name,)
+        )
+        return FileRecord(*rows[0]) if rows else None
+
+    async def file_name_by_hash(self, content_hash: str) -> str | None:
+        """The name a file with these exact bytes was stored under, if any."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT file_name FROM files WHERE content_hash = ? ORDER BY id LIMIT 1", (content_hash,)
+        )
+        return rows[0][0] if rows else None
+
+    async def passage_params(self) -> str | None:
+        """The passage shape the stored passages were made with."""
+        rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = 'passage_params'")
+        return rows[0][0] if rows else None
+
+    async def document_texts(self) -> list[tuple[int, str, list[tuple[str, int]]]]:
+        """(id, text, sections) of every document, to re-split passages."""
+        rows = await self._reader.execute_fetchall("SELECT id, text, sections FROM documents ORDER BY id")
+        return [(row[0], row[1], [tuple(s) for s in json.loads(row[2])]) for row in rows]
+
+    async def searchable_passages(self) -> list[tuple[int, str]]:
+        """(id, text to index) of every passage of a primary document (not a republished copy), by id.
+
+        The text to index is the document's title, then the passage: a title often names the place
+        and the method ("四字箴言") that its paragraphs only imply.
+        """
+        rows = await self._reader.execute_fetchall(
+            """SELECT p.id, coalesce(d.title, '') || char(10) || p.text FROM passages p
+               JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL ORDER BY p.id"""
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def passages_by_id(self, ids: Iterable[int]) -> dict[int, PassageRow]:
+        """Passages with their citation fields, keyed by id; ids no longer stored are absent."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self._reader.execute_fetchall(
+            f"""SELECT p.id, p.document_id, p.position, p.section, p.start, p.end, p.text,
+                       d.title, d.date, d.source, d.author, d.region, f.file_name
+                FROM passages p JOIN documents d ON d.id = p.document_id JOIN files f ON f.id = d.file_id
+                WHERE p.id IN ({marks})""",
+            ids,
+        )
+        return {row[0]: PassageRow(*row) for row in rows}
+
+    async def passages_of_document(self, document_id: int) -> list[PassageRow]:
+        """All passages of a document in reading order."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT id FROM passages WHERE document_id = ? ORDER BY position", (document_id,)
+        )
+        by_id = await self.passages_by_id(row[0] for row in rows)
+        return [by_id[row[0]] for row in rows]
+
+    async def documents(self) -> list[DocumentRow]:
+        """Every stored document, primaries and republished copies, by id."""
+        rows = await self._reader.execute_fetchall(
+            """SELECT d.id, f.file_name, d.title, d.date, d.source, d.author, d.region, d.sections,
+                      (SELECT count(*) FROM passages p WHERE p.document_id = d.id), d.duplicate_of,
+                      (SELECT json_group_array(coalesce(c.source, cf.file_name))
+                         FROM documents c JOIN files cf ON cf.id = c.file_id
+                        WHERE c.text_hash = d.text_hash AND c.id != d.id)
+               FROM documents d JOIN files f ON f.id = d.file_id ORDER BY d.id"""
+        )
+        return [
+            DocumentRow(
+                id=row[0],
+                file_name=row[1],
+                title=row[2],
+                date=row[3],
+                source=row[4],
+                author=row[5],
+                region=row[6],
+                sections=tuple(title for title, _ in json.loads(row[7])),
+                passages=row[8] if row[9] is None else 0,
+                duplicate_of=row[9],
+                also_in=tuple(json.loads(row[10])),
+            )
+            for row in rows
+        ]
+
+    async def document(self, document_id: int) -> DocumentRow | None:
+        """One document by id."""
+        return next((doc for doc in await self.documents() if doc.id == document_id), None)
+
+    # The write path
+
+    async def save_file(self, record: FileRecord, articles: Sequence[StoredArticle], passage_params: str) -> list[bool]:
+        """Store a file's articles, replacing any older version of the same file name, in one transaction.
+
+        An article whose text is already stored (the same report republished elsewhere) is kept as a
+        copy of the first one: it is listed with the documents but its passages are not searched.
+        Returns, per article, whether it was such a copy.
+        """
+        async with self._write_lock:
+            db = self._writer
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                await db.execute("DELETE FROM files WHERE file_name = ?", (record.file_name,))
+                cursor = await db.execute(
+                    "INSERT INTO files (file_name, content_hash, encoding, size, ingested_at) VALUES (?, ?, ?, ?, ?)",
+                    (record.file_name, record.content_hash, record.encoding, record.size, _now()),
+                )
+                file_id = cursor.lastrowid
+                copies = [await self._insert_article(db, file_id, position, stored) for position, stored in enumerate(articles)]
+                await self._repair_copies(db)
+                await self._bump_generation(db)
+                # Passages made now have the current shape; an older recorded shape is left for reindex to see.
+                await db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('passage_params', ?)", (passage_params,)
+                )
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+            return copies
+
+    async def replace_passages(self, passages: Mapping[int, Sequence[Passage]], passage_params: str) -> None:
+        """Replace the passages of the given documents (after their shape changed), in one transaction."""
+        async with self._write_lock:
+            db = self._writer
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                for document_id, document_passages in passages.items():
+                    await db.execute("DELETE FROM passages WHERE document_id = ?", (document_id,))
+                    await self._insert_passages(db, document_id, document_passages)
+                await db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('passage_params', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (passage_params,),
+                )
+                await self._bump_generation(db)
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+
+    async def delete_file(self, file_name: str) -> bool:
+        """Remove a file and its documents; True if it was stored."""
+        async with self._write_lock:
+            db = self._writer
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                cursor = await db.execute("DELETE FROM files WHERE file_name = ?", (file_name,))
+                await self._repair_copies(db)
+                await self._bump_generation(db)
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+            return cursor.rowcount > 0
+
+    async def _insert_article(self, db: aiosqlite.Connection, file_id: int, position: int, stored: StoredArticle) -> bool:
+        article = stored.article
+        rows = await db.execute_fetchall(
+            "SELECT id FROM documents WHERE text_hash = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+            (stored.text_hash,),
+        )
+        duplicate_of = rows[0][0] if rows else None
+        sections = json.dumps([[s.title, s.start] for s in article.sections], ensure_ascii=False)
+        cursor = await db.execute(
+            """INSERT INTO documents (file_id, position, title, date, source, author, region, sections, text,
+                                      text_hash, duplicate_of)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                file_id,
+                position,
+                article.title,
+                article.date,
+                article.source,
+                article.author,
+                article.region,
+                sections,
+                article.text,
+                stored.text_hash,
+                duplicate_of,
+            ),
+        )
+        await self._insert_passages(db, cursor.lastrowid, stored.passages)
+        return duplicate_of is not None
+
+    async def _insert_passages(self, db: aiosqlite.Connection, document_id: int, passages: Sequence[Passage]) -> None:
+        await db.executemany(
+            "INSERT INTO passages (document_id, position, section, start, end, text) VALUES (?, ?, ?, ?, ?, ?)",
+            [(document_id, p.position, p.section, p.start, p.end, p.text) for p in passages],
+        )
+
+    async def _repair_copies(self, db: aiosqlite.Connection) -> None:
+        """After a delete, keep exactly one searchable document per text: the oldest."""
+        await db.execute(
+            """UPDATE documents SET duplicate_of = (
+                   SELECT min(o.id) FROM documents o WHERE o.text_hash = documents.text_hash)
+               WHERE id != (SELECT min(o.id) FROM documents o WHERE o.text_hash = documents.text_hash)"""
+        )
+        await db.execute(
+            """UPDATE documents SET duplicate_of = NULL
+               WHERE id = (SELECT min(o.id) FROM documents o WHERE o.text_hash = documents.text_hash)"""
+        )
+
+    async def _bump_generation(self, db: aiosqlite.Connection) -> None:
+        await db.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Apply the migrations not yet recorded, each in its own transaction."""
+    await db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    await db.commit()
+    applied = {row[0] for row in await db.execute_fetchall("SELECT name FROM migrations")}
+    for name, sql in MIGRATIONS:
+        if name in applied:
+            continue
+        logger.info("applying migration %s", name)
+        await db.executescript(f"BEGIN; {sql}; INSERT INTO migrations VALUES ('{name}', '{_now()}'); COMMIT;")
+    rows = await db.execute_fetchall("SELECT value FROM meta WHERE key = 'corpus_id'")
+    if not rows:
+        await db.execute("INSERT INTO meta (key, value) VALUES ('corpus_id', ?)", (uuid.uuid4().hex,))
+        await db.commit()

@@ -1,0 +1,68 @@
+"""Shared fixtures: one tokenizer per session, a seeded database built once and copied per test."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from retrieval.corpus import Corpus
+from retrieval.search import Searcher
+from retrieval.tokenizer import Tokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED_EVAL = ROOT.parent / "shared" / "eval" / "dev_questions.json"
+DEV_QUESTIONS = SHARED_EVAL if SHARED_EVAL.exists() else ROOT / "tests" / "data" / "dev_questions.json"
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Tokenizer:
+    """jieba with the domain dictionary, initialised once for the whole run."""
+    return Tokenizer(cache_dir=tmp_path_factory.mktemp("jieba"))
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory, tokenizer: Tokenizer) -> Path:
+    """A folder holding a database (and its index) with the five seeds ingested."""
+    folder = tmp_path_factory.mktemp("seeded")
+
+    async def build() -> None:
+        corpus = await Corpus.open(folder / "rectbot.sqlite3", seeds=SEEDS, tokenizer=tokenizer)
+        await corpus.close()
+
+    asyncio.run(build())
+    return folder
+
+
+@pytest.fixture
+def seeded_dir(seeded_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the seeded database folder."""
+    target = tmp_path / "data"
+    shutil.copytree(seeded_template, target)
+    return target
+
+
+@pytest.fixture
+async def corpus(seeded_dir: Path, tokenizer: Tokenizer) -> AsyncIterator[Corpus]:
+    """The seed corpus, opened from a private copy of the database."""
+    corpus = await Corpus.open(seeded_dir / "rectbot.sqlite3", seeds=SEEDS, tokenizer=tokenizer)
+    yield corpus
+    await corpus.close()
+
+
+@pytest.fixture
+async def empty_corpus(tmp_path: Path, tokenizer: Tokenizer) -> AsyncIterator[Corpus]:
+    """A corpus with no documents (no seeds)."""
+    corpus = await Corpus.open(tmp_path / "empty" / "rectbot.sqlite3", tokenizer=tokenizer)
+    yield corpus
+    await corpus.close()
+
+
+@pytest.fixture
+def searcher(corpus: Corpus) -> Searcher:
+    """A searcher over the seed corpus with default parameters."""
+    return Searcher(corpus)

@@ -1,0 +1,140 @@
+"""The `rectbot` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import DEV_QUESTIONS, SEEDS
+
+
+@pytest.fixture
+def env(seeded_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Point rectbot at a private seeded database; returns that database."""
+    database = seeded_dir / "rectbot.sqlite3"
+    monkeypatch.setenv("RECTBOT_STORAGE_DATABASE", str(database))
+    monkeypatch.delenv("RECTBOT_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return database
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_ask_prints_excerpts_with_title_source_and_date(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "ask", "软弱涣散村党组织怎么整顿")
+    assert status == 0
+    assert out.count("【") >= 3 and "【4】" not in out
+    assert "——" in out and "《" in out
+    assert "日期不详" in out or "20" in out
+
+
+def test_ask_json_has_the_documented_fields(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "ask", "村官回归工程", "--json", "--top", "2")
+    assert status == 0
+    answer = json.loads(out)
+    assert answer["question"] == "村官回归工程"
+    assert len(answer["hits"]) == 2
+    assert {"text", "title", "source", "date", "doc_id", "score", "section", "matched_terms"} <= set(answer["hits"][0])
+
+
+def test_ask_reads_questions_from_standard_input(env: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("三会一课\n\n怎么炒股\n"))
+    status, out, _ = run(capsys, "ask", "-", "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert status == 0
+    assert [line["question"] for line in lines] == ["三会一课", "怎么炒股"]
+    assert lines[0]["hits"] and lines[1]["hits"] == []
+
+
+def test_nothing_found_is_an_answer_not_an_error(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "ask", "今天天气怎么样")
+    assert status == 0
+    assert "没有找到" in out
+
+
+def test_empty_question_is_a_clear_error(env: Path, capsys) -> None:
+    status, _, err = run(capsys, "ask", "  ")
+    assert status == 2
+    assert "empty" in err
+
+
+def test_ingest_reports_each_file(env: Path, capsys, tmp_path: Path) -> None:
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "report.txt").write_text("红色夜校\n\n时间：2020-05-06\n\n某某县开办红色夜校，共办夜校四十二期。\n", encoding="utf-8")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a document")
+    shutil.copy(SEEDS / "000_63a0b89bf990acfb.txt", folder)
+    status, out, _ = run(capsys, "ingest", str(folder))
+    lines = out.splitlines()
+    assert status == 1  # one file was rejected
+    assert any(line.startswith("added") and "report.txt" in line for line in lines)
+    assert any(line.startswith("rejected") and "photo.jpg" in line and "unsupported" in line for line in lines)
+    assert any(line.startswith("unchanged") and "000_63a0b89bf990acfb.txt" in line for line in lines)
+    status, out, _ = run(capsys, "ask", "红色夜校", "--json")
+    assert "四十二期" in json.loads(out)["hits"][0]["text"]
+
+
+def test_ingest_of_a_missing_path_is_a_clear_error(env: Path, capsys) -> None:
+    status, _, err = run(capsys, "ingest", "no/such/file.txt")
+    assert status == 2 and "no such file" in err
+
+
+def test_docs_json_lists_every_document(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "docs", "--json")
+    documents = json.loads(out)
+    assert status == 0
+    assert {"id", "title", "date", "source", "author", "region", "sections", "passages"} <= set(documents[0])
+    by_file = {d["file_name"]: d for d in documents}
+    assert by_file["003_08f9d2bba28bd430.txt"]["sections"] == ["篇一", "篇二", "篇三"]
+
+
+def test_reindex_reports_passages_and_time(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "reindex")
+    assert status == 0 and "indexed" in out and " s" in out
+
+
+def test_eval_prints_the_metrics(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "eval", str(DEV_QUESTIONS))
+    assert status == 0
+    for metric in ("Hit@1", "Hit@3", "MRR@5", "Abstain"):
+        assert metric in out
+
+
+def test_a_bad_config_fails_at_start_up_naming_the_key(env: Path, capsys, tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[search]\ntop = 3\n", encoding="utf-8")
+    status, _, err = run(capsys, "ask", "三会一课", "--config", str(config))
+    assert status == 2 and "search.top" in err
+
+
+def test_chat_answers_more_and_context(env: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("第一书记\n更多\n上下文 1\n上下文 9\n帮助\n"))
+    status, out, _ = run(capsys, "chat")
+    assert status == 0
+    assert "【1】" in out and "【4】" in out  # the answer, then 更多 continues the numbering
+    assert "没有第 9 段" in out
+    assert "例如" in out
+
+
+def test_the_installed_console_script_runs_on_a_fresh_database(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "rectbot"
+    if not script.exists():
+        pytest.skip("rectbot is not installed in this environment (pip install -e .)")
+    env = {"RECTBOT_STORAGE_DATABASE": str(tmp_path / "db.sqlite3"), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [str(script), "ask", "软弱涣散村党组织怎么整顿", "--json"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["hits"]) == 3

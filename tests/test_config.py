@@ -1,0 +1,116 @@
+"""Config: file, environment and defaults; bad files fail at start-up naming the key; docs stay complete."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.config import BUNDLED_SEEDS, ConfigError, declared_keys, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+README = ROOT / "README.md"
+
+
+def example_keys() -> set[str]:
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    keys = {f"{section}.{key}" for section, table in data.items() for key in table}
+    # Keys shown commented out (their default depends on the install) count too.
+    section = None
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"^\[(\w+)\]", line):
+            section = m.group(1)
+        elif m := re.match(r"^#\s*(\w+)\s*=", line):
+            keys.add(f"{section}.{m.group(1)}")
+    return keys
+
+
+def test_every_declared_key_is_in_the_example_and_the_readme() -> None:
+    readme = README.read_text(encoding="utf-8")
+    assert example_keys() == set(declared_keys())
+    for key in declared_keys():
+        assert f"`{key}`" in readme, f"{key} is not documented in README.md"
+
+
+def test_the_example_file_loads_and_equals_the_defaults(tmp_path: Path) -> None:
+    config = load_config(EXAMPLE, environ={})
+    defaults = load_config(None, environ={})
+    assert config.index == defaults.index
+    assert config.search == defaults.search
+    assert config.passages == defaults.passages
+    # Relative paths in a file are relative to the file.
+    assert config.storage.database == ROOT / "rectbot-data" / "rectbot.sqlite3"
+
+
+def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None, environ={})
+    assert config.source is None
+    assert config.corpus.seeds == BUNDLED_SEEDS
+    assert (BUNDLED_SEEDS / "000_63a0b89bf990acfb.txt").exists()
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[search]\ntopk = 5\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown config key search\.topk"):
+        load_config(path, environ={})
+
+
+def test_unknown_section_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[serach]\ntop_k = 5\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown config section \[serach\]"):
+        load_config(path, environ={})
+
+
+def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[search\ntop_k = ', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('[search]\ntop_k = "three"', "search.top_k"),
+        ('[search]\ntop_k = 0', "search.top_k"),
+        ('[index]\nengine = "lucene"', "index.engine"),
+        ('[index]\nidf = "bm25+"', "index.idf"),
+        ('[search]\nmin_coverage = 2', "search.min_coverage"),
+        ('[storage]\ndatabase = 3', "storage.database"),
+    ],
+)
+def test_bad_values_are_named(tmp_path: Path, body: str, key: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        load_config(path, environ={})
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_precedence_environment_then_file_then_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[search]\ntop_k = 5\nmin_coverage = 0.3\n', encoding="utf-8")
+    config = load_config(path, environ={"RECTBOT_SEARCH_TOP_K": "7"})
+    assert config.search.top_k == 7  # environment wins
+    assert config.search.min_coverage == 0.3  # then the file
+    assert config.search.max_question_chars == 300  # then the default
+
+
+def test_config_file_from_environment_then_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text("[search]\ntop_k = 4\n", encoding="utf-8")
+    other = tmp_path / "other.toml"
+    other.write_text("[search]\ntop_k = 6\n", encoding="utf-8")
+    assert load_config(None, environ={}).search.top_k == 4
+    assert load_config(None, environ={"RECTBOT_CONFIG": str(other)}).search.top_k == 6
+    assert load_config(other, environ={"RECTBOT_CONFIG": "missing.toml"}).search.top_k == 6

@@ -1,0 +1,213 @@
+"""Ingest and index: identity by content hash, republished articles, rejections, stale and crashed indexes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retrieval.corpus import Corpus
+from retrieval.index import PassageIndex
+from retrieval.search import Searcher
+from retrieval.store import Store
+from retrieval.tokenizer import Tokenizer
+from tests.conftest import SEEDS
+
+NEW_REPORT = (
+    "某某县推行“红色夜校”整顿软弱涣散村党组织\n\n"
+    "时间：2020-05-06 来源：测试日报\n\n"
+    "某某县在软弱涣散村开办红色夜校，每周三晚上组织党员学习政策、讨论村务，半年来共办夜校四十二期。\n"
+)
+
+
+async def search_texts(corpus: Corpus, question: str) -> list[str]:
+    return [hit.text for hit in await Searcher(corpus).search(question, k=5)]
+
+
+async def test_seeds_are_ingested_into_an_empty_database(corpus: Corpus) -> None:
+    documents = await corpus.store.documents()
+    assert {doc.file_name for doc in documents} == {p.name for p in SEEDS.iterdir()}
+    assert all(doc.passages > 0 for doc in documents if doc.duplicate_of is None)
+    assert len(corpus.index) > 50
+
+
+async def test_ingesting_unchanged_files_changes_nothing(corpus: Corpus) -> None:
+    before = await corpus.store.fingerprint()
+    reports = await corpus.ingest([SEEDS])
+    assert {r.status for r in reports} == {"unchanged"}
+    assert await corpus.store.fingerprint() == before
+
+
+async def test_a_new_file_is_searchable_right_after_ingest(corpus: Corpus, tmp_path: Path) -> None:
+    assert await search_texts(corpus, "红色夜校") == []
+    path = tmp_path / "night-school.txt"
+    path.write_text(NEW_REPORT, encoding="utf-8")
+    [report] = await corpus.ingest([path])
+    assert report.status == "added"
+    assert report.articles[0].date == "2020-05-06"
+    texts = await search_texts(corpus, "红色夜校")
+    assert texts and "四十二期" in texts[0]
+
+
+async def test_a_changed_file_replaces_its_old_version(corpus: Corpus, tmp_path: Path) -> None:
+    path = tmp_path / "night-school.txt"
+    path.write_text(NEW_REPORT, encoding="utf-8")
+    await corpus.ingest([path])
+    path.write_text(NEW_REPORT.replace("四十二期", "五十六期"), encoding="utf-8")
+    [report] = await corpus.ingest([path])
+    assert report.status == "replaced"
+    texts = await search_texts(corpus, "红色夜校")
+    assert any("五十六期" in t for t in texts)
+    assert not any("四十二期" in t for t in texts)
+    assert sum(doc.file_name == "night-school.txt" for doc in await corpus.store.documents()) == 1
+
+
+async def test_the_same_bytes_under_another_name_are_unchanged(corpus: Corpus, tmp_path: Path) -> None:
+    copy = tmp_path / "copy-of-002.txt"
+    shutil.copy(SEEDS / "002_fd0e3d0b9b3fec5c.txt", copy)
+    [report] = await corpus.ingest([copy])
+    assert report.status == "unchanged"
+    assert "002_fd0e3d0b9b3fec5c.txt" in (report.reason or "")
+
+
+async def test_a_republished_article_is_one_excerpt_with_both_sources(corpus: Corpus, tmp_path: Path) -> None:
+    # The 鹿寨县 report republished on another site: the same text in traditional script, wrapped in page chrome.
+    from retrieval.text import to_simplified  # noqa: F401  (the copy is made in traditional script below)
+    import opencc
+
+    body = (SEEDS / "002_fd0e3d0b9b3fec5c.txt").read_text(encoding="utf-8")
+    traditional = opencc.OpenCC("s2t").convert(body)
+    page = f"当前位置：首页 > 基层党建\n\n来源：柳州日报\n\n{traditional}\n\n打印 纠错\n"
+    (tmp_path / "luzhai-republished.txt").write_text(page, encoding="utf-8")
+    [report] = await corpus.ingest([tmp_path / "luzhai-republished.txt"])
+    assert report.status == "added" and report.articles[0].republished
+
+    hits = await Searcher(corpus).search("鹿寨县五招祛掉病根", k=10)
+    documents = {hit.doc_id for hit in hits}
+    assert len([h for h in hits if "五招" in h.text]) == 1
+    docs = {doc.id: doc for doc in await corpus.store.documents()}
+    copy = next(doc for doc in docs.values() if doc.file_name == "luzhai-republished.txt")
+    assert copy.duplicate_of in documents
+    assert "柳州日报" in docs[copy.duplicate_of].also_in
+
+
+async def test_removing_the_original_makes_the_copy_searchable(corpus: Corpus, tmp_path: Path) -> None:
+    body = (SEEDS / "002_fd0e3d0b9b3fec5c.txt").read_text(encoding="utf-8")
+    (tmp_path / "copy.txt").write_text("来源：柳州日报\n\n" + body, encoding="utf-8")
+    await corpus.ingest([tmp_path / "copy.txt"])
+    assert await corpus.store.delete_file("002_fd0e3d0b9b3fec5c.txt")
+    await corpus.reindex()
+    hits = await Searcher(corpus).search("鹿寨县五招祛掉病根", k=5)
+    assert hits and all(hit.source == "柳州日报" for hit in hits if "五招" in hit.text)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.txt", b"  \n\n \t\n", "empty"),
+        ("binary.txt", bytes(range(256)) * 40, "binary"),
+        ("broken.docx", b"this is not a zip archive", "docx"),
+        ("table.xls", b"\xd0\xcf\x11\xe0 old excel", "unsupported format .xls"),
+    ],
+)
+async def test_bad_files_are_rejected_with_a_reason_and_nothing_is_lost(
+    corpus: Corpus, tmp_path: Path, name: str, data: bytes, reason: str
+) -> None:
+    before = await corpus.store.documents()
+    good = tmp_path / "good.txt"
+    good.write_text(NEW_REPORT, encoding="utf-8")
+    (tmp_path / name).write_bytes(data)
+    reports = {r.file_name: r for r in await corpus.ingest([tmp_path])}
+    assert reports[name].status == "rejected"
+    assert reason in (reports[name].reason or "").lower()
+    assert reports["good.txt"].status == "added"
+    after = await corpus.store.documents()
+    assert len(after) == len(before) + 1
+    assert await search_texts(corpus, "红色夜校")
+
+
+async def test_a_crash_while_saving_a_file_keeps_the_old_version(corpus: Corpus, tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "night-school.txt"
+    path.write_text(NEW_REPORT, encoding="utf-8")
+    await corpus.ingest([path])
+
+    async def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Store, "_repair_copies", crash)
+    path.write_text(NEW_REPORT.replace("四十二期", "五十六期"), encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        await corpus.ingest([path])
+    monkeypatch.undo()
+    await corpus.reindex()
+    texts = await search_texts(corpus, "红色夜校")
+    assert any("四十二期" in t for t in texts)
+
+
+async def test_a_stale_index_is_rebuilt_at_start_up(seeded_dir: Path, tokenizer: Tokenizer, tmp_path: Path) -> None:
+    database = seeded_dir / "rectbot.sqlite3"
+    corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    (tmp_path / "night-school.txt").write_text(NEW_REPORT, encoding="utf-8")
+    # Change the database behind the index's back (as a crash between commit and index save would).
+    await corpus._ingest_path(tmp_path / "night-school.txt")
+    await corpus.close()
+    reopened = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    try:
+        assert await search_texts(reopened, "红色夜校")
+    finally:
+        await reopened.close()
+
+
+async def test_a_missing_or_corrupt_index_is_rebuilt(seeded_dir: Path, tokenizer: Tokenizer) -> None:
+    database = seeded_dir / "rectbot.sqlite3"
+    index_dir = seeded_dir / "rectbot.index"
+    assert index_dir.is_dir()
+    for path in index_dir.rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"garbage")
+    corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    try:
+        assert await search_texts(corpus, "村官回归工程")
+    finally:
+        await corpus.close()
+    shutil.rmtree(index_dir)
+    corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    try:
+        assert await search_texts(corpus, "村官回归工程")
+    finally:
+        await corpus.close()
+
+
+async def test_a_crash_during_reindex_leaves_search_working(corpus: Corpus, monkeypatch) -> None:
+    def crash(*args, **kwargs):
+        raise MemoryError("out of memory while building")
+
+    monkeypatch.setattr(PassageIndex, "build", crash)
+    with pytest.raises(MemoryError):
+        await corpus.reindex()
+    assert await search_texts(corpus, "村官回归工程")  # the previous index is still in use
+
+
+async def test_migrations_are_recorded(corpus: Corpus) -> None:
+    rows = await corpus.store._reader.execute_fetchall("SELECT name FROM migrations")
+    assert [row[0] for row in rows] == ["001_documents_and_passages"]
+
+
+async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, tokenizer: Tokenizer) -> None:
+    from retrieval.passages import PassageParams
+
+    database = seeded_dir / "rectbot.sqlite3"
+    corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer, passage_params=PassageParams(100, 160))
+    try:
+        texts = await corpus.store.searchable_passages()
+        assert max(len(text) for _, text in texts) < 400
+        default_count = len(texts)
+    finally:
+        await corpus.close()
+    corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    try:
+        assert len(await corpus.store.searchable_passages()) < default_count
+    finally:
+        await corpus.close()

@@ -1,0 +1,76 @@
+"""Normalisation and tokenisation: the same pipeline for questions and passages."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.text import normalize, normalize_for_phrase_match, strip_pinyin_notes
+from retrieval.tokenizer import Tokenizer
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("共產黨員網(wǎng) 打印", "共產黨員網 打印"),
+        ("全國7.7萬個軟弱渙散村(社區(qū))黨組織", "全國7.7萬個軟弱渙散村(社區)黨組織"),
+        ("村(社区)党组织", "村(社区)党组织"),
+        ("2014年(2014)", "2014年(2014)"),
+        ("網（wǎng）站", "網站"),
+        ("see (note) here", "see (note) here"),
+    ],
+)
+def test_pinyin_notes_removed_and_other_brackets_kept(raw: str, clean: str) -> None:
+    assert strip_pinyin_notes(raw) == clean
+
+
+def test_normalize_folds_script_width_and_case() -> None:
+    assert normalize("軟弱渙散黨組織") == "软弱涣散党组织"
+    assert normalize("ＡＢＣ１２３％") == "abc123%"
+    assert normalize("網(wǎng)") == "网"
+
+
+def test_phrase_match_normalisation_drops_punctuation() -> None:
+    assert normalize_for_phrase_match("“村‘兩委’班子”，各吹各的號。") == "村两委班子各吹各的号"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "words"),
+    [
+        ("整顿软弱涣散村党组织", {"整顿", "软弱涣散", "村党组织"}),
+        ("选派第一书记到村", {"第一书记"}),
+        ("严格落实三会一课和四议两公开", {"三会一课", "四议两公开"}),
+        ("采取一村一策办法", {"一村一策"}),
+        ("县直部门结对帮扶", {"结对帮扶"}),
+        ("派驻驻村工作队", {"驻村工作队"}),
+        ("村两委换届", {"村两委"}),
+    ],
+)
+def test_domain_words_stay_whole(tokenizer: Tokenizer, sentence: str, words: set[str]) -> None:
+    assert words <= set(tokenizer.tokens(sentence))
+
+
+def test_traditional_and_simplified_give_the_same_tokens(tokenizer: Tokenizer) -> None:
+    assert tokenizer.tokens("整頓軟弱渙散黨組織，第一書記") == tokenizer.tokens("整顿软弱涣散党组织，第一书记")
+
+
+def test_stopwords_drop_question_words_but_keep_policy_words(tokenizer: Tokenizer) -> None:
+    tokens = tokenizer.tokens("怎么加强整顿，有什么问题")
+    assert {"加强", "整顿", "问题"} <= set(tokens)
+    assert not {"怎么", "什么", "有"} & set(tokens)
+
+
+def test_punctuation_and_emoji_are_not_tokens(tokenizer: Tokenizer) -> None:
+    assert tokenizer.tokens("？？？!!! 😀😀 ……") == []
+
+
+def test_synonyms_extend_questions_only(tokenizer: Tokenizer) -> None:
+    question = tokenizer.question_tokens("村书记年纪大了怎么办")
+    assert "年龄" in question and "支部书记" in question
+    assert "年纪长" not in tokenizer.tokens("村书记年纪大了怎么办")
+
+
+def test_version_changes_with_the_dictionary(tmp_path, tokenizer: Tokenizer) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text(tokenizer.domain_words.read_text(encoding="utf-8") + "新词语\n", encoding="utf-8")
+    other = Tokenizer(cache_dir=tmp_path / "cache", domain_words=words)
+    assert other.version != tokenizer.version
