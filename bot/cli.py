@@ -268,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rectbot` command."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # bm25s sets its own logger to DEBUG on import; keep it at the level the user asked for.
+    logging.getLogger("bm25s").setLevel(args.log_level.upper())
     try:
         config = load_config(args.config)
         return asyncio.run(COMMANDS[args.command](args, config))

@@ -50,8 +50,8 @@ class IndexConfig:
 
 @dataclass(frozen=True)
 class PassagesConfig:
-    target_chars: int = setting(200, "Passages grow to about this many characters (short paragraphs are merged).")
-    max_chars: int = setting(320, "Paragraphs longer than this are cut at sentence ends.")
+    target_chars: int = setting(150, "Passages grow to about this many characters (short paragraphs are merged).")
+    max_chars: int = setting(240, "Paragraphs longer than this are cut at sentence ends.")
 
 
 @dataclass(frozen=True)

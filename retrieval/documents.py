@@ -555,7 +555,7 @@ def _region(title: str | None, author: str | None, lead: str, text: str) -> str 
             if text_simple.count(m.group(1)) >= 2
         }
         if len(found) == 1:
-            name, span = next(iter(found.items()))
+            (span,) = found.values()
             return _same_span(lead, lead_simple, *span)
     return None
 
@@ -667,8 +667,10 @@ def _find_title(segment: list[_Line], body_start: int) -> int | None:
 def _find_line(segment: list[_Line], wanted: str) -> int | None:
     """The index of the content line that reads as wanted, ignoring punctuation and script."""
     key = normalize_for_phrase_match(wanted)
-    found = (i for i, line in enumerate(segment) if line.kind is _Kind.CONTENT and normalize_for_phrase_match(line.text) == key)
-    return next(found, None)
+    for i, line in enumerate(segment):
+        if line.kind is _Kind.CONTENT and normalize_for_phrase_match(line.text) == key:
+            return i
+    return None
 
 
 def _usable_fallback_title(title: str | None) -> bool:

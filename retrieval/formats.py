@@ -11,14 +11,19 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import charset_normalizer
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+if TYPE_CHECKING:
+    from docx.document import Document as WordDocument
+    from docx.table import _Cell
+
 logger = logging.getLogger(__name__)
 
-CANNOT_DECODE = "cannot decode text (tried utf-8, gb18030, big5, utf-16)"
-BINARY = "binary file, not a document"
+_CANNOT_DECODE = "cannot decode text (tried utf-8, gb18030, big5, utf-16)"
+_BINARY = "binary file, not a document"
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -57,10 +62,12 @@ def decode_text(data: bytes) -> tuple[str, str]:
             try:
                 text = data.decode(codec)
             except UnicodeDecodeError:
-                raise DocumentError(CANNOT_DECODE) from None
+                raise DocumentError(_CANNOT_DECODE) from None
+            if _odd_share(text) > 0.01:
+                raise DocumentError(_BINARY)  # bytes that merely start like a BOM
             return _checked(text), codec
     if b"\x00" in data or _control_share(data) > 0.01:
-        raise DocumentError(BINARY)
+        raise DocumentError(_BINARY)
     try:
         return _checked(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
@@ -76,7 +83,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         if best is None or score > best[0]:
             best = (score, codec, text)
     if best is None or best[0] < _MIN_PLAUSIBLE:
-        raise DocumentError(CANNOT_DECODE)
+        raise DocumentError(_CANNOT_DECODE)
     return _checked(best[2]), best[1]
 
 
@@ -86,6 +93,12 @@ def _checked(text: str) -> str:
     if not text.strip():
         raise DocumentError("empty file")
     return text
+
+
+def _odd_share(text: str) -> float:
+    """Share of characters that are control, unassigned, private-use or surrogate code points."""
+    odd = sum(1 for c in text if c not in "\t\n\r\f" and unicodedata.category(c) in ("Cc", "Cn", "Co", "Cs"))
+    return odd / len(text) if text else 0.0
 
 
 def _control_share(data: bytes) -> float:
@@ -374,12 +387,12 @@ def read_docx(data: bytes) -> RawDocument:
     return RawDocument(lines=tuple(lines), title=title, fallback_title=core_title)
 
 
-def _docx_blocks(document: object) -> Iterator[tuple[str, str, str]]:
+def _docx_blocks(document: WordDocument) -> Iterator[tuple[str, str, str]]:
     """(kind, text, lower-case style name) for each paragraph and table cell in document order."""
     from docx.table import Table
 
-    def walk(container: object) -> Iterator[tuple[str, str, str]]:
-        for block in container.iter_inner_content():  # type: ignore[attr-defined]
+    def walk(container: WordDocument | _Cell) -> Iterator[tuple[str, str, str]]:
+        for block in container.iter_inner_content():
             if isinstance(block, Table):
                 seen: list[object] = []  # the elements themselves: ids of lxml proxies get reused
                 for row in block.rows:
@@ -425,12 +438,12 @@ def read_pdf(data: bytes) -> RawDocument:
     raw_lines = [line.rstrip() for line in raw_lines if line.strip() and not _PAGE_NUMBER.match(line)]
     if not raw_lines:
         raise DocumentError("no text layer in the PDF (a scanned image?)")
-    return RawDocument(lines=tuple(join_wrapped_lines(raw_lines)), fallback_title=info_title)
+    return RawDocument(lines=tuple(_join_wrapped_lines(raw_lines)), fallback_title=info_title)
 
 
-def join_wrapped_lines(lines: list[str]) -> list[str]:
+def _join_wrapped_lines(lines: list[str]) -> list[str]:
     """Join lines that a layout wrapped inside a paragraph: a full-width line continues into the next one."""
-    widths = sorted(_display_width(line.strip()) for line in lines)
+    widths = sorted(_display_width(line) for line in lines)
     full = widths[int(0.9 * (len(widths) - 1))]
     indented = any(_INDENT.match(line) for line in lines)
     paragraphs: list[str] = []
@@ -448,7 +461,7 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
             paragraphs.append(text)
         else:
             paragraphs[-1] = _join_wrapped_pieces([paragraphs[-1], text])
-        previous_full = _display_width(text) >= 0.85 * full
+        previous_full = _display_width(line) >= 0.85 * full
     return paragraphs
 
 

@@ -20,8 +20,8 @@ PASSAGE_FORMAT = 2
 class PassageParams:
     """How passages are shaped; target_chars was chosen on the development questions (see README)."""
 
-    target_chars: int = 200
-    max_chars: int = 320
+    target_chars: int = 150
+    max_chars: int = 240
     heading_max_chars: int = 30
 
 

@@ -21,7 +21,7 @@ async def test_development_questions(searcher: Searcher) -> None:
 async def test_extra_questions(searcher: Searcher) -> None:
     report = await evaluate(searcher, load_questions(EXTRA_QUESTIONS))
     missed = [r.question.q for r in report.answerable if not r.first_good_rank or r.first_good_rank > 3]
-    assert report.hit_at(3) >= 0.85, missed  # measured 0.875 (14 of 16); see README
+    assert report.hit_at(3) >= 0.85, missed  # measured 0.94 (15 of 16); see README
     assert report.abstain_rate == 1.0, [r.question.q for r in report.abstain if r.hits]
 
 
