@@ -7,7 +7,8 @@ import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -267,63 +268,51 @@ class Store:
         copy of the first one: it is listed with the documents but its passages are not searched.
         Returns, per article, whether it was such a copy.
         """
-        async with self._write_lock:
-            db = self._writer
-            try:
-                await db.execute("BEGIN IMMEDIATE")
-                await db.execute("DELETE FROM files WHERE file_name = ?", (record.file_name,))
-                cursor = await db.execute(
-                    "INSERT INTO files (file_name, content_hash, encoding, size, ingested_at) VALUES (?, ?, ?, ?, ?)",
-                    (record.file_name, record.content_hash, record.encoding, record.size, _now()),
-                )
-                file_id = cursor.lastrowid
-                copies = [await self._insert_article(db, file_id, position, stored) for position, stored in enumerate(articles)]
-                await self._repair_copies(db)
-                await self._bump_generation(db)
-                # Passages made now have the current shape; an older recorded shape is left for reindex to see.
-                await db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('passage_params', ?)", (passage_params,)
-                )
-                await db.commit()
-            except BaseException:
-                await db.rollback()
-                raise
-            return copies
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM files WHERE file_name = ?", (record.file_name,))
+            cursor = await db.execute(
+                "INSERT INTO files (file_name, content_hash, encoding, size, ingested_at) VALUES (?, ?, ?, ?, ?)",
+                (record.file_name, record.content_hash, record.encoding, record.size, _now()),
+            )
+            file_id = cursor.lastrowid
+            copies = [await self._insert_article(db, file_id, position, stored) for position, stored in enumerate(articles)]
+            await self._repair_copies(db)
+            # Passages made now have the current shape; an older recorded shape is left for reindex to see.
+            await db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('passage_params', ?)", (passage_params,))
+        return copies
 
     async def replace_passages(self, passages: Mapping[int, Sequence[Passage]], passage_params: str) -> None:
         """Replace the passages of the given documents (after their shape changed), in one transaction."""
-        async with self._write_lock:
-            db = self._writer
-            try:
-                await db.execute("BEGIN IMMEDIATE")
-                for document_id, document_passages in passages.items():
-                    await db.execute("DELETE FROM passages WHERE document_id = ?", (document_id,))
-                    await self._insert_passages(db, document_id, document_passages)
-                await db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('passage_params', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (passage_params,),
-                )
-                await self._bump_generation(db)
-                await db.commit()
-            except BaseException:
-                await db.rollback()
-                raise
+        async with self._transaction() as db:
+            for document_id, document_passages in passages.items():
+                await db.execute("DELETE FROM passages WHERE document_id = ?", (document_id,))
+                await self._insert_passages(db, document_id, document_passages)
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('passage_params', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (passage_params,),
+            )
 
     async def delete_file(self, file_name: str) -> bool:
         """Remove a file and its documents; True if it was stored."""
+        async with self._transaction() as db:
+            cursor = await db.execute("DELETE FROM files WHERE file_name = ?", (file_name,))
+            await self._repair_copies(db)
+        return cursor.rowcount > 0
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The one write path: a serialised, immediate transaction that bumps the corpus generation on commit."""
         async with self._write_lock:
             db = self._writer
+            await db.execute("BEGIN IMMEDIATE")
             try:
-                await db.execute("BEGIN IMMEDIATE")
-                cursor = await db.execute("DELETE FROM files WHERE file_name = ?", (file_name,))
-                await self._repair_copies(db)
+                yield db
                 await self._bump_generation(db)
                 await db.commit()
             except BaseException:
                 await db.rollback()
                 raise
-            return cursor.rowcount > 0
 
     async def _insert_article(self, db: aiosqlite.Connection, file_id: int, position: int, stored: StoredArticle) -> bool:
         article = stored.article
