@@ -539,7 +539,10 @@ def _region(title: str | None, author: str | None, lead: str, text: str) -> str 
             org = org[2:]
         simple = to_simplified(org)
         if m := _PLACE_CHAIN.match(simple):
-            return _same_span(org, simple, *m.span())
+            start, end = m.span()
+            if simple[start:end - 1] in _PROVINCES and simple[end - 1] == "区":  # 广西区委 = 广西壮族自治区党委
+                end -= 1
+            return _same_span(org, simple, start, end)
         if simple[:1] in ("县", "市", "区", "州", "旗"):
             level = simple[0]
     if title:

@@ -596,3 +596,19 @@ def test_paragraph_offsets_and_sections_of_a_made_up_article() -> None:
     )  # fmt: skip
     assert article.paragraphs() == [(0, 1), (2, 4), (5, 6)]
     assert [article.section_at(i) for i in (0, 3, 5, 6)] == ["篇一", "篇一", "篇二", "篇二"]
+
+
+@pytest.mark.parametrize(
+    ("author", "region"),
+    [
+        ("广西区委组织部 张三", "广西"),
+        ("宁夏区委组织部", "宁夏"),
+        ("广西壮族自治区党委组织部", "广西壮族自治区"),
+        ("中共中卫市沙坡头区党群工作部", "中卫市沙坡头区"),
+    ],
+)
+def test_region_of_an_autonomous_region_committee(author: str, region: str) -> None:
+    # 区委 after a province's name is short for 自治区党委: the region is the province, not "广西区".
+    from retrieval.documents import _region
+
+    assert _region(None, author, "", "") == region
