@@ -17,7 +17,7 @@ from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Sect
 from retrieval.index import IndexParams, PassageIndex, StaleIndex
 from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from retrieval.store import FileRecord, Store, StoredArticle
-from retrieval.text import normalize_for_phrase_match
+from retrieval.text import text_fingerprint
 from retrieval.tokenizer import Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class ReindexReport:
 
 def text_hash(article: Article) -> str:
     """Identifies an article's text whatever its script, punctuation or spacing."""
-    return hashlib.sha256(normalize_for_phrase_match(article.text).encode("utf-8")).hexdigest()
+    return text_fingerprint(article.text)
 
 
 def files_under(paths: Iterable[Path]) -> list[Path]:

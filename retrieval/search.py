@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
 from retrieval.corpus import Corpus
 from retrieval.index import PassageIndex
 from retrieval.store import PassageRow
-from retrieval.text import normalize, normalize_for_phrase_match
+from retrieval.text import normalize, text_fingerprint
 
 
 class EmptyQuestion(ValueError):
@@ -100,7 +99,7 @@ class Searcher:
         words = tokenizer.tokens(question)[: self.params.max_question_tokens]
         if not words:
             return []
-        synonyms = [t for t in tokenizer.question_tokens(question) if t not in words][: self.params.max_question_tokens]
+        synonyms = [t for t in tokenizer.synonym_tokens(question) if t not in words][: self.params.max_question_tokens]
         ranked = self._rank(index, words, synonyms, candidates=max(50, (offset + k) * 5))
         if not ranked:
             return []
@@ -111,12 +110,12 @@ class Searcher:
         total_weight = sum(weights.values()) or 1.0
         hits: list[Hit] = []
         seen_texts: set[str] = set()
-        for rank, (passage_id, score) in enumerate(ranked):
+        for passage_id, score in ranked:
             row = rows.get(passage_id)
             if row is None:  # deleted since the index was built
                 continue
             normalized = normalize(f"{row.title or ''}\n{row.text}")
-            if rank == 0 or not hits:
+            if not hits:  # the best passage decides whether the corpus is about the question at all
                 # Synonyms count towards the word they stand for.
                 covered = sum(
                     weight
@@ -125,7 +124,7 @@ class Searcher:
                 )
                 if covered / total_weight < self.params.min_coverage:
                     return []
-            fingerprint = hashlib.sha256(normalize_for_phrase_match(row.text).encode()).hexdigest()
+            fingerprint = text_fingerprint(row.text)
             if fingerprint in seen_texts:  # the same paragraph republished in another document
                 continue
             seen_texts.add(fingerprint)

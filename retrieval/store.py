@@ -228,15 +228,17 @@ class Store:
         by_id = await self.passages_by_id(row[0] for row in rows)
         return [by_id[row[0]] for row in rows]
 
-    async def documents(self) -> list[DocumentRow]:
-        """Every stored document, primaries and republished copies, by id."""
+    async def documents(self, document_id: int | None = None) -> list[DocumentRow]:
+        """Every stored document (or only the one with document_id), primaries and republished copies, by id."""
         rows = await self._reader.execute_fetchall(
             """SELECT d.id, f.file_name, d.title, d.date, d.source, d.author, d.region, d.sections,
                       (SELECT count(*) FROM passages p WHERE p.document_id = d.id), d.duplicate_of,
                       (SELECT json_group_array(coalesce(c.source, cf.file_name))
                          FROM documents c JOIN files cf ON cf.id = c.file_id
                         WHERE c.text_hash = d.text_hash AND c.id != d.id)
-               FROM documents d JOIN files f ON f.id = d.file_id ORDER BY d.id"""
+               FROM documents d JOIN files f ON f.id = d.file_id
+               WHERE ? IS NULL OR d.id = ? ORDER BY d.id""",
+            (document_id, document_id),
         )
         return [
             DocumentRow(
@@ -257,7 +259,7 @@ class Store:
 
     async def document(self, document_id: int) -> DocumentRow | None:
         """One document by id."""
-        return next((doc for doc in await self.documents() if doc.id == document_id), None)
+        return next(iter(await self.documents(document_id)), None)
 
     # The write path
 

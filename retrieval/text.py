@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -48,3 +49,8 @@ def normalize(text: str) -> str:
 def normalize_for_phrase_match(text: str) -> str:
     """Normalise as the evaluation does: normalize(), then drop whitespace and punctuation."""
     return _PUNCT_FOR_MATCHING.sub("", normalize(text))
+
+
+def text_fingerprint(text: str) -> str:
+    """Identifies a text whatever its script, punctuation or spacing."""
+    return hashlib.sha256(normalize_for_phrase_match(text).encode("utf-8")).hexdigest()

@@ -101,12 +101,18 @@ class Tokenizer:
             if word not in self.stopwords and _MEANINGFUL.search(word)
         ]
 
+    def synonym_tokens(self, question: str) -> list[str]:
+        """The tokens of the synonyms of words a question contains, without repeats."""
+        normalized = normalize(question)
+        tokens = [
+            token
+            for word, synonyms in self.synonyms.items()
+            if word in normalized
+            for synonym in synonyms
+            for token in self.tokens(synonym)
+        ]
+        return list(dict.fromkeys(tokens))
+
     def question_tokens(self, question: str) -> list[str]:
         """A question's tokens, then the tokens of synonyms of words it contains, without repeats."""
-        tokens = self.tokens(question)
-        normalized = normalize(question)
-        for word, synonyms in self.synonyms.items():
-            if word in normalized:
-                for synonym in synonyms:
-                    tokens.extend(self.tokens(synonym))
-        return list(dict.fromkeys(tokens))
+        return list(dict.fromkeys(self.tokens(question) + self.synonym_tokens(question)))
