@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import getpass
 import json
 import logging
 import sqlite3
@@ -14,13 +15,15 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config, ConfigError, load_config
-from bot.core import Conversation, Core
+from bot.core import Asker, Pending
+from bot.logs import configure_logging
 from bot.render import citation, render_plain
+from bot.serve import CHANNELS, NoChannel, build_core, configured_channels, missing_settings, searcher_for, serve
 from retrieval.corpus import Corpus, Progress
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.index import IndexParams
 from retrieval.passages import PassageParams
-from retrieval.search import EmptyQuestion, Hit, SearchParams, Searcher
+from retrieval.search import EmptyQuestion, Hit
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +63,6 @@ async def open_corpus(config: Config, progress: Progress | None = None) -> Corpu
         raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
     except OSError as error:
         raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
-
-
-def searcher_for(corpus: Corpus, config: Config) -> Searcher:
-    """A searcher with the configured parameters."""
-    return Searcher(corpus, SearchParams(min_coverage=config.search.min_coverage))
 
 
 def hit_json(hit: Hit) -> dict:
@@ -128,8 +126,8 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """An interactive chat on the terminal, with the replies the bots give."""
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
-        core = Core(searcher_for(corpus, config), config.search.top_k, config.search.max_question_chars)
-        conversation = Conversation()
+        core = build_core(corpus, config)
+        asker = Asker(channel="cli", user_id=getpass.getuser(), is_admin=True)
         print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
         while True:
             try:
@@ -139,7 +137,10 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
                 return 0
             if not line.strip():
                 continue
-            print(render_plain(await core.handle(conversation, line)))
+            reply = await core.handle(asker, line)
+            print(render_plain(reply))
+            if isinstance(reply, Pending):
+                print(render_plain(await reply.job))
             print()
     finally:
         await corpus.close()
@@ -228,6 +229,25 @@ async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    """Run the chat channels (all configured ones by default) until interrupted."""
+    try:
+        channels = args.channels or configured_channels(config)
+        if not channels:
+            raise NoChannel("no channel is configured: set telegram.token (or RECTBOT_TELEGRAM_TOKEN)")
+        for name in channels:
+            if missing := missing_settings(config, name):
+                raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
+    except NoChannel as error:
+        raise CommandError(str(error)) from None
+    corpus = await open_corpus(config, terminal_progress(sys.stderr))
+    try:
+        await serve(build_core(corpus, config), config, channels)
+    finally:
+        await corpus.close()
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "ask": cmd_ask,
     "chat": cmd_chat,
@@ -235,6 +255,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "reindex": cmd_reindex,
     "docs": cmd_docs,
     "eval": cmd_eval,
+    "serve": cmd_serve,
 }
 
 
@@ -261,17 +282,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = sub.add_parser("eval", parents=[common], help="measure retrieval on a question file")
     evaluation.add_argument("file", type=Path)
     evaluation.add_argument("-v", "--verbose", action="store_true", help="one line per question")
+    serving = sub.add_parser("serve", parents=[common], help="run the chat bots (default: every configured channel)")
+    serving.add_argument("channels", nargs="*", metavar="CHANNEL", help=f"one of: {', '.join(CHANNELS)}")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rectbot` command."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    # bm25s sets its own logger to DEBUG on import; keep it at the level the user asked for.
-    logging.getLogger("bm25s").setLevel(args.log_level.upper())
     try:
         config = load_config(args.config)
+        configure_logging(args.log_level, config.secrets())
         return asyncio.run(COMMANDS[args.command](args, config))
     except (ConfigError, CommandError) as error:
         print(f"rectbot: {error}", file=sys.stderr)

@@ -21,9 +21,9 @@ class ConfigError(ValueError):
     """A config file or value that cannot be used; the message names the key."""
 
 
-def setting(default: Any, help: str) -> Any:
-    """Declare a config key with its default and one line of help."""
-    return field(default=default, metadata={"help": help})
+def setting(default: Any, help: str, secret: bool = False) -> Any:
+    """Declare a config key with its default and one line of help; secrets are left out of repr()."""
+    return field(default=default, repr=not secret, metadata={"help": help, "secret": secret})
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,42 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class ChatConfig:
+    rate_limit: int = setting(
+        10, "Messages one user may send per minute on any channel; the next gets a short 'slow down', the rest nothing."
+    )
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str = setting("", "Bot token from @BotFather (better: the RECTBOT_TELEGRAM_TOKEN environment variable).", secret=True)
+    base_url: str = setting("", "Bot API base URL, for a self-hosted Bot API server; empty: https://api.telegram.org/bot.")
+    base_file_url: str = setting("", "Bot API file URL to match base_url; empty: https://api.telegram.org/file/bot.")
+    proxy: str = setting("", "Proxy for reaching Telegram, e.g. http://127.0.0.1:7890 or socks5://host:1080.")
+    admins: tuple[int, ...] = setting((), "Telegram user ids that may add documents, /reindex and /stats.")
+    allowed_users: tuple[int, ...] = setting((), "If set (or allowed_chats is), only these users (and admins) may ask.")
+    allowed_chats: tuple[int, ...] = setting((), "Chat ids (groups) whose members may all ask; empty with allowed_users empty: everyone.")
+
+
+@dataclass(frozen=True)
 class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     passages: PassagesConfig = field(default_factory=PassagesConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
     source: Path | None = None  # the file this was read from, if any
+
+    def secrets(self) -> list[str]:
+        """The values of every secret key that is set, for the log filter."""
+        return [
+            getattr(getattr(self, name), f.name)
+            for name, cls in sections().items()
+            for f in dataclasses.fields(cls)
+            if f.metadata["secret"] and getattr(getattr(self, name), f.name)
+        ]
 
     def __post_init__(self) -> None:
         _check_choice("index.engine", self.index.engine, ("bm25s", "rank-bm25"))
@@ -80,11 +109,15 @@ class Config:
             ("passages.max_chars", self.passages.max_chars),
             ("search.top_k", self.search.top_k),
             ("search.max_question_chars", self.search.max_question_chars),
+            ("chat.rate_limit", self.chat.rate_limit),
         ]:
             if value < 1:
                 raise ConfigError(f"config key {key} must be at least 1, got {value}")
         if self.passages.max_chars < self.passages.target_chars:
             raise ConfigError("config key passages.max_chars must not be smaller than passages.target_chars")
+        proxy = self.telegram.proxy
+        if proxy and not proxy.startswith(("http://", "https://", "socks5://", "socks5h://")):
+            raise ConfigError(f"config key telegram.proxy must be an http://, https:// or socks5:// URL, got {proxy!r}")
         if not 0 <= self.search.min_coverage <= 1:
             raise ConfigError(f"config key search.min_coverage must be between 0 and 1, got {self.search.min_coverage}")
 
@@ -143,6 +176,11 @@ def _coerce(key: str, value: Any, kind: Any, base: Path | None) -> Any:
             return tuple(int(item) for item in items if str(item).strip())
         except (TypeError, ValueError):
             raise ConfigError(f"config key {key} must be a list of numbers, got {value!r}") from None
+    if kind == tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+            raise ConfigError(f"config key {key} must be a list of strings, got {value!r}")
+        return tuple(item.strip() for item in items if item.strip())
     if not isinstance(value, str):
         raise ConfigError(f"config key {key} must be a string, got {value!r}")
     return value

@@ -1,22 +1,53 @@
-"""Platform-neutral core: an incoming message -> a reply (questions, paging, context, help)."""
+"""Platform-neutral core: an incoming message -> a reply (questions, paging, context, feedback, admin work)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from dataclasses import dataclass, field
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from retrieval.search import EmptyQuestion, Hit, Searcher
+from bot.access import RateLimiter, Verdict
+from retrieval.corpus import IngestReport, ReindexReport
+from retrieval.search import Hit, Searcher
+from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats
+
+logger = logging.getLogger(__name__)
 
 HELP_WORDS = frozenset({"帮助", "help", "?", "？", "/help", "/start"})
 MORE_WORDS = frozenset({"更多", "more", "/more"})
-CONTEXT_COMMAND = re.compile(r"^\s*(?:上下文|全文|context)\s*(\d+)\s*$", re.IGNORECASE)
+STATS_WORDS = frozenset({"统计", "/stats"})
+REINDEX_WORDS = frozenset({"重建索引", "/reindex"})
+CONTEXT_COMMAND = re.compile(r"^\s*(?:上下文|全文|context)\s*(\d{1,4})\s*$", re.IGNORECASE)
+DOCUMENT_COMMAND = re.compile(r"^\s*(?:文档|/doc)\s*(\d{1,9})\s*$", re.IGNORECASE)
 CONTEXT_RADIUS = 1  # passages shown before and after an excerpt
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who sent a message, and where."""
+
+    channel: str  # telegram | wecom | cli
+    user_id: str
+    chat_type: str = "private"
+    chat_id: str | None = None  # set in group chats, where each member follows their own questions
+    is_admin: bool = False
+
+    @property
+    def conversation(self) -> str:
+        """Whose last question 更多 and 上下文 N follow."""
+        return self.user_id if self.chat_id is None else f"{self.chat_id}/{self.user_id}"
 
 
 @dataclass(frozen=True)
 class Answer:
     """Excerpts for a question; `first` is the number of the first one (1 for a new question)."""
 
+    answer_id: int
     question: str
     hits: tuple[Hit, ...]
     first: int
@@ -35,30 +66,69 @@ class NothingFound:
 class Context:
     """An excerpt with the passages around it."""
 
+    answer_id: int
     number: int
-    hit: Hit
+    passage: PassageRow
     before: tuple[str, ...]
     after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What `/doc ID` shows."""
+
+    document: DocumentRow
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What an admin's /stats shows."""
+
+    documents: int
+    passages: int
+    questions: QuestionStats
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The outcome of an admin's upload."""
+
+    report: IngestReport
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """The outcome of a rebuild."""
+
+    report: ReindexReport
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Slow work has started: say `text` now, and send the job's reply when it is done."""
+
+    text: str
+    job: asyncio.Task[Reply]
 
 
 @dataclass(frozen=True)
 class Notice:
     """A short message: help, a refusal, a hint."""
 
-    kind: str  # help | empty | too_long | no_question | bad_number
+    kind: str  # help | empty | too_long | no_question | bad_number | expired | not_admin | slow_down | thanks | ...
     text: str
 
 
-Reply = Answer | NothingFound | Context | Notice
+@dataclass(frozen=True)
+class Silence:
+    """Nothing to send (a flood past its warning)."""
 
 
-@dataclass
-class Conversation:
-    """What one user was last shown, so 更多 and 上下文 N can follow it."""
+class FetchError(Exception):
+    """A channel could not fetch an uploaded file; the message is for the user."""
 
-    question: str | None = None
-    shown: list[Hit] = field(default_factory=list)
 
+Reply = Answer | NothingFound | Context | DocumentInfo | Stats | Ingested | Reindexed | Pending | Notice | Silence
 
 HELP_TEXT = (
     "把问题直接发给我，我从真实的整顿软弱涣散基层党组织工作报告里找出最相关的段落，注明来源和日期。\n"
@@ -66,68 +136,172 @@ HELP_TEXT = (
     "  软弱涣散村党组织怎么整顿\n"
     "  村书记年纪大了能力弱怎么办\n"
     "  第一书记怎么发挥作用\n"
-    "回复“更多”看后面的段落，回复“上下文 1”看第 1 段的前后文。"
+    "回复“更多”看后面的段落，回复“上下文 1”看第 1 段的前后文，“文档 3”看 3 号文档的信息。"
 )
+EXPIRED = "这个回答已过期，请重新提问。"
 
 
 class Core:
     """Turns a message into a reply; channels only translate."""
 
-    def __init__(self, searcher: Searcher, top_k: int = 3, max_question_chars: int = 300) -> None:
+    def __init__(
+        self,
+        searcher: Searcher,
+        *,
+        top_k: int = 3,
+        max_question_chars: int = 300,
+        rate_limiter: RateLimiter | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    ) -> None:
         self.searcher = searcher
+        self.corpus = searcher.corpus
+        self.store = searcher.corpus.store
         self.top_k = top_k
         self.max_question_chars = max_question_chars
+        self.rate_limiter = rate_limiter
+        self.now = now
+        self._jobs: set[asyncio.Task[Reply]] = set()  # running slow work, kept so it is not garbage-collected
 
-    async def handle(self, conversation: Conversation, text: str) -> Reply:
-        """Answer one message in a conversation."""
+    async def handle(self, asker: Asker, text: str) -> Reply:
+        """Answer one text message: a command word or a question (channels call throttle() first)."""
         message = text.strip()
-        if message.lower() in HELP_WORDS:
+        word = message.lower()
+        if word in HELP_WORDS:
             return Notice("help", HELP_TEXT)
-        if message.lower() in MORE_WORDS:
-            return await self.more(conversation)
+        if word in MORE_WORDS:
+            return await self.more(asker)
         if match := CONTEXT_COMMAND.match(message):
-            return await self.context(conversation, int(match.group(1)))
-        return await self.ask(conversation, message)
+            return await self.context(asker, int(match.group(1)))
+        if match := DOCUMENT_COMMAND.match(message):
+            return await self.document(int(match.group(1)))
+        if word in STATS_WORDS:
+            return await self.stats(asker)
+        if word in REINDEX_WORDS:
+            return self.reindex(asker)
+        return await self.ask(asker, message)
 
-    async def ask(self, conversation: Conversation, question: str) -> Reply:
-        """A new question: the top excerpts, or why there are none."""
+    def throttle(self, asker: Asker) -> Notice | Silence | None:
+        """Count a message under the rate limit: None to go on, else what to say (once) or not say."""
+        if self.rate_limiter is None:
+            return None
+        verdict = self.rate_limiter.check(f"{asker.channel}:{asker.user_id}")
+        if verdict is Verdict.WARN:
+            return Notice("slow_down", f"消息太频繁了，请稍等一会儿再问（每分钟最多 {self.rate_limiter.per_minute} 条）。")
+        if verdict is Verdict.DROP:
+            return Silence()
+        return None
+
+    async def ask(self, asker: Asker, question: str) -> Reply:
+        """A new question: the top excerpts, or why there are none; logged with what was shown."""
+        question = question.strip()
+        if not question:
+            return Notice("empty", "请输入要查询的问题，例如：软弱涣散村党组织怎么整顿")
         if len(question) > self.max_question_chars:
             return Notice(
                 "too_long",
                 f"问题太长了（{len(question)} 字），请控制在 {self.max_question_chars} 字以内，只写关键的几个词。",
             )
-        try:
-            hits = await self.searcher.search(question, k=self.top_k + 1)
-        except EmptyQuestion:
-            return Notice("empty", "请输入要查询的问题，例如：软弱涣散村党组织怎么整顿")
-        conversation.question = question
-        conversation.shown = list(hits[: self.top_k])
-        if not hits:
+        started = time.perf_counter()
+        hits = await self.searcher.search(question, k=self.top_k + 1)
+        latency_ms = (time.perf_counter() - started) * 1000
+        shown = hits[: self.top_k]
+        asked = AskedQuestion(asker.channel, asker.user_id, asker.chat_type, question, len(shown), latency_ms)
+        answer_id = await self.store.log_question(asked, [hit.passage_id for hit in shown], asker.conversation)
+        if not shown:
             return NothingFound(question)
-        return Answer(question, tuple(hits[: self.top_k]), 1, len(hits) > self.top_k)
+        return Answer(answer_id, question, tuple(shown), 1, len(hits) > self.top_k)
 
-    async def more(self, conversation: Conversation) -> Reply:
-        """The next excerpts for the last question."""
-        if conversation.question is None:
-            return Notice("no_question", "还没有提问。请先发一个问题，再回复“更多”。")
-        offset = len(conversation.shown)
-        hits = await self.searcher.search(conversation.question, k=self.top_k + 1, offset=offset)
-        if not hits:
-            return NothingFound(conversation.question, after_more=True)
-        conversation.shown.extend(hits[: self.top_k])
-        return Answer(conversation.question, tuple(hits[: self.top_k]), offset + 1, len(hits) > self.top_k)
+    async def more(self, asker: Asker, answer_id: int | None = None) -> Reply:
+        """The next excerpts for an answer (by default the user's last one)."""
+        if answer_id is None:
+            answer_id = await self.store.conversation(asker.channel, asker.conversation)
+            if answer_id is None:
+                return Notice("no_question", "还没有提问。请先发一个问题，再回复“更多”。")
+        saved = await self.store.answer(answer_id)
+        if saved is None:
+            return Notice("expired", EXPIRED)
+        # Search afresh and skip what was shown: the index may have changed since.
+        hits = await self.searcher.search(saved.question, k=len(saved.shown) + self.top_k + 1)
+        new = [hit for hit in hits if hit.passage_id not in saved.shown]
+        if not new:
+            return NothingFound(saved.question, after_more=True)
+        page = new[: self.top_k]
+        await self.store.extend_answer(answer_id, [hit.passage_id for hit in page])
+        return Answer(answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k)
 
-    async def context(self, conversation: Conversation, number: int) -> Reply:
-        """The passages around excerpt `number` of the last answer."""
-        if not conversation.shown:
+    async def context(self, asker: Asker, number: int, answer_id: int | None = None) -> Reply:
+        """The passages around excerpt `number` of an answer (by default the user's last one)."""
+        if answer_id is None:
+            answer_id = await self.store.conversation(asker.channel, asker.conversation)
+        saved = await self.store.answer(answer_id) if answer_id is not None else None
+        if answer_id is not None and saved is None:
+            return Notice("expired", EXPIRED)
+        if saved is None or not saved.shown:
             return Notice("no_question", "还没有可以查看上下文的段落。请先提问。")
-        if not 1 <= number <= len(conversation.shown):
-            return Notice("bad_number", f"没有第 {number} 段。请回复 1 到 {len(conversation.shown)} 之间的数字，例如“上下文 1”。")
-        hit = conversation.shown[number - 1]
-        passages = await self.searcher.corpus.store.passages_of_document(hit.doc_id)
-        index = next((i for i, p in enumerate(passages) if p.id == hit.passage_id), None)
-        if index is None:
-            return Notice("bad_number", "这段内容所在的文档已被更新，请重新提问。")
+        if not 1 <= number <= len(saved.shown):
+            return Notice(
+                "bad_number", f"没有第 {number} 段。请回复 1 到 {len(saved.shown)} 之间的数字，例如“上下文 1”。"
+            )
+        passage_id = saved.shown[number - 1]
+        passage = (await self.store.passages_by_id([passage_id])).get(passage_id)
+        if passage is None:
+            return Notice("expired", "这段内容所在的文档已经更新，请重新提问。")
+        passages = await self.store.passages_of_document(passage.document_id)
+        index = next(i for i, p in enumerate(passages) if p.id == passage_id)
         before = tuple(p.text for p in passages[max(0, index - CONTEXT_RADIUS) : index])
         after = tuple(p.text for p in passages[index + 1 : index + 1 + CONTEXT_RADIUS])
-        return Context(number, hit, before, after)
+        return Context(answer_id, number, passage, before, after)
+
+    async def feedback(self, asker: Asker, answer_id: int, vote: int) -> Notice:
+        """Store a 👍 (+1) or 👎 (-1) on an answer."""
+        if await self.store.answer(answer_id) is None:
+            return Notice("expired", EXPIRED)
+        await self.store.save_vote(answer_id, asker.user_id, 1 if vote > 0 else -1)
+        return Notice("thanks", "谢谢反馈！" if vote > 0 else "谢谢反馈，我们会补充更合适的材料。")
+
+    async def document(self, document_id: int) -> Reply:
+        """A document's title, source, date, sections and passage count."""
+        document = await self.store.document(document_id)
+        if document is None:
+            return Notice("no_document", f"没有编号为 {document_id} 的文档。")
+        return DocumentInfo(document)
+
+    async def stats(self, asker: Asker) -> Reply:
+        """Corpus size and query-log figures, for admins."""
+        if not asker.is_admin:
+            return Notice("not_admin", "抱歉，只有管理员可以查看统计。")
+        now = self.now()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        questions = await self.store.question_stats(midnight, now - timedelta(days=7))
+        documents = len(await self.store.documents())
+        passages = len(self.corpus.index) if self.corpus.index is not None else 0
+        return Stats(documents, passages, questions)
+
+    def reindex(self, asker: Asker) -> Reply:
+        """Start rebuilding the index, for admins; searches go on meanwhile."""
+        if not asker.is_admin:
+            return Notice("not_admin", "抱歉，只有管理员可以重建索引。")
+        return Pending("正在重建索引，完成后告诉你……", self._start(self._reindex()))
+
+    async def ingest(self, asker: Asker, fetch: Callable[[], Awaitable[bytes]], file_name: str) -> Reply:
+        """Add an uploaded document, for admins (others' files are never fetched); searchable when this returns."""
+        if not asker.is_admin:
+            return Notice("not_admin", "抱歉，只有管理员可以添加文档。没有做任何改动。")
+        try:
+            data = await fetch()
+        except FetchError as error:
+            return Notice("fetch_failed", str(error))
+        return Ingested(await self.corpus.ingest_bytes(data, file_name))
+
+    async def _reindex(self) -> Reply:
+        try:
+            return Reindexed(await self.corpus.reindex())
+        except Exception:
+            logger.exception("reindex failed; the previous index stays in use")
+            return Notice("failed", "重建索引失败，旧索引仍在使用。详情见服务器日志。")
+
+    def _start(self, work: Coroutine[Any, Any, Reply]) -> asyncio.Task[Reply]:
+        job = asyncio.create_task(work)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
+        return job

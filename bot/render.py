@@ -1,20 +1,114 @@
-"""A reply -> text for a terminal (the Telegram and WeCom renderers sit beside this one)."""
+"""A reply -> plain text (terminal), Telegram HTML (4096 characters) or WeCom text (2048 UTF-8 bytes)."""
 
 from __future__ import annotations
 
-from bot.core import Answer, Context, NothingFound, Notice, Reply
-from retrieval.search import Hit
+import html
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from bot.core import (
+    Answer,
+    Context,
+    DocumentInfo,
+    Ingested,
+    NothingFound,
+    Notice,
+    Pending,
+    Reindexed,
+    Reply,
+    Silence,
+    Stats,
+)
+from retrieval.corpus import IngestReport
 
 UNKNOWN_DATE = "日期不详"
 UNKNOWN_SOURCE = "来源不详"
+UNTITLED = "（无标题）"
+ELLIPSIS = "…"
+TELEGRAM_MAX_CHARS = 4096
+WECOM_MAX_BYTES = 2048
+MAX_TITLE_CHARS = 60
+MAX_SOURCE_CHARS = 30
+SHORTEST_EXCERPT = 20  # excerpts are cut no shorter than this to fit a message
+
+Spans = Sequence[tuple[int, int]]
 
 
-def citation(hit: Hit) -> str:
-    """《title》 source · date (section), with unknowns said plainly."""
-    parts = [f"《{hit.title}》" if hit.title else "（无标题）", hit.source or UNKNOWN_SOURCE, hit.date or UNKNOWN_DATE]
-    if hit.section:
-        parts.append(hit.section)
+class Cited(Protocol):
+    """Anything with citation fields: a search hit or a stored passage."""
+
+    title: str | None
+    source: str | None
+    date: str | None
+    section: str | None
+
+
+def clip(text: str | None, limit: int | None) -> str:
+    """text cut to `limit` characters (None: no limit) with an ellipsis."""
+    text = text or ""
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def citation(item: Cited) -> str:
+    """《title》 · source · date (· section), with unknowns said plainly."""
+    parts = [
+        f"《{clip(item.title, MAX_TITLE_CHARS)}》" if item.title else UNTITLED,
+        clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE,
+        item.date or UNKNOWN_DATE,
+    ]
+    if item.section:
+        parts.append(clip(item.section, MAX_TITLE_CHARS))
     return " · ".join(parts)
+
+
+def marked_html(text: str, spans: Spans, limit: int | None) -> str:
+    """Escaped text with the spans in bold, cut to `limit` characters with an ellipsis."""
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1]
+        spans = [(start, min(end, len(text))) for start, end in spans if start < len(text)]
+        tail = ELLIPSIS
+    else:
+        tail = ""
+    out, at = [], 0
+    for start, end in spans:
+        out.append(html.escape(text[at:start], quote=False))
+        out.append(f"<b>{html.escape(text[start:end], quote=False)}</b>")
+        at = end
+    out.append(html.escape(text[at:], quote=False) + tail)
+    return "".join(out)
+
+
+def fit(render: Callable[[int | None], str], fits: Callable[[str], bool], longest: int) -> str:
+    """render(None) if it fits, else render(n) for the largest excerpt length n that fits."""
+    text = render(None)
+    if fits(text):
+        return text
+    low, high = SHORTEST_EXCERPT, max(SHORTEST_EXCERPT, longest - 1)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(render(middle)):
+            low = middle
+        else:
+            high = middle - 1
+    return render(low)
+
+
+def fits_telegram(text: str) -> bool:
+    """Within Telegram's message limit, counting the HTML source (stricter than the visible text)."""
+    return len(text) <= TELEGRAM_MAX_CHARS
+
+
+def fits_wecom(text: str) -> bool:
+    """Within WeCom's text limit, which counts UTF-8 bytes."""
+    return len(text.encode("utf-8")) <= WECOM_MAX_BYTES
+
+
+def cut_to_bytes(text: str, limit: int = WECOM_MAX_BYTES) -> str:
+    """text within `limit` UTF-8 bytes, cut between characters with an ellipsis."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    room = limit - len(ELLIPSIS.encode("utf-8"))
+    return text.encode("utf-8")[:room].decode("utf-8", errors="ignore") + ELLIPSIS
 
 
 def nothing_found_text(reply: NothingFound) -> str:
@@ -28,21 +122,189 @@ def nothing_found_text(reply: NothingFound) -> str:
     )
 
 
-def render_plain(reply: Reply) -> str:
-    """Plain text for the terminal chat and `rectbot ask`."""
+REJECTION_REASONS = [  # IngestReport reasons (English, from the library) -> what an admin in chat reads
+    ("unsupported format", "不支持这种文件格式，请发送 .txt、.md、.html、.docx 或 .pdf 文件"),
+    ("file larger than", "文件太大"),
+    ("empty file", "文件是空的"),
+    ("no readable text", "文件里没有可读的文字"),
+    ("binary file", "这不是文本文档（像是二进制文件）"),
+    ("cannot decode", "无法识别文件的文字编码"),
+    ("corrupt", "文件已损坏，无法打开"),
+    ("encrypted", "PDF 有密码保护，无法读取"),
+    ("no text layer", "PDF 里没有文字层（可能是扫描件），请提供文字版"),
+]
+
+
+def rejection_reason(reason: str | None) -> str:
+    """A library rejection reason in Chinese, keeping the original when it is not one we know."""
+    for prefix, chinese in REJECTION_REASONS:
+        if reason and reason.startswith(prefix):
+            return chinese
+    return f"无法读取（{reason}）"
+
+
+def ingest_text(report: IngestReport) -> str:
+    """What an admin reads after sending a file."""
+    if report.status == "rejected":
+        return f"没有导入 {report.file_name}：{rejection_reason(report.reason)}。没有做任何改动。"
+    if report.status == "unchanged":
+        same = f"（与 {report.reason.removeprefix('same content as ')} 内容相同）" if report.reason else ""
+        return f"{report.file_name} 已经导入过，内容没有变化{same}。"
+    verb = "已导入" if report.status == "added" else "已更新"
+    lines = [f"{verb} {report.file_name}，识别出 {len(report.articles)} 篇：", ""]
+    for number, article in enumerate(report.articles, start=1):
+        copy = "（与已有文档相同，只保留一份）" if article.republished else ""
+        lines.append(f"{number}. {citation(_Cited(article.title, article.source, article.date))} · {article.passages} 段{copy}")
+    lines += ["", "现在就可以检索。"]
+    return "\n".join(lines)
+
+
+class _Cited:
+    """Citation fields of an ingested article."""
+
+    def __init__(self, title: str | None, source: str | None, date: str | None) -> None:
+        self.title, self.source, self.date, self.section = title, source, date, None
+
+
+def document_text(info: DocumentInfo) -> str:
+    """What `/doc ID` shows."""
+    doc = info.document
+    lines = [
+        f"文档 {doc.id}：{'《' + doc.title + '》' if doc.title else UNTITLED}",
+        f"来源：{doc.source or UNKNOWN_SOURCE}",
+        f"日期：{doc.date or UNKNOWN_DATE}",
+    ]
+    if doc.author:
+        lines.append(f"作者：{doc.author}")
+    if doc.region:
+        lines.append(f"地区：{doc.region}")
+    if doc.sections:
+        lines.append("章节：" + "；".join(doc.sections))
+    if doc.duplicate_of:
+        lines.append(f"段落：与文档 {doc.duplicate_of} 内容相同，检索时只用那一份")
+    else:
+        lines.append(f"段落：{doc.passages} 段")
+    if doc.also_in and not doc.duplicate_of:
+        lines.append("也见于：" + "，".join(doc.also_in))
+    lines.append(f"文件：{doc.file_name}")
+    return "\n".join(lines)
+
+
+def stats_text(stats: Stats) -> str:
+    """What an admin's /stats (统计) shows."""
+    q = stats.questions
+    share = f"（{q.answered_week / q.week:.0%}）" if q.week else ""
+    lines = [
+        f"文档 {stats.documents} 篇，可检索段落 {stats.passages} 段",
+        f"今天提问 {q.today} 次，近 7 天 {q.week} 次，其中找到答案 {q.answered_week} 次{share}",
+        f"近 7 天反馈：👍 {q.votes_up_week}  👎 {q.votes_down_week}",
+    ]
+    if q.unanswered:
+        lines.append("近 7 天没找到答案的问题（可据此补充材料）：")
+        lines += [f"  {n}. {clip(text, 40)}（{times} 次）" for n, (text, times) in enumerate(q.unanswered, start=1)]
+    else:
+        lines.append("近 7 天没有找不到答案的问题。")
+    return "\n".join(lines)
+
+
+def reindexed_text(reply: Reindexed) -> str:
+    """The result of a rebuild."""
+    return f"索引已重建：{reply.report.passages} 段，用时 {reply.report.seconds:.1f} 秒。"
+
+
+def common_text(reply: Reply) -> str:
+    """Plain text for every reply that reads the same on all channels."""
     match reply:
-        case Answer():
-            blocks = []
-            for number, hit in enumerate(reply.hits, start=reply.first):
-                blocks.append(f"【{number}】{hit.text}\n    —— {citation(hit)}")
-            footer = "回复“更多”看后面的段落，" if reply.has_more else ""
-            blocks.append(f"{footer}回复“上下文 N”看第 N 段的前后文。")
-            return "\n\n".join(blocks)
         case NothingFound():
             return nothing_found_text(reply)
-        case Context():
-            parts = [*reply.before, f"【{reply.number}】{reply.hit.text}", *reply.after]
-            return "\n\n".join(parts) + f"\n    —— {citation(reply.hit)}"
+        case DocumentInfo():
+            return document_text(reply)
+        case Stats():
+            return stats_text(reply)
+        case Ingested():
+            return ingest_text(reply.report)
+        case Reindexed():
+            return reindexed_text(reply)
+        case Pending():
+            return reply.text
         case Notice():
             return reply.text
+        case Silence():
+            return ""
     raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def _answer_plain(reply: Answer, limit: int | None) -> str:
+    blocks = [
+        f"【{number}】{clip(hit.text, limit)}\n—— {citation(hit)}"
+        for number, hit in enumerate(reply.hits, start=reply.first)
+    ]
+    more = "回复“更多”看后面的段落；" if reply.has_more else ""
+    blocks.append(f"{more}回复“上下文 N”（或“全文 N”）看第 N 段的前后文。")
+    return "\n\n".join(blocks)
+
+
+def _context_plain(reply: Context, limit: int | None) -> str:
+    shown = [clip(text, limit) for text in (*reply.before, reply.passage.text, *reply.after)]
+    mark = len(reply.before)
+    shown[mark] = f"【{reply.number}】{shown[mark]}"
+    return f"{citation(reply.passage)}（文档 {reply.passage.document_id}）\n\n" + "\n\n".join(shown)
+
+
+def _longest(reply: Answer | Context) -> int:
+    if isinstance(reply, Answer):
+        return max(len(hit.text) for hit in reply.hits)
+    return max(len(text) for text in (*reply.before, reply.passage.text, *reply.after))
+
+
+def render_plain(reply: Reply) -> str:
+    """Plain text for the terminal chat."""
+    match reply:
+        case Answer():
+            return _answer_plain(reply, None)
+        case Context():
+            return _context_plain(reply, None)
+    return common_text(reply)
+
+
+def render_wecom(reply: Reply) -> str:
+    """Plain text within WeCom's 2048-byte limit: excerpts are shortened, never a character cut in half."""
+    match reply:
+        case Answer():
+            return fit(lambda limit: _answer_plain(reply, limit), fits_wecom, _longest(reply))
+        case Context():
+            return fit(lambda limit: _context_plain(reply, limit), fits_wecom, _longest(reply))
+    return cut_to_bytes(common_text(reply))
+
+
+def _answer_html(reply: Answer, limit: int | None) -> str:
+    blocks = [
+        f"<b>{number}.</b> {marked_html(hit.text, hit.highlights, limit)}\n"
+        f"<i>—— {html.escape(citation(hit), quote=False)}</i>"
+        for number, hit in enumerate(reply.hits, start=reply.first)
+    ]
+    return "\n\n".join(blocks)
+
+
+def _context_html(reply: Context, limit: int | None) -> str:
+    passage = reply.passage
+    head = f"<b>{html.escape(clip(passage.title, MAX_TITLE_CHARS) or UNTITLED, quote=False)}</b>\n"
+    details = [passage.source or UNKNOWN_SOURCE, passage.date or UNKNOWN_DATE]
+    if passage.section:
+        details.append(clip(passage.section, MAX_TITLE_CHARS))
+    head += html.escape(" · ".join(details), quote=False) + f"（文档 {passage.document_id}）"
+    before = [marked_html(text, (), limit) for text in reply.before]
+    after = [marked_html(text, (), limit) for text in reply.after]
+    focus = f"<b>【{reply.number}】</b><u>{marked_html(passage.text, (), limit)}</u>"
+    return "\n\n".join([head, *before, focus, *after])
+
+
+def render_telegram(reply: Reply) -> str:
+    """Telegram HTML within 4096 characters; all text escaped, matched terms in bold."""
+    match reply:
+        case Answer():
+            return fit(lambda limit: _answer_html(reply, limit), fits_telegram, _longest(reply))
+        case Context():
+            return fit(lambda limit: _context_html(reply, limit), fits_telegram, _longest(reply))
+    text = common_text(reply)
+    return fit(lambda limit: html.escape(clip(text, limit), quote=False), fits_telegram, len(text))

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiosqlite
@@ -60,6 +60,42 @@ MIGRATIONS: list[tuple[str, str]] = [
             text TEXT NOT NULL
         );
         CREATE INDEX passages_document ON passages(document_id, position);
+        """,
+    ),
+    (
+        "002_questions_feedback_conversations",
+        """
+        CREATE TABLE questions (
+            id INTEGER PRIMARY KEY,
+            asked_at TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            chat_type TEXT NOT NULL,
+            question TEXT NOT NULL,
+            hits INTEGER NOT NULL,
+            latency_ms REAL NOT NULL,
+            shown TEXT NOT NULL
+        );
+        CREATE INDEX questions_asked_at ON questions(asked_at);
+        CREATE TABLE feedback (
+            question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            voted_at TEXT NOT NULL,
+            PRIMARY KEY (question_id, user_id)
+        );
+        CREATE TABLE conversations (
+            channel TEXT NOT NULL,
+            conversation TEXT NOT NULL,
+            question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+            PRIMARY KEY (channel, conversation)
+        );
+        CREATE TABLE seen_messages (
+            channel TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (channel, message_id)
+        );
         """,
     ),
 ]
@@ -120,8 +156,45 @@ class PassageRow:
     file_name: str
 
 
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return _utc_text(datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    """One question as the query log keeps it."""
+
+    channel: str  # telegram | wecom | cli
+    user_id: str
+    chat_type: str  # private | group | supergroup | app
+    question: str
+    hits: int  # excerpts in the first answer; 0 = nothing found
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class SavedAnswer:
+    """A logged question and the passages shown for it so far, so 更多 and 上下文 work after a restart."""
+
+    id: int
+    question: str
+    shown: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """Query-log figures for an admin."""
+
+    today: int
+    week: int
+    answered_week: int
+    votes_up_week: int
+    votes_down_week: int
+    unanswered: tuple[tuple[str, int], ...]  # most frequent questions that found nothing, with counts
 
 
 class Store:
@@ -261,6 +334,45 @@ class Store:
         """One document by id."""
         return next(iter(await self.documents(document_id)), None)
 
+    async def answer(self, question_id: int) -> SavedAnswer | None:
+        """A logged question with the passages shown for it."""
+        rows = await self._reader.execute_fetchall("SELECT id, question, shown FROM questions WHERE id = ?", (question_id,))
+        return SavedAnswer(rows[0][0], rows[0][1], tuple(json.loads(rows[0][2]))) if rows else None
+
+    async def conversation(self, channel: str, conversation: str) -> int | None:
+        """The id of the last question in a conversation."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT question_id FROM conversations WHERE channel = ? AND conversation = ?", (channel, conversation)
+        )
+        return rows[0][0] if rows else None
+
+    async def votes(self, question_id: int) -> dict[str, int]:
+        """user id -> +1 or -1 for the answer to a question."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT user_id, vote FROM feedback WHERE question_id = ?", (question_id,)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def question_stats(self, today_since: datetime, week_since: datetime, gaps: int = 5) -> QuestionStats:
+        """Questions since the two times, the share answered this week and the commonest unanswered questions."""
+        today, week = _utc_text(today_since), _utc_text(week_since)
+        rows = await self._reader.execute_fetchall(
+            """SELECT count(*) FILTER (WHERE asked_at >= ?), count(*), count(*) FILTER (WHERE hits > 0)
+               FROM questions WHERE asked_at >= ?""",
+            (today, week),
+        )
+        votes = await self._reader.execute_fetchall(
+            """SELECT count(*) FILTER (WHERE vote > 0), count(*) FILTER (WHERE vote < 0)
+               FROM feedback WHERE voted_at >= ?""",
+            (week,),
+        )
+        unanswered = await self._reader.execute_fetchall(
+            """SELECT min(trim(question)), count(*) AS times FROM questions WHERE hits = 0 AND asked_at >= ?
+               GROUP BY lower(trim(question)) ORDER BY times DESC, max(asked_at) DESC LIMIT ?""",
+            (week, gaps),
+        )
+        return QuestionStats(*rows[0], *votes[0], tuple((row[0], row[1]) for row in unanswered))
+
     # The write path
 
     async def save_file(self, record: FileRecord, articles: Sequence[StoredArticle], passage_params: str) -> list[bool]:
@@ -302,15 +414,64 @@ class Store:
             await self._repair_copies(db)
         return cursor.rowcount > 0
 
+    async def log_question(self, asked: AskedQuestion, shown: Sequence[int], conversation: str) -> int:
+        """Log a question with the passages shown for it and make it the conversation's current one; its id."""
+        async with self._transaction(corpus_changed=False) as db:
+            cursor = await db.execute(
+                """INSERT INTO questions (asked_at, channel, user_id, chat_type, question, hits, latency_ms, shown)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (_now(), asked.channel, asked.user_id, asked.chat_type, asked.question, asked.hits,
+                 round(asked.latency_ms, 2), json.dumps(list(shown))),
+            )
+            question_id = cursor.lastrowid
+            await db.execute(
+                "INSERT INTO conversations (channel, conversation, question_id) VALUES (?, ?, ?) "
+                "ON CONFLICT DO UPDATE SET question_id = excluded.question_id",
+                (asked.channel, conversation, question_id),
+            )
+        return question_id
+
+    async def extend_answer(self, question_id: int, shown: Sequence[int]) -> None:
+        """Record more passages shown for a question (after 更多)."""
+        async with self._transaction(corpus_changed=False) as db:
+            rows = await db.execute_fetchall("SELECT shown FROM questions WHERE id = ?", (question_id,))
+            if rows:
+                before = json.loads(rows[0][0])
+                await db.execute(
+                    "UPDATE questions SET shown = ? WHERE id = ?", (json.dumps(before + list(shown)), question_id)
+                )
+
+    async def save_vote(self, question_id: int, user_id: str, vote: int) -> None:
+        """Keep a user's latest vote on the answer to a question."""
+        async with self._transaction(corpus_changed=False) as db:
+            await db.execute(
+                "INSERT INTO feedback (question_id, user_id, vote, voted_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
+                (question_id, user_id, vote, _now()),
+            )
+
+    async def first_sighting(self, channel: str, message_id: str) -> bool:
+        """Remember a platform message id; False if it was seen before (a retried delivery)."""
+        async with self._transaction(corpus_changed=False) as db:
+            # Platforms retry within seconds; a day of ids is plenty to recognise a retry.
+            day_ago = _utc_text(datetime.now(timezone.utc) - timedelta(days=1))
+            await db.execute("DELETE FROM seen_messages WHERE seen_at < ?", (day_ago,))
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO seen_messages (channel, message_id, seen_at) VALUES (?, ?, ?)",
+                (channel, message_id, _now()),
+            )
+        return cursor.rowcount == 1
+
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The one write path: a serialised, immediate transaction that bumps the corpus generation on commit."""
+    async def _transaction(self, corpus_changed: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        """The one write path: a serialised, immediate transaction; corpus changes bump its generation."""
         async with self._write_lock:
             db = self._writer
             await db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
-                await self._bump_generation(db)
+                if corpus_changed:
+                    await self._bump_generation(db)
                 await db.commit()
             except BaseException:
                 await db.rollback()

@@ -1,0 +1,82 @@
+"""`rectbot serve`: the configured chat channels in one process and one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+from bot.access import Access, RateLimiter
+from bot.config import Config
+from bot.core import Core
+from bot.telegram import TelegramChannel, run_telegram
+from retrieval.corpus import Corpus
+from retrieval.search import SearchParams, Searcher
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = ("telegram",)
+
+
+class NoChannel(ValueError):
+    """A channel was asked for (or none is configured) without the settings it needs."""
+
+
+def configured_channels(config: Config) -> list[str]:
+    """The channels whose credentials are set."""
+    return [name for name in CHANNELS if missing_settings(config, name) == []]
+
+
+def missing_settings(config: Config, channel: str) -> list[str]:
+    """The config keys a channel needs that are not set."""
+    if channel == "telegram":
+        return [] if config.telegram.token else ["telegram.token (or RECTBOT_TELEGRAM_TOKEN)"]
+    raise NoChannel(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
+
+
+def searcher_for(corpus: Corpus, config: Config) -> Searcher:
+    """A searcher with the configured parameters."""
+    return Searcher(corpus, SearchParams(min_coverage=config.search.min_coverage))
+
+
+def build_core(corpus: Corpus, config: Config) -> Core:
+    """The platform-neutral core with the configured search and limits."""
+    return Core(
+        searcher_for(corpus, config),
+        top_k=config.search.top_k,
+        max_question_chars=config.search.max_question_chars,
+        rate_limiter=RateLimiter(config.chat.rate_limit),
+    )
+
+
+def channel_runs(core: Core, config: Config, channels: list[str], stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+    """One coroutine per channel, each running until `stop` is set."""
+    runs = []
+    for name in channels:
+        if missing := missing_settings(config, name):
+            raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
+        if name == "telegram":
+            settings = config.telegram
+            access = Access.from_ids(settings.admins, settings.allowed_users, settings.allowed_chats)
+            runs.append(run_telegram(TelegramChannel(core, access).build_application(settings), stop))
+    return runs
+
+
+async def serve(core: Core, config: Config, channels: list[str]) -> None:
+    """Run the channels until SIGINT or SIGTERM; a channel that fails stops the others."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runs = channel_runs(core, config, channels, stop)
+    logger.info("serving %s", ", ".join(channels))
+    tasks = [asyncio.create_task(run) for run in runs]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,326 @@
+"""Telegram channel (python-telegram-bot): updates -> core calls, replies -> HTML messages with buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.access import Access
+from bot.config import TelegramConfig
+from bot.core import EXPIRED, HELP_TEXT, Answer, Asker, Core, FetchError, Notice, Pending, Reply, Silence
+from bot.render import clip, render_telegram
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
+MAX_ALERT_CHARS = 200  # Telegram's limit for a callback answer shown as an alert
+NOT_ALLOWED = "抱歉，这个机器人只对授权的用户开放。如需使用，请联系管理员。"
+TEXT_ONLY = "我只能回答文字问题。请直接输入问题，例如：软弱涣散村党组织怎么整顿"
+FAILED = "抱歉，处理这条消息时出错了，已记录下来。请稍后再试，或换个问法。"
+COMMANDS = [
+    BotCommand("help", "用法和示例问题"),
+    BotCommand("ask", "提问（群里用）：/ask 问题"),
+    BotCommand("doc", "查看文档信息：/doc 编号"),
+    BotCommand("stats", "统计（管理员）"),
+    BotCommand("reindex", "重建索引（管理员）"),
+]
+UNKNOWN_COMMAND = "没有这个命令。直接输入问题即可；/help 看用法。"
+ASK_USAGE = "用法：/ask 问题，例如 /ask 软弱涣散村党组织怎么整顿"
+DOC_USAGE = "用法：/doc 编号，例如 /doc 1（编号见“上下文”里的“文档 N”）"
+
+# callback_data (at most 64 bytes): more:<answer id> | ctx:<answer id>:<n> | vote:<answer id>:<1|-1>
+CALLBACK = re.compile(r"^(more|ctx|vote):(\d{1,18})(?::(-?\d{1,4}))?$")
+
+
+@dataclass(frozen=True)
+class Button:
+    """What a pressed button asks for."""
+
+    action: str  # more | ctx | vote
+    answer_id: int
+    number: int = 0  # the excerpt for ctx, the vote (+1/-1) for vote
+
+
+def button_data(button: Button) -> str:
+    """callback_data for a button."""
+    if button.action == "more":
+        return f"more:{button.answer_id}"
+    return f"{button.action}:{button.answer_id}:{button.number}"
+
+
+def parse_button(data: str | None) -> Button | None:
+    """The button behind callback_data, or None for data this bot never made."""
+    match = CALLBACK.match(data or "")
+    if match is None:
+        return None
+    action, answer_id, number = match.group(1), int(match.group(2)), match.group(3)
+    if (action == "more") != (number is None):
+        return None
+    return Button(action, answer_id, int(number or 0))
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """上下文 N per excerpt; 更多 when there are more; 👍/👎 on an answer."""
+    if not isinstance(reply, Answer):
+        return None
+    numbers = range(reply.first, reply.first + len(reply.hits))
+    context_row = [
+        InlineKeyboardButton(f"上下文 {n}", callback_data=button_data(Button("ctx", reply.answer_id, n)))
+        for n in numbers
+    ]
+    last_row = [
+        InlineKeyboardButton("👍", callback_data=button_data(Button("vote", reply.answer_id, 1))),
+        InlineKeyboardButton("👎", callback_data=button_data(Button("vote", reply.answer_id, -1))),
+    ]
+    if reply.has_more:
+        last_row.insert(0, InlineKeyboardButton("更多 ▸", callback_data=button_data(Button("more", reply.answer_id))))
+    return InlineKeyboardMarkup([context_row, last_row])
+
+
+def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """In a group, the question if the message is for the bot (a mention or a reply to it), else None."""
+    text = message.text or ""
+    mention = f"@{bot_username}".lower()
+    mentions = [
+        entity for entity in message.entities if entity.type == MessageEntity.MENTION
+        and message.parse_entity(entity).lower() == mention
+    ]
+    if mentions:
+        return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return text
+    return None
+
+
+class TelegramChannel:
+    """The handlers of the Telegram bot; each translates an update, calls the core, and sends the reply."""
+
+    def __init__(self, core: Core, access: Access) -> None:
+        self.core = core
+        self.access = access
+
+    def build_application(self, config: TelegramConfig) -> Application:
+        """A polling Application wired to this channel's handlers."""
+        builder = Application.builder().token(config.token).concurrent_updates(True)
+        if config.base_url:
+            builder = builder.base_url(config.base_url)
+        if config.base_file_url:
+            builder = builder.base_file_url(config.base_file_url)
+        if config.proxy:
+            builder = builder.proxy(config.proxy).get_updates_proxy(config.proxy)
+        application = builder.build()
+        private = filters.ChatType.PRIVATE
+        application.add_handler(CommandHandler(["start", "help"], self.on_help))
+        application.add_handler(CommandHandler("ask", self.on_ask))
+        application.add_handler(CommandHandler("doc", self.on_doc))
+        application.add_handler(CommandHandler("stats", self.on_stats))
+        application.add_handler(CommandHandler("reindex", self.on_reindex))
+        application.add_handler(MessageHandler(filters.COMMAND, self.on_unknown_command))
+        application.add_handler(MessageHandler(filters.TEXT, self.on_text))
+        application.add_handler(MessageHandler(private & filters.Document.ALL, self.on_document))
+        application.add_handler(
+            MessageHandler(private & ~filters.StatusUpdate.ALL & ~filters.TEXT & ~filters.Document.ALL, self.on_other)
+        )
+        application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_error_handler(self.on_error)
+        return application
+
+    def asker(self, update: Update) -> Asker | None:
+        """Who is asking, or None (after a refusal is due) when the allow-lists exclude them."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return None
+        return Asker(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            chat_type=chat.type,
+            chat_id=None if chat.type == ChatType.PRIVATE else str(chat.id),
+            is_admin=self.access.is_admin(user.id),
+        )
+
+    async def admitted(self, update: Update) -> Asker | None:
+        """The asker if they may use the bot and are within the rate limit; otherwise answer for them."""
+        asker = self.asker(update)
+        if asker is None:
+            return None
+        if not self.access.allows(asker.user_id, update.effective_chat.id):
+            logger.info("refused user %s in chat %s: not on the allow-list", asker.user_id, update.effective_chat.id)
+            await self.send(update, Notice("not_allowed", NOT_ALLOWED))
+            return None
+        if (refusal := self.core.throttle(asker)) is not None:
+            logger.info("rate limit: user %s", asker.user_id)
+            await self.send(update, refusal)
+            return None
+        return asker
+
+    async def send(self, update: Update, reply: Reply) -> Message | None:
+        """Send a reply to the chat of the update (quoting the question in groups)."""
+        if isinstance(reply, Silence):
+            return None
+        text, markup = render_telegram(reply), keyboard(reply)
+        if update.callback_query is None and update.effective_message is not None:
+            return await update.effective_message.reply_html(text, reply_markup=markup, disable_web_page_preview=True)
+        return await update.effective_chat.send_message(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+        )
+
+    async def finish(self, update: Update, reply: Reply) -> None:
+        """Send a reply; slow work is announced first, then its result replaces the announcement."""
+        sent = await self.send(update, reply)
+        if isinstance(reply, Pending):
+            result = await reply.job
+            if sent is not None:
+                await sent.edit_text(render_telegram(result), parse_mode=ParseMode.HTML, reply_markup=keyboard(result))
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start and /help: what the bot does, with example questions."""
+        if asker := await self.admitted(update):
+            await self.send(update, Notice("help", HELP_TEXT))
+
+    async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/ask 问题: a question, the way to ask in a group."""
+        if asker := await self.admitted(update):
+            question = " ".join(context.args or [])
+            reply = await self.core.ask(asker, question) if question.strip() else Notice("usage", ASK_USAGE)
+            await self.send(update, reply)
+
+    async def on_doc(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/doc ID: a document's title, source, date, sections and passage count."""
+        if asker := await self.admitted(update):
+            args = context.args or []
+            if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 9:
+                await self.send(update, Notice("usage", DOC_USAGE))
+                return
+            await self.send(update, await self.core.document(int(args[0])))
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats (admins): documents, passages, questions, the share answered, the gap list."""
+        if asker := await self.admitted(update):
+            await self.send(update, await self.core.stats(asker))
+
+    async def on_reindex(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reindex (admins): rebuild the index and say how long it took."""
+        if asker := await self.admitted(update):
+            await self.finish(update, self.core.reindex(asker))
+
+    async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command this bot does not have: one line of help (in groups only when addressed to this bot)."""
+        text = update.effective_message.text or ""
+        command = text.split()[0] if text.split() else ""
+        if update.effective_chat.type != ChatType.PRIVATE and not command.lower().endswith(
+            f"@{context.bot.username}".lower()
+        ):
+            return
+        if await self.admitted(update):
+            await self.send(update, Notice("unknown_command", UNKNOWN_COMMAND))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any text is a question (or 更多 / 上下文 N); in groups only when addressed to the bot."""
+        message = update.effective_message
+        text = message.text or ""
+        if update.effective_chat.type != ChatType.PRIVATE:
+            text = addressed_text(message, context.bot.username, context.bot.id)
+            if text is None:
+                return
+        if asker := await self.admitted(update):
+            await self.finish(update, await self.core.handle(asker, text))
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A file sent in a private chat: admins add it to the corpus; others are refused, nothing downloaded."""
+        asker = await self.admitted(update)
+        if asker is None:
+            return
+        document = update.effective_message.document
+        file_name = document.file_name or f"{document.file_unique_id}.txt"
+
+        async def download() -> bytes:
+            if document.file_size and document.file_size > MAX_DOWNLOAD_BYTES:
+                raise FetchError("文件超过 20 MB，Telegram 机器人无法下载。请在服务器上用 rectbot ingest 导入。")
+            file = await context.bot.get_file(document.file_id)
+            return bytes(await file.download_as_bytearray())
+
+        await self.send(update, await self.core.ingest(asker, download, file_name))
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Photos, voice, stickers...: say that only text questions are answered."""
+        if await self.admitted(update):
+            await self.send(update, Notice("text_only", TEXT_ONLY))
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """更多, 上下文 N and 👍/👎 under an answer; every press is answered, old ones too."""
+        query = update.callback_query
+        button = parse_button(query.data)
+        if button is None:
+            await query.answer(EXPIRED, show_alert=True)
+            return
+        asker = self.asker(update)
+        if asker is None or not self.access.allows(asker.user_id, update.effective_chat.id):
+            await query.answer(NOT_ALLOWED, show_alert=True)
+            return
+        if (refusal := self.core.throttle(asker)) is not None:
+            await query.answer(refusal.text if isinstance(refusal, Notice) else None)
+            return
+        if button.action == "vote":
+            notice = await self.core.feedback(asker, button.answer_id, button.number)
+            await query.answer(notice.text, show_alert=notice.kind == "expired")
+            return
+        if button.action == "more":
+            reply = await self.core.more(asker, button.answer_id)
+        else:
+            reply = await self.core.context(asker, button.number, button.answer_id)
+        if isinstance(reply, Notice):
+            await query.answer(clip(reply.text, MAX_ALERT_CHARS), show_alert=True)
+            return
+        await query.answer()
+        await self.send(update, reply)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure with its traceback and tell the user something useful."""
+        logger.error("handling an update failed", exc_info=context.error)
+        if not isinstance(update, Update):
+            return
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(FAILED, show_alert=True)
+            elif update.effective_chat is not None:
+                await update.effective_chat.send_message(FAILED)
+        except TelegramError:
+            logger.warning("could not tell the user about the failure", exc_info=True)
+
+
+async def run_telegram(application: Application, stop: asyncio.Event) -> None:
+    """Poll for updates until `stop` is set (the manual lifecycle, so other channels can share the loop)."""
+    async with application:
+        try:
+            await application.bot.set_my_commands(COMMANDS)
+        except TelegramError:
+            logger.warning("could not set the command menu", exc_info=True)
+        await application.start()
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        logger.info("telegram: polling as @%s", application.bot.username)
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()

@@ -1,0 +1,189 @@
+"""The platform-neutral core: questions, 更多, 上下文 N, feedback, admin work, limits; over the real seed corpus."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bot.access import Access, RateLimiter, Verdict
+from bot.core import (
+    Answer,
+    Asker,
+    Context,
+    Core,
+    DocumentInfo,
+    FetchError,
+    Ingested,
+    NothingFound,
+    Notice,
+    Pending,
+    Reindexed,
+    Stats,
+)
+from retrieval.corpus import Corpus
+from retrieval.search import Searcher
+from tests.docfactory import make_docx
+
+USER = Asker(channel="telegram", user_id="1001")
+ADMIN = Asker(channel="telegram", user_id="9", is_admin=True)
+QUESTION = "软弱涣散村党组织怎么整顿"
+
+
+@pytest.fixture
+def core(searcher: Searcher) -> Core:
+    return Core(searcher, top_k=3, max_question_chars=50)
+
+
+async def test_a_question_gets_three_cited_excerpts_and_is_logged(core: Core) -> None:
+    reply = await core.ask(USER, QUESTION)
+    assert isinstance(reply, Answer) and len(reply.hits) == 3 and reply.first == 1 and reply.has_more
+    assert all(hit.title and hit.source for hit in reply.hits)
+    saved = await core.store.answer(reply.answer_id)
+    assert saved.question == QUESTION and saved.shown == tuple(hit.passage_id for hit in reply.hits)
+
+
+async def test_more_continues_numbering_with_new_excerpts_even_after_a_restart(core: Core, corpus: Corpus) -> None:
+    first = await core.ask(USER, QUESTION)
+    restarted = Core(Searcher(corpus), top_k=3)  # a new process: nothing in memory
+    more = await restarted.handle(USER, "更多")
+    assert isinstance(more, Answer) and more.first == 4 and more.answer_id == first.answer_id
+    assert not {h.passage_id for h in more.hits} & {h.passage_id for h in first.hits}
+    again = await restarted.more(USER, first.answer_id)  # the 更多 button of the first answer
+    assert again.first == 7
+
+
+async def test_more_runs_out_with_a_clear_message(core: Core) -> None:
+    reply = await core.ask(USER, "第一书记")
+    while isinstance(reply, Answer) and reply.has_more:
+        reply = await core.more(USER, reply.answer_id)
+    assert isinstance(await core.more(USER, reply.answer_id), NothingFound)
+
+
+async def test_context_shows_the_neighbouring_passages_of_the_same_document(core: Core) -> None:
+    answer = await core.ask(USER, QUESTION)
+    context = await core.handle(USER, "上下文 2")
+    assert isinstance(context, Context) and context.number == 2
+    assert context.passage.id == answer.hits[1].passage_id
+    neighbours = [p.text for p in await core.store.passages_of_document(context.passage.document_id)]
+    assert all(text in neighbours for text in (*context.before, *context.after))
+    assert context.before or context.after
+    assert (await core.handle(USER, "全文 2")).passage.id == context.passage.id
+
+
+async def test_context_and_more_before_any_question_or_out_of_range(core: Core) -> None:
+    stranger = Asker(channel="wecom", user_id="nobody")
+    assert (await core.handle(stranger, "上下文 1")).kind == "no_question"
+    assert (await core.handle(stranger, "更多")).kind == "no_question"
+    await core.ask(stranger, QUESTION)
+    assert (await core.handle(stranger, "上下文 9")).kind == "bad_number"
+    assert (await core.context(stranger, 1, answer_id=10**9)).kind == "expired"
+
+
+async def test_group_members_follow_their_own_questions(core: Core) -> None:
+    alice = Asker(channel="telegram", user_id="1", chat_type="group", chat_id="-5")
+    bob = Asker(channel="telegram", user_id="2", chat_type="group", chat_id="-5")
+    await core.ask(alice, QUESTION)
+    assert (await core.handle(bob, "更多")).kind == "no_question"
+
+
+async def test_nothing_found_is_logged_as_a_gap_for_the_admin(core: Core) -> None:
+    assert isinstance(await core.ask(USER, "北京到上海的高铁票多少钱"), NothingFound)
+    assert isinstance(await core.ask(USER, "🙂🙂🙂"), NothingFound)
+    await core.ask(USER, QUESTION)
+    stats = await core.stats(ADMIN)
+    assert isinstance(stats, Stats) and stats.documents >= 5 and stats.passages > 100
+    assert (stats.questions.today, stats.questions.answered_week) == (3, 1)
+    assert ("北京到上海的高铁票多少钱", 1) in stats.questions.unanswered
+
+
+async def test_refused_questions_are_not_logged(core: Core) -> None:
+    assert (await core.ask(USER, "长" * 51)).kind == "too_long"
+    assert (await core.ask(USER, "   ")).kind == "empty"
+    stats = await core.stats(ADMIN)
+    assert stats.questions.today == 0
+
+
+async def test_feedback_is_stored_with_the_question(core: Core) -> None:
+    answer = await core.ask(USER, QUESTION)
+    assert (await core.feedback(USER, answer.answer_id, -1)).kind == "thanks"
+    assert await core.store.votes(answer.answer_id) == {"1001": -1}
+    assert (await core.feedback(USER, 10**9, 1)).kind == "expired"
+
+
+async def test_admin_work_is_refused_to_others_and_nothing_is_fetched(core: Core) -> None:
+    fetched = []
+
+    async def fetch() -> bytes:
+        fetched.append(True)
+        return b"x"
+
+    for reply in [await core.stats(USER), core.reindex(USER), await core.ingest(USER, fetch, "a.txt"),
+                  await core.handle(USER, "统计"), await core.handle(USER, "重建索引")]:
+        assert isinstance(reply, Notice) and reply.kind == "not_admin"
+    assert fetched == []
+
+
+async def test_an_admin_upload_is_searchable_at_once(core: Core) -> None:
+    data = make_docx("冰城县整顿软弱涣散党组织的做法", ["冰城县推行“雪橇夜校”制度，组织党员冬季集中学习，整顿软弱涣散村党组织。"])
+
+    async def fetch() -> bytes:
+        return data
+
+    reply = await core.ingest(ADMIN, fetch, "冰城县.docx")
+    assert isinstance(reply, Ingested) and reply.report.status == "added"
+    answer = await core.ask(USER, "雪橇夜校")
+    assert isinstance(answer, Answer) and "雪橇夜校" in answer.hits[0].text
+
+
+async def test_a_failed_download_is_reported(core: Core) -> None:
+    async def fetch() -> bytes:
+        raise FetchError("文件超过 20 MB")
+
+    assert (await core.ingest(ADMIN, fetch, "big.pdf")).text == "文件超过 20 MB"
+
+
+async def test_reindex_starts_at_once_and_reports_when_done(core: Core) -> None:
+    pending = core.reindex(ADMIN)
+    assert isinstance(pending, Pending)
+    assert (await core.ask(USER, QUESTION)).hits  # answered while the rebuild runs
+    result = await pending.job
+    assert isinstance(result, Reindexed) and result.report.passages > 100
+
+
+async def test_document_info_by_id(core: Core) -> None:
+    info = await core.handle(USER, "文档 1")
+    assert isinstance(info, DocumentInfo) and info.document.id == 1
+    assert (await core.document(10**6)).kind == "no_document"
+
+
+def test_rate_limit_warns_once_then_stays_silent_until_the_window_passes() -> None:
+    now = [0.0]
+    limiter = RateLimiter(3, clock=lambda: now[0])
+    assert [limiter.check("u") for _ in range(5)] == [Verdict.ALLOW] * 3 + [Verdict.WARN, Verdict.DROP]
+    assert limiter.check("other") is Verdict.ALLOW
+    now[0] = 61.0
+    assert limiter.check("u") is Verdict.ALLOW
+
+
+async def test_core_throttle_says_slow_down_once(searcher: Searcher) -> None:
+    core = Core(searcher, rate_limiter=RateLimiter(2, clock=lambda: 0.0))
+    replies = [core.throttle(USER) for _ in range(4)]
+    assert replies[:2] == [None, None]
+    assert replies[2].kind == "slow_down" and "2" in replies[2].text
+    assert replies[3] is not None and not isinstance(replies[3], Notice)
+
+
+def test_allow_lists() -> None:
+    everyone = Access.from_ids(admins=[9])
+    assert everyone.allows(1, -5) and everyone.is_admin(9) and not everyone.is_admin(1)
+    listed = Access.from_ids(admins=[9], allowed_users=[1], allowed_chats=[-5])
+    assert listed.allows(1) and listed.allows(9) and listed.allows(2, -5)
+    assert not listed.allows(2) and not listed.allows(2, -6)
+
+
+async def test_today_follows_the_local_clock(searcher: Searcher) -> None:
+    tomorrow = Core(searcher, now=lambda: datetime(2999, 1, 1).astimezone())
+    await tomorrow.ask(USER, QUESTION)
+    stats = await tomorrow.stats(ADMIN)
+    assert (stats.questions.today, stats.questions.week) == (0, 0)

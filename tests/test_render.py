@@ -1,0 +1,130 @@
+"""Rendering: hostile text escaped, platform limits kept by shortening excerpts, buttons within 64 bytes."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from bot.core import Answer, Context, Notice
+from bot.render import (
+    TELEGRAM_MAX_CHARS,
+    WECOM_MAX_BYTES,
+    citation,
+    cut_to_bytes,
+    render_plain,
+    render_telegram,
+    render_wecom,
+)
+from bot.telegram import Button, button_data, keyboard, parse_button
+from retrieval.search import Hit, highlight_spans
+from retrieval.store import PassageRow
+
+
+def hit(text: str, terms: tuple[str, ...] = (), title: str | None = "标题", date: str | None = "2020-01-02",
+        passage_id: int = 1) -> Hit:
+    return Hit(passage_id=passage_id, doc_id=1, text=text, title=title, source="某县组织部", date=date, author=None,
+               region=None, section=None, position=0, score=1.0, matched_terms=terms,
+               highlights=highlight_spans(text, terms))
+
+
+class Tags(HTMLParser):
+    """Collects tags and bold text, failing on anything Telegram would not parse."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.bold: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        assert tag in {"b", "i", "u"}, tag
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open.pop() == tag
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if "b" in self.open:
+            self.bold.append(data)
+
+
+def parsed(html_text: str) -> Tags:
+    tags = Tags()
+    tags.feed(html_text)
+    tags.close()
+    assert not tags.open
+    return tags
+
+
+def test_hostile_text_is_escaped_and_matched_terms_are_bold() -> None:
+    answer = Answer(1, "q", (hit("支部<b>书记</b> & 党员 <script>整顿</script>", ("整顿", "党员")),), 1, False)
+    html_text = render_telegram(answer)
+    assert "<script>" not in html_text and "&lt;b&gt;" in html_text and "&amp;" in html_text
+    tags = parsed(html_text)
+    assert "党员" in tags.bold and "整顿" in tags.bold
+    assert "支部<b>书记</b> & 党员 <script>整顿</script>" in "".join(tags.text)
+
+
+def test_hostile_titles_and_notices_are_escaped() -> None:
+    answer = Answer(1, "q", (hit("正文", title="<i>标题</i> & 副题"),), 1, False)
+    assert "《<i>" not in render_telegram(answer)
+    parsed(render_telegram(answer))
+    assert render_telegram(Notice("x", "a < b & c")) == "a &lt; b &amp; c"
+
+
+def test_long_excerpts_are_shortened_to_fit_one_telegram_message() -> None:
+    texts = [("整顿" * 2000) + "结尾一", ("党员&" * 1500) + "结尾二", "短的一段"]
+    answer = Answer(1, "q", tuple(hit(t, ("整顿",), passage_id=i) for i, t in enumerate(texts)), 1, True)
+    html_text = render_telegram(answer)
+    assert len(html_text) <= TELEGRAM_MAX_CHARS
+    visible = "".join(parsed(html_text).text)
+    assert visible.count("——") == 3  # every excerpt keeps its citation
+    assert "短的一段" in visible and "结尾一" not in visible and visible.count("…") >= 2
+    assert len(html_text) > TELEGRAM_MAX_CHARS * 0.8  # shortened only as much as needed
+
+
+def test_wecom_text_fits_2048_bytes_without_cutting_a_character() -> None:
+    texts = ["整顿软弱涣散" * 200, "党组织" * 300, "第一书记" * 100]
+    answer = Answer(1, "q", tuple(hit(t, passage_id=i) for i, t in enumerate(texts)), 1, True)
+    text = render_wecom(answer)
+    assert len(text.encode("utf-8")) <= WECOM_MAX_BYTES
+    assert text.count("——") == 3 and "更多" in text and "上下文 N" in text
+    assert "【1】整顿软弱涣散" in text and "【3】第一书记" in text
+    assert len(cut_to_bytes("整" * 1000, 10).encode("utf-8")) <= 10
+
+
+def test_a_short_answer_is_not_shortened() -> None:
+    answer = Answer(1, "q", (hit("支部书记带头整顿。"),), 1, False)
+    assert "支部书记带头整顿。" in render_wecom(answer) and "…" not in render_wecom(answer)
+    assert "更多" not in render_wecom(answer)
+
+
+def test_unknown_date_and_source_are_said_plainly() -> None:
+    assert citation(hit("x", title=None, date=None)) == "（无标题） · 某县组织部 · 日期不详"
+
+
+def test_context_marks_the_excerpt_and_fits() -> None:
+    row = PassageRow(5, 2, 1, None, 0, 10, "中间段" * 900, "题目", None, "来源", None, None, "f.txt")
+    context = Context(1, 2, row, ("前一段" * 900,), ("后一段",))
+    html_text = render_telegram(context)
+    assert len(html_text) <= TELEGRAM_MAX_CHARS
+    assert "日期不详" in html_text and "文档 2" in html_text and "【2】" in html_text
+    assert render_plain(context).index("前一段") < render_plain(context).index("【2】中间段")
+
+
+def test_callback_data_stays_within_64_bytes_and_round_trips() -> None:
+    for button in [Button("more", 10**18 - 1), Button("ctx", 10**18 - 1, 9999), Button("vote", 10**18 - 1, -1)]:
+        data = button_data(button)
+        assert len(data.encode("utf-8")) <= 64
+        assert parse_button(data) == button
+    for junk in [None, "", "more", "more:1:2", "ctx:1", "drop:1:1", "ctx:x:1", "ctx:1:1:1"]:
+        assert parse_button(junk) is None
+
+
+def test_answer_buttons() -> None:
+    answer = Answer(7, "q", (hit("a", passage_id=1), hit("b", passage_id=2)), 4, True)
+    rows = keyboard(answer).inline_keyboard
+    assert [b.text for b in rows[0]] == ["上下文 4", "上下文 5"]
+    assert [b.text for b in rows[1]] == ["更多 ▸", "👍", "👎"]
+    assert parse_button(rows[0][1].callback_data) == Button("ctx", 7, 5)
+    assert keyboard(Notice("help", "x")) is None

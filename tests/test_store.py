@@ -1,0 +1,78 @@
+"""The query log, saved answers, votes and seen message ids: kept in SQLite, apart from the corpus state."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from retrieval.corpus import Corpus
+from retrieval.store import MIGRATIONS, AskedQuestion, Store
+
+
+def asked(question: str, hits: int = 3, user: str = "u1", channel: str = "telegram") -> AskedQuestion:
+    return AskedQuestion(channel, user, "private", question, hits, 2.5)
+
+
+async def test_logging_questions_does_not_make_the_index_stale(corpus: Corpus) -> None:
+    before = await corpus.store.fingerprint()
+    question_id = await corpus.store.log_question(asked("第一书记"), [1, 2, 3], "u1")
+    await corpus.store.extend_answer(question_id, [4, 5])
+    await corpus.store.save_vote(question_id, "u1", 1)
+    assert await corpus.store.fingerprint() == before
+
+
+async def test_an_answer_survives_reopening_the_database(corpus: Corpus) -> None:
+    question_id = await corpus.store.log_question(asked("第一书记"), [7, 8, 9], "u1")
+    await corpus.store.extend_answer(question_id, [10])
+    reopened = await Store.open(corpus.store.path)
+    try:
+        saved = await reopened.answer(question_id)
+        assert saved is not None and saved.question == "第一书记" and saved.shown == (7, 8, 9, 10)
+        assert await reopened.conversation("telegram", "u1") == question_id
+        assert await reopened.answer(question_id + 1000) is None
+    finally:
+        await reopened.close()
+
+
+async def test_the_latest_vote_of_a_user_counts(corpus: Corpus) -> None:
+    question_id = await corpus.store.log_question(asked("第一书记"), [1], "u1")
+    await corpus.store.save_vote(question_id, "u1", 1)
+    await corpus.store.save_vote(question_id, "u1", -1)
+    await corpus.store.save_vote(question_id, "u2", 1)
+    assert await corpus.store.votes(question_id) == {"u1": -1, "u2": 1}
+
+
+async def test_question_stats_count_answered_and_list_the_gaps(corpus: Corpus) -> None:
+    store = corpus.store
+    for question, hits in [("第一书记", 3), ("高铁票", 0), ("高铁票", 0), (" 高铁票", 0), ("天气", 0), ("村两委", 2)]:
+        await store.log_question(asked(question, hits), [], "u1")
+    now = datetime.now(timezone.utc)
+    stats = await store.question_stats(now - timedelta(hours=1), now - timedelta(days=7))
+    assert (stats.today, stats.week, stats.answered_week) == (6, 6, 2)
+    assert stats.unanswered == (("高铁票", 3), ("天气", 1))
+    later = await store.question_stats(now + timedelta(hours=1), now + timedelta(hours=1))
+    assert (later.today, later.week, later.unanswered) == (0, 0, ())
+
+
+async def test_a_message_id_is_new_only_once(corpus: Corpus) -> None:
+    assert await corpus.store.first_sighting("wecom", "123") is True
+    assert await corpus.store.first_sighting("wecom", "123") is False
+    assert await corpus.store.first_sighting("telegram", "123") is True
+
+
+async def test_an_older_database_is_migrated_keeping_its_documents(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # a database as the first release left it
+        db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        name, sql = MIGRATIONS[0]
+        db.executescript(sql)
+        db.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
+        db.execute("INSERT INTO files (file_name, content_hash, size, ingested_at) VALUES ('a.txt', 'h', 1, 'x')")
+    store = await Store.open(path)
+    try:
+        assert await store.count_files() == 1
+        question_id = await store.log_question(asked("第一书记"), [], "u1")
+        assert (await store.answer(question_id)).question == "第一书记"
+    finally:
+        await store.close()

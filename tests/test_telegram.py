@@ -1,0 +1,279 @@
+"""The Telegram bot end to end: the real Application polls a fake Bot API server on 127.0.0.1 over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from bot.access import Access, RateLimiter
+from bot.config import TelegramConfig
+from bot.core import Core
+from bot.telegram import TelegramChannel, run_telegram
+from retrieval.corpus import Corpus
+from retrieval.search import Searcher
+from tests.docfactory import make_docx
+from tests.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
+
+ADMIN = 9
+USER = 1001
+QUESTION = "软弱涣散村党组织怎么整顿"
+
+
+@dataclass
+class Bot:
+    """A running bot and the fake server it polls."""
+
+    fake: FakeBotApi
+    core: Core
+
+
+@asynccontextmanager
+async def running_bot(corpus: Corpus, fake: FakeBotApi, rate_limit: int = 100, **access: tuple[int, ...]) -> AsyncIterator[Bot]:
+    """Start the real Application against the fake server; stop it and check no call was rejected."""
+    core = Core(Searcher(corpus), top_k=3, max_question_chars=300, rate_limiter=RateLimiter(rate_limit))
+    config = TelegramConfig(token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, admins=(ADMIN,), **access)
+    channel = TelegramChannel(core, Access.from_ids(config.admins, config.allowed_users, config.allowed_chats))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_telegram(channel.build_application(config), stop))
+    await fake.wait_for(lambda call: call.method == "deleteWebhook")  # polling has started
+    try:
+        yield Bot(fake, core)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert fake.rejected == [] and fake.unknown_methods == []
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(corpus: Corpus, fake: FakeBotApi) -> AsyncIterator[Bot]:
+    async with running_bot(corpus, fake) as running:
+        yield running
+
+
+def answered(query_id: str) -> Callable[[Call], bool]:
+    return lambda call: call.method == "answerCallbackQuery" and call.params["callback_query_id"] == query_id
+
+
+async def press(fake: FakeBotApi, message: dict, label: str, user_id: int = USER) -> Call:
+    """Press the button with this label on a bot message; returns the callback's answer."""
+    data = next(data for row in Call("", {"reply_markup": message["reply_markup"]}).buttons
+                for text, data in row if text == label)
+    update = fake.press_button(message, data, user_id=user_id)
+    return await fake.wait_for(answered(update["callback_query"]["id"]))
+
+
+async def test_a_question_is_answered_with_cited_excerpts_and_buttons(bot: Bot) -> None:
+    bot.fake.user_message(QUESTION)
+    reply = await bot.fake.reply_to(USER)
+    text = reply.visible_text
+    assert text.startswith("1. ") and "\n\n2. " in text and "\n\n3. " in text and "4. " not in text
+    assert text.count("\n—— ") == 3
+    question_id = int(reply.buttons[0][0][1].split(":")[1])
+    first_hit = (await bot.core.store.answer(question_id)).shown[0]
+    row = (await bot.core.store.passages_by_id([first_hit]))[first_hit]
+    assert row.source in text and row.date in text  # the real source and date of the top excerpt
+    assert {"软弱涣散", "整顿"} <= set(reply.bold)
+    labels = [label for row in reply.buttons for label, _ in row]
+    assert labels == ["上下文 1", "上下文 2", "上下文 3", "更多 ▸", "👍", "👎"]
+
+
+async def test_more_and_context_buttons(bot: Bot) -> None:
+    bot.fake.user_message(QUESTION)
+    answer = await bot.fake.reply_to(USER)
+    assert (await press(bot.fake, answer.result, "更多 ▸")).ok
+    more = await bot.fake.reply_to(USER)
+    assert more.visible_text.startswith("4. ") and "5. " in more.visible_text
+    assert [label for label, _ in more.buttons[0]] == ["上下文 4", "上下文 5", "上下文 6"]
+
+    assert (await press(bot.fake, answer.result, "上下文 2")).ok
+    context = await bot.fake.reply_to(USER)
+    excerpt = answer.visible_text.split("\n\n2. ")[1].split("\n")[0]
+    assert "【2】" in context.visible_text and excerpt.rstrip("…") in context.visible_text
+    assert "文档 " in context.visible_text and context.buttons == []
+
+
+async def test_feedback_is_stored_with_the_question(bot: Bot) -> None:
+    bot.fake.user_message(QUESTION)
+    answer = await bot.fake.reply_to(USER)
+    reaction = await press(bot.fake, answer.result, "👍")
+    assert reaction.params.get("text") == "谢谢反馈！"
+    question_id = int(answer.buttons[1][-1][1].split(":")[1])
+    assert (await bot.core.store.answer(question_id)).question == QUESTION
+    assert await bot.core.store.votes(question_id) == {str(USER): 1}
+    await bot.fake.no_reply_to(USER, wait=0.3)  # a vote answers the button, it sends no message
+
+
+async def test_buttons_work_after_a_restart_and_unknown_ones_say_expired(corpus: Corpus, fake: FakeBotApi) -> None:
+    async with running_bot(corpus, fake):
+        fake.user_message(QUESTION)
+        answer = await fake.reply_to(USER)
+    async with running_bot(corpus, fake):  # a new process: a new core, nothing in memory
+        assert (await press(fake, answer.result, "更多 ▸")).ok
+        assert (await fake.reply_to(USER)).visible_text.startswith("4. ")
+        expired = fake.press_button(answer.result, "more:999999")
+        alert = await fake.wait_for(answered(expired["callback_query"]["id"]))
+        assert "过期" in alert.params["text"] and alert.params["show_alert"] is True
+        junk = fake.press_button(answer.result, "something-else")
+        assert "过期" in (await fake.wait_for(answered(junk["callback_query"]["id"]))).params["text"]
+
+
+async def test_nothing_found_says_so_and_suggests_rephrasing(bot: Bot) -> None:
+    bot.fake.user_message("北京到上海的高铁票多少钱")
+    reply = await bot.fake.reply_to(USER)
+    assert "没有找到" in reply.visible_text and "关键词" in reply.visible_text
+    assert reply.buttons == [] and "——" not in reply.visible_text
+
+
+async def test_groups_answer_only_ask_mentions_and_replies(bot: Bot) -> None:
+    group = -100123
+    bot.fake.user_message(QUESTION, chat_type="group", chat_id=group)
+    await bot.fake.no_reply_to(group, wait=0.5)
+
+    bot.fake.user_message(f"@{BOT_USERNAME} {QUESTION}", chat_type="group", chat_id=group)
+    answer = await bot.fake.reply_to(group)
+    assert answer.visible_text.startswith("1. ") and "reply_parameters" in answer.params  # quotes the question
+
+    bot.fake.user_message("第一书记怎么发挥作用", chat_type="supergroup", chat_id=group, reply_to=answer.result)
+    assert (await bot.fake.reply_to(group)).visible_text.startswith("1. ")
+
+    bot.fake.user_message("/ask 第一书记怎么发挥作用", chat_type="group", chat_id=group)
+    assert (await bot.fake.reply_to(group)).visible_text.startswith("1. ")
+    bot.fake.user_message("/weather@other_bot", chat_type="group", chat_id=group)
+    await bot.fake.no_reply_to(group, wait=0.3)
+
+
+async def test_an_admin_upload_is_searchable_at_once(bot: Bot) -> None:
+    data = make_docx("冰城县整顿软弱涣散党组织的做法", ["冰城县推行“雪橇夜校”制度，组织党员冬季集中学习，整顿软弱涣散村党组织。"])
+    bot.fake.user_message(document=bot.fake.add_file(data, "冰城县.docx"), user_id=ADMIN)
+    reply = await bot.fake.reply_to(ADMIN)
+    assert "已导入 冰城县.docx" in reply.visible_text and "冰城县整顿软弱涣散党组织的做法" in reply.visible_text
+    assert "1 段" in reply.visible_text and "日期不详" in reply.visible_text
+
+    bot.fake.user_message("雪橇夜校是什么")
+    answer = await bot.fake.reply_to(USER)
+    assert "雪橇夜校" in answer.visible_text.split("\n")[0]
+
+
+async def test_questions_are_answered_while_an_upload_is_indexed(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = bot.core.corpus
+    building, release = threading.Event(), threading.Event()
+    build = corpus._build_index
+
+    def slow_build(*args: object) -> object:  # indexing a big upload takes a while
+        building.set()
+        release.wait(10)
+        return build(*args)
+
+    monkeypatch.setattr(corpus, "_build_index", slow_build)
+    data = make_docx("冰城县的做法", ["冰城县推行“雪橇夜校”制度，整顿软弱涣散村党组织。"])
+    bot.fake.user_message(document=bot.fake.add_file(data, "冰城县.docx"), user_id=ADMIN)
+    assert await asyncio.to_thread(building.wait, 10)
+    bot.fake.user_message(QUESTION)
+    assert (await bot.fake.reply_to(USER)).visible_text.startswith("1. ")  # answered mid-indexing
+    release.set()
+    assert "已导入" in (await bot.fake.reply_to(ADMIN)).visible_text
+
+
+async def test_a_non_admin_upload_is_refused_and_nothing_changes(bot: Bot) -> None:
+    documents = len(await bot.core.store.documents())
+    bot.fake.user_message(document=bot.fake.add_file(b"some text", "notes.txt"))
+    reply = await bot.fake.reply_to(USER)
+    assert "只有管理员" in reply.visible_text
+    assert not [call for call in bot.fake.calls if call.method == "getFile"]
+    assert len(await bot.core.store.documents()) == documents
+
+
+async def test_a_rejected_upload_says_why(bot: Bot) -> None:
+    bot.fake.user_message(document=bot.fake.add_file(b"\x00\x01\x02binary\xff" * 50, "photo.txt"), user_id=ADMIN)
+    reply = await bot.fake.reply_to(ADMIN)
+    assert "没有导入 photo.txt" in reply.visible_text and "没有做任何改动" in reply.visible_text
+
+
+async def test_an_over_long_question_is_refused_with_the_limit(bot: Bot) -> None:
+    bot.fake.user_message("整顿" * 200)
+    reply = await bot.fake.reply_to(USER)
+    assert "太长" in reply.visible_text and "300" in reply.visible_text
+
+
+async def test_a_burst_from_one_user_hits_the_rate_limit(corpus: Corpus, fake: FakeBotApi) -> None:
+    async with running_bot(corpus, fake, rate_limit=3) as bot:
+        for _ in range(6):
+            fake.user_message(QUESTION)
+        replies = [await fake.reply_to(USER) for _ in range(4)]
+        await fake.no_reply_to(USER, wait=0.5)
+        slow = [reply for reply in replies if "太频繁" in reply.visible_text]
+        assert len(slow) == 1 and sum(r.visible_text.startswith("1. ") for r in replies) == 3
+        fake.user_message(QUESTION, user_id=2002)  # other users are not held up
+        assert (await fake.reply_to(2002)).visible_text.startswith("1. ")
+        assert (await bot.core.stats(_admin())).questions.today == 4
+
+
+def _admin():
+    from bot.core import Asker
+
+    return Asker(channel="telegram", user_id=str(ADMIN), is_admin=True)
+
+
+async def test_commands(bot: Bot) -> None:
+    bot.fake.user_message("/start")
+    assert "例如" in (await bot.fake.reply_to(USER)).visible_text
+    bot.fake.user_message("/doc 1")
+    doc = (await bot.fake.reply_to(USER)).visible_text
+    assert doc.startswith("文档 1：") and "来源：" in doc and "段落：" in doc
+    bot.fake.user_message("/doc abc")
+    assert "用法" in (await bot.fake.reply_to(USER)).visible_text
+    bot.fake.user_message("/frobnicate")
+    assert "没有这个命令" in (await bot.fake.reply_to(USER)).visible_text
+    bot.fake.user_message("/stats")
+    assert "只有管理员" in (await bot.fake.reply_to(USER)).visible_text
+    bot.fake.user_message("/stats", user_id=ADMIN)
+    stats = (await bot.fake.reply_to(ADMIN)).visible_text
+    assert "文档 5 篇" in stats and "今天提问" in stats
+    bot.fake.user_message("/reindex", user_id=ADMIN)
+    started = await bot.fake.reply_to(ADMIN)
+    assert "正在重建索引" in started.visible_text
+    done = await bot.fake.reply_to(ADMIN)
+    assert done.method == "editMessageText" and "索引已重建" in done.visible_text
+
+
+async def test_allow_lists_refuse_others_without_logging_them(corpus: Corpus, fake: FakeBotApi) -> None:
+    async with running_bot(corpus, fake, allowed_users=(USER,)) as bot:
+        fake.user_message(QUESTION, user_id=3003)
+        assert "授权" in (await fake.reply_to(3003)).visible_text
+        fake.user_message(QUESTION)
+        assert (await fake.reply_to(USER)).visible_text.startswith("1. ")
+        assert (await bot.core.stats(_admin())).questions.today == 1
+
+
+async def test_a_failing_update_is_reported_and_the_bot_goes_on(bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    ask = bot.core.ask
+
+    async def broken(asker: object, question: str) -> object:
+        if question == "爆炸":
+            raise RuntimeError("boom")
+        return await ask(asker, question)
+
+    monkeypatch.setattr(bot.core, "ask", broken)
+    bot.fake.user_message("爆炸")
+    assert "出错了" in (await bot.fake.reply_to(USER)).visible_text
+    assert any(record.exc_info and "boom" in str(record.exc_info[1]) for record in caplog.records)
+    bot.fake.user_message(QUESTION)
+    assert (await bot.fake.reply_to(USER)).visible_text.startswith("1. ")
+
+
+async def test_photos_get_a_text_only_hint(bot: Bot) -> None:
+    update = bot.fake.user_message(None)
+    update["message"]["sticker"] = {"file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 1,
+                                    "height": 1, "is_animated": False, "is_video": False}
+    assert "文字" in (await bot.fake.reply_to(USER)).visible_text
