@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from telegram.error import TelegramError
+
 from bot.config import Config, ConfigError, load_config
 from bot.core import Asker, Pending
 from bot.logs import configure_logging
@@ -234,7 +236,10 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     try:
         channels = args.channels or configured_channels(config)
         if not channels:
-            raise NoChannel("no channel is configured: set telegram.token (or RECTBOT_TELEGRAM_TOKEN)")
+            raise NoChannel(
+                "no channel is configured: set telegram.token (or RECTBOT_TELEGRAM_TOKEN), or wecom.corp_id, "
+                "wecom.token and wecom.encoding_aes_key"
+            )
         for name in channels:
             if missing := missing_settings(config, name):
                 raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
@@ -243,6 +248,10 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
         await serve(build_core(corpus, config), config, channels)
+    except (NoChannel, OSError) as error:
+        raise CommandError(str(error)) from None
+    except TelegramError as error:
+        raise CommandError(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
     finally:
         await corpus.close()
     return 0

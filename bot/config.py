@@ -82,6 +82,21 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class WeComConfig:
+    corp_id: str = setting("", "CorpID (我的企业 -> 企业信息).")
+    agent_id: int = setting(0, "AgentId of the self-built app (应用管理 -> the app).")
+    token: str = setting("", "Token of the app's callback (接收消息 -> 设置API接收).", secret=True)
+    encoding_aes_key: str = setting("", "EncodingAESKey of the app's callback: 43 characters.", secret=True)
+    secret: str = setting("", "The app's Secret, for sending results of slow work (active send API).", secret=True)
+    host: str = setting("127.0.0.1", "Address the callback server listens on (put a TLS reverse proxy in front).")
+    port: int = setting(8080, "Port the callback server listens on.")
+    path: str = setting("/wecom/callback", "URL path of the callback, as entered in the WeCom admin console.")
+    api_base_url: str = setting("https://qyapi.weixin.qq.com", "WeCom server API, for gettoken and message/send.")
+    admins: tuple[str, ...] = setting((), "WeCom user ids (账号) that may use 重建索引 and 统计.")
+    allowed_users: tuple[str, ...] = setting((), "If set, only these WeCom user ids (and admins) may ask.")
+
+
+@dataclass(frozen=True)
 class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
@@ -90,6 +105,7 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    wecom: WeComConfig = field(default_factory=WeComConfig)
     source: Path | None = None  # the file this was read from, if any
 
     def secrets(self) -> list[str]:
@@ -118,6 +134,14 @@ class Config:
         proxy = self.telegram.proxy
         if proxy and not proxy.startswith(("http://", "https://", "socks5://", "socks5h://")):
             raise ConfigError(f"config key telegram.proxy must be an http://, https:// or socks5:// URL, got {proxy!r}")
+        if self.wecom.encoding_aes_key and len(self.wecom.encoding_aes_key) != 43:
+            raise ConfigError(
+                f"config key wecom.encoding_aes_key must be 43 characters, got {len(self.wecom.encoding_aes_key)}"
+            )
+        if not self.wecom.path.startswith("/"):
+            raise ConfigError(f"config key wecom.path must start with /, got {self.wecom.path!r}")
+        if not 0 <= self.wecom.port <= 65535:
+            raise ConfigError(f"config key wecom.port must be between 0 and 65535, got {self.wecom.port}")
         if not 0 <= self.search.min_coverage <= 1:
             raise ConfigError(f"config key search.min_coverage must be between 0 and 1, got {self.search.min_coverage}")
 

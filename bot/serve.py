@@ -12,12 +12,15 @@ from bot.access import Access, RateLimiter
 from bot.config import Config
 from bot.core import Core
 from bot.telegram import TelegramChannel, run_telegram
+from bot.wecom import WeComChannel, run_wecom
+from bot.wecom_api import WeComApi
+from bot.wecom_crypto import CryptoError, WeComCrypto
 from retrieval.corpus import Corpus
 from retrieval.search import SearchParams, Searcher
 
 logger = logging.getLogger(__name__)
 
-CHANNELS = ("telegram",)
+CHANNELS = ("telegram", "wecom")
 
 
 class NoChannel(ValueError):
@@ -33,6 +36,13 @@ def missing_settings(config: Config, channel: str) -> list[str]:
     """The config keys a channel needs that are not set."""
     if channel == "telegram":
         return [] if config.telegram.token else ["telegram.token (or RECTBOT_TELEGRAM_TOKEN)"]
+    if channel == "wecom":
+        needed = {
+            "wecom.corp_id": config.wecom.corp_id,
+            "wecom.token (or RECTBOT_WECOM_TOKEN)": config.wecom.token,
+            "wecom.encoding_aes_key (or RECTBOT_WECOM_ENCODING_AES_KEY)": config.wecom.encoding_aes_key,
+        }
+        return [name for name, value in needed.items() if not value]
     raise NoChannel(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
 
 
@@ -61,7 +71,24 @@ def channel_runs(core: Core, config: Config, channels: list[str], stop: asyncio.
             settings = config.telegram
             access = Access.from_ids(settings.admins, settings.allowed_users, settings.allowed_chats)
             runs.append(run_telegram(TelegramChannel(core, access).build_application(settings), stop))
+        if name == "wecom":
+            runs.append(run_wecom(wecom_channel(core, config), config.wecom.host, config.wecom.port, config.wecom.path, stop))
     return runs
+
+
+def wecom_channel(core: Core, config: Config) -> WeComChannel:
+    """The WeCom callback channel; it sends results of slow work only when the Secret and AgentId are set."""
+    settings = config.wecom
+    api = None
+    if settings.secret and settings.agent_id:
+        api = WeComApi(settings.api_base_url, settings.corp_id, settings.secret, settings.agent_id)
+    else:
+        logger.warning("wecom: secret or agent_id not set; results of slow work (重建索引) cannot be sent")
+    try:
+        crypto = WeComCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
+    except CryptoError as error:
+        raise NoChannel(f"cannot start wecom: wecom.encoding_aes_key: {error}") from None
+    return WeComChannel(core, Access.from_ids(settings.admins, settings.allowed_users), crypto, api)
 
 
 async def serve(core: Core, config: Config, channels: list[str]) -> None:

@@ -83,6 +83,12 @@ def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
         ('[index]\nidf = "bm25+"', "index.idf"),
         ('[search]\nmin_coverage = 2', "search.min_coverage"),
         ('[storage]\ndatabase = 3', "storage.database"),
+        ('[telegram]\nadmins = ["me"]', "telegram.admins"),
+        ('[telegram]\nproxy = "127.0.0.1:1080"', "telegram.proxy"),
+        ('[wecom]\nencoding_aes_key = "short"', "wecom.encoding_aes_key"),
+        ('[wecom]\npath = "callback"', "wecom.path"),
+        ('[wecom]\nadmins = [1, 2]', "wecom.admins"),
+        ('[chat]\nrate_limit = 0', "chat.rate_limit"),
     ],
 )
 def test_bad_values_are_named(tmp_path: Path, body: str, key: str) -> None:
@@ -114,3 +120,13 @@ def test_config_file_from_environment_then_current_directory(tmp_path: Path, mon
     assert load_config(None, environ={}).search.top_k == 4
     assert load_config(None, environ={"RECTBOT_CONFIG": str(other)}).search.top_k == 6
     assert load_config(other, environ={"RECTBOT_CONFIG": "missing.toml"}).search.top_k == 6
+
+
+def test_secrets_come_from_the_environment_and_stay_out_of_repr(tmp_path: Path) -> None:
+    environ = {"RECTBOT_TELEGRAM_TOKEN": "123:abc", "RECTBOT_WECOM_SECRET": "s3cret",
+               "RECTBOT_TELEGRAM_ADMINS": "1, 2", "RECTBOT_WECOM_ADMINS": "ZhangSan,LiSi"}
+    config = load_config(None, environ=environ)
+    assert config.telegram.token == "123:abc" and config.telegram.admins == (1, 2)
+    assert config.wecom.admins == ("ZhangSan", "LiSi")
+    assert sorted(config.secrets()) == ["123:abc", "s3cret"]
+    assert "123:abc" not in repr(config) and "s3cret" not in repr(config)

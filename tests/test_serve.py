@@ -6,6 +6,10 @@ import asyncio
 import io
 import logging
 import os
+import re
+import socket
+import time
+import xml.etree.ElementTree as ET
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -13,11 +17,17 @@ from pathlib import Path
 
 import pytest
 
+import httpx
+from wechatpy.enterprise.crypto import WeChatCrypto
+
 from bot.cli import main
 from bot.logs import RedactSecrets
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 
 USER = 1001
+CORP_ID = "wx49f0ab532d5d035a"
+WECOM_TOKEN = "wecom-callback-token"
+WECOM_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 
 
 @pytest.fixture
@@ -26,14 +36,30 @@ async def fake() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-async def test_serve_telegram_answers_stops_on_sigterm_and_never_logs_the_token(
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_serve_runs_every_configured_channel_in_one_process_and_never_logs_a_secret(
     seeded_dir: Path, fake: FakeBotApi, tmp_path: Path
 ) -> None:
+    port = free_port()
+    secrets = {
+        "RECTBOT_TELEGRAM_TOKEN": TOKEN,
+        "RECTBOT_WECOM_TOKEN": WECOM_TOKEN,
+        "RECTBOT_WECOM_ENCODING_AES_KEY": WECOM_KEY,
+        "RECTBOT_WECOM_SECRET": "the-app-secret-xyz",
+    }
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")},
-        "RECTBOT_TELEGRAM_TOKEN": TOKEN,
+        **secrets,
         "RECTBOT_TELEGRAM_BASE_URL": fake.base_url,
         "RECTBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
+        "RECTBOT_WECOM_CORP_ID": CORP_ID,
+        "RECTBOT_WECOM_AGENT_ID": "1000002",
+        "RECTBOT_WECOM_PORT": str(port),
         "RECTBOT_STORAGE_DATABASE": str(seeded_dir / "rectbot.sqlite3"),
     }
     process = await asyncio.create_subprocess_exec(
@@ -44,13 +70,30 @@ async def test_serve_telegram_answers_stops_on_sigterm_and_never_logs_the_token(
         fake.user_message("第一书记怎么发挥作用")
         reply = await fake.reply_to(USER, timeout=90)
         assert reply.visible_text.startswith("1. ")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            assert (await http.get("/healthz")).json()["status"] == "ok"
+            theirs = WeChatCrypto(WECOM_TOKEN, WECOM_KEY, CORP_ID)
+            message = (f"<xml><ToUserName>{CORP_ID}</ToUserName><FromUserName>LiSi</FromUserName><CreateTime>1"
+                       "</CreateTime><MsgType>text</MsgType><Content>第一书记怎么发挥作用</Content><MsgId>42</MsgId></xml>")
+            timestamp = str(int(time.time()))
+            sealed = theirs.encrypt_message(message, "99", timestamp)
+            encrypted = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", sealed).group(1)
+            signature = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]>", sealed).group(1)
+            response = await http.post("/wecom/callback", params={"msg_signature": signature, "timestamp": timestamp,
+                                       "nonce": "99"}, content=f"<xml><Encrypt>{encrypted}</Encrypt></xml>")
+            envelope = ET.fromstring(response.text)
+            inner = theirs.decrypt_message(response.text, envelope.findtext("MsgSignature"),
+                                           envelope.findtext("TimeStamp"), envelope.findtext("Nonce"))
+            assert "【1】" in ET.fromstring(inner).findtext("Content")
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     log = stderr.decode()
     assert process.returncode == 0, log
-    assert "telegram: polling" in log and "Calling Bot API endpoint" in log  # DEBUG really was on
-    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+    assert "telegram: polling" in log and "wecom: callback listening" in log
+    assert "Calling Bot API endpoint" in log  # DEBUG really was on
+    for secret in [*secrets.values(), TOKEN.split(":")[1]]:
+        assert secret not in log
 
 
 def test_serve_without_a_token_names_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
@@ -60,6 +103,8 @@ def test_serve_without_a_token_names_the_setting(monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(tmp_path)
     assert main(["serve"]) == 2
     assert "RECTBOT_TELEGRAM_TOKEN" in capsys.readouterr().err
+    assert main(["serve", "wecom"]) == 2
+    assert "wecom.corp_id" in capsys.readouterr().err
     assert main(["serve", "telegram"]) == 2
     assert "telegram.token" in capsys.readouterr().err
     assert main(["serve", "fax"]) == 2

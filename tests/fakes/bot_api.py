@@ -10,18 +10,19 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.server import LocalServer
 
 logger = logging.getLogger(__name__)
 
@@ -383,40 +384,6 @@ class _StoredFile:
 # The server
 
 
-class _QuietServer(uvicorn.Server):
-    """uvicorn without signal capture, and with a shutdown that takes milliseconds, not 0.2 s."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        """Adds the event that ends the main loop."""
-        super().__init__(config)
-        self.exit_event = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        """Leaves the process's signal handlers alone, so Ctrl-C still reaches pytest."""
-        yield
-
-    async def main_loop(self) -> None:
-        """Waits for exit_event instead of polling should_exit every 0.1 s."""
-        await self.on_tick(0)
-        await self.exit_event.wait()
-
-    async def shutdown(self, sockets: list[Any] | None = None) -> None:
-        """Closes the listener and idle connections, lets running requests finish, then cancels."""
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 1.0)
-        while (self.server_state.connections or self.server_state.tasks) and loop.time() < deadline:
-            await asyncio.sleep(0.002)
-        for task in list(self.server_state.tasks):
-            task.cancel()
-        for server in self.servers:
-            await server.wait_closed()
-
-
 def _decode_value(key: str, value: Any) -> Any:
     """Decodes one form value the way the Bot API interprets it."""
     if not isinstance(value, str):
@@ -490,9 +457,7 @@ class FakeBotApi:
         self._call_event = asyncio.Event()
         self._poll_generation = 0
         self._closing = False
-        self._server: _QuietServer | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._port: int | None = None
+        self._server: LocalServer | None = None
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -523,29 +488,7 @@ class FakeBotApi:
                 Route("/file/bot{token}/{file_path:path}", self._handle_file, methods=["GET"]),
             ]
         )
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            http="h11",
-            ws="none",
-            lifespan="off",
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = _QuietServer(config)
-        self._task = asyncio.create_task(self._server.serve(), name="FakeBotApi.serve")
-        deadline = asyncio.get_running_loop().time() + 5.0
-        while not self._server.started:
-            if self._task.done():
-                exc = self._task.exception() if not self._task.cancelled() else None
-                raise RuntimeError(f"FakeBotApi server failed to start: {exc!r}") from exc
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError("FakeBotApi server did not start within 5 s")
-            await asyncio.sleep(0.005)
-        self._port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server = await LocalServer(app, name="FakeBotApi").__aenter__()
         logger.debug("FakeBotApi listening on %s", self.base_url)
         return self
 
@@ -560,24 +503,14 @@ class FakeBotApi:
         self._notify_updates()
         self._notify_calls()
         if self._server is not None:
-            self._server.should_exit = True
-            self._server.exit_event.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=5.0)
-            except (TimeoutError, asyncio.CancelledError):
-                logger.warning("FakeBotApi server did not stop within 5 s")
-            except BaseException:  # noqa: BLE001 - a failed server must not mask the test's error
-                logger.exception("FakeBotApi server crashed")
-        self._task = None
-        self._server = None
+            await self._server.stop()
 
     @property
     def port(self) -> int:
         """The port the server listens on."""
-        if self._port is None:
+        if self._server is None:
             raise RuntimeError("FakeBotApi is not started; use `async with FakeBotApi() as fake`")
-        return self._port
+        return self._server.port
 
     @property
     def base_url(self) -> str:

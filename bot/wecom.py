@@ -1,0 +1,306 @@
+"""WeCom (企业微信) channel: the callback server of a self-built app; requests -> core calls, replies -> encrypted XML."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element, ParseError
+
+import uvicorn
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.access import Access
+from bot.core import HELP_TEXT, Asker, Core, Notice, Pending, Reply, Silence
+from bot.render import render_wecom
+from bot.wecom_api import WeComApi, WeComApiError
+from bot.wecom_crypto import CryptoError, WeComCrypto
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "wecom"
+REPLY_DEADLINE = 4.0  # seconds; WeCom gives up after 5 and retries
+MAX_BODY_BYTES = 64 * 1024  # a text message envelope is a few KB
+MAX_CLOCK_SKEW = 300  # seconds between a request's timestamp and now
+NOT_ALLOWED = "抱歉，这个应用只对授权的用户开放。如需使用，请联系管理员。"
+TEXT_ONLY = "我只能回答文字问题。请直接输入问题，例如：软弱涣散村党组织怎么整顿"
+FAILED = "抱歉，处理这条消息时出错了，已记录下来。请稍后再试，或换个问法。"
+
+
+class Refused(Exception):
+    """A request to answer with an HTTP error and one log line; nothing else happens."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A decrypted message or event."""
+
+    user_id: str
+    kind: str  # text | image | voice | event | ...
+    content: str
+    message_id: str  # MsgId, or user + CreateTime + event for events (which have none)
+    event: str | None
+
+
+def parse_xml(data: bytes | str) -> Element:
+    """Parse XML refusing DTDs, entities and external references."""
+    try:
+        return fromstring(data, forbid_dtd=True)
+    except (ParseError, DefusedXmlException) as error:
+        raise Refused(400, f"bad XML ({type(error).__name__})") from None
+
+
+def field(root: Element, name: str) -> str:
+    """The text of a child element, '' if absent."""
+    found = root.find(name)
+    return (found.text or "") if found is not None else ""
+
+
+def cdata(text: str) -> str:
+    """text as CDATA, safe even if it contains ']]>'."""
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+class WeComChannel:
+    """The callback endpoint: verifies, decrypts, de-duplicates, answers within the deadline or later."""
+
+    def __init__(
+        self,
+        core: Core,
+        access: Access,
+        crypto: WeComCrypto,
+        api: WeComApi | None = None,
+        *,
+        reply_deadline: float = REPLY_DEADLINE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.core = core
+        self.access = access
+        self.crypto = crypto
+        self.api = api
+        self.reply_deadline = reply_deadline
+        self.clock = clock
+        self._later: set[asyncio.Task[None]] = set()
+
+    def app(self, path: str) -> Starlette:
+        """The web app: the callback at `path` (GET verifies the URL, POST delivers messages) and /healthz."""
+        return Starlette(
+            routes=[
+                Route(path, self.verify_url, methods=["GET"]),
+                Route(path, self.receive, methods=["POST"]),
+                Route("/healthz", self.health, methods=["GET"]),
+            ]
+        )
+
+    async def health(self, request: Request) -> Response:
+        """For the process supervisor: the process answers and has an index."""
+        index = self.core.corpus.index
+        return JSONResponse({"status": "ok", "passages": len(index) if index is not None else 0})
+
+    async def verify_url(self, request: Request) -> Response:
+        """URL verification: check the signature and answer the decrypted echostr."""
+        try:
+            query = self._signed_query(request, "echostr")
+            self.crypto.check_signature(query["msg_signature"], query["timestamp"], query["nonce"], query["echostr"])
+            echo = self.crypto.decrypt(query["echostr"])
+        except (Refused, CryptoError) as error:
+            return self._refuse(request, error)
+        return PlainTextResponse(echo)
+
+    async def receive(self, request: Request) -> Response:
+        """A message callback: answer with an encrypted passive reply, or an empty 200 when answering later."""
+        try:
+            query = self._signed_query(request)
+            envelope = parse_xml(await self._body(request))
+            encrypted = field(envelope, "Encrypt")
+            self.crypto.check_signature(query["msg_signature"], query["timestamp"], query["nonce"], encrypted)
+            incoming = self._incoming(parse_xml(self.crypto.decrypt(encrypted)))
+        except (Refused, CryptoError) as error:
+            return self._refuse(request, error)
+        if not await self.core.store.first_sighting(CHANNEL, incoming.message_id):
+            logger.info("wecom: message %s delivered again; already handled", incoming.message_id)
+            return Response(status_code=200)
+        text = await self._answer(incoming)
+        if not text:
+            return Response(status_code=200)
+        return Response(self._passive_reply(incoming.user_id, text), media_type="application/xml")
+
+    async def _answer(self, incoming: Incoming) -> str:
+        """The passive reply's text ('' for none); slow work is sent later with the active API."""
+        asker = Asker(CHANNEL, incoming.user_id, "app", is_admin=self.access.is_admin(incoming.user_id))
+        if incoming.kind == "event":
+            return HELP_TEXT if incoming.event == "subscribe" else ""
+        if not self.access.allows(asker.user_id):
+            logger.info("wecom: refused user %s: not on the allow-list", asker.user_id)
+            return NOT_ALLOWED
+        if (refusal := self.core.throttle(asker)) is not None:
+            return render_wecom(refusal)
+        if incoming.kind != "text":
+            return TEXT_ONLY
+        work = asyncio.create_task(self.core.handle(asker, incoming.content))
+        done, _ = await asyncio.wait({work}, timeout=self.reply_deadline)
+        if not done:
+            logger.warning("wecom: answer for %s not ready in %.1f s; it will be sent", asker.user_id, self.reply_deadline)
+            self._send_later(asker.user_id, work)
+            return ""
+        try:
+            reply = work.result()
+        except Exception:
+            logger.exception("wecom: handling a message failed")
+            return FAILED
+        if isinstance(reply, Pending):
+            self._send_later(asker.user_id, reply.job)
+        return render_wecom(reply)
+
+    def _send_later(self, user_id: str, work: asyncio.Task[Reply]) -> None:
+        """When `work` is done, send its reply with the active API."""
+
+        async def deliver() -> None:
+            try:
+                reply = await work
+            except Exception:
+                logger.exception("wecom: handling a message failed")
+                reply = Notice("failed", FAILED)
+            if isinstance(reply, Silence):
+                return
+            if self.api is None:
+                logger.warning("wecom: cannot send a result to %s: wecom.secret or agent_id is not set", user_id)
+                return
+            try:
+                await self.api.send_text(user_id, render_wecom(reply))
+            except WeComApiError as error:
+                logger.error("wecom: active send to %s failed: %s", user_id, error)
+
+        task = asyncio.create_task(deliver())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def drain(self) -> None:
+        """Wait for results still being sent (at shutdown, and in tests)."""
+        while self._later:
+            await asyncio.gather(*list(self._later), return_exceptions=True)
+
+    def _signed_query(self, request: Request, *extra: str) -> dict[str, str]:
+        """The signature parameters, with a timestamp close to now."""
+        names = ("msg_signature", "timestamp", "nonce", *extra)
+        query = {name: request.query_params.get(name, "") for name in names}
+        missing = [name for name, value in query.items() if not value]
+        if missing:
+            raise Refused(400, f"missing {', '.join(missing)}")
+        try:
+            skew = abs(self.clock() - int(query["timestamp"]))
+        except ValueError:
+            raise Refused(400, "timestamp is not a number") from None
+        if skew > MAX_CLOCK_SKEW:
+            raise Refused(400, f"timestamp {skew:.0f} s from now")
+        return query
+
+    async def _body(self, request: Request) -> bytes:
+        """The request body, refusing more than MAX_BODY_BYTES without reading it all."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise Refused(413, f"body of {declared} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise Refused(413, "body too large")
+        return bytes(body)
+
+    def _incoming(self, message: Element) -> Incoming:
+        user_id, kind = field(message, "FromUserName"), field(message, "MsgType")
+        if not user_id or not kind:
+            raise Refused(400, "message without FromUserName or MsgType")
+        event = field(message, "Event") or None
+        message_id = field(message, "MsgId") or f"{user_id}:{field(message, 'CreateTime')}:{event}"
+        return Incoming(user_id, kind, field(message, "Content"), message_id, event)
+
+    def _passive_reply(self, user_id: str, text: str) -> str:
+        """The encrypted XML envelope of a text reply from the app to the user."""
+        timestamp = str(int(self.clock()))
+        nonce = str(secrets.randbelow(10**10))
+        inner = (
+            f"<xml><ToUserName>{cdata(user_id)}</ToUserName><FromUserName>{cdata(self.crypto.corp_id)}</FromUserName>"
+            f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content>{cdata(text)}</Content></xml>"
+        )
+        encrypted = self.crypto.encrypt(inner)
+        return (
+            f"<xml><Encrypt>{cdata(encrypted)}</Encrypt>"
+            f"<MsgSignature>{cdata(self.crypto.sign(timestamp, nonce, encrypted))}</MsgSignature>"
+            f"<TimeStamp>{timestamp}</TimeStamp><Nonce>{cdata(nonce)}</Nonce></xml>"
+        )
+
+    def _refuse(self, request: Request, error: Exception) -> Response:
+        status = error.status if isinstance(error, Refused) else 403
+        client = request.client.host if request.client else "?"
+        logger.warning("wecom: refused %s %s from %s: %s", request.method, request.url.path, client, error)
+        return PlainTextResponse("refused", status_code=status)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `rectbot serve` owns SIGINT and SIGTERM for every channel."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpServer:
+    """An ASGI app served by uvicorn inside the running event loop."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        config = uvicorn.Config(app, lifespan="off", access_log=False, log_config=None, timeout_graceful_shutdown=5)
+        self._server = _Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        """Start listening; returns the port (useful when 0 asked for any free one)."""
+        # Bind here rather than in uvicorn, which exits the whole process when the port is taken.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as error:
+            sock.close()
+            raise OSError(f"cannot listen on {self.host}:{self.port}: {error.strerror}") from None
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            await asyncio.sleep(0.01)
+        return sock.getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop accepting, finish the requests in flight."""
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
+async def run_wecom(channel: WeComChannel, host: str, port: int, path: str, stop: asyncio.Event) -> None:
+    """Serve the callback until `stop` is set, then deliver results still pending."""
+    server = HttpServer(channel.app(path), host, port)
+    bound = await server.start()
+    logger.info("wecom: callback listening on http://%s:%d%s", host, bound, path)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        await channel.drain()
+        if channel.api is not None:
+            await channel.api.close()

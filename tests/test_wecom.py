@@ -1,0 +1,276 @@
+"""The WeCom channel end to end: the real callback server on 127.0.0.1, requests sealed and replies opened by wechatpy."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from wechatpy.crypto import _get_signature
+from wechatpy.enterprise.crypto import WeChatCrypto
+
+from bot.access import Access, RateLimiter
+from bot.core import Asker, Core
+from bot.render import WECOM_MAX_BYTES
+from bot.wecom import HttpServer, WeComChannel
+from bot.wecom_api import WeComApi
+from bot.wecom_crypto import WeComCrypto
+from retrieval.corpus import Corpus
+from retrieval.search import Searcher
+from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi
+
+TOKEN = "123456"
+KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+PATH = "/wecom/callback"
+ADMIN = "ZhangSan"
+USER = "LiSi"
+QUESTION = "软弱涣散村党组织怎么整顿"
+ADMIN_ASKER = Asker("wecom", ADMIN, is_admin=True)
+MESSAGE_IDS = itertools.count(7_000_000_000)  # WeCom's MsgIds are unique
+
+
+@dataclass
+class WeCom:
+    """A running callback server, a client playing WeCom's servers, and the fake active-send API."""
+
+    http: httpx.AsyncClient
+    core: Core
+    channel: WeComChannel
+    api: FakeWeComApi
+    theirs: WeChatCrypto = WeChatCrypto(TOKEN, KEY, CORP_ID)
+
+    def text(self, content: str, user: str = USER, msg_id: int | None = None, kind: str = "text") -> str:
+        """The XML of a user's message as WeCom delivers it (before encryption)."""
+        if msg_id is None:
+            msg_id = next(MESSAGE_IDS)
+        return (
+            f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>"
+            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>"
+        )
+
+    async def post(self, message: str, sealer: WeChatCrypto | None = None, **query: str) -> httpx.Response:
+        """Encrypt and sign a message with wechatpy and post it as WeCom does."""
+        nonce, timestamp = "1372623149", str(int(time.time()))
+        sealed = (sealer or self.theirs).encrypt_message(message, nonce, timestamp)
+        encrypted = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", sealed).group(1)
+        signature = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]>", sealed).group(1)
+        body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><AgentID><![CDATA[{AGENT_ID}]]></AgentID>"
+                f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
+        params = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce, **query}
+        return await self.http.post(PATH, params=params, content=body.encode())
+
+    def open(self, response: httpx.Response) -> dict[str, str]:
+        """Check the reply's signature and decrypt it with wechatpy; the inner message's fields."""
+        assert response.status_code == 200 and response.text, (response.status_code, response.text)
+        envelope = ET.fromstring(response.text)
+        plain = self.theirs.decrypt_message(
+            response.text, envelope.findtext("MsgSignature"), envelope.findtext("TimeStamp"), envelope.findtext("Nonce")
+        )
+        return {child.tag: child.text or "" for child in ET.fromstring(plain)}
+
+    async def ask(self, content: str, user: str = USER) -> str:
+        """Post a text message; the text of the passive reply."""
+        reply = self.open(await self.post(self.text(content, user)))
+        assert reply["ToUserName"] == user and reply["FromUserName"] == CORP_ID and reply["MsgType"] == "text"
+        return reply["Content"]
+
+
+@asynccontextmanager
+async def running(corpus: Corpus, api: FakeWeComApi, deadline: float = 4.0, **lists: tuple[str, ...]) -> AsyncIterator[WeCom]:
+    core = Core(Searcher(corpus), rate_limiter=RateLimiter(100))
+    channel = WeComChannel(
+        core,
+        Access.from_ids(lists.get("admins", (ADMIN,)), lists.get("allowed_users", ())),
+        WeComCrypto(TOKEN, KEY, CORP_ID),
+        WeComApi(api.base_url, CORP_ID, SECRET, AGENT_ID),
+        reply_deadline=deadline,
+    )
+    server = HttpServer(channel.app(PATH), "127.0.0.1", 0)
+    port = await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            yield WeCom(http, core, channel, api)
+    finally:
+        await server.stop()
+        await channel.drain()
+        await channel.api.close()
+    assert api.rejected == []
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeWeComApi]:
+    async with FakeWeComApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def wecom(corpus: Corpus, api: FakeWeComApi) -> AsyncIterator[WeCom]:
+    async with running(corpus, api) as running_wecom:
+        yield running_wecom
+
+
+async def questions_logged(core: Core) -> int:
+    return (await core.stats(ADMIN_ASKER)).questions.today
+
+
+async def test_url_verification_answers_the_decrypted_echostr(wecom: WeCom) -> None:
+    timestamp, nonce = str(int(time.time())), "437374425"
+    sealed = wecom.theirs.encrypt_message("5927782489442352469", nonce, timestamp)
+    echostr = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", sealed).group(1)
+    params = {"msg_signature": _get_signature(TOKEN, timestamp, nonce, echostr), "timestamp": timestamp,
+              "nonce": nonce, "echostr": echostr}
+    response = await wecom.http.get(PATH, params=params)
+    assert (response.status_code, response.text) == (200, "5927782489442352469")
+    params["nonce"] = "1"
+    assert (await wecom.http.get(PATH, params=params)).status_code == 403
+
+
+async def test_the_published_verification_vector_over_http(corpus: Corpus) -> None:
+    channel = WeComChannel(Core(Searcher(corpus)), Access(), WeComCrypto(TOKEN, KEY, CORP_ID), clock=lambda: 1411443780)
+    server = HttpServer(channel.app(PATH), "127.0.0.1", 0)
+    port = await server.start()
+    try:
+        async with httpx.AsyncClient() as http:
+            response = await http.get(f"http://127.0.0.1:{port}{PATH}", params={
+                "msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96", "timestamp": "1411443780",
+                "nonce": "437374425",
+                "echostr": "4ByGGj+sVCYcvGeQYhaKIk1o0pQRNbRjxybjTGblXrBaXlTXeOo1+bXFXDQQb1o6co6Yh9Bv41n7hOchLF6p+Q==",
+            })
+    finally:
+        await server.stop()
+    assert response.text == "5927782489442352469"
+
+
+async def test_a_question_is_answered_with_sources_and_dates_within_2048_bytes(wecom: WeCom) -> None:
+    text = await wecom.ask(QUESTION)
+    assert len(text.encode("utf-8")) <= WECOM_MAX_BYTES
+    assert "【1】" in text and "【3】" in text and "【4】" not in text and text.count("\n—— ") == 3
+    answer_id = await wecom.core.store.conversation("wecom", USER)
+    first = (await wecom.core.store.answer(answer_id)).shown[0]
+    row = (await wecom.core.store.passages_by_id([first]))[first]
+    assert row.source in text and row.date in text
+    assert "更多" in text and "上下文 N" in text and "全文 N" in text
+
+
+async def test_more_and_context_follow_the_user_even_after_a_restart(corpus: Corpus, api: FakeWeComApi) -> None:
+    async with running(corpus, api) as wecom:
+        first = await wecom.ask(QUESTION)
+        assert "【4】" in await wecom.ask("更多")
+    async with running(corpus, api) as wecom:  # paging state lives in SQLite
+        more = await wecom.ask("更多")
+        assert "【7】" in more
+        context = await wecom.ask("上下文 2")
+        excerpt = first.split("【2】")[1].split("\n")[0].rstrip("…")
+        assert "【2】" in context and excerpt[:20] in context
+        assert (await wecom.ask("全文 2")) == context
+        assert "没有第 99 段" in await wecom.ask("上下文 99")
+        assert "还没有提问" in await wecom.ask("更多", user="WangWu")
+
+
+async def test_a_retried_message_is_answered_once_and_logged_once(wecom: WeCom) -> None:
+    message = wecom.text(QUESTION, msg_id=777)
+    assert "【1】" in wecom.open(await wecom.post(message))["Content"]
+    for _ in range(2):  # WeCom's two retries
+        retry = await wecom.post(message)
+        assert (retry.status_code, retry.text) == (200, "")
+    assert await questions_logged(wecom.core) == 1
+
+
+async def test_an_answer_past_the_deadline_is_sent_later_and_retries_stay_silent(corpus: Corpus, api: FakeWeComApi) -> None:
+    async with running(corpus, api, deadline=0.0) as wecom:
+        message = wecom.text(QUESTION, msg_id=888)
+        response = await wecom.post(message)
+        assert (response.status_code, response.text) == (200, "")
+        sent = await api.wait_for_sent()
+        assert sent.touser == USER and sent.agentid == AGENT_ID and "【1】" in sent.content
+        assert (await wecom.post(message)).text == ""
+        await api.nothing_sent(wait=0.3)
+        assert await questions_logged(wecom.core) == 1
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><xml><Encrypt>&lol3;</Encrypt></xml>'
+)
+
+
+async def test_bad_requests_are_refused_logged_once_and_change_nothing(wecom: WeCom, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.wecom")
+    good = wecom.text(QUESTION)
+    now = str(int(time.time()))
+    signed = {"msg_signature": "0" * 40, "timestamp": now, "nonce": "1"}
+    cases = [
+        (await wecom.post(good, msg_signature="0" * 40), 403),  # bad signature
+        (await wecom.http.post(PATH, content=b"<xml/>"), 400),  # no signature at all
+        (await wecom.post(good, sealer=WeChatCrypto(TOKEN, KEY, "ww_another_corp")), 403),  # another CorpID
+        (await wecom.post(good, timestamp=str(int(time.time()) - 3600)), 400),  # an hour old (replayed)
+        (await wecom.http.post(PATH, params=signed, content=b"<xml><Encrypt>abc"), 400),  # not well-formed
+        (await wecom.http.post(PATH, params=signed, content=BILLION_LAUGHS.encode()), 400),  # entity expansion
+        (await wecom.http.post(PATH, params=signed, content=b"<xml>" + b" " * 70_000 + b"</xml>"), 413),  # too big
+    ]
+    assert [response.status_code for response, _ in cases] == [status for _, status in cases]
+    refusals = [r for r in caplog.records if r.name == "bot.wecom" and "refused" in r.getMessage()]
+    assert len(refusals) == len(cases)
+    assert await questions_logged(wecom.core) == 0
+    assert KEY not in caplog.text and TOKEN not in caplog.text.replace("msg_signature", "")
+
+
+async def test_admin_commands_are_refused_to_others(wecom: WeCom) -> None:
+    assert "只有管理员" in await wecom.ask("统计")
+    assert "只有管理员" in await wecom.ask("重建索引")
+    await wecom.api.nothing_sent(wait=0.3)
+
+
+async def test_stats_count_questions_from_every_channel(wecom: WeCom) -> None:
+    await wecom.core.ask(Asker("telegram", "1001"), "北京到上海的高铁票多少钱")  # asked on Telegram
+    await wecom.ask(QUESTION)
+    stats = await wecom.ask("统计", user=ADMIN)
+    assert "今天提问 2 次" in stats and "北京到上海的高铁票多少钱" in stats
+
+
+async def test_reindex_answers_at_once_and_sends_the_result_with_a_cached_token(wecom: WeCom) -> None:
+    assert "正在重建索引" in await wecom.ask("重建索引", user=ADMIN)
+    sent = await wecom.api.wait_for_sent()
+    assert sent.touser == ADMIN and "索引已重建" in sent.content
+    assert "正在重建索引" in await wecom.ask("重建索引", user=ADMIN)
+    assert "索引已重建" in (await wecom.api.wait_for_sent()).content
+    assert wecom.api.token_requests == 1  # the second send reused the cached token
+    wecom.api.expire_tokens()
+    await wecom.ask("重建索引", user=ADMIN)
+    assert "索引已重建" in (await wecom.api.wait_for_sent()).content
+    assert wecom.api.token_requests == 2  # an expired token is renewed once
+    assert [refusal["errcode"] for refusal in wecom.api.rejected] == [42001]
+    wecom.api.rejected.clear()
+
+
+async def test_non_text_messages_get_an_explanation(wecom: WeCom) -> None:
+    reply = wecom.open(await wecom.post(wecom.text("", kind="image")))
+    assert "文字问题" in reply["Content"]
+
+
+async def test_help_and_the_allow_list(corpus: Corpus, api: FakeWeComApi) -> None:
+    async with running(corpus, api, allowed_users=(USER,)) as wecom:
+        assert "例如" in await wecom.ask("帮助")
+        assert "授权" in await wecom.ask(QUESTION, user="Stranger")
+        assert await questions_logged(wecom.core) == 0
+
+
+async def test_health_endpoint(wecom: WeCom) -> None:
+    response = await wecom.http.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok" and response.json()["passages"] > 100
+
+
+async def test_concurrent_users_each_get_their_own_answer(wecom: WeCom) -> None:
+    users = [f"user{n}" for n in range(8)]
+    replies = await asyncio.gather(*(wecom.ask(QUESTION if n % 2 else "第一书记怎么发挥作用", user)
+                                     for n, user in enumerate(users)))
+    assert all("【1】" in reply for reply in replies)
