@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -68,6 +69,7 @@ class ChatConfig:
     rate_limit: int = setting(
         10, "Messages one user may send per minute on any channel; the next gets a short 'slow down', the rest nothing."
     )
+    timezone: str = setting("Asia/Shanghai", "Time zone in which /stats counts 'today' (an IANA name).")
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,12 @@ class Config:
                 raise ConfigError(f"config key {key} must be at least 1, got {value}")
         if self.passages.max_chars < self.passages.target_chars:
             raise ConfigError("config key passages.max_chars must not be smaller than passages.target_chars")
+        try:
+            ZoneInfo(self.chat.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"config key chat.timezone must be a time zone such as Asia/Shanghai, got {self.chat.timezone!r}") from None
+        if self.search.top_k > 10:
+            raise ConfigError(f"config key search.top_k must be at most 10 (answers are read on phones), got {self.search.top_k}")
         proxy = self.telegram.proxy
         if proxy and not proxy.startswith(("http://", "https://", "socks5://", "socks5h://")):
             raise ConfigError(f"config key telegram.proxy must be an http://, https:// or socks5:// URL, got {proxy!r}")

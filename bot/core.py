@@ -161,6 +161,7 @@ class Core:
         self.rate_limiter = rate_limiter
         self.now = now
         self._jobs: set[asyncio.Task[Reply]] = set()  # running slow work, kept so it is not garbage-collected
+        self._paging = asyncio.Lock()  # two quick 更多 on one answer must get consecutive pages
 
     async def handle(self, asker: Asker, text: str) -> Reply:
         """Answer one text message: a command word or a question (channels call throttle() first)."""
@@ -217,16 +218,17 @@ class Core:
             answer_id = await self.store.conversation(asker.channel, asker.conversation)
             if answer_id is None:
                 return Notice("no_question", "还没有提问。请先发一个问题，再回复“更多”。")
-        saved = await self.store.answer(answer_id)
-        if saved is None:
-            return Notice("expired", EXPIRED)
-        # Search afresh and skip what was shown: the index may have changed since.
-        hits = await self.searcher.search(saved.question, k=len(saved.shown) + self.top_k + 1)
-        new = [hit for hit in hits if hit.passage_id not in saved.shown]
-        if not new:
-            return NothingFound(saved.question, after_more=True)
-        page = new[: self.top_k]
-        await self.store.extend_answer(answer_id, [hit.passage_id for hit in page])
+        async with self._paging:
+            saved = await self.store.answer(answer_id)
+            if saved is None:
+                return Notice("expired", EXPIRED)
+            # Search afresh and skip what was shown: the index may have changed since.
+            hits = await self.searcher.search(saved.question, k=len(saved.shown) + self.top_k + 1)
+            new = [hit for hit in hits if hit.passage_id not in saved.shown]
+            if not new:
+                return NothingFound(saved.question, after_more=True)
+            page = new[: self.top_k]
+            await self.store.extend_answer(answer_id, [hit.passage_id for hit in page])
         return Answer(answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k)
 
     async def context(self, asker: Asker, number: int, answer_id: int | None = None) -> Reply:
@@ -247,7 +249,9 @@ class Core:
         if passage is None:
             return Notice("expired", "这段内容所在的文档已经更新，请重新提问。")
         passages = await self.store.passages_of_document(passage.document_id)
-        index = next(i for i, p in enumerate(passages) if p.id == passage_id)
+        index = next((i for i, p in enumerate(passages) if p.id == passage_id), None)
+        if index is None:  # the document was replaced between the two reads
+            return Notice("expired", "这段内容所在的文档已经更新，请重新提问。")
         before = tuple(p.text for p in passages[max(0, index - CONTEXT_RADIUS) : index])
         after = tuple(p.text for p in passages[index + 1 : index + 1 + CONTEXT_RADIUS])
         return Context(answer_id, number, passage, before, after)

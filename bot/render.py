@@ -271,10 +271,12 @@ def render_wecom(reply: Reply) -> str:
     """Plain text within WeCom's 2048-byte limit: excerpts are shortened, never a character cut in half."""
     match reply:
         case Answer():
-            return fit(lambda limit: _answer_plain(reply, limit), fits_wecom, _longest(reply))
+            text = fit(lambda limit: _answer_plain(reply, limit), fits_wecom, _longest(reply))
         case Context():
-            return fit(lambda limit: _context_plain(reply, limit), fits_wecom, _longest(reply))
-    return cut_to_bytes(common_text(reply))
+            text = fit(lambda limit: _context_plain(reply, limit), fits_wecom, _longest(reply))
+        case _:
+            text = common_text(reply)
+    return cut_to_bytes(text)  # a no-op unless even the shortest excerpts do not fit (many, with long titles)
 
 
 def _answer_html(reply: Answer, limit: int | None) -> str:
@@ -303,8 +305,12 @@ def render_telegram(reply: Reply) -> str:
     """Telegram HTML within 4096 characters; all text escaped, matched terms in bold."""
     match reply:
         case Answer():
-            return fit(lambda limit: _answer_html(reply, limit), fits_telegram, _longest(reply))
+            marked = fit(lambda limit: _answer_html(reply, limit), fits_telegram, _longest(reply))
         case Context():
-            return fit(lambda limit: _context_html(reply, limit), fits_telegram, _longest(reply))
-    text = common_text(reply)
+            marked = fit(lambda limit: _context_html(reply, limit), fits_telegram, _longest(reply))
+        case _:
+            marked = ""
+    if marked and fits_telegram(marked):
+        return marked
+    text = render_plain(reply)  # no markup, so it can be cut anywhere
     return fit(lambda limit: html.escape(clip(text, limit), quote=False), fits_telegram, len(text))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from collections.abc import Coroutine
 from typing import Any
 
@@ -58,6 +60,7 @@ def build_core(corpus: Corpus, config: Config) -> Core:
         top_k=config.search.top_k,
         max_question_chars=config.search.max_question_chars,
         rate_limiter=RateLimiter(config.chat.rate_limit),
+        now=lambda: datetime.now(ZoneInfo(config.chat.timezone)),
     )
 
 
@@ -91,12 +94,13 @@ def wecom_channel(core: Core, config: Config) -> WeComChannel:
     return WeComChannel(core, Access.from_ids(settings.admins, settings.allowed_users), crypto, api)
 
 
-async def serve(core: Core, config: Config, channels: list[str]) -> None:
-    """Run the channels until SIGINT or SIGTERM; a channel that fails stops the others."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def serve(core: Core, config: Config, channels: list[str], stop: asyncio.Event | None = None) -> None:
+    """Run the channels until `stop` is set (default: SIGINT or SIGTERM); a channel that fails stops the others."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     runs = channel_runs(core, config, channels, stop)
     logger.info("serving %s", ", ".join(channels))
     tasks = [asyncio.create_task(run) for run in runs]

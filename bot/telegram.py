@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -42,6 +43,7 @@ FAILED = "抱歉，处理这条消息时出错了，已记录下来。请稍后�
 COMMANDS = [
     BotCommand("help", "用法和示例问题"),
     BotCommand("ask", "提问（群里用）：/ask 问题"),
+    BotCommand("more", "上一个问题的更多段落"),
     BotCommand("doc", "查看文档信息：/doc 编号"),
     BotCommand("stats", "统计（管理员）"),
     BotCommand("reindex", "重建索引（管理员）"),
@@ -135,6 +137,7 @@ class TelegramChannel:
         private = filters.ChatType.PRIVATE
         application.add_handler(CommandHandler(["start", "help"], self.on_help))
         application.add_handler(CommandHandler("ask", self.on_ask))
+        application.add_handler(CommandHandler("more", self.on_more))
         application.add_handler(CommandHandler("doc", self.on_doc))
         application.add_handler(CommandHandler("stats", self.on_stats))
         application.add_handler(CommandHandler("reindex", self.on_reindex))
@@ -166,13 +169,14 @@ class TelegramChannel:
         asker = self.asker(update)
         if asker is None:
             return None
-        if not self.access.allows(asker.user_id, update.effective_chat.id):
-            logger.info("refused user %s in chat %s: not on the allow-list", asker.user_id, update.effective_chat.id)
-            await self.send(update, Notice("not_allowed", NOT_ALLOWED))
-            return None
+        # The rate limit comes first, so that refusals cannot be used to flood a chat either.
         if (refusal := self.core.throttle(asker)) is not None:
             logger.info("rate limit: user %s", asker.user_id)
             await self.send(update, refusal)
+            return None
+        if not self.access.allows(asker.user_id, update.effective_chat.id):
+            logger.info("refused user %s in chat %s: not on the allow-list", asker.user_id, update.effective_chat.id)
+            await self.send(update, Notice("not_allowed", NOT_ALLOWED))
             return None
         return asker
 
@@ -206,6 +210,11 @@ class TelegramChannel:
             question = " ".join(context.args or [])
             reply = await self.core.ask(asker, question) if question.strip() else Notice("usage", ASK_USAGE)
             await self.send(update, reply)
+
+    async def on_more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/more: the next excerpts for the user's last question."""
+        if asker := await self.admitted(update):
+            await self.send(update, await self.core.more(asker))
 
     async def on_doc(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/doc ID: a document's title, source, date, sections and passage count."""
@@ -277,11 +286,14 @@ class TelegramChannel:
             await query.answer(EXPIRED, show_alert=True)
             return
         asker = self.asker(update)
-        if asker is None or not self.access.allows(asker.user_id, update.effective_chat.id):
-            await query.answer(NOT_ALLOWED, show_alert=True)
+        if asker is None:
+            await query.answer()
             return
         if (refusal := self.core.throttle(asker)) is not None:
             await query.answer(refusal.text if isinstance(refusal, Notice) else None)
+            return
+        if not self.access.allows(asker.user_id, update.effective_chat.id):
+            await query.answer(NOT_ALLOWED, show_alert=True)
             return
         if button.action == "vote":
             notice = await self.core.feedback(asker, button.answer_id, button.number)
@@ -311,8 +323,22 @@ class TelegramChannel:
             logger.warning("could not tell the user about the failure", exc_info=True)
 
 
-async def run_telegram(application: Application, stop: asyncio.Event) -> None:
-    """Poll for updates until `stop` is set (the manual lifecycle, so other channels can share the loop)."""
+async def run_telegram(application: Application, stop: asyncio.Event, first_retry: float = 5.0) -> None:
+    """Poll until `stop` is set; while Telegram cannot be reached, retry with backoff (other channels go on)."""
+    delay = first_retry
+    while not stop.is_set():
+        try:
+            await _poll(application, stop)
+            return
+        except NetworkError as error:  # a blocked network or a proxy down; InvalidToken is a config error and stops
+            logger.error("telegram: cannot reach the Bot API (%s); retrying in %.0f s (check telegram.proxy)", error, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 300)
+
+
+async def _poll(application: Application, stop: asyncio.Event) -> None:
+    """The manual lifecycle, so other channels can share the event loop."""
     async with application:
         try:
             await application.bot.set_my_commands(COMMANDS)

@@ -123,6 +123,7 @@ class WeComChannel:
 
     async def receive(self, request: Request) -> Response:
         """A message callback: answer with an encrypted passive reply, or an empty 200 when answering later."""
+        arrived = time.monotonic()  # WeCom's clock starts when it sends, not when the database is free
         try:
             query = self._signed_query(request)
             envelope = parse_xml(await self._body(request))
@@ -134,27 +135,27 @@ class WeComChannel:
         if not await self.core.store.first_sighting(CHANNEL, incoming.message_id):
             logger.info("wecom: message %s delivered again; already handled", incoming.message_id)
             return Response(status_code=200)
-        text = await self._answer(incoming)
+        text = await self._answer(incoming, self.reply_deadline - (time.monotonic() - arrived))
         if not text:
             return Response(status_code=200)
         return Response(self._passive_reply(incoming.user_id, text), media_type="application/xml")
 
-    async def _answer(self, incoming: Incoming) -> str:
+    async def _answer(self, incoming: Incoming, deadline: float) -> str:
         """The passive reply's text ('' for none); slow work is sent later with the active API."""
         asker = Asker(CHANNEL, incoming.user_id, "app", is_admin=self.access.is_admin(incoming.user_id))
         if incoming.kind == "event":
             return HELP_TEXT if incoming.event == "subscribe" else ""
+        if (refusal := self.core.throttle(asker)) is not None:
+            return render_wecom(refusal)
         if not self.access.allows(asker.user_id):
             logger.info("wecom: refused user %s: not on the allow-list", asker.user_id)
             return NOT_ALLOWED
-        if (refusal := self.core.throttle(asker)) is not None:
-            return render_wecom(refusal)
         if incoming.kind != "text":
             return TEXT_ONLY
         work = asyncio.create_task(self.core.handle(asker, incoming.content))
-        done, _ = await asyncio.wait({work}, timeout=self.reply_deadline)
+        done, _ = await asyncio.wait({work}, timeout=max(0.0, deadline))
         if not done:
-            logger.warning("wecom: answer for %s not ready in %.1f s; it will be sent", asker.user_id, self.reply_deadline)
+            logger.warning("wecom: answer for %s not ready within the deadline; it will be sent", asker.user_id)
             self._send_later(asker.user_id, work)
             return ""
         try:
@@ -275,6 +276,7 @@ class HttpServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted connections inherit it
         try:
             sock.bind((self.host, self.port))
         except OSError as error:

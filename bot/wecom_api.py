@@ -78,6 +78,8 @@ class WeComApi:
         try:
             response = await self._client.request(method, self.base_url + path, **kwargs)
             data = response.json()
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
         except (httpx.HTTPError, ValueError) as error:
             # The message of an httpx error can hold the URL, and the URL the secret or token: name the type only.
             raise WeComApiError(f"{path}: {type(error).__name__}") from None

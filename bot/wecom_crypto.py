@@ -53,7 +53,7 @@ class WeComCrypto:
     def check_signature(self, given: str, timestamp: str, nonce: str, encrypted: str) -> None:
         """Raise CryptoError unless `given` signs these values."""
         expected = signature(self.token, timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected, given.lower()):
+        if not hmac.compare_digest(expected.encode(), given.lower().encode("utf-8")):
             raise CryptoError("bad signature")
 
     def decrypt(self, encrypted: str) -> str:

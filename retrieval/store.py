@@ -98,6 +98,43 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # Saved answers refer to passages by id, so an id must never be given to another passage.
+        "003_never_reuse_document_and_passage_ids",
+        """
+        CREATE TABLE documents_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            title TEXT,
+            date TEXT,
+            source TEXT,
+            author TEXT,
+            region TEXT,
+            sections TEXT NOT NULL,
+            text TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            duplicate_of INTEGER REFERENCES documents(id) ON DELETE SET NULL
+        );
+        INSERT INTO documents_new SELECT * FROM documents;
+        CREATE TABLE passages_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            section TEXT,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            text TEXT NOT NULL
+        );
+        INSERT INTO passages_new SELECT * FROM passages;
+        DROP TABLE passages;
+        DROP TABLE documents;
+        ALTER TABLE documents_new RENAME TO documents;
+        ALTER TABLE passages_new RENAME TO passages;
+        CREATE INDEX documents_text_hash ON documents(text_hash);
+        CREATE INDEX passages_document ON passages(document_id, position);
+        """,
+    ),
 ]
 
 
@@ -214,9 +251,10 @@ class Store:
         writer = await aiosqlite.connect(path, isolation_level=None)
         try:
             await writer.execute("PRAGMA journal_mode=WAL")
-            await writer.execute("PRAGMA foreign_keys=ON")
             await writer.execute("PRAGMA busy_timeout=5000")
+            # Migrations rebuild tables, which must not cascade deletes: keys are enforced once they are done.
             await _migrate(writer)
+            await writer.execute("PRAGMA foreign_keys=ON")
             reader = await aiosqlite.connect(path)
         except (sqlite3.DatabaseError, OSError):
             await writer.close()

@@ -89,6 +89,8 @@ def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
         ('[wecom]\npath = "callback"', "wecom.path"),
         ('[wecom]\nadmins = [1, 2]', "wecom.admins"),
         ('[chat]\nrate_limit = 0', "chat.rate_limit"),
+        ('[chat]\ntimezone = "Mars/Olympus"', "chat.timezone"),
+        ('[search]\ntop_k = 50', "search.top_k"),
     ],
 )
 def test_bad_values_are_named(tmp_path: Path, body: str, key: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -187,3 +188,31 @@ async def test_today_follows_the_local_clock(searcher: Searcher) -> None:
     await tomorrow.ask(USER, QUESTION)
     stats = await tomorrow.stats(ADMIN)
     assert (stats.questions.today, stats.questions.week) == (0, 0)
+
+
+async def test_an_old_answer_never_shows_text_from_a_replaced_document(core: Core) -> None:
+    """Passage ids are never reused: a replaced file's passages are gone, not silently someone else's."""
+    version_one = "蘑菇村整顿软弱涣散党组织，推行“蘑菇夜话”议事会，每月一次。\n\n蘑菇村建立党员联户制度，一名党员联系十户。"
+    version_two = "第1条：村规民约修订，蘑菇村重新选举村委会。\n\n第2条：村规民约公示。"
+
+    async def upload(text: str) -> None:
+        async def fetch() -> bytes:
+            return text.encode("utf-8")
+
+        assert isinstance(await core.ingest(ADMIN, fetch, "mushroom.txt"), Ingested)
+
+    await upload(version_one)
+    answer = await core.ask(USER, "蘑菇夜话议事会")
+    assert "蘑菇夜话" in answer.hits[0].text
+    await upload(version_two)
+    context = await core.context(USER, 1, answer.answer_id)
+    assert isinstance(context, Notice) and context.kind == "expired"
+
+
+async def test_two_quick_more_presses_get_consecutive_pages(core: Core) -> None:
+    answer = await core.ask(USER, QUESTION)
+    first, second = await asyncio.gather(core.more(USER, answer.answer_id), core.more(USER, answer.answer_id))
+    assert sorted([first.first, second.first]) == [4, 7]
+    assert not {h.passage_id for h in first.hits} & {h.passage_id for h in second.hits}
+    saved = await core.store.answer(answer.answer_id)
+    assert len(saved.shown) == len(set(saved.shown)) == 9

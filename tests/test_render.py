@@ -128,3 +128,17 @@ def test_answer_buttons() -> None:
     assert [b.text for b in rows[1]] == ["更多 ▸", "👍", "👎"]
     assert parse_button(rows[0][1].callback_data) == Button("ctx", 7, 5)
     assert keyboard(Notice("help", "x")) is None
+
+
+def test_many_excerpts_with_long_titles_still_fit_wecom_and_telegram() -> None:
+    hits = tuple(
+        Hit(passage_id=n, doc_id=1, text="整顿" * 200, title="很长的标题" * 20, source="某某省某某市某某县委组织部" * 5,
+            date="2020-01-02", author=None, region=None, section="篇一：关于整顿软弱涣散村党组织的调研报告" * 5,
+            position=0, score=1.0, matched_terms=("整顿",), highlights=highlight_spans("整顿" * 200, ("整顿",)))
+        for n in range(10)
+    )
+    answer = Answer(1, "q", hits, 1, True)
+    assert len(render_wecom(answer).encode("utf-8")) <= WECOM_MAX_BYTES
+    html_text = render_telegram(answer)
+    assert len(html_text) <= TELEGRAM_MAX_CHARS
+    parsed(html_text)

@@ -69,10 +69,16 @@ async def test_an_older_database_is_migrated_keeping_its_documents(tmp_path: Pat
         db.executescript(sql)
         db.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
         db.execute("INSERT INTO files (file_name, content_hash, size, ingested_at) VALUES ('a.txt', 'h', 1, 'x')")
+        db.execute("INSERT INTO documents (file_id, position, title, sections, text, text_hash) "
+                   "VALUES (1, 0, '标题', '[]', '正文', 't')")
+        db.execute("INSERT INTO passages (document_id, position, start, end, text) VALUES (1, 0, 0, 2, '正文')")
     store = await Store.open(path)
     try:
         assert await store.count_files() == 1
+        assert [(d.title, d.passages) for d in await store.documents()] == [("标题", 1)]
         question_id = await store.log_question(asked("第一书记"), [], "u1")
         assert (await store.answer(question_id)).question == "第一书记"
+        assert await store.delete_file("a.txt")  # foreign keys still cascade after the tables were rebuilt
+        assert await store.passages_by_id([1]) == {} and await store.documents() == []
     finally:
         await store.close()

@@ -256,6 +256,44 @@ async def test_allow_lists_refuse_others_without_logging_them(corpus: Corpus, fa
         assert (await bot.core.stats(_admin())).questions.today == 1
 
 
+async def test_more_as_a_command(bot: Bot) -> None:
+    bot.fake.user_message(QUESTION)
+    await bot.fake.reply_to(USER)
+    bot.fake.user_message("/more")
+    assert (await bot.fake.reply_to(USER)).visible_text.startswith("4. ")
+
+
+async def test_a_stranger_flooding_a_group_is_rate_limited(corpus: Corpus, fake: FakeBotApi) -> None:
+    async with running_bot(corpus, fake, rate_limit=2, allowed_users=(USER,)):
+        group = -100777
+        for _ in range(5):
+            fake.user_message(f"@{BOT_USERNAME} 你好", user_id=3003, chat_type="group", chat_id=group)
+        replies = [(await fake.reply_to(group)).visible_text for _ in range(3)]
+        await fake.no_reply_to(group, wait=0.5)
+        assert sum("授权" in text for text in replies) == 2 and sum("太频繁" in text for text in replies) == 1
+
+
+async def test_the_bot_keeps_trying_while_telegram_cannot_be_reached(caplog: pytest.LogCaptureFixture) -> None:
+    closed = f"http://127.0.0.1:{_closed_port()}/bot"
+    application = TelegramChannel(None, Access()).build_application(  # type: ignore[arg-type]
+        TelegramConfig(token=TOKEN, base_url=closed, base_file_url=closed))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_telegram(application, stop, first_retry=0.1))
+    await asyncio.sleep(1.0)
+    assert not task.done()  # still trying; it did not raise and take other channels down
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert sum("cannot reach the Bot API" in r.getMessage() for r in caplog.records) >= 2
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 async def test_a_failing_update_is_reported_and_the_bot_goes_on(bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     ask = bot.core.ask
 

@@ -274,3 +274,19 @@ async def test_concurrent_users_each_get_their_own_answer(wecom: WeCom) -> None:
     replies = await asyncio.gather(*(wecom.ask(QUESTION if n % 2 else "第一书记怎么发挥作用", user)
                                      for n, user in enumerate(users)))
     assert all("【1】" in reply for reply in replies)
+
+
+async def test_a_non_ascii_signature_is_refused_not_a_crash(wecom: WeCom) -> None:
+    now = str(int(time.time()))
+    query = {"msg_signature": "é" * 40, "timestamp": now, "nonce": "1"}
+    assert (await wecom.http.get(PATH, params={**query, "echostr": "abc"})).status_code == 403
+    assert (await wecom.post(wecom.text(QUESTION), msg_signature="签名")).status_code == 403
+
+
+async def test_refusals_are_rate_limited_too(corpus: Corpus, api: FakeWeComApi) -> None:
+    async with running(corpus, api, allowed_users=(USER,)) as wecom:
+        wecom.core.rate_limiter = RateLimiter(2)
+        replies = [await wecom.post(wecom.text(QUESTION, user="Stranger")) for _ in range(5)]
+        texts = [wecom.open(r)["Content"] if r.text else "" for r in replies]
+        assert [("授权" in t, "太频繁" in t, t == "") for t in texts] == [
+            (True, False, False), (True, False, False), (False, True, False), (False, False, True), (False, False, True)]
