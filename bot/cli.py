@@ -20,7 +20,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.core import Asker, Pending
 from bot.logs import configure_logging
 from bot.render import citation, render_plain
-from bot.serve import CHANNELS, NoChannel, build_core, configured_channels, missing_settings, searcher_for, serve
+from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
 from retrieval.corpus import Corpus, Progress
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.index import IndexParams
@@ -234,15 +234,7 @@ async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
 async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """Run the chat channels (all configured ones by default) until interrupted."""
     try:
-        channels = args.channels or configured_channels(config)
-        if not channels:
-            raise NoChannel(
-                "no channel is configured: set telegram.token (or RECTBOT_TELEGRAM_TOKEN), or wecom.corp_id, "
-                "wecom.token and wecom.encoding_aes_key"
-            )
-        for name in channels:
-            if missing := missing_settings(config, name):
-                raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
+        channels = channels_to_run(config, args.channels)
     except NoChannel as error:
         raise CommandError(str(error)) from None
     corpus = await open_corpus(config, terminal_progress(sys.stderr))

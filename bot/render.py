@@ -35,12 +35,11 @@ Spans = Sequence[tuple[int, int]]
 
 
 class Cited(Protocol):
-    """Anything with citation fields: a search hit or a stored passage."""
+    """Anything with citation fields: a search hit, a stored passage, an ingested article (no section)."""
 
     title: str | None
     source: str | None
     date: str | None
-    section: str | None
 
 
 def clip(text: str | None, limit: int | None) -> str:
@@ -56,8 +55,8 @@ def citation(item: Cited) -> str:
         clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE,
         item.date or UNKNOWN_DATE,
     ]
-    if item.section:
-        parts.append(clip(item.section, MAX_TITLE_CHARS))
+    if section := getattr(item, "section", None):
+        parts.append(clip(section, MAX_TITLE_CHARS))
     return " · ".join(parts)
 
 
@@ -154,16 +153,9 @@ def ingest_text(report: IngestReport) -> str:
     lines = [f"{verb} {report.file_name}，识别出 {len(report.articles)} 篇：", ""]
     for number, article in enumerate(report.articles, start=1):
         copy = "（与已有文档相同，只保留一份）" if article.republished else ""
-        lines.append(f"{number}. {citation(_Cited(article.title, article.source, article.date))} · {article.passages} 段{copy}")
+        lines.append(f"{number}. {citation(article)} · {article.passages} 段{copy}")
     lines += ["", "现在就可以检索。"]
     return "\n".join(lines)
-
-
-class _Cited:
-    """Citation fields of an ingested article."""
-
-    def __init__(self, title: str | None, source: str | None, date: str | None) -> None:
-        self.title, self.source, self.date, self.section = title, source, date, None
 
 
 def document_text(info: DocumentInfo) -> str:

@@ -34,6 +34,20 @@ def configured_channels(config: Config) -> list[str]:
     return [name for name in CHANNELS if missing_settings(config, name) == []]
 
 
+def channels_to_run(config: Config, requested: list[str]) -> list[str]:
+    """The channels asked for (default: every configured one); NoChannel names what is missing."""
+    channels = requested or configured_channels(config)
+    if not channels:
+        raise NoChannel(
+            "no channel is configured: set telegram.token (or RECTBOT_TELEGRAM_TOKEN), or wecom.corp_id, "
+            "wecom.token and wecom.encoding_aes_key"
+        )
+    for name in channels:
+        if missing := missing_settings(config, name):
+            raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
+    return channels
+
+
 def missing_settings(config: Config, channel: str) -> list[str]:
     """The config keys a channel needs that are not set."""
     if channel == "telegram":
@@ -65,11 +79,9 @@ def build_core(corpus: Corpus, config: Config) -> Core:
 
 
 def channel_runs(core: Core, config: Config, channels: list[str], stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
-    """One coroutine per channel, each running until `stop` is set."""
+    """One coroutine per channel (checked by channels_to_run), each running until `stop` is set."""
     runs = []
     for name in channels:
-        if missing := missing_settings(config, name):
-            raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
         if name == "telegram":
             settings = config.telegram
             access = Access.from_ids(settings.admins, settings.allowed_users, settings.allowed_chats)

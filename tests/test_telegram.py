@@ -12,7 +12,7 @@ import pytest
 
 from bot.access import Access, RateLimiter
 from bot.config import TelegramConfig
-from bot.core import Core
+from bot.core import Asker, Core
 from bot.telegram import TelegramChannel, run_telegram
 from retrieval.corpus import Corpus
 from retrieval.search import Searcher
@@ -22,6 +22,7 @@ from tests.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
 ADMIN = 9
 USER = 1001
 QUESTION = "软弱涣散村党组织怎么整顿"
+ADMIN_ASKER = Asker(channel="telegram", user_id=str(ADMIN), is_admin=True)
 
 
 @dataclass
@@ -216,13 +217,7 @@ async def test_a_burst_from_one_user_hits_the_rate_limit(corpus: Corpus, fake: F
         assert len(slow) == 1 and sum(r.visible_text.startswith("1. ") for r in replies) == 3
         fake.user_message(QUESTION, user_id=2002)  # other users are not held up
         assert (await fake.reply_to(2002)).visible_text.startswith("1. ")
-        assert (await bot.core.stats(_admin())).questions.today == 4
-
-
-def _admin():
-    from bot.core import Asker
-
-    return Asker(channel="telegram", user_id=str(ADMIN), is_admin=True)
+        assert (await bot.core.stats(ADMIN_ASKER)).questions.today == 4
 
 
 async def test_commands(bot: Bot) -> None:
@@ -253,7 +248,7 @@ async def test_allow_lists_refuse_others_without_logging_them(corpus: Corpus, fa
         assert "授权" in (await fake.reply_to(3003)).visible_text
         fake.user_message(QUESTION)
         assert (await fake.reply_to(USER)).visible_text.startswith("1. ")
-        assert (await bot.core.stats(_admin())).questions.today == 1
+        assert (await bot.core.stats(ADMIN_ASKER)).questions.today == 1
 
 
 async def test_more_as_a_command(bot: Bot) -> None:
