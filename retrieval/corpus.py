@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Literal
 
 from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section, parse_bytes
-from retrieval.index import IndexParams, PassageIndex, StaleIndex
+from retrieval.backend import SearchIndex
+from retrieval.index import IndexParams, StaleIndex
 from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from retrieval.store import FileRecord, Store, StoredArticle
 from retrieval.text import text_fingerprint
@@ -89,7 +90,7 @@ class Corpus:
         self.index_dir = index_dir
         self.index_params = index_params
         self.passage_params = passage_params
-        self.index: PassageIndex | None = None
+        self.index: SearchIndex | None = None
         self._reindex_lock = asyncio.Lock()
 
     @classmethod
@@ -128,7 +129,7 @@ class Corpus:
         """What shapes the index besides its own parameters."""
         return {
             "tokenizer": self.tokenizer.version,
-            "fields": "title+passage",
+            "fields": "words+grams+context",
             "passages": json.dumps(
                 {"format": PASSAGE_FORMAT, **dataclasses.asdict(self.passage_params)}, sort_keys=True
             ),
@@ -139,7 +140,7 @@ class Corpus:
         fingerprint = await self.store.fingerprint()
         try:
             self.index = await asyncio.to_thread(
-                PassageIndex.load, self.index_dir, self.index_params, fingerprint=fingerprint, versions=self.versions
+                SearchIndex.load, self.index_dir, self.index_params, fingerprint=fingerprint, versions=self.versions
             )
             logger.info("loaded index of %d passages from %s", len(self.index), self.index_dir)
         except StaleIndex as stale:
@@ -154,26 +155,30 @@ class Corpus:
                 await self._resplit_passages()
             fingerprint = await self.store.fingerprint()
             passages = await self.store.searchable_passages()
-            index = await asyncio.to_thread(self._build_index, passages, fingerprint, progress)
+            documents = await self.store.document_contexts()
+            index = await asyncio.to_thread(self._build_index, passages, documents, fingerprint, progress)
             await asyncio.to_thread(index.save, self.index_dir)
             self.index = index
             seconds = time.perf_counter() - started
             logger.info("indexed %d passages in %.2f s", len(index), seconds)
             return ReindexReport(passages=len(index), seconds=seconds)
 
-    def _build_index(self, passages: list[tuple[int, str]], fingerprint: str, progress: Progress | None) -> PassageIndex:
-        tokens: list[list[str]] = []
-        step = max(1, len(passages) // 100)
-        for done, (_, text) in enumerate(passages, start=1):
-            tokens.append(self.tokenizer.tokens(text))
-            if progress and (done % step == 0 or done == len(passages)):
-                progress(done, len(passages), "tokenising passages")
-        return PassageIndex.build(
-            [passage_id for passage_id, _ in passages],
-            tokens,
+    def _build_index(
+        self,
+        passages: list[tuple[int, int, str]],
+        documents: list[tuple[int, str]],
+        fingerprint: str,
+        progress: Progress | None,
+    ) -> SearchIndex:
+        return SearchIndex.build(
+            passages,
+            documents,
+            self.tokenizer.tokens,
+            self.tokenizer.bigrams,
             self.index_params,
             fingerprint=fingerprint,
             versions=self.versions,
+            progress=(lambda done, total: progress(done, total, "tokenising passages")) if progress else None,
         )
 
     async def _resplit_passages(self) -> None:

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -98,8 +98,14 @@ class _Engine(Protocol):
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray | None:
         """Return one score per passage in build order, or None when no query token is known."""
 
+    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
+        """Return sum of weight x score per passage in build order, or None when no token is known."""
+
     def document_frequency(self, token: str) -> int:
         """Return how many passages contain token."""
+
+    def vocabulary(self) -> Iterable[str]:
+        """Return every token some passage holds."""
 
     def save(self, directory: Path) -> None:
         """Write the engine's files into an existing, empty directory."""
@@ -146,10 +152,30 @@ class _Bm25sEngine:
             return None
         return np.asarray(self._model.get_scores_from_ids(ids))
 
+    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
+        """Return sum of weight x score per passage in build order, or None when no token is known."""
+        matrix = self._model.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        scores: np.ndarray | None = None
+        for token, weight in weights.items():
+            token_id = self._vocab.get(token)
+            if token_id is None or weight == 0:
+                continue
+            if scores is None:
+                scores = np.zeros(self.passage_count, dtype=np.float64)
+            start, end = indptr[token_id], indptr[token_id + 1]
+            # A token's column holds each passage at most once, so fancy-index addition is exact.
+            scores[indices[start:end]] += weight * data[start:end]
+        return scores
+
     def document_frequency(self, token: str) -> int:
         """Return how many passages contain token."""
         token_id = self._vocab.get(token)
         return 0 if token_id is None else int(self._df[token_id])
+
+    def vocabulary(self) -> Iterable[str]:
+        """Return every token some passage holds."""
+        return self._vocab.keys()
 
     def save(self, directory: Path) -> None:
         """Write the engine's files into an existing, empty directory."""
@@ -200,9 +226,20 @@ class _RankBm25Engine:
             return None
         return np.asarray(self._model.get_scores(known))
 
+    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
+        """Return sum of weight x score per passage in build order, or None when no token is known."""
+        known = [(token, weight) for token, weight in weights.items() if token in self._df and weight != 0]
+        if not known:
+            return None
+        return sum(weight * np.asarray(self._model.get_scores([token])) for token, weight in known)
+
     def document_frequency(self, token: str) -> int:
         """Return how many passages contain token."""
         return self._df.get(token, 0)
+
+    def vocabulary(self) -> Iterable[str]:
+        """Return every token some passage holds."""
+        return self._df.keys()
 
     def save(self, directory: Path) -> None:
         """Write the engine's files into an existing, empty directory."""
@@ -222,9 +259,17 @@ class _EmptyEngine:
         """Return None: no token is known."""
         return None
 
+    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
+        """Return None: no token is known."""
+        return None
+
     def document_frequency(self, token: str) -> int:
         """Return 0: no passage contains any token."""
         return 0
+
+    def vocabulary(self) -> Iterable[str]:
+        """Return nothing."""
+        return ()
 
     def save(self, directory: Path) -> None:
         """Write nothing: passage ids and params.json say it all."""
@@ -349,6 +394,19 @@ class PassageIndex:
         best = candidates[order]
         pairs = zip(self._passage_ids[best].tolist(), scores[best].tolist(), strict=True)
         return [ScoredPassage(passage_id, score) for passage_id, score in pairs]
+
+    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
+        """Return each passage's summed weight x BM25 score, in the order of `passage_ids`; None if no token is known."""
+        return self._engine.weighted_scores(weights)
+
+    def vocabulary(self) -> Iterable[str]:
+        """Every token some passage holds."""
+        return self._engine.vocabulary()
+
+    @property
+    def passage_ids(self) -> np.ndarray:
+        """The indexed ids, in the order of weighted_scores()."""
+        return self._passage_ids
 
     def idf(self, token: str) -> float:
         """Return the token's idf, 0.0 for a token in no passage."""

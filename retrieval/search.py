@@ -1,34 +1,50 @@
-"""Searcher.search(question) -> cited hits, or none when the question shares nothing meaningful with the corpus."""
+"""Searcher.search(question) -> excerpts with citations, and how confident the corpus is about them."""
 
 from __future__ import annotations
 
-import math
+import enum
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from retrieval.corpus import Corpus
-from retrieval.index import PassageIndex
+from retrieval.backend import Candidate, SearchBackend
+from retrieval.query import EmptyQuestion, Query, QueryParser, QueryParams
 from retrieval.store import PassageRow
 from retrieval.text import normalize, text_fingerprint
+from retrieval.tokenizer import Tokenizer
+from retrieval.typos import HomophoneRepair
+
+__all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult", "Searcher", "highlight_spans"]
 
 
-class EmptyQuestion(ValueError):
-    """The question is empty or only whitespace."""
+_FULLY_KNOWN = 0.99  # every word of the question is in some passage
+
+
+class Confidence(enum.StrEnum):
+    """How well the corpus answers a question."""
+
+    CONFIDENT = "confident"  # the excerpts answer it
+    WEAK = "weak"  # nothing answers it directly; the excerpts may be related
+    OFF_TOPIC = "off_topic"  # the corpus is not about it
 
 
 @dataclass(frozen=True)
 class SearchParams:
-    """How the searcher decides what is worth showing."""
+    """How the searcher decides what is worth showing; calibrated on the tuning half of our question set."""
 
-    # Share of the question's weight (idf of its words; unknown words weigh the most) that the
-    # best passage must contain; below it the question is about something the corpus lacks.
-    min_coverage: float = 0.45
-    # Questions are cut to this many words before ranking; longer input is pasted text, not a question.
-    max_question_tokens: int = 64
-    # A word that no passage contains is evidence the question is about something else: it weighs
-    # this many times the largest idf when coverage is computed.
-    unknown_word_weight: float = 1.5
-    # Synonyms of the question's words count for less than the words the user typed.
-    synonym_weight: float = 0.5
+    # Share of the question's telling words (weighted by rarity) that one of the top passages, with its
+    # document's title and source, must hold to be an answer, or to be worth showing as possibly related.
+    confident_coverage: float = 0.6
+    related_coverage: float = 0.2
+    # Share of the question's weight the corpus knows at all; below it the question is mostly about other things.
+    confident_known: float = 0.6
+    related_known: float = 0.2
+    # A question only partly known is shown possibly related excerpts only if this share of its words is
+    # party-building vocabulary (天气 and 炒股 never are); a fully known one always.
+    related_domain: float = 0.25
+    # Passages looked at for the verdict.
+    evidence_depth: int = 3
+    query: QueryParams = QueryParams()
 
 
 @dataclass(frozen=True)
@@ -50,11 +66,37 @@ class Hit:
     highlights: tuple[tuple[int, int], ...]  # (start, end) spans of matched terms in text
 
 
-def _term_weight(index: PassageIndex, token: str, unknown_word_weight: float) -> float:
-    """How much a question word says: its idf, or more than any idf if no passage has it."""
-    if index.document_frequency(token) == 0:
-        return unknown_word_weight * math.log(1 + (len(index) - 0.5) / 1.5)
-    return max(index.idf(token), 0.0)
+@dataclass(frozen=True)
+class Evidence:
+    """What the verdict rests on; none of it grows or shrinks with the size of the corpus."""
+
+    coverage: float  # best share of the question's weight held by one of the top passages
+    known: float  # share of the question's weight that some passage holds
+    anchor: float = 0.0  # weight (0-1 per word) of the question's words that the best-covering passage holds
+    domain: float = 0.0  # share of the question's words that are party-building vocabulary
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Confident excerpts (`hits`) or possibly related ones (`related`), never both."""
+
+    query: Query
+    confidence: Confidence
+    hits: tuple[Hit, ...] = ()
+    related: tuple[Hit, ...] = ()
+    evidence: Evidence | None = None
+
+    @property
+    def shown(self) -> tuple[Hit, ...]:
+        """The excerpts to show, whichever kind they are."""
+        return self.hits or self.related
+
+
+class PassageSource(Protocol):
+    """Where passages' texts and citations are read from."""
+
+    async def passages_by_id(self, ids: Iterable[int]) -> Mapping[int, PassageRow]:
+        """Return the passages still stored, keyed by id."""
 
 
 def highlight_spans(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
@@ -75,85 +117,132 @@ def highlight_spans(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int],
     return tuple(sorted(spans))
 
 
-def _shown_terms(tokens: list[str], normalized_text: str) -> tuple[str, ...]:
+def _shown_terms(tokens: Iterable[str], normalized_text: str) -> tuple[str, ...]:
     """Question words found in a passage, dropping single characters and words inside longer matches."""
-    found = [t for t in tokens if t in normalized_text and (len(t) > 1 or t.isdigit())]
+    found = [t for t in dict.fromkeys(tokens) if t in normalized_text and (len(t) > 1 or t.isdigit())]
     return tuple(t for t in found if not any(t != other and t in other for other in found))
 
 
 class Searcher:
-    """Ranks passages of the corpus for a question."""
+    """Ranks passages for a question and says how confident the answer is."""
 
-    def __init__(self, corpus: Corpus, params: SearchParams = SearchParams()) -> None:
-        self.corpus = corpus
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        backend: Callable[[], SearchBackend | None],
+        passages: PassageSource,
+        params: SearchParams = SearchParams(),
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.backend = backend  # called per question: the index is swapped whole when rebuilt
+        self.passages = passages
         self.params = params
+        self._parser: tuple[SearchBackend, QueryParser] | None = None
 
-    async def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
-        """The best k hits after the first `offset`; [] when nothing in the corpus is about the question."""
-        if not question or not question.strip():
-            raise EmptyQuestion("the question is empty: type a few words about what you want to know")
-        index = self.corpus.index
-        if index is None or len(index) == 0:
-            return []
-        tokenizer = self.corpus.tokenizer
-        words = tokenizer.tokens(question)[: self.params.max_question_tokens]
-        if not words:
-            return []
-        synonyms = [t for t in tokenizer.synonym_tokens(question) if t not in words][: self.params.max_question_tokens]
-        ranked = self._rank(index, words, synonyms, candidates=max(50, (offset + k) * 5))
-        if not ranked:
-            return []
-        query = words + synonyms
-        rows = await self.corpus.store.passages_by_id(passage_id for passage_id, _ in ranked)
+    @classmethod
+    def over(cls, corpus: "CorpusLike", params: SearchParams = SearchParams()) -> Searcher:
+        """A searcher over a corpus's current index and store."""
+        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params)
 
-        weights = self._topic_weights(index, question, words)
-        total_weight = sum(weights.values()) or 1.0
-        hits: list[Hit] = []
+    def parser(self) -> QueryParser | None:
+        """The query parser for the current index (its vocabulary says which words are known)."""
+        backend = self.backend()
+        if backend is None:
+            return None
+        if self._parser is None or self._parser[0] is not backend:
+            # Typos are repaired only into party-building words the corpus holds: 书计 -> 书记, never 老是 -> 老师.
+            repair = HomophoneRepair(self.tokenizer.repair_vocabulary, backend.document_frequency, min_frequency=1)
+            parser = QueryParser(self.tokenizer, backend.document_frequency, len(backend), repair, self.params.query)
+            self._parser = (backend, parser)
+        return self._parser[1]
+
+    def parse(self, question: str) -> Query:
+        """Read a question against the current index."""
+        parser = self.parser()
+        if parser is None:
+            if not question or not question.strip():
+                raise EmptyQuestion("the question is empty: type a few words about what you want to know")
+            return Query(text=question, topic=())
+        return parser.parse(question)
+
+    async def search(self, question: str | Query, k: int = 3, offset: int = 0) -> SearchResult:
+        """The best k excerpts after the first `offset`, with the verdict on the whole candidate list."""
+        query = question if isinstance(question, Query) else self.parse(question)
+        backend = self.backend()
+        parser = self.parser()
+        if backend is None or parser is None or len(backend) == 0 or not query.topic:
+            return SearchResult(query, Confidence.OFF_TOPIC)
+        candidates = backend.search(query, k=max(50, (offset + k) * 5))
+        rows = await self.passages.passages_by_id(c.passage_id for c in candidates)
+        distinct: list[tuple[Candidate, PassageRow, str]] = []
         seen_texts: set[str] = set()
-        for passage_id, score in ranked:
-            row = rows.get(passage_id)
+        for candidate in candidates:
+            row = rows.get(candidate.passage_id)
             if row is None:  # deleted since the index was built
                 continue
-            normalized = normalize(f"{row.title or ''}\n{row.text}")
-            if not hits:  # the best passage decides whether the corpus is about the question at all
-                # Synonyms count towards the word they stand for.
-                covered = sum(
-                    weight
-                    for word, weight in weights.items()
-                    if word in normalized or any(s in normalized for s in tokenizer.synonyms.get(word, ()))
-                )
-                if covered / total_weight < self.params.min_coverage:
-                    return []
             fingerprint = text_fingerprint(row.text)
             if fingerprint in seen_texts:  # the same paragraph republished in another document
                 continue
             seen_texts.add(fingerprint)
-            hits.append(self._hit(row, score, query, normalized))
-            if len(hits) >= offset + k:
+            cited = normalize("\n".join(filter(None, (row.title, row.region, row.source, row.text))))
+            distinct.append((candidate, row, cited))
+            if len(distinct) >= offset + k and len(distinct) >= self.params.evidence_depth:
                 break
-        return hits[offset : offset + k]
+        if not distinct:
+            return SearchResult(query, Confidence.OFF_TOPIC)
+        evidence = self._evidence(query, parser, [cited for _, _, cited in distinct[: self.params.evidence_depth]])
+        confidence = self._verdict(evidence)
+        if confidence is Confidence.OFF_TOPIC:
+            return SearchResult(query, confidence, evidence=evidence)
+        terms = (*query.words, *query.expansions)
+        page = tuple(self._hit(row, c.score, terms) for c, row, _ in distinct[offset : offset + k])
+        if confidence is Confidence.CONFIDENT:
+            return SearchResult(query, confidence, hits=page, evidence=evidence)
+        return SearchResult(query, confidence, related=page, evidence=evidence)
 
-    def _topic_weights(self, index: PassageIndex, question: str, words: list[str]) -> dict[str, float]:
-        """Weights of the words that say what the question is about.
+    def _evidence(self, query: Query, parser: QueryParser, texts: list[str]) -> Evidence:
+        weights = {word: parser.weight(word) for word in query.topic}
+        known = {word: w for word, w in weights.items() if word not in query.unknown}
+        total = sum(weights.values()) or 1.0
+        known_total = sum(known.values())
+        if not known_total:
+            return Evidence(coverage=0.0, known=0.0)
+        synonyms: dict[str, list[str]] = {}
+        for target, key in query.expanded_from.items():
+            synonyms.setdefault(key, []).append(target)
+        best, anchor = 0.0, 0.0
+        for text in texts:
+            covered = sum(w for word, w in known.items() if self._holds(text, word, synonyms))
+            if covered / known_total > best:
+                best, anchor = covered / known_total, covered
+        vocabulary = self.tokenizer.domain_vocabulary
+        domain = sum(any(v in word or word in v for v in vocabulary if len(v) > 1) for word in query.topic)
+        return Evidence(coverage=best, known=known_total / total, anchor=anchor, domain=domain / len(query.topic))
 
-        Place names only say where (宁夏, 北京): they narrow a question but are not its topic, so
-        they are left out unless the question holds nothing else.
-        """
-        places = self.corpus.tokenizer.place_names(question)
-        topic = [w for w in words if not any(w in place for place in places)] or words
-        return {word: _term_weight(index, word, self.params.unknown_word_weight) for word in topic}
+    def _holds(self, text: str, word: str, synonyms: Mapping[str, list[str]]) -> bool:
+        """Whether a passage says the word: itself, a thesaurus equivalent, or all of its parts."""
+        if word in text:
+            return True
+        if any(s in text for key, targets in synonyms.items() if key in word or word in key for s in targets):
+            return True
+        parts = [p for p in self.tokenizer.words_of(word) if p != word and len(p) > 1]
+        return bool(parts) and all(p in text for p in parts)
 
-    def _rank(self, index: PassageIndex, words: list[str], synonyms: list[str], candidates: int) -> list[tuple[int, float]]:
-        """BM25 on the question's words, plus the synonyms' BM25 at a lower weight, best first."""
-        scores = {passage_id: score for passage_id, score in index.search(words, k=candidates)}
-        if synonyms:
-            for passage_id, score in index.search(synonyms, k=candidates):
-                scores[passage_id] = scores.get(passage_id, 0.0) + self.params.synonym_weight * score
-        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    def _verdict(self, evidence: Evidence) -> Confidence:
+        p = self.params
+        if evidence.coverage >= p.confident_coverage and evidence.known >= p.confident_known:
+            return Confidence.CONFIDENT
+        if (
+            evidence.coverage >= p.related_coverage
+            and evidence.known >= p.related_known
+            and (evidence.domain >= p.related_domain or evidence.known >= _FULLY_KNOWN)
+        ):
+            return Confidence.WEAK
+        return Confidence.OFF_TOPIC
 
     @staticmethod
-    def _hit(row: PassageRow, score: float, query: list[str], normalized: str) -> Hit:
-        terms = _shown_terms(query, normalized)
+    def _hit(row: PassageRow, score: float, terms: Iterable[str]) -> Hit:
+        shown = _shown_terms(terms, normalize(f"{row.title or ''}\n{row.text}"))
         return Hit(
             passage_id=row.id,
             doc_id=row.document_id,
@@ -166,6 +255,14 @@ class Searcher:
             section=row.section,
             position=row.position,
             score=float(score),
-            matched_terms=terms,
-            highlights=highlight_spans(row.text, terms),
+            matched_terms=shown,
+            highlights=highlight_spans(row.text, shown),
         )
+
+
+class CorpusLike(Protocol):
+    """What Searcher.over needs of a corpus."""
+
+    tokenizer: Tokenizer
+    index: SearchBackend | None
+    store: PassageSource

@@ -304,15 +304,25 @@ class Store:
         rows = await self._reader.execute_fetchall("SELECT id, text, sections FROM documents ORDER BY id")
         return [(row[0], row[1], [tuple(s) for s in json.loads(row[2])]) for row in rows]
 
-    async def searchable_passages(self) -> list[tuple[int, str]]:
-        """(id, text to index) of every passage of a primary document (not a republished copy), by id.
+    async def searchable_passages(self) -> list[tuple[int, int, str]]:
+        """(id, document id, text) of every passage of a primary document (not a republished copy), by id."""
+        rows = await self._reader.execute_fetchall(
+            """SELECT p.id, p.document_id, p.text FROM passages p
+               JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL ORDER BY p.id"""
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
 
-        The text to index is the document's title, then the passage: a title often names the place
-        and the method ("四字箴言") that its paragraphs only imply.
+    async def document_contexts(self, lead_chars: int = 150) -> list[tuple[int, str]]:
+        """(id, title, region, source and opening text) of every primary document, by id.
+
+        A passage is also matched through these: a report's title or opening often names the place and the
+        method that its paragraphs only imply.
         """
         rows = await self._reader.execute_fetchall(
-            """SELECT p.id, coalesce(d.title, '') || char(10) || p.text FROM passages p
-               JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL ORDER BY p.id"""
+            """SELECT id, coalesce(title, '') || char(10) || coalesce(region, '') || char(10) || coalesce(source, '')
+                      || char(10) || substr(text, 1, ?) FROM documents
+               WHERE duplicate_of IS NULL ORDER BY id""",
+            (lead_chars,),
         )
         return [(row[0], row[1]) for row in rows]
 

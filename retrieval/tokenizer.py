@@ -1,4 +1,4 @@
-"""Tokenisation: normalised text -> jieba search-mode words, minus stopwords and punctuation."""
+"""Tokenisation: normalised text -> jieba words (search mode), character bigrams; stopwords and punctuation dropped."""
 
 from __future__ import annotations
 
@@ -11,25 +11,38 @@ from importlib.metadata import version
 from pathlib import Path
 
 import jieba
-import jieba.posseg
 
 from retrieval.text import normalize
+from retrieval.thesaurus import Thesaurus, data_lines
 
 logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
 DOMAIN_WORDS = DATA_DIR / "domain_words.txt"
 STOPWORDS = DATA_DIR / "stopwords.txt"
+FILLERS = DATA_DIR / "fillers.txt"
 SYNONYMS = DATA_DIR / "synonyms.txt"
+THESAURUS = DATA_DIR / "thesaurus.txt"
 
 # A token worth indexing holds a Han character, a latin letter or a digit.
 _MEANINGFUL = re.compile(r"[\u3400-\u9fff\uf900-\ufaffa-z0-9]")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN_OR_NUMBER = re.compile(r"[a-z0-9]+")
+# Frequency given to thesaurus and filler words so jieba keeps them whole (domain_words.txt may set its own).
+_ADDED_WORD_FREQ = 2000
 
 
-def _data_lines(path: Path) -> list[str]:
-    """Non-empty, non-comment lines of a data file."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+def bigrams(normalized: str) -> list[str]:
+    """Overlapping character pairs inside each run of Han characters (a lone character stands for itself),
+    and each latin word or number, in order."""
+    grams: list[str] = []
+    for match in re.finditer(rf"{_HAN_RUN.pattern}|{_LATIN_OR_NUMBER.pattern}", normalized):
+        run = match.group()
+        if not _HAN_RUN.fullmatch(run) or len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
 
 
 @dataclass
@@ -39,7 +52,8 @@ class Tokenizer:
     cache_dir: Path | None = None
     domain_words: Path = DOMAIN_WORDS
     stopwords_file: Path = STOPWORDS
-    synonyms_file: Path = SYNONYMS
+    fillers_file: Path = FILLERS
+    thesaurus_files: tuple[Path, ...] = (SYNONYMS, THESAURUS)
     hmm: bool = True
     _jieba: jieba.Tokenizer = field(init=False, repr=False)
 
@@ -51,7 +65,12 @@ class Tokenizer:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             self._jieba.tmp_dir = str(self.cache_dir)
         self._jieba.initialize()
-        for line in _data_lines(self.domain_words):
+        # Thesaurus keys and fillers are whole words, so a question is cut the way the thesaurus reads it.
+        for word in sorted(self.thesaurus.words | self.fillers):
+            # Latin words stay as jieba cuts them: adding them would split English text (alleviati + on).
+            if len(word) > 1 and not word.isascii() and self._jieba.FREQ.get(word, 0) < _ADDED_WORD_FREQ:
+                self._jieba.add_word(word, _ADDED_WORD_FREQ)
+        for line in data_lines(self.domain_words):
             word, *rest = line.split()
             freq = int(rest[0]) if rest else None
             tag = rest[1] if len(rest) > 1 else None
@@ -59,60 +78,61 @@ class Tokenizer:
 
     @cached_property
     def stopwords(self) -> frozenset[str]:
-        """Words dropped before ranking."""
-        return frozenset(normalize(word) for word in _data_lines(self.stopwords_file))
+        """Function words dropped from passages and questions."""
+        return frozenset(normalize(word) for word in data_lines(self.stopwords_file))
 
     @cached_property
-    def synonyms(self) -> dict[str, tuple[str, ...]]:
-        """Each word of a synonym group -> the other words of its group."""
-        groups: dict[str, tuple[str, ...]] = {}
-        for line in _data_lines(self.synonyms_file):
-            words = [normalize(word) for word in line.split()]
-            for word in words:
-                others = tuple(w for w in words if w != word)
-                groups[word] = tuple(dict.fromkeys(groups.get(word, ()) + others))
-        return groups
+    def fillers(self) -> frozenset[str]:
+        """Question words and spoken fillers (咋办, 请问, 搞): dropped from questions only."""
+        return frozenset(normalize(word) for word in data_lines(self.fillers_file)) if self.fillers_file.exists() \
+            else frozenset()
+
+    @cached_property
+    def thesaurus(self) -> Thesaurus:
+        """How staff speak -> how reports write."""
+        return Thesaurus.load(path for path in self.thesaurus_files if path.exists())
+
+    @cached_property
+    def domain_vocabulary(self) -> frozenset[str]:
+        """Words of party-building work: the domain dictionary and every thesaurus word."""
+        words = {normalize(line.split()[0]) for line in data_lines(self.domain_words)}
+        return frozenset(words | self.thesaurus.words)
+
+    @cached_property
+    def repair_vocabulary(self) -> frozenset[str]:
+        """Domain words and their parts of two or more characters: what a typo may be repaired into."""
+        return frozenset(
+            part for word in self.domain_vocabulary for part in self.words_of(word) if len(part) > 1
+        ) | self.domain_vocabulary
 
     @cached_property
     def version(self) -> str:
         """Identifies everything that shapes the tokens, so a stale index can be detected."""
         digest = hashlib.sha256()
-        for path in (self.domain_words, self.stopwords_file):
-            digest.update(path.read_bytes())
+        for path in (self.domain_words, self.stopwords_file, self.fillers_file, *self.thesaurus_files):
+            digest.update(path.read_bytes() if path.exists() else b"-")
         return f"jieba {version('jieba')}; hmm {self.hmm}; data {digest.hexdigest()[:16]}"
 
-    @cached_property
-    def _tagger(self) -> jieba.posseg.POSTokenizer:
-        return jieba.posseg.POSTokenizer(self._jieba)
+    def cut(self, normalized: str) -> list[str]:
+        """jieba's precise cut of normalised text, blanks dropped (one reading, no overlapping parts)."""
+        return [w for w in self._jieba.cut(normalized, HMM=self.hmm) if w.strip()]
 
-    def place_names(self, text: str) -> set[str]:
-        """Place names in a (short) text, as jieba's part-of-speech tagger marks them."""
-        return {pair.word for pair in self._tagger.cut(normalize(text)) if pair.flag == "ns"}
-
-    def segment(self, text: str) -> list[str]:
-        """Normalise and segment text in jieba's search mode, keeping every word (for tests and debugging)."""
-        return [w for w in self._jieba.cut_for_search(normalize(text), HMM=self.hmm) if w.strip()]
+    def known(self, word: str) -> bool:
+        """Whether jieba's dictionary (with ours) holds the word."""
+        return self._jieba.FREQ.get(word, 0) > 0
 
     def tokens(self, text: str) -> list[str]:
-        """The words a passage or question is ranked by."""
+        """The words a passage or question is ranked by (search mode: long words also yield their parts)."""
+        return self.words_of(normalize(text))
+
+    def words_of(self, normalized: str) -> list[str]:
+        """tokens() of text that is already normalised."""
         return [
             word
-            for word in self._jieba.cut_for_search(normalize(text), HMM=self.hmm)
+            for word in self._jieba.cut_for_search(normalized, HMM=self.hmm)
             if word not in self.stopwords and _MEANINGFUL.search(word)
         ]
 
-    def synonym_tokens(self, question: str) -> list[str]:
-        """The tokens of the synonyms of words a question contains, without repeats."""
-        normalized = normalize(question)
-        tokens = [
-            token
-            for word, synonyms in self.synonyms.items()
-            if word in normalized
-            for synonym in synonyms
-            for token in self.tokens(synonym)
-        ]
-        return list(dict.fromkeys(tokens))
-
-    def question_tokens(self, question: str) -> list[str]:
-        """A question's tokens, then the tokens of synonyms of words it contains, without repeats."""
-        return list(dict.fromkeys(self.tokens(question) + self.synonym_tokens(question)))
+    def bigrams(self, text: str) -> list[str]:
+        """Character bigrams of a passage (see bigrams())."""
+        return bigrams(normalize(text))

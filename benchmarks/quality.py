@@ -1,0 +1,84 @@
+"""Answer quality on the frozen held-out questions, over the seeds alone and over the seeds plus shared pages.
+
+    python benchmarks/quality.py [--half tune|test|all] [--pages ../shared/corpus/pages] [-v]
+
+Questions live in tests/data/questions/ (written by helpers who never read the ranking code, split into a
+tuning half and a test half before any tuning). Tune on `--half tune`; report `--half test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from retrieval.corpus import Corpus
+from retrieval.evaluation import EvalReport, Question, evaluate, load_questions
+from retrieval.search import Searcher
+from retrieval.tokenizer import Tokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "tests" / "data" / "questions"
+PAGES = ROOT.parent / "shared" / "corpus" / "pages"
+
+
+def questions(half: str, with_pages: bool) -> list[Question]:
+    """The frozen questions of one half; questions about the pages only when the pages are ingested."""
+    files = ["seeds", "abstain"] + (["pages_a", "pages_b"] if with_pages else [])
+    found = [q for name in files for q in load_questions(QUESTIONS / f"{name}.json")]
+    return [q for q in found if half == "all" or q.half == half]
+
+
+def table_row(label: str, report: EvalReport) -> str:
+    """One line of the README's quality table."""
+    domain = report.abstained("domain")
+    silent = report.silent("offtopic")
+    return (
+        f"| {label} | {len(report.answerable)} | {report.hit_at(1):.2f} | {report.hit_at(3):.2f} | "
+        f"{report.mrr_at_5:.2f} | {report.hit_at(3, 'paraphrase'):.2f} | {domain[0]}/{domain[1]} | "
+        f"{silent[0]}/{silent[1]} | {len(report.unanswered)} |"
+    )
+
+
+async def run(half: str, pages: Path, verbose: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer = Tokenizer(cache_dir=Path(tmp) / "jieba")
+        print("| corpus, half | answerable | Hit@1 | Hit@3 | MRR@5 | paraphrase Hit@3 | in-domain abstain "
+              "| off-topic silent | shown nothing |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for with_pages in (False, True):
+            corpus = await Corpus.open(Path(tmp) / f"db{int(with_pages)}" / "rectbot.sqlite3", seeds=ROOT / "seeds",
+                                       tokenizer=tokenizer)
+            if with_pages:
+                await corpus.ingest([pages])
+            searcher = Searcher.over(corpus)
+            asked = questions(half, with_pages)
+            started = time.perf_counter()
+            report = await evaluate(searcher, asked)
+            per_question = (time.perf_counter() - started) / len(asked) * 1000
+            label = f"{'seeds + pages' if with_pages else 'seeds'}, {half}"
+            print(table_row(label, report) + f"  ({per_question:.1f} ms/question)")
+            if verbose:
+                for r in report.results:
+                    good = (r.first_good_rank or 9) <= 3 if r.question.kind != "abstain" else r.hits == 0
+                    if not good:
+                        print(f"    -- {r.question.id} [{r.question.kind}/{r.question.style}] rank={r.first_good_rank} "
+                              f"hits={r.hits} related={r.related} {r.question.q[:60]}")
+            await corpus.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--half", choices=("tune", "test", "all"), default="tune")
+    parser.add_argument("--pages", type=Path, default=PAGES)
+    parser.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")
+    args = parser.parse_args()
+    asyncio.run(run(args.half, args.pages, args.verbose))
+
+
+if __name__ == "__main__":
+    main()

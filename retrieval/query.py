@@ -1,0 +1,219 @@
+"""A question turned into what ranking needs: its topic words, their parts and bigrams, synonyms, repairs."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from retrieval.tokenizer import Tokenizer, bigrams
+from retrieval.text import normalize
+from retrieval.typos import HomophoneRepair
+
+_HAN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
+_LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")
+_MEANINGFUL = re.compile(r"[\u3400-\u9fff\uf900-\ufaffa-z0-9]")
+
+
+class EmptyQuestion(ValueError):
+    """The question is empty or only whitespace."""
+
+
+@dataclass(frozen=True)
+class QueryParams:
+    """How a question is read."""
+
+    # Pasted text: only this many of its most telling words are kept.
+    max_topic_words: int = 12
+    # Words the thesaurus adds weigh this much against the words typed.
+    expansion_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class Query:
+    """What ranking needs from a question; tests can build one directly."""
+
+    text: str
+    topic: tuple[str, ...]  # the words the question is about, in order (fillers and stopwords gone, typos repaired)
+    words: tuple[str, ...] = ()  # topic words with their parts (jieba search mode): the word representation
+    grams: tuple[str, ...] = ()  # character bigrams of the topic words as typed together
+    expansions: dict[str, float] = field(default_factory=dict)  # thesaurus words' tokens -> weight
+    expanded_from: dict[str, str] = field(default_factory=dict)  # thesaurus word -> the topic word that brought it
+    unknown: tuple[str, ...] = ()  # topic words no passage holds
+    ignored: tuple[str, ...] = ()  # fillers, question words, latin words the corpus lacks
+    repairs: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
+    years: tuple[str, ...] = ()
+    pasted: bool = False  # long text: only its key words were kept
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing in the question can be searched for."""
+        return not self.topic and not self.unknown
+
+
+class QueryParser:
+    """Reads questions against one index's vocabulary (which words are known, how rare they are)."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        document_frequency: Callable[[str], int],
+        passage_count: int,
+        repair: HomophoneRepair | None = None,
+        params: QueryParams = QueryParams(),
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.df = document_frequency
+        self.n = max(passage_count, 1)
+        self.repair = repair
+        self.params = params
+
+    def weight(self, word: str) -> float:
+        """How telling a word is, from 0 to 1: idf relative to that of a word in one passage; unknown words 1."""
+        df = self.df(word)
+        if df == 0:
+            return 1.0
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5)) / math.log(1 + (self.n - 0.5) / 1.5)
+
+    def parse(self, text: str) -> Query:
+        """Turn a question into a Query."""
+        if not text or not text.strip():
+            raise EmptyQuestion("the question is empty: type a few words about what you want to know")
+        normalized = normalize(text)
+        pieces = self.tokenizer.cut(normalized)
+        kept: list[str | None] = []  # None marks a dropped piece, so bigrams never join across it
+        ignored: list[str] = []
+        for piece in pieces:
+            if not _MEANINGFUL.search(piece):
+                kept.append(None)
+            elif piece in self.tokenizer.fillers or piece in self.tokenizer.stopwords:
+                ignored.append(piece)
+                kept.append(None)
+            elif _LATIN.match(piece) and (len(piece) < 2 or self.df(piece) == 0):
+                ignored.append(piece)  # English mixed in: not evidence either way
+                kept.append(None)
+            else:
+                kept.append(piece)
+        kept, repairs = self._repair(kept)
+        topic = [piece for piece in kept if piece is not None]
+        pasted = len(set(topic)) > self.params.max_topic_words
+        if pasted:
+            topic = self._key_words(topic)
+            kept = [piece if piece in topic else None for piece in kept]
+        words = [w for piece in topic for w in self.tokenizer.words_of(piece)]
+        grams = [g for run in _runs(kept) for g in bigrams(run)]
+        searched = "".join(p or " " for p in kept)
+        expanded_from = {
+            target: key for target, key in self.tokenizer.thesaurus.expand(searched).items()
+            if key in searched
+        }
+        expansions: dict[str, float] = {}
+        for target in expanded_from:
+            for token in self.tokenizer.words_of(target):
+                if token not in words:
+                    expansions[token] = self.params.expansion_weight
+        unknown = tuple(dict.fromkeys(p for p in topic if self.df(p) == 0 and not _has_known_parts(self, p)))
+        return Query(
+            text=text,
+            topic=tuple(dict.fromkeys(topic)),
+            words=tuple(words),
+            grams=tuple(grams),
+            expansions=expansions,
+            expanded_from=expanded_from,
+            unknown=unknown,
+            ignored=tuple(ignored),
+            repairs=tuple(repairs),
+            years=tuple(dict.fromkeys(_YEAR.findall(normalized))),
+            pasted=pasted,
+        )
+
+    def _repair(self, kept: list[str | None]) -> tuple[list[str | None], list[tuple[str, str]]]:
+        """Replace words that no passage holds, and that no dictionary knows, by a corpus word that sounds alike."""
+        if self.repair is None:
+            return kept, []
+        repaired: list[str | None] = []
+        repairs: list[tuple[str, str]] = []
+        i = 0
+        while i < len(kept):
+            piece = kept[i]
+            fixed = None
+            if piece is not None and _HAN.match(piece):
+                # A typo often makes jieba cut a word into single characters or glue it to a neighbour:
+                # try the piece alone, then with the next one or two pieces.
+                for span in (1, 2, 3):
+                    group = kept[i : i + span]
+                    if len(group) < span or any(g is None or not _HAN.match(g) for g in group):
+                        break
+                    joined = "".join(group)  # type: ignore[arg-type]
+                    if len(joined) > 6:
+                        break
+                    if span > 1 and not any(len(g) == 1 or self.df(g) == 0 for g in group):  # type: ignore[arg-type]
+                        continue
+                    if self.df(joined) == 0 and not self.tokenizer.known(joined):
+                        candidate = self.repair(joined)
+                        if candidate:
+                            fixed = (span, joined, candidate)
+            if fixed:
+                span, joined, candidate = fixed
+                repaired.append(candidate)
+                repairs.append((joined, candidate))
+                i += span
+            elif piece is not None and len(piece) > 2 and _HAN.match(piece) and self.df(piece) == 0:
+                # A typo glued to its neighbour (抓书计): repair a window inside the piece.
+                inner = self._repair_inside(piece)
+                if inner:
+                    before, typed, candidate, after = inner
+                    repaired.extend(p for p in (before, candidate, after) if p)
+                    repairs.append((typed, candidate))
+                else:
+                    repaired.append(piece)
+                i += 1
+            else:
+                repaired.append(piece)
+                i += 1
+        return repaired, repairs
+
+    def _repair_inside(self, piece: str) -> tuple[str, str, str, str] | None:
+        """(before, typed, repaired, after) for the longest window of the piece that sounds like a corpus word."""
+        assert self.repair is not None
+        for size in range(len(piece) - 1, 1, -1):
+            for start in range(len(piece) - size + 1):
+                window = piece[start : start + size]
+                if self.df(window) == 0 and (candidate := self.repair(window)):
+                    return piece[:start], window, candidate, piece[start + size :]
+        return None
+
+    def _key_words(self, topic: list[str]) -> list[str]:
+        """The most telling words of pasted text: frequency in the text x rarity in the corpus."""
+        counts = Counter(topic)
+        scored = {
+            word: (1 + math.log(count)) * self.weight(word) * (0.3 if self.df(word) == 0 else 1.0)
+            for word, count in counts.items()
+            if len(word) > 1
+        }
+        best = sorted(scored, key=lambda w: -scored[w])[: self.params.max_topic_words]
+        return [word for word in topic if word in best]
+
+
+def _has_known_parts(parser: QueryParser, word: str) -> bool:
+    """A word the corpus lacks whole but holds in parts (软弱涣散村 -> 软弱涣散, 村) is not unknown."""
+    parts = [p for p in parser.tokenizer.words_of(word) if p != word and len(p) > 1]
+    return bool(parts) and all(parser.df(p) > 0 for p in parts)
+
+
+def _runs(kept: list[str | None]) -> list[str]:
+    """Consecutive kept pieces joined, split where a piece was dropped."""
+    runs, current = [], ""
+    for piece in kept:
+        if piece is None:
+            if current:
+                runs.append(current)
+            current = ""
+        else:
+            current += piece
+    if current:
+        runs.append(current)
+    return runs

@@ -1,0 +1,70 @@
+"""The domain thesaurus: how staff speak -> how reports write, read from reviewed data files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.text import normalize
+
+
+def data_lines(path: Path) -> list[str]:
+    """Non-empty lines of a data file without `#` comments."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+@dataclass(frozen=True)
+class Thesaurus:
+    """Each key -> the words a question holding it also searches for."""
+
+    expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, paths: Iterable[Path]) -> Thesaurus:
+        """Read group files: `a b c` or `= a b c` (equivalents), `a b > X Y` (a and b also search X and Y)."""
+        expansions: dict[str, list[str]] = {}
+
+        def add(keys: list[str], targets: list[str]) -> None:
+            for key in keys:
+                known = expansions.setdefault(key, [])
+                known.extend(t for t in targets if t != key and t not in known)
+
+        for path in paths:
+            for line in data_lines(path):
+                if ">" in line:
+                    left, right = line.split(">", 1)
+                    keys, targets = _words(left), _words(right)
+                    if not keys or not targets:
+                        raise ValueError(f"{path.name}: a directional group needs words on both sides: {line!r}")
+                    add(keys, targets)
+                else:
+                    group = _words(line.removeprefix("="))
+                    add(group, group)
+        return cls({key: tuple(targets) for key, targets in expansions.items() if targets})
+
+    @property
+    def words(self) -> set[str]:
+        """Every word the thesaurus names, keys and targets."""
+        return set(self.expansions) | {t for targets in self.expansions.values() for t in targets}
+
+    def expand(self, normalized_question: str) -> dict[str, str]:
+        """Words to also search -> the key of the question that brought them, longest keys first.
+
+        A key inside a longer key that matched (书记 inside 村书记) adds nothing of its own.
+        """
+        matched: list[str] = []
+        for key in sorted(self.expansions, key=len, reverse=True):
+            if key in normalized_question and not any(key in longer for longer in matched):
+                matched.append(key)
+        found: dict[str, str] = {}
+        for key in matched:
+            for target in self.expansions[key]:
+                if target not in normalized_question:
+                    found.setdefault(target, key)
+        return found
+
+
+def _words(text: str) -> list[str]:
+    return [normalize(word) for word in text.split() if word != "="]
