@@ -59,7 +59,7 @@ async def main(rounds: int) -> None:
     questions = [q.q for q in load_questions(QUESTIONS)]
     with tempfile.TemporaryDirectory() as tmp:
         corpus = await Corpus.open(Path(tmp) / "rectbot.sqlite3", seeds=ROOT / "seeds")
-        core = Core(Searcher(corpus))
+        core = Core(corpus)
         async with FakeBotApi() as fake:
             config = TelegramConfig(token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url)
             stop = asyncio.Event()

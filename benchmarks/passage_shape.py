@@ -38,7 +38,7 @@ async def main(files: list[Path]) -> None:
                 lengths = [len(text) for _, text in await corpus.store.searchable_passages()]
                 cells = []
                 for qs in questions.values():
-                    r = await evaluate(Searcher(corpus), qs)
+                    r = await evaluate(Searcher.over(corpus), qs)
                     cells.append(f"{'':<14} {r.hit_at(1):.2f}  {r.hit_at(3):.2f}  {r.mrr_at_5:.2f}  {r.abstain_rate:.2f}")
                 print(f"{idf:<10}{target:>7}{params.max_chars:>6}{len(lengths):>9}{statistics.median(lengths):>13.0f}  "
                       + "  ".join(cells))

@@ -19,13 +19,13 @@ from telegram.error import TelegramError
 from bot.config import Config, ConfigError, load_config
 from bot.core import Asker, Pending
 from bot.logs import configure_logging
-from bot.render import citation, render_plain
+from bot.render import RELATED_HEADER, citation, render_plain
 from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
 from retrieval.corpus import Corpus, Progress
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.index import IndexParams
 from retrieval.passages import PassageParams
-from retrieval.search import EmptyQuestion, Hit
+from retrieval.search import EmptyQuestion, Hit, SearchResult
 
 logger = logging.getLogger(__name__)
 
@@ -102,24 +102,38 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
                 print(json.dumps({"question": question, "error": message}, ensure_ascii=False) if args.json else message)
                 continue
             try:
-                hits = await searcher.search(question, k=args.top)
+                result = await searcher.search(question, k=args.top)
             except EmptyQuestion as error:
                 raise CommandError(str(error)) from None
             if args.json:
-                print(json.dumps({"question": question, "hits": [hit_json(h) for h in hits]}, ensure_ascii=False))
+                print(json.dumps(result_json(question, result), ensure_ascii=False))
             else:
-                print(format_hits(question, hits, show_question=len(questions) > 1))
+                print(format_result(question, result, show_question=len(questions) > 1))
     finally:
         await corpus.close()
     return 0
 
 
-def format_hits(question: str, hits: list[Hit], show_question: bool) -> str:
-    """Numbered excerpts with their citations, or a plain 'nothing found'."""
+def result_json(question: str, result: SearchResult) -> dict[str, object]:
+    """`--json`: confident excerpts in `hits`, possibly related ones in `related`, and how the question was read."""
+    return {
+        "question": question,
+        "confidence": str(result.confidence),
+        "hits": [hit_json(h) for h in result.hits],
+        "related": [hit_json(h) for h in result.related],
+        "searched_as": [{"typed": typed, "searched": searched} for typed, searched in result.query.repairs],
+    }
+
+
+def format_result(question: str, result: SearchResult, show_question: bool) -> str:
+    """Numbered excerpts with their citations (marked when only possibly related), or a plain 'nothing found'."""
     lines = [f"问：{question}"] if show_question else []
-    if not hits:
+    lines += [f"按“{searched}”查找（你输入的是“{typed}”）。" for typed, searched in result.query.repairs]
+    if not result.shown:
         lines.append("没有找到相关的报告段落。试试更短的问题或报告里的关键词。")
-    for number, hit in enumerate(hits, start=1):
+    elif result.related:
+        lines.append(RELATED_HEADER)
+    for number, hit in enumerate(result.shown, start=1):
         lines.append(f"【{number}】{hit.text}\n    —— {citation(hit)}\n")
     return "\n".join(lines)
 
@@ -222,11 +236,12 @@ async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
             if result.question.kind == "abstain":
                 mark = "ok " if result.hits == 0 else "-- "
             print(f"{mark}{result.question.id} [{result.question.kind}] rank={result.first_good_rank} "
-                  f"hits={result.hits} {result.question.q}")
+                  f"hits={result.hits} related={result.related} {result.question.q}")
     print(f"questions: {len(report.answerable)} answerable, {len(report.abstain)} abstain")
     print(f"Hit@1  {report.hit_at(1):.3f}")
     print(f"Hit@3  {report.hit_at(3):.3f}")
     print(f"MRR@5  {report.mrr_at_5:.3f}")
+    print(f"paraphrase Hit@3  {report.hit_at(3, 'paraphrase'):.3f}")
     print(f"Abstain {report.abstain_rate:.3f}")
     return 0
 

@@ -58,8 +58,11 @@ class PassagesConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     top_k: int = setting(3, "Excerpts per answer.")
-    min_coverage: float = setting(
-        0.45, "Share of the question's weight the best passage must contain, else the answer is 'nothing found'."
+    confident_coverage: float = setting(
+        0.6, "Share of the question's weight one of the top passages must hold for a confident answer."
+    )
+    related_coverage: float = setting(
+        0.2, "Below confident_coverage but at least this: excerpts shown as 'possibly related'; below it, nothing."
     )
     max_question_chars: int = setting(300, "Longer questions are refused with a message saying the limit.")
 
@@ -150,8 +153,11 @@ class Config:
             raise ConfigError(f"config key wecom.path must start with /, got {self.wecom.path!r}")
         if not 0 <= self.wecom.port <= 65535:
             raise ConfigError(f"config key wecom.port must be between 0 and 65535, got {self.wecom.port}")
-        if not 0 <= self.search.min_coverage <= 1:
-            raise ConfigError(f"config key search.min_coverage must be between 0 and 1, got {self.search.min_coverage}")
+        for key in ("confident_coverage", "related_coverage"):
+            if not 0 <= getattr(self.search, key) <= 1:
+                raise ConfigError(f"config key search.{key} must be between 0 and 1, got {getattr(self.search, key)}")
+        if self.search.related_coverage > self.search.confident_coverage:
+            raise ConfigError("config key search.related_coverage must not exceed search.confident_coverage")
 
 
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 from bot.access import RateLimiter, Verdict
 from retrieval.corpus import IngestReport, ReindexReport
-from retrieval.search import Hit, Searcher
+from retrieval.corpus import Corpus
+from retrieval.search import Confidence, Hit, Searcher
 from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class Answer:
     hits: tuple[Hit, ...]
     first: int
     has_more: bool
+    related: bool = False  # nothing answers the question directly: these excerpts may be related
+    repairs: tuple[tuple[str, str], ...] = ()  # typos searched as another word: (typed, searched)
 
 
 @dataclass(frozen=True)
@@ -146,16 +149,17 @@ class Core:
 
     def __init__(
         self,
-        searcher: Searcher,
+        corpus: Corpus,
+        searcher: Searcher | None = None,
         *,
         top_k: int = 3,
         max_question_chars: int = 300,
         rate_limiter: RateLimiter | None = None,
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     ) -> None:
-        self.searcher = searcher
-        self.corpus = searcher.corpus
-        self.store = searcher.corpus.store
+        self.corpus = corpus
+        self.searcher = searcher or Searcher.over(corpus)
+        self.store = corpus.store
         self.top_k = top_k
         self.max_question_chars = max_question_chars
         self.rate_limiter = rate_limiter
@@ -203,14 +207,19 @@ class Core:
                 f"问题太长了（{len(question)} 字），请控制在 {self.max_question_chars} 字以内，只写关键的几个词。",
             )
         started = time.perf_counter()
-        hits = await self.searcher.search(question, k=self.top_k + 1)
+        result = await self.searcher.search(question, k=self.top_k + 1)
         latency_ms = (time.perf_counter() - started) * 1000
-        shown = hits[: self.top_k]
-        asked = AskedQuestion(asker.channel, asker.user_id, asker.chat_type, question, len(shown), latency_ms)
+        shown = result.shown[: self.top_k]
+        # Only confident excerpts count as an answer: a weak one is a gap the admin should fill.
+        answered = len(result.hits[: self.top_k])
+        asked = AskedQuestion(asker.channel, asker.user_id, asker.chat_type, question, answered, latency_ms)
         answer_id = await self.store.log_question(asked, [hit.passage_id for hit in shown], asker.conversation)
         if not shown:
             return NothingFound(question)
-        return Answer(answer_id, question, tuple(shown), 1, len(hits) > self.top_k)
+        return Answer(
+            answer_id, question, shown, 1, len(result.shown) > self.top_k,
+            related=result.confidence is Confidence.WEAK, repairs=result.query.repairs,
+        )
 
     async def more(self, asker: Asker, answer_id: int | None = None) -> Reply:
         """The next excerpts for an answer (by default the user's last one)."""
@@ -223,13 +232,16 @@ class Core:
             if saved is None:
                 return Notice("expired", EXPIRED)
             # Search afresh and skip what was shown: the index may have changed since.
-            hits = await self.searcher.search(saved.question, k=len(saved.shown) + self.top_k + 1)
-            new = [hit for hit in hits if hit.passage_id not in saved.shown]
+            result = await self.searcher.search(saved.question, k=len(saved.shown) + self.top_k + 1)
+            new = [hit for hit in result.shown if hit.passage_id not in saved.shown]
             if not new:
                 return NothingFound(saved.question, after_more=True)
             page = new[: self.top_k]
             await self.store.extend_answer(answer_id, [hit.passage_id for hit in page])
-        return Answer(answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k)
+        return Answer(
+            answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k,
+            related=result.confidence is Confidence.WEAK, repairs=result.query.repairs,
+        )
 
     async def context(self, asker: Asker, number: int, answer_id: int | None = None) -> Reply:
         """The passages around excerpt `number` of an answer (by default the user's last one)."""

@@ -110,12 +110,25 @@ def cut_to_bytes(text: str, limit: int = WECOM_MAX_BYTES) -> str:
     return text.encode("utf-8")[:room].decode("utf-8", errors="ignore") + ELLIPSIS
 
 
+RELATED_HEADER = "资料里没有直接回答，下面的内容可能相关："
+
+
+def answer_notes(reply: Answer) -> list[str]:
+    """Lines said before the excerpts: how a typo was read, and whether they only may be related."""
+    notes = [f"按“{searched}”查找（你输入的是“{typed}”）。" for typed, searched in reply.repairs]
+    if reply.related:
+        notes.append(RELATED_HEADER)
+    return notes
+
+
 def nothing_found_text(reply: NothingFound) -> str:
-    """Say nothing matched and how to ask better."""
+    """Say nothing matched, what the bot knows, and how to ask better."""
     if reply.after_more:
         return "没有更多相关段落了。可以换个说法重新提问。"
     return (
         "没有找到与这个问题相关的报告段落。\n"
+        "我只回答基层党建方面的问题（整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等），"
+        "答案都摘自真实的工作报告。\n"
         "可以试试：用更短的问题，只留关键词（如“第一书记 作用”“村两委 矛盾”），"
         "或换成报告里常用的说法（如“软弱涣散”“整顿”“带头人”）。"
     )
@@ -227,7 +240,9 @@ def common_text(reply: Reply) -> str:
 
 
 def _answer_plain(reply: Answer, limit: int | None) -> str:
-    blocks = [
+    notes = answer_notes(reply)
+    blocks = ["\n".join(notes)] if notes else []
+    blocks += [
         f"【{number}】{clip(hit.text, limit)}\n—— {citation(hit)}"
         for number, hit in enumerate(reply.hits, start=reply.first)
     ]
@@ -272,7 +287,9 @@ def render_wecom(reply: Reply) -> str:
 
 
 def _answer_html(reply: Answer, limit: int | None) -> str:
-    blocks = [
+    notes = answer_notes(reply)
+    blocks = [f"<i>{html.escape(chr(10).join(notes), quote=False)}</i>"] if notes else []
+    blocks += [
         f"<b>{number}.</b> {marked_html(hit.text, hit.highlights, limit)}\n"
         f"<i>—— {html.escape(citation(hit), quote=False)}</i>"
         for number, hit in enumerate(reply.hits, start=reply.first)

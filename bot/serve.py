@@ -64,12 +64,16 @@ def missing_settings(config: Config, channel: str) -> list[str]:
 
 def searcher_for(corpus: Corpus, config: Config) -> Searcher:
     """A searcher with the configured parameters."""
-    return Searcher(corpus, SearchParams(min_coverage=config.search.min_coverage))
+    params = SearchParams(
+        confident_coverage=config.search.confident_coverage, related_coverage=config.search.related_coverage
+    )
+    return Searcher.over(corpus, params)
 
 
 def build_core(corpus: Corpus, config: Config) -> Core:
     """The platform-neutral core with the configured search and limits."""
     return Core(
+        corpus,
         searcher_for(corpus, config),
         top_k=config.search.top_k,
         max_question_chars=config.search.max_question_chars,

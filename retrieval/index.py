@@ -62,7 +62,7 @@ class IndexParams:
     """How the index scores: engine, BM25 k1 and b, and the idf formula."""
 
     engine: str = "bm25s"
-    k1: float = 1.5
+    k1: float = 1.2
     b: float = 0.75
     idf: str = "lucene"
 

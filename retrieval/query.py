@@ -29,7 +29,7 @@ class QueryParams:
     # Pasted text: only this many of its most telling words are kept.
     max_topic_words: int = 12
     # Words the thesaurus adds weigh this much against the words typed.
-    expansion_weight: float = 0.5
+    expansion_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class QueryParser:
         pieces = self.tokenizer.cut(normalized)
         kept: list[str | None] = []  # None marks a dropped piece, so bigrams never join across it
         ignored: list[str] = []
+        latin: list[str] = []  # latin words the corpus lacks
         for piece in pieces:
             if not _MEANINGFUL.search(piece):
                 kept.append(None)
@@ -93,11 +94,15 @@ class QueryParser:
                 ignored.append(piece)
                 kept.append(None)
             elif _LATIN.match(piece) and (len(piece) < 2 or self.df(piece) == 0):
-                ignored.append(piece)  # English mixed in: not evidence either way
+                latin.append(piece)
                 kept.append(None)
             else:
                 kept.append(piece)
-        kept, repairs = self._repair(kept)
+        # Pasted text is copied, not typed: its rare words are names and terms, not typos.
+        if len({p for p in kept if p}) <= self.params.max_topic_words:
+            kept, repairs = self._repair(kept)
+        else:
+            repairs = []
         topic = [piece for piece in kept if piece is not None]
         pasted = len(set(topic)) > self.params.max_topic_words
         if pasted:
@@ -110,12 +115,27 @@ class QueryParser:
             target: key for target, key in self.tokenizer.thesaurus.expand(searched).items()
             if key in searched
         }
+        # Each typed word's expansions share one weight, each split over its tokens, so that a word with many
+        # synonyms does not outweigh the words typed.
+        targets_of = Counter(expanded_from.values())
         expansions: dict[str, float] = {}
-        for target in expanded_from:
-            for token in self.tokenizer.words_of(target):
-                if token not in words:
-                    expansions[token] = self.params.expansion_weight
-        unknown = tuple(dict.fromkeys(p for p in topic if self.df(p) == 0 and not _has_known_parts(self, p)))
+        for target, key in expanded_from.items():
+            tokens = [t for t in self.tokenizer.words_of(target) if t not in words]
+            for token in tokens:
+                share = self.params.expansion_weight / targets_of[key] / len(tokens)
+                expansions[token] = expansions.get(token, 0.0) + share
+        # English mixed into a party-building question (how to 整顿 weak 党支部) is ignored; in a question
+        # with no party-building word at all (python怎么安装) it says what the question is about.
+        if any(self.tokenizer.is_domain_word(p) for p in topic):
+            ignored += latin
+        else:
+            topic += [w for w in latin if len(w) > 1]
+        unknown = tuple(
+            dict.fromkeys(
+                p for p in topic
+                if self.df(p) == 0 and not _has_known_parts(self, p) and not self.stand_ins(p, expanded_from)
+            )
+        )
         return Query(
             text=text,
             topic=tuple(dict.fromkeys(topic)),
@@ -129,6 +149,19 @@ class QueryParser:
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),
             pasted=pasted,
         )
+
+    def stand_ins(self, word: str, expanded_from: dict[str, str]) -> list[str]:
+        """Thesaurus words some passage holds that stand for a typed word (支书 -> 党支部书记)."""
+        return [
+            target for target, key in expanded_from.items()
+            if (key in word or word in key) and self.df(target) > 0
+        ]
+
+    def word_weight(self, word: str, expanded_from: dict[str, str]) -> float:
+        """weight() of a word, or of its best stand-in when no passage holds the word itself."""
+        if self.df(word) == 0 and (stand_ins := self.stand_ins(word, expanded_from)):
+            return max(self.weight(target) for target in stand_ins)
+        return self.weight(word)
 
     def _repair(self, kept: list[str | None]) -> tuple[list[str | None], list[tuple[str, str]]]:
         """Replace words that no passage holds, and that no dictionary knows, by a corpus word that sounds alike."""
@@ -187,10 +220,11 @@ class QueryParser:
         return None
 
     def _key_words(self, topic: list[str]) -> list[str]:
-        """The most telling words of pasted text: frequency in the text x rarity in the corpus."""
+        """The most telling words of pasted text: frequency in the text x rarity in the corpus, domain words first."""
         counts = Counter(topic)
         scored = {
             word: (1 + math.log(count)) * self.weight(word) * (0.3 if self.df(word) == 0 else 1.0)
+            * (2.0 if self.tokenizer.is_domain_word(word) else 1.0)
             for word, count in counts.items()
             if len(word) > 1
         }

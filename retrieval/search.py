@@ -41,7 +41,7 @@ class SearchParams:
     related_known: float = 0.2
     # A question only partly known is shown possibly related excerpts only if this share of its words is
     # party-building vocabulary (天气 and 炒股 never are); a fully known one always.
-    related_domain: float = 0.25
+    related_domain: float = 0.3
     # Passages looked at for the verdict.
     evidence_depth: int = 3
     query: QueryParams = QueryParams()
@@ -201,7 +201,7 @@ class Searcher:
         return SearchResult(query, confidence, related=page, evidence=evidence)
 
     def _evidence(self, query: Query, parser: QueryParser, texts: list[str]) -> Evidence:
-        weights = {word: parser.weight(word) for word in query.topic}
+        weights = {word: parser.word_weight(word, query.expanded_from) for word in query.topic}
         known = {word: w for word, w in weights.items() if word not in query.unknown}
         total = sum(weights.values()) or 1.0
         known_total = sum(known.values())
@@ -211,12 +211,14 @@ class Searcher:
         for target, key in query.expanded_from.items():
             synonyms.setdefault(key, []).append(target)
         best, anchor = 0.0, 0.0
+        if query.pasted:
+            # Pasted text asks several things at once: the top passages together must cover it, not one alone.
+            texts = ["\n".join(texts)]
         for text in texts:
             covered = sum(w for word, w in known.items() if self._holds(text, word, synonyms))
             if covered / known_total > best:
                 best, anchor = covered / known_total, covered
-        vocabulary = self.tokenizer.domain_vocabulary
-        domain = sum(any(v in word or word in v for v in vocabulary if len(v) > 1) for word in query.topic)
+        domain = sum(self.tokenizer.is_domain_word(word) for word in query.topic)
         return Evidence(coverage=best, known=known_total / total, anchor=anchor, domain=domain / len(query.topic))
 
     def _holds(self, text: str, word: str, synonyms: Mapping[str, list[str]]) -> bool:
@@ -230,7 +232,11 @@ class Searcher:
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
-        if evidence.coverage >= p.confident_coverage and evidence.known >= p.confident_known:
+        if (
+            evidence.coverage >= p.confident_coverage
+            and evidence.known >= p.confident_known
+            and (evidence.domain > 0 or evidence.known >= _FULLY_KNOWN)
+        ):
             return Confidence.CONFIDENT
         if (
             evidence.coverage >= p.related_coverage

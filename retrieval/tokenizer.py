@@ -99,6 +99,22 @@ class Tokenizer:
         return frozenset(words | self.thesaurus.words)
 
     @cached_property
+    def _domain_pieces(self) -> frozenset[str]:
+        """Every run of two or more characters inside a domain word (书记 in 党支部书记)."""
+        return frozenset(
+            word[i:j] for word in self.domain_vocabulary for i in range(len(word)) for j in range(i + 2, len(word) + 1)
+        )
+
+    def is_domain_word(self, word: str) -> bool:
+        """Whether a word of two or more characters is, holds, or is part of a party-building word."""
+        if len(word) < 2:
+            return False
+        vocabulary = self.domain_vocabulary
+        return word in self._domain_pieces or any(
+            word[i:j] in vocabulary for i in range(len(word)) for j in range(i + 2, len(word) + 1)
+        )
+
+    @cached_property
     def repair_vocabulary(self) -> frozenset[str]:
         """Domain words and their parts of two or more characters: what a typo may be repaired into."""
         return frozenset(

@@ -65,4 +65,4 @@ async def empty_corpus(tmp_path: Path, tokenizer: Tokenizer) -> AsyncIterator[Co
 @pytest.fixture
 def searcher(corpus: Corpus) -> Searcher:
     """A searcher over the seed corpus with default parameters."""
-    return Searcher(corpus)
+    return Searcher.over(corpus)

@@ -81,7 +81,8 @@ def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
         ('[search]\ntop_k = 0', "search.top_k"),
         ('[index]\nengine = "lucene"', "index.engine"),
         ('[index]\nidf = "bm25+"', "index.idf"),
-        ('[search]\nmin_coverage = 2', "search.min_coverage"),
+        ('[search]\nconfident_coverage = 2', "search.confident_coverage"),
+        ('[search]\nrelated_coverage = 0.9', "search.related_coverage"),
         ('[storage]\ndatabase = 3', "storage.database"),
         ('[telegram]\nadmins = ["me"]', "telegram.admins"),
         ('[telegram]\nproxy = "127.0.0.1:1080"', "telegram.proxy"),
@@ -107,10 +108,10 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
 
 def test_precedence_environment_then_file_then_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('[search]\ntop_k = 5\nmin_coverage = 0.3\n', encoding="utf-8")
+    path.write_text('[search]\ntop_k = 5\nrelated_coverage = 0.3\n', encoding="utf-8")
     config = load_config(path, environ={"RECTBOT_SEARCH_TOP_K": "7"})
     assert config.search.top_k == 7  # environment wins
-    assert config.search.min_coverage == 0.3  # then the file
+    assert config.search.related_coverage == 0.3  # then the file
     assert config.search.max_question_chars == 300  # then the default
 
 

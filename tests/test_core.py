@@ -32,8 +32,8 @@ QUESTION = "软弱涣散村党组织怎么整顿"
 
 
 @pytest.fixture
-def core(searcher: Searcher) -> Core:
-    return Core(searcher, top_k=3, max_question_chars=50)
+def core(corpus: Corpus, searcher: Searcher) -> Core:
+    return Core(corpus, searcher, top_k=3, max_question_chars=50)
 
 
 async def test_a_question_gets_three_cited_excerpts_and_is_logged(core: Core) -> None:
@@ -46,7 +46,7 @@ async def test_a_question_gets_three_cited_excerpts_and_is_logged(core: Core) ->
 
 async def test_more_continues_numbering_with_new_excerpts_even_after_a_restart(core: Core, corpus: Corpus) -> None:
     first = await core.ask(USER, QUESTION)
-    restarted = Core(Searcher(corpus), top_k=3)  # a new process: nothing in memory
+    restarted = Core(corpus, top_k=3)  # a new process: nothing in memory
     more = await restarted.handle(USER, "更多")
     assert isinstance(more, Answer) and more.first == 4 and more.answer_id == first.answer_id
     assert not {h.passage_id for h in more.hits} & {h.passage_id for h in first.hits}
@@ -167,8 +167,8 @@ def test_rate_limit_warns_once_then_stays_silent_until_the_window_passes() -> No
     assert limiter.check("u") is Verdict.ALLOW
 
 
-async def test_core_throttle_says_slow_down_once(searcher: Searcher) -> None:
-    core = Core(searcher, rate_limiter=RateLimiter(2, clock=lambda: 0.0))
+async def test_core_throttle_says_slow_down_once(corpus: Corpus) -> None:
+    core = Core(corpus, rate_limiter=RateLimiter(2, clock=lambda: 0.0))
     replies = [core.throttle(USER) for _ in range(4)]
     assert replies[:2] == [None, None]
     assert replies[2].kind == "slow_down" and "2" in replies[2].text
@@ -183,8 +183,8 @@ def test_allow_lists() -> None:
     assert not listed.allows(2) and not listed.allows(2, -6)
 
 
-async def test_today_follows_the_local_clock(searcher: Searcher) -> None:
-    tomorrow = Core(searcher, now=lambda: datetime(2999, 1, 1).astimezone())
+async def test_today_follows_the_local_clock(corpus: Corpus) -> None:
+    tomorrow = Core(corpus, now=lambda: datetime(2999, 1, 1).astimezone())
     await tomorrow.ask(USER, QUESTION)
     stats = await tomorrow.stats(ADMIN)
     assert (stats.questions.today, stats.questions.week) == (0, 0)

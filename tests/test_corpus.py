@@ -22,7 +22,7 @@ NEW_REPORT = (
 
 
 async def search_texts(corpus: Corpus, question: str) -> list[str]:
-    return [hit.text for hit in await Searcher(corpus).search(question, k=5)]
+    return [hit.text for hit in (await Searcher.over(corpus).search(question, k=5)).hits]
 
 
 async def test_seeds_are_ingested_into_an_empty_database(corpus: Corpus) -> None:
@@ -83,7 +83,7 @@ async def test_a_republished_article_is_one_excerpt_with_both_sources(corpus: Co
     [report] = await corpus.ingest([tmp_path / "luzhai-republished.txt"])
     assert report.status == "added" and report.articles[0].republished
 
-    hits = await Searcher(corpus).search("鹿寨县五招祛掉病根", k=10)
+    hits = (await Searcher.over(corpus).search("鹿寨县五招祛掉病根", k=10)).shown
     documents = {hit.doc_id for hit in hits}
     assert len([h for h in hits if "五招" in h.text]) == 1
     docs = {doc.id: doc for doc in await corpus.store.documents()}
@@ -98,7 +98,7 @@ async def test_removing_the_original_makes_the_copy_searchable(corpus: Corpus, t
     await corpus.ingest([tmp_path / "copy.txt"])
     assert await corpus.store.delete_file("002_fd0e3d0b9b3fec5c.txt")
     await corpus.reindex()
-    hits = await Searcher(corpus).search("鹿寨县五招祛掉病根", k=5)
+    hits = (await Searcher.over(corpus).search("鹿寨县五招祛掉病根", k=5)).shown
     assert hits and all(hit.source == "柳州日报" for hit in hits if "五招" in hit.text)
 
 
@@ -203,7 +203,7 @@ async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, 
     corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer, passage_params=PassageParams(100, 160))
     try:
         texts = await corpus.store.searchable_passages()
-        assert max(len(text) for _, text in texts) < 400
+        assert max(len(text) for _, _, text in texts) < 400
         default_count = len(texts)
     finally:
         await corpus.close()

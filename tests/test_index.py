@@ -132,7 +132,7 @@ def test_robertson_matches_rank_bm25_okapi_with_epsilon_0(
     queries: list[list[str]],
 ) -> None:
     ids, docs, _ = corpus
-    okapi = rank_bm25.BM25Okapi(docs, k1=1.5, b=0.75, epsilon=0)
+    okapi = rank_bm25.BM25Okapi(docs, k1=IndexParams().k1, b=0.75, epsilon=0)
     index = built[engine, "robertson"]
     for query in queries:
         expected = okapi.get_scores(query)
@@ -322,7 +322,7 @@ def test_save_then_load_gives_identical_results(
 def test_saved_params_json_records_params_versions_and_fingerprint(tmp_path: Path) -> None:
     build(DOCS).save(tmp_path / "idx")
     manifest = json.loads((tmp_path / "idx" / "params.json").read_text(encoding="utf-8"))
-    assert manifest["params"] == {"engine": "bm25s", "k1": 1.5, "b": 0.75, "idf": "lucene"}
+    assert manifest["params"] == {"engine": "bm25s", "k1": 1.2, "b": 0.75, "idf": "lucene"}
     assert manifest["versions"]["tokenizer"] == "jieba 0.42.1"
     assert manifest["versions"]["engine"].startswith("bm25s ")
     assert manifest["versions"]["index_format"] == index_module.FORMAT_VERSION
@@ -339,7 +339,7 @@ def saved(tmp_path: Path) -> tuple[Path, PassageIndex]:
 @pytest.mark.parametrize(
     ("params", "reason"),
     [
-        (IndexParams(k1=1.2), "params differ: k1: 1.5 -> 1.2"),
+        (IndexParams(k1=1.5), "params differ: k1: 1.2 -> 1.5"),
         (IndexParams(b=0.5), "params differ: b: 0.75 -> 0.5"),
         (IndexParams(idf="robertson"), "params differ: idf: 'lucene' -> 'robertson'"),
         (IndexParams(engine="rank-bm25"), "params differ: engine: 'bm25s' -> 'rank-bm25'"),

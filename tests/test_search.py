@@ -1,15 +1,16 @@
-"""Search: cited hits, abstaining on off-topic questions, junk never found, copies never shown twice."""
+"""Search: cited hits, three verdicts (confident, possibly related, off-topic), junk never found, paging."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.search import EmptyQuestion, Searcher, highlight_spans
+from retrieval.search import Confidence, EmptyQuestion, Searcher, highlight_spans
+from retrieval.query import Query
 from retrieval.text import normalize
 
 
 async def test_a_hit_carries_its_citation_and_matched_terms(searcher: Searcher) -> None:
-    [hit, *_] = await searcher.search("村官回归工程", k=3)
+    [hit, *_] = (await searcher.search("村官回归工程", k=3)).hits
     assert "村官回归工程" in normalize(hit.text)
     assert hit.title and hit.source and hit.date
     assert hit.doc_id > 0 and hit.score > 0
@@ -19,30 +20,34 @@ async def test_a_hit_carries_its_citation_and_matched_terms(searcher: Searcher) 
 
 
 async def test_hits_keep_the_original_script_without_pinyin_notes(searcher: Searcher) -> None:
-    hits = await searcher.search("宁夏拉网式排查", k=3)
+    hits = (await searcher.search("宁夏拉网式排查", k=3)).hits
     hit = next(h for h in hits if "拉網式" in h.text)
     assert "(wǎng)" not in hit.text and "(qū)" not in hit.text
     assert hit.date == "2017-09-12"
 
 
 async def test_a_traditional_question_finds_simplified_text(searcher: Searcher) -> None:
-    hits = await searcher.search("第一書記作用", k=3)
+    hits = (await searcher.search("第一書記作用", k=3)).hits
     assert any("第一书记" in normalize(h.text) for h in hits)
 
 
 async def test_sections_are_reported(searcher: Searcher) -> None:
-    hits = await searcher.search("拜格托别社区办公场所", k=3)
+    hits = (await searcher.search("拜格托别社区办公场所", k=3)).hits
     assert hits[0].section == "篇一"
 
 
-@pytest.mark.parametrize("question", ["今天天气怎么样", "怎么炒股", "hello", "？？？", "😀😀😀", "明天会下雨吗", "足球比赛结果"])
-async def test_off_topic_questions_get_no_hits(searcher: Searcher, question: str) -> None:
-    assert await searcher.search(question) == []
+@pytest.mark.parametrize(
+    "question",
+    ["今天天气怎么样", "怎么炒股", "hello", "？？？", "😀😀😀", "明天会下雨吗", "足球比赛结果", "北京到上海的高铁票多少钱"],
+)
+async def test_off_topic_questions_get_nothing_at_all(searcher: Searcher, question: str) -> None:
+    result = await searcher.search(question)
+    assert result.confidence is Confidence.OFF_TOPIC and result.shown == ()
 
 
 @pytest.mark.parametrize("question", ["微信扫一扫", "bet365", "写作资料库手机站", "进入手机版", "中文字幕", "收听本文", "责任编辑"])
 async def test_page_junk_is_not_searchable(searcher: Searcher, question: str) -> None:
-    for hit in await searcher.search(question, k=10):
+    for hit in (await searcher.search(question, k=10)).shown:
         assert normalize(question) not in normalize(hit.text)
 
 
@@ -53,20 +58,21 @@ async def test_an_empty_question_is_an_error_with_a_message(searcher: Searcher, 
 
 
 async def test_a_huge_question_is_answered_without_error(searcher: Searcher) -> None:
-    hits = await searcher.search("软弱涣散村党组织怎么整顿" * 500, k=3)
-    assert len(hits) == 3
+    result = await searcher.search("软弱涣散村党组织怎么整顿" * 500, k=3)
+    assert len(result.hits) == 3
 
 
 async def test_paging_continues_without_repeats(searcher: Searcher) -> None:
-    first = await searcher.search("整顿软弱涣散基层党组织", k=3)
-    second = await searcher.search("整顿软弱涣散基层党组织", k=3, offset=3)
+    first = (await searcher.search("整顿软弱涣散基层党组织", k=3)).hits
+    second = (await searcher.search("整顿软弱涣散基层党组织", k=3, offset=3)).hits
     assert len(first) == 3 and len(second) == 3
     assert not {h.passage_id for h in first} & {h.passage_id for h in second}
     assert first[-1].score >= second[0].score
 
 
 async def test_results_are_best_first(searcher: Searcher) -> None:
-    hits = await searcher.search("第一书记", k=5)
+    hits = (await searcher.search("第一书记", k=5)).hits
+    assert len(hits) == 5
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
@@ -74,3 +80,61 @@ def test_highlight_spans_map_to_the_original_text() -> None:
     text = "選派第一書記，ＡＢＣ村"
     spans = highlight_spans(text, ("第一书记", "abc"))
     assert [text[s:e] for s, e in spans] == ["第一書記", "ＡＢＣ"]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("支书", "书记"),  # a short form staff use; the reports write 党支部书记
+        ("村支书年纪太大了咋办啊", "年龄"),  # spoken, with fillers
+        ("整顿软弱涣散要搞多长时间", "整顿"),
+        ("哪些情况算软弱涣散", "软弱涣散"),
+        ("how to 整顿 weak 党支部", "党支部"),  # English words are ignored, not held against the question
+    ],
+)
+async def test_spoken_questions_get_confident_answers(searcher: Searcher, question: str, expected: str) -> None:
+    result = await searcher.search(question, k=3)
+    assert result.confidence is Confidence.CONFIDENT, result.evidence
+    assert any(expected in normalize(hit.text) for hit in result.hits)
+
+
+async def test_a_homophone_typo_is_repaired_and_said(searcher: Searcher) -> None:
+    result = await searcher.search("第一书计怎么开展工作", k=3)
+    assert result.query.repairs == (("书计", "书记"),) or result.query.repairs == (("第一书计", "第一书记"),)
+    assert result.hits and all("第一书记" in normalize(hit.text) for hit in result.hits)
+
+
+async def test_real_words_are_never_repaired(searcher: Searcher) -> None:
+    result = await searcher.search("整顿软弱涣散老是治标不治本", k=3)
+    assert result.query.repairs == ()
+
+
+async def test_an_unanswered_domain_question_gets_no_confident_answer(searcher: Searcher) -> None:
+    result = await searcher.search("新农合医疗费用怎么报销", k=3)
+    assert result.hits == ()
+
+
+async def test_weak_answers_are_marked_related_not_hits(searcher: Searcher) -> None:
+    result = await searcher.search("村干部人手不够怎么补充", k=3)
+    if result.confidence is Confidence.WEAK:
+        assert result.related and not result.hits
+    else:
+        assert result.confidence is Confidence.CONFIDENT and result.hits and not result.related
+
+
+async def test_pasted_text_is_read_for_its_key_words(searcher: Searcher) -> None:
+    pasted = (
+        "我们县今年按照上级部署开展集中整顿，县委组织部发了通知，要求各乡镇对软弱涣散村党组织逐村排查，"
+        "有的村班子不团结，有的村书记年龄偏大、能力不强，还有的村集体经济是空壳。"
+        "请问别的地方是怎么选派第一书记、怎么给软弱涣散村配强带头人的？具体有什么做法？"
+    )
+    result = await searcher.search(pasted, k=3)
+    assert result.query.pasted and len(result.query.topic) <= 12 and result.query.repairs == ()
+    assert len(result.shown) == 3
+    assert any("带头人" in normalize(hit.text) or "第一书记" in normalize(hit.text) for hit in result.shown)
+
+
+async def test_a_query_built_directly_is_ranked(searcher: Searcher) -> None:
+    query = Query(text="村官回归工程", topic=("村官", "回归", "工程"), words=("村官", "回归", "工程"))
+    result = await searcher.search(query, k=3)
+    assert result.hits and "村官回归工程" in normalize(result.hits[0].text)

@@ -63,10 +63,15 @@ def test_punctuation_and_emoji_are_not_tokens(tokenizer: Tokenizer) -> None:
     assert tokenizer.tokens("？？？!!! 😀😀 ……") == []
 
 
-def test_synonyms_extend_questions_only(tokenizer: Tokenizer) -> None:
-    question = tokenizer.question_tokens("村书记年纪大了怎么办")
-    assert "年龄" in question and "支部书记" in question
-    assert "年纪长" not in tokenizer.tokens("村书记年纪大了怎么办")
+def test_thesaurus_words_are_whole_tokens(tokenizer: Tokenizer) -> None:
+    assert tokenizer.cut("支书咋办") == ["支书", "咋办"]
+
+
+def test_the_thesaurus_maps_how_staff_speak_to_how_reports_write(tokenizer: Tokenizer) -> None:
+    thesaurus = tokenizer.thesaurus
+    assert "党支部书记" in thesaurus.expand("支书年纪大")
+    assert "年龄" in "".join(thesaurus.expand("村书记年纪大了"))
+    assert "支书" not in thesaurus.expand("党支部书记")  # directional: the formal word does not widen to slang
 
 
 def test_version_changes_with_the_dictionary(tmp_path, tokenizer: Tokenizer) -> None:

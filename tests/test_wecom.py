@@ -86,7 +86,7 @@ class WeCom:
 
 @asynccontextmanager
 async def running(corpus: Corpus, api: FakeWeComApi, deadline: float = 4.0, **lists: tuple[str, ...]) -> AsyncIterator[WeCom]:
-    core = Core(Searcher(corpus), rate_limiter=RateLimiter(100))
+    core = Core(corpus, rate_limiter=RateLimiter(100))
     channel = WeComChannel(
         core,
         Access.from_ids(lists.get("admins", (ADMIN,)), lists.get("allowed_users", ())),
@@ -135,7 +135,7 @@ async def test_url_verification_answers_the_decrypted_echostr(wecom: WeCom) -> N
 
 
 async def test_the_published_verification_vector_over_http(corpus: Corpus) -> None:
-    channel = WeComChannel(Core(Searcher(corpus)), Access(), WeComCrypto(TOKEN, KEY, CORP_ID), clock=lambda: 1411443780)
+    channel = WeComChannel(Core(corpus), Access(), WeComCrypto(TOKEN, KEY, CORP_ID), clock=lambda: 1411443780)
     server = HttpServer(channel.app(PATH), "127.0.0.1", 0)
     port = await server.start()
     try:
