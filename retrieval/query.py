@@ -93,6 +93,9 @@ class QueryParser:
             elif piece in self.tokenizer.fillers or piece in self.tokenizer.stopwords:
                 ignored.append(piece)
                 kept.append(None)
+            elif len(piece) == 1 and _HAN.match(piece) and self.df(piece) == 0:
+                ignored.append(piece)  # a lone character no passage holds as a word: 老, 坏, 得
+                kept.append(None)
             elif _LATIN.match(piece) and (len(piece) < 2 or self.df(piece) == 0):
                 latin.append(piece)
                 kept.append(None)

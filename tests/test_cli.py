@@ -57,6 +57,26 @@ def test_ask_reads_questions_from_standard_input(env: Path, capsys, monkeypatch)
     assert lines[0]["hits"] and lines[1]["hits"] == []
 
 
+def test_ask_json_separates_confident_hits_from_possibly_related_excerpts(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "ask", "村干部人手不够怎么补充", "--json")
+    answer = json.loads(out)
+    assert status == 0 and answer["confidence"] == "weak"
+    assert answer["hits"] == [] and len(answer["related"]) == 3
+    assert set(answer["related"][0]) == set(json.loads(run(capsys, "ask", "三会一课", "--json")[1])["hits"][0])
+
+
+def test_ask_says_how_a_typo_was_read(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "ask", "第一书计怎么开展工作")
+    assert status == 0 and "按“第一书记”查找（你输入的是“第一书计”）" in out
+    status, out, _ = run(capsys, "ask", "第一书计怎么开展工作", "--json")
+    assert json.loads(out)["searched_as"] == [{"typed": "第一书计", "searched": "第一书记"}]
+
+
+def test_possibly_related_excerpts_are_marked_in_the_terminal(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "ask", "村干部人手不够怎么补充")
+    assert status == 0 and "资料里没有直接回答，下面的内容可能相关" in out and "【1】" in out
+
+
 def test_nothing_found_is_an_answer_not_an_error(env: Path, capsys) -> None:
     status, out, _ = run(capsys, "ask", "今天天气怎么样")
     assert status == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import shutil
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from retrieval.corpus import Corpus
 from retrieval.index import PassageIndex
-from retrieval.search import Searcher
+from retrieval.search import Confidence, Searcher
 from retrieval.store import Store
 from retrieval.tokenizer import Tokenizer
 from tests.conftest import SEEDS
@@ -212,3 +214,32 @@ async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, 
         assert len(await corpus.store.searchable_passages()) < default_count
     finally:
         await corpus.close()
+
+
+UNRELATED_SENTENCES = [
+    "今天天气晴朗，最高气温二十八度，傍晚有雷阵雨，出门请带好雨具。",
+    "红烧肉要先焯水，再用冰糖炒出糖色，小火慢炖一个小时才软烂入味。",
+    "昨晚的足球比赛主队二比一逆转，下半场替补前锋打进了制胜球。",
+    "这款手机的屏幕更亮，电池续航提升了两成，拍照夜景模式也更清晰。",
+    "高铁票在开车前十五天开售，节假日建议提前设置候补购票。",
+    "股市今天小幅高开，科技板块领涨，成交量比上周明显放大。",
+    "孩子的数学作业要先检查计算，再看应用题的单位有没有写对。",
+    "周末去公园散步，湖边的银杏叶黄了，拍照的人特别多。",
+]
+
+
+async def test_a_hundred_unrelated_documents_do_not_silence_confident_answers(corpus: Corpus, tmp_path: Path) -> None:
+    questions = ["村官回归工程", "第一书记怎么发挥作用", "软弱涣散村党组织怎么整顿", "村支书年纪太大了咋办啊", "支书"]
+    searcher = Searcher.over(corpus)
+    before = {q: (await searcher.search(q, k=3)).confidence for q in questions}
+    assert set(before.values()) == {Confidence.CONFIDENT}
+    folder = tmp_path / "unrelated"
+    folder.mkdir()
+    chooser = random.Random(0)
+    for number in range(100):
+        lines = [chooser.choice(UNRELATED_SENTENCES) + f"第{number}篇第{line}段。" for line in range(12)]
+        (folder / f"note-{number:03}.txt").write_text("生活小贴士\n\n" + "\n\n".join(lines), encoding="utf-8")
+    reports = await corpus.ingest([folder])
+    assert sum(report.status == "added" for report in reports) == 100
+    after = {q: (await searcher.search(q, k=3)).confidence for q in questions}
+    assert after == before

@@ -142,3 +142,20 @@ def test_many_excerpts_with_long_titles_still_fit_wecom_and_telegram() -> None:
     html_text = render_telegram(answer)
     assert len(html_text) <= TELEGRAM_MAX_CHARS
     parsed(html_text)
+
+
+def test_possibly_related_excerpts_are_introduced_as_such_on_every_channel() -> None:
+    weak = Answer(1, "q", (hit("村干部报酬"),), 1, False, related=True)
+    confident = Answer(1, "q", (hit("村干部报酬"),), 1, False)
+    for render in (render_plain, render_wecom, render_telegram):
+        assert "资料里没有直接回答，下面的内容可能相关" in render(weak)
+        assert "可能相关" not in render(confident)
+    parsed(render_telegram(weak))
+
+
+def test_a_repaired_typo_is_said_before_the_excerpts() -> None:
+    answer = Answer(1, "q", (hit("第一书记"),), 1, False, repairs=(("书计", "书记"),))
+    for render in (render_plain, render_wecom, render_telegram):
+        text = render(answer)
+        assert "按“书记”查找（你输入的是“书计”）" in text
+        assert text.index("按“书记”") < text.index("第一书记")
