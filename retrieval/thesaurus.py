@@ -49,6 +49,15 @@ class Thesaurus:
         """Every word the thesaurus names, keys and targets."""
         return set(self.expansions) | {t for targets in self.expansions.values() for t in targets}
 
+    @property
+    def report_words(self) -> set[str]:
+        """Words that mark a question as party-building: what reports write, and the short or spoken forms
+        that share a character with it (支书 for 党支部书记), but not everyday words (多少钱 for 经费)."""
+        targets = {t for targets in self.expansions.values() for t in targets}
+        return targets | {
+            key for key, others in self.expansions.items() if any(set(key) & set(other) for other in others)
+        }
+
     def expand(self, normalized_question: str) -> dict[str, str]:
         """Words to also search -> the key of the question that brought them, longest keys first.
 

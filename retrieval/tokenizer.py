@@ -96,7 +96,7 @@ class Tokenizer:
     def domain_vocabulary(self) -> frozenset[str]:
         """Words of party-building work: the domain dictionary and every thesaurus word."""
         words = {normalize(line.split()[0]) for line in data_lines(self.domain_words)}
-        return frozenset(words | self.thesaurus.words)
+        return frozenset(words | self.thesaurus.report_words)
 
     @cached_property
     def _domain_pieces(self) -> frozenset[str]:
