@@ -28,7 +28,6 @@ from bot.core import Asker, Core  # noqa: E402
 from bot.telegram import TelegramChannel, run_telegram  # noqa: E402
 from retrieval.corpus import Corpus  # noqa: E402
 from retrieval.evaluation import load_questions  # noqa: E402
-from retrieval.search import Searcher  # noqa: E402
 from bot.wecom import HttpServer, WeComChannel  # noqa: E402
 from bot.wecom_crypto import WeComCrypto  # noqa: E402
 from tests.fakes.bot_api import TOKEN, FakeBotApi  # noqa: E402

@@ -138,3 +138,13 @@ async def test_a_query_built_directly_is_ranked(searcher: Searcher) -> None:
     query = Query(text="村官回归工程", topic=("村官", "回归", "工程"), words=("村官", "回归", "工程"))
     result = await searcher.search(query, k=3)
     assert result.hits and "村官回归工程" in normalize(result.hits[0].text)
+
+
+async def test_the_backend_filters_documents_before_ranking(searcher: Searcher, corpus) -> None:
+    query = searcher.parse("第一书记怎么发挥作用")
+    everywhere = corpus.index.search(query, k=5)
+    other_documents = {c.document_id for c in everywhere[1:]} - {everywhere[0].document_id}
+    rare = min(other_documents)  # a document that does not hold the best passage
+    only_there = corpus.index.search(query, k=5, allowed={rare})
+    assert only_there and {c.document_id for c in only_there} == {rare}
+    assert [c.score for c in only_there] == sorted((c.score for c in only_there), reverse=True)

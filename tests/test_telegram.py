@@ -15,7 +15,6 @@ from bot.config import TelegramConfig
 from bot.core import Asker, Core
 from bot.telegram import TelegramChannel, run_telegram
 from retrieval.corpus import Corpus
-from retrieval.search import Searcher
 from tests.docfactory import make_docx
 from tests.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
 

@@ -24,7 +24,6 @@ from bot.wecom import HttpServer, WeComChannel
 from bot.wecom_api import WeComApi
 from bot.wecom_crypto import WeComCrypto
 from retrieval.corpus import Corpus
-from retrieval.search import Searcher
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi
 
 TOKEN = "123456"
