@@ -19,7 +19,7 @@ from telegram.error import TelegramError
 from bot.config import Config, ConfigError, load_config
 from bot.core import Asker, Pending
 from bot.logs import configure_logging
-from bot.render import RELATED_HEADER, citation, render_plain
+from bot.render import citation, notes, render_plain
 from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
 from retrieval.corpus import Corpus, Progress
 from retrieval.evaluation import evaluate, load_questions
@@ -128,11 +128,9 @@ def result_json(question: str, result: SearchResult) -> dict[str, object]:
 def format_result(question: str, result: SearchResult, show_question: bool) -> str:
     """Numbered excerpts with their citations (marked when only possibly related), or a plain 'nothing found'."""
     lines = [f"问：{question}"] if show_question else []
-    lines += [f"按“{searched}”查找（你输入的是“{typed}”）。" for typed, searched in result.query.repairs]
+    lines += notes(result.query.repairs, related=bool(result.related))
     if not result.shown:
         lines.append("没有找到相关的报告段落。试试更短的问题或报告里的关键词。")
-    elif result.related:
-        lines.append(RELATED_HEADER)
     for number, hit in enumerate(result.shown, start=1):
         lines.append(f"【{number}】{hit.text}\n    —— {citation(hit)}\n")
     return "\n".join(lines)

@@ -113,12 +113,17 @@ def cut_to_bytes(text: str, limit: int = WECOM_MAX_BYTES) -> str:
 RELATED_HEADER = "资料里没有直接回答，下面的内容可能相关："
 
 
+def notes(repairs: Sequence[tuple[str, str]], related: bool) -> list[str]:
+    """Lines said before excerpts: how a typo was read, and whether they only may be related."""
+    lines = [f"按“{searched}”查找（你输入的是“{typed}”）。" for typed, searched in repairs]
+    if related:
+        lines.append(RELATED_HEADER)
+    return lines
+
+
 def answer_notes(reply: Answer) -> list[str]:
-    """Lines said before the excerpts: how a typo was read, and whether they only may be related."""
-    notes = [f"按“{searched}”查找（你输入的是“{typed}”）。" for typed, searched in reply.repairs]
-    if reply.related:
-        notes.append(RELATED_HEADER)
-    return notes
+    """notes() for an answer."""
+    return notes(reply.repairs, reply.related)
 
 
 def nothing_found_text(reply: NothingFound) -> str:

@@ -74,9 +74,11 @@ class SearchIndex:
         self.context = context
         self.documents = documents  # document id of each passage, in index order
         self.weights = weights
-        # Position in the context index of each passage's document (-1 if absent).
-        position = {doc_id: i for i, doc_id in enumerate(context.passage_ids.tolist())}
-        self._context_of = np.array([position.get(d, -1) for d in documents.tolist()], dtype=np.int64)
+        # Position in the context index (documents by ascending id) of each passage's document, -1 if absent.
+        context_ids = context.passage_ids
+        positions = np.minimum(np.searchsorted(context_ids, documents), max(len(context_ids) - 1, 0))
+        found = len(context_ids) > 0 and context_ids[positions] == documents
+        self._context_of = np.where(found, positions, -1)
         self.fingerprint = words.fingerprint
 
     def __len__(self) -> int:

@@ -34,7 +34,7 @@ _TOKENS_FILE = "tokens.jsonl"
 _RESERVED_VERSION_KEYS = ("engine", "index_format")
 
 
-def _idf_lucene(df: int, n: int) -> float:
+def idf_lucene(df: int, n: int) -> float:
     """Lucene's idf, log(1 + (N - df + 0.5) / (df + 0.5)): always positive."""
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
@@ -51,7 +51,7 @@ def _idf_atire(df: int, n: int) -> float:
 
 
 _IDF_FUNCTIONS: dict[str, Callable[[int, int], float]] = {
-    "lucene": _idf_lucene,
+    "lucene": idf_lucene,
     "robertson": _idf_robertson,
     "atire": _idf_atire,
 }

@@ -8,18 +8,24 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from retrieval.index import idf_lucene
 from retrieval.tokenizer import Tokenizer, bigrams
-from retrieval.text import normalize
+from retrieval.text import MEANINGFUL, is_han, normalize
 from retrieval.typos import HomophoneRepair
 
-_HAN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
 _LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")
-_MEANINGFUL = re.compile(r"[\u3400-\u9fff\uf900-\ufaffa-z0-9]")
 
 
 class EmptyQuestion(ValueError):
     """The question is empty or only whitespace."""
+
+
+def require_question(text: str) -> str:
+    """The text, unless it is empty or only whitespace (EmptyQuestion, with a message for the user)."""
+    if not text or not text.strip():
+        raise EmptyQuestion("the question is empty: type a few words about what you want to know")
+    return text
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,9 @@ class Query:
     years: tuple[str, ...] = ()
     pasted: bool = False  # long text: only its key words were kept
 
-    @property
-    def is_empty(self) -> bool:
-        """Nothing in the question can be searched for."""
-        return not self.topic and not self.unknown
+    def stand_ins(self, word: str) -> list[str]:
+        """Thesaurus words that stand for a typed word: those a key inside it, or around it, brought."""
+        return stand_ins(word, self.expanded_from)
 
 
 class QueryParser:
@@ -74,26 +79,22 @@ class QueryParser:
     def weight(self, word: str) -> float:
         """How telling a word is, from 0 to 1: idf relative to that of a word in one passage; unknown words 1."""
         df = self.df(word)
-        if df == 0:
-            return 1.0
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5)) / math.log(1 + (self.n - 0.5) / 1.5)
+        return idf_lucene(df, self.n) / idf_lucene(1, self.n) if df else 1.0
 
     def parse(self, text: str) -> Query:
         """Turn a question into a Query."""
-        if not text or not text.strip():
-            raise EmptyQuestion("the question is empty: type a few words about what you want to know")
-        normalized = normalize(text)
+        normalized = normalize(require_question(text))
         pieces = self.tokenizer.cut(normalized)
         kept: list[str | None] = []  # None marks a dropped piece, so bigrams never join across it
         ignored: list[str] = []
         latin: list[str] = []  # latin words the corpus lacks
         for piece in pieces:
-            if not _MEANINGFUL.search(piece):
+            if not MEANINGFUL.search(piece):
                 kept.append(None)
             elif piece in self.tokenizer.fillers or piece in self.tokenizer.stopwords:
                 ignored.append(piece)
                 kept.append(None)
-            elif len(piece) == 1 and _HAN.match(piece) and self.df(piece) == 0:
+            elif len(piece) == 1 and is_han(piece) and self.df(piece) == 0:
                 ignored.append(piece)  # a lone character no passage holds as a word: 老, 坏, 得
                 kept.append(None)
             elif _LATIN.match(piece) and (len(piece) < 2 or self.df(piece) == 0):
@@ -114,10 +115,7 @@ class QueryParser:
         words = [w for piece in topic for w in self.tokenizer.words_of(piece)]
         grams = [g for run in _runs(kept) for g in bigrams(run)]
         searched = "".join(p or " " for p in kept)
-        expanded_from = {
-            target: key for target, key in self.tokenizer.thesaurus.expand(searched).items()
-            if key in searched
-        }
+        expanded_from = self.tokenizer.thesaurus.expand(searched)
         # Each typed word's expansions share one weight, each split over its tokens, so that a word with many
         # synonyms does not outweigh the words typed.
         targets_of = Counter(expanded_from.values())
@@ -136,7 +134,7 @@ class QueryParser:
         unknown = tuple(
             dict.fromkeys(
                 p for p in topic
-                if self.df(p) == 0 and not _has_known_parts(self, p) and not self.stand_ins(p, expanded_from)
+                if self.df(p) == 0 and not self._has_known_parts(p) and not self._known_stand_ins(p, expanded_from)
             )
         )
         return Query(
@@ -153,18 +151,20 @@ class QueryParser:
             pasted=pasted,
         )
 
-    def stand_ins(self, word: str, expanded_from: dict[str, str]) -> list[str]:
+    def _known_stand_ins(self, word: str, expanded_from: dict[str, str]) -> list[str]:
         """Thesaurus words some passage holds that stand for a typed word (支书 -> 党支部书记)."""
-        return [
-            target for target, key in expanded_from.items()
-            if (key in word or word in key) and self.df(target) > 0
-        ]
+        return [target for target in stand_ins(word, expanded_from) if self.df(target) > 0]
 
-    def word_weight(self, word: str, expanded_from: dict[str, str]) -> float:
+    def word_weight(self, word: str, query: Query) -> float:
         """weight() of a word, or of its best stand-in when no passage holds the word itself."""
-        if self.df(word) == 0 and (stand_ins := self.stand_ins(word, expanded_from)):
+        if self.df(word) == 0 and (stand_ins := self._known_stand_ins(word, query.expanded_from)):
             return max(self.weight(target) for target in stand_ins)
         return self.weight(word)
+
+    def _has_known_parts(self, word: str) -> bool:
+        """A word the corpus lacks whole but holds in parts (软弱涣散村 -> 软弱涣散, 村) is not unknown."""
+        parts = self.tokenizer.parts(word)
+        return bool(parts) and all(self.df(p) > 0 for p in parts)
 
     def _repair(self, kept: list[str | None]) -> tuple[list[str | None], list[tuple[str, str]]]:
         """Replace words that no passage holds, and that no dictionary knows, by a corpus word that sounds alike."""
@@ -176,12 +176,12 @@ class QueryParser:
         while i < len(kept):
             piece = kept[i]
             fixed = None
-            if piece is not None and _HAN.match(piece):
+            if piece is not None and is_han(piece):
                 # A typo often makes jieba cut a word into single characters or glue it to a neighbour:
                 # try the piece alone, then with the next one or two pieces.
                 for span in (1, 2, 3):
                     group = kept[i : i + span]
-                    if len(group) < span or any(g is None or not _HAN.match(g) for g in group):
+                    if len(group) < span or any(g is None or not is_han(g) for g in group):
                         break
                     joined = "".join(group)  # type: ignore[arg-type]
                     if len(joined) > 6:
@@ -197,7 +197,7 @@ class QueryParser:
                 repaired.append(candidate)
                 repairs.append((joined, candidate))
                 i += span
-            elif piece is not None and len(piece) > 2 and _HAN.match(piece) and self.df(piece) == 0:
+            elif piece is not None and len(piece) > 2 and is_han(piece) and self.df(piece) == 0:
                 # A typo glued to its neighbour (抓书计): repair a window inside the piece.
                 inner = self._repair_inside(piece)
                 if inner:
@@ -235,10 +235,9 @@ class QueryParser:
         return [word for word in topic if word in best]
 
 
-def _has_known_parts(parser: QueryParser, word: str) -> bool:
-    """A word the corpus lacks whole but holds in parts (软弱涣散村 -> 软弱涣散, 村) is not unknown."""
-    parts = [p for p in parser.tokenizer.words_of(word) if p != word and len(p) > 1]
-    return bool(parts) and all(parser.df(p) > 0 for p in parts)
+def stand_ins(word: str, expanded_from: dict[str, str]) -> list[str]:
+    """The thesaurus words (of target -> key) that a key inside the word, or around it, brought."""
+    return [target for target, key in expanded_from.items() if key in word or word in key]
 
 
 def _runs(kept: list[str | None]) -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from retrieval.backend import Candidate, SearchBackend
-from retrieval.query import EmptyQuestion, Query, QueryParser, QueryParams
+from retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from retrieval.store import PassageRow
 from retrieval.text import normalize, text_fingerprint
 from retrieval.tokenizer import Tokenizer
@@ -72,7 +72,6 @@ class Evidence:
 
     coverage: float  # best share of the question's weight held by one of the top passages
     known: float  # share of the question's weight that some passage holds
-    anchor: float = 0.0  # weight (0-1 per word) of the question's words that the best-covering passage holds
     domain: float = 0.0  # share of the question's words that are party-building vocabulary
 
 
@@ -144,8 +143,8 @@ class Searcher:
         """A searcher over a corpus's current index and store."""
         return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params)
 
-    def parser(self) -> QueryParser | None:
-        """The query parser for the current index (its vocabulary says which words are known)."""
+    def _current(self) -> tuple[SearchBackend, QueryParser] | None:
+        """The current index and a query parser over its vocabulary (which words are known, how rare)."""
         backend = self.backend()
         if backend is None:
             return None
@@ -154,24 +153,20 @@ class Searcher:
             repair = HomophoneRepair(self.tokenizer.repair_vocabulary, backend.document_frequency, min_frequency=1)
             parser = QueryParser(self.tokenizer, backend.document_frequency, len(backend), repair, self.params.query)
             self._parser = (backend, parser)
-        return self._parser[1]
+        return self._parser
 
     def parse(self, question: str) -> Query:
-        """Read a question against the current index."""
-        parser = self.parser()
-        if parser is None:
-            if not question or not question.strip():
-                raise EmptyQuestion("the question is empty: type a few words about what you want to know")
-            return Query(text=question, topic=())
-        return parser.parse(question)
+        """Read a question against the current index (with no index, nothing in it is known)."""
+        current = self._current()
+        return current[1].parse(question) if current else Query(text=require_question(question), topic=())
 
     async def search(self, question: str | Query, k: int = 3, offset: int = 0) -> SearchResult:
         """The best k excerpts after the first `offset`, with the verdict on the whole candidate list."""
         query = question if isinstance(question, Query) else self.parse(question)
-        backend = self.backend()
-        parser = self.parser()
-        if backend is None or parser is None or len(backend) == 0 or not query.topic:
+        current = self._current()
+        if current is None or len(current[0]) == 0 or not query.topic:
             return SearchResult(query, Confidence.OFF_TOPIC)
+        backend, parser = current
         candidates = backend.search(query, k=max(50, (offset + k) * 5))
         rows = await self.passages.passages_by_id(c.passage_id for c in candidates)
         distinct: list[tuple[Candidate, PassageRow, str]] = []
@@ -201,34 +196,22 @@ class Searcher:
         return SearchResult(query, confidence, related=page, evidence=evidence)
 
     def _evidence(self, query: Query, parser: QueryParser, texts: list[str]) -> Evidence:
-        weights = {word: parser.word_weight(word, query.expanded_from) for word in query.topic}
+        weights = {word: parser.word_weight(word, query) for word in query.topic}
         known = {word: w for word, w in weights.items() if word not in query.unknown}
         total = sum(weights.values()) or 1.0
         known_total = sum(known.values())
         if not known_total:
             return Evidence(coverage=0.0, known=0.0)
-        synonyms: dict[str, list[str]] = {}
-        for target, key in query.expanded_from.items():
-            synonyms.setdefault(key, []).append(target)
-        best, anchor = 0.0, 0.0
+        # Each word's ways of being said, worked out once for all passages.
+        forms = {word: (query.stand_ins(word), self.tokenizer.parts(word)) for word in known}
         if query.pasted:
             # Pasted text asks several things at once: the top passages together must cover it, not one alone.
             texts = ["\n".join(texts)]
-        for text in texts:
-            covered = sum(w for word, w in known.items() if self._holds(text, word, synonyms))
-            if covered / known_total > best:
-                best, anchor = covered / known_total, covered
+        best = max(
+            sum(w for word, w in known.items() if _holds(text, word, *forms[word])) / known_total for text in texts
+        )
         domain = sum(self.tokenizer.is_domain_word(word) for word in query.topic)
-        return Evidence(coverage=best, known=known_total / total, anchor=anchor, domain=domain / len(query.topic))
-
-    def _holds(self, text: str, word: str, synonyms: Mapping[str, list[str]]) -> bool:
-        """Whether a passage says the word: itself, a thesaurus equivalent, or all of its parts."""
-        if word in text:
-            return True
-        if any(s in text for key, targets in synonyms.items() if key in word or word in key for s in targets):
-            return True
-        parts = [p for p in self.tokenizer.words_of(word) if p != word and len(p) > 1]
-        return bool(parts) and all(p in text for p in parts)
+        return Evidence(coverage=best, known=known_total / total, domain=domain / len(query.topic))
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
@@ -264,6 +247,11 @@ class Searcher:
             matched_terms=shown,
             highlights=highlight_spans(row.text, shown),
         )
+
+
+def _holds(text: str, word: str, stand_ins: list[str], parts: list[str]) -> bool:
+    """Whether a passage says the word: itself, a thesaurus word standing for it, or all of its parts."""
+    return word in text or any(s in text for s in stand_ins) or (bool(parts) and all(p in text for p in parts))
 
 
 class CorpusLike(Protocol):

@@ -11,6 +11,10 @@ import opencc
 
 _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_ALL_HAN = re.compile(rf"[{_CJK}]+")
+HAN_RUN = _ALL_HAN  # a run of Han characters
+# A word worth indexing holds a Han character, a latin letter or a digit.
+MEANINGFUL = re.compile(rf"[{_CJK}a-z0-9]")
 
 # A reading note glued after a character, as some sites print them: 網(wǎng), 區(qū), 據(jù).
 # Only a single tone-marked syllable right after a Han character counts, so that
@@ -23,6 +27,11 @@ PINYIN_NOTE = re.compile(
 _PUNCT_FOR_MATCHING = re.compile(
     r"[\s\"'“”‘’「」『』《》〈〉()（）\[\]【】〔〕、，,。.：:；;！!？?—–\-－~～…·•]+"
 )
+
+
+def is_han(text: str) -> bool:
+    """Whether text is one or more Han characters and nothing else."""
+    return _ALL_HAN.fullmatch(text) is not None
 
 
 def strip_pinyin_notes(text: str) -> str:

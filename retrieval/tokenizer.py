@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jieba
 
-from retrieval.text import normalize
+from retrieval.text import HAN_RUN, MEANINGFUL, is_han, normalize
 from retrieval.thesaurus import Thesaurus, data_lines
 
 logger = logging.getLogger(__name__)
@@ -24,9 +24,6 @@ FILLERS = DATA_DIR / "fillers.txt"
 SYNONYMS = DATA_DIR / "synonyms.txt"
 THESAURUS = DATA_DIR / "thesaurus.txt"
 
-# A token worth indexing holds a Han character, a latin letter or a digit.
-_MEANINGFUL = re.compile(r"[\u3400-\u9fff\uf900-\ufaffa-z0-9]")
-_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_OR_NUMBER = re.compile(r"[a-z0-9]+")
 # Frequency given to thesaurus and filler words so jieba keeps them whole (domain_words.txt may set its own).
 _ADDED_WORD_FREQ = 2000
@@ -36,9 +33,9 @@ def bigrams(normalized: str) -> list[str]:
     """Overlapping character pairs inside each run of Han characters (a lone character stands for itself),
     and each latin word or number, in order."""
     grams: list[str] = []
-    for match in re.finditer(rf"{_HAN_RUN.pattern}|{_LATIN_OR_NUMBER.pattern}", normalized):
+    for match in re.finditer(rf"{HAN_RUN.pattern}|{_LATIN_OR_NUMBER.pattern}", normalized):
         run = match.group()
-        if not _HAN_RUN.fullmatch(run) or len(run) == 1:
+        if not is_han(run) or len(run) == 1:
             grams.append(run)
         else:
             grams.extend(run[i : i + 2] for i in range(len(run) - 1))
@@ -146,8 +143,12 @@ class Tokenizer:
         return [
             word
             for word in self._jieba.cut_for_search(normalized, HMM=self.hmm)
-            if word not in self.stopwords and _MEANINGFUL.search(word)
+            if word not in self.stopwords and MEANINGFUL.search(word)
         ]
+
+    def parts(self, word: str) -> list[str]:
+        """The shorter words of two or more characters inside a word (软弱涣散村 -> 软弱, 涣散, 软弱涣散)."""
+        return [part for part in self.words_of(word) if part != word and len(part) > 1]
 
     def bigrams(self, text: str) -> list[str]:
         """Character bigrams of a passage (see bigrams())."""

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 
 from pypinyin import Style, lazy_pinyin
 
+from retrieval.text import is_han
+
 
 def sound(word: str) -> str:
     """The toneless pinyin of a word, syllables joined by spaces (书记 -> "shu ji")."""
@@ -26,7 +28,7 @@ class HomophoneRepair:
             return self._best
         best: dict[str, tuple[int, str]] = {}
         for word in self._vocabulary:
-            if not 2 <= len(word) <= 6 or not all("\u3400" <= ch <= "\u9fff" for ch in word):
+            if not 2 <= len(word) <= 6 or not is_han(word):
                 continue
             df = self._frequency(word)
             if df < self._min_frequency:
