@@ -218,7 +218,7 @@ class QueryParser:
         for size in range(len(piece) - 1, 1, -1):
             for start in range(len(piece) - size + 1):
                 window = piece[start : start + size]
-                if self.df(window) == 0 and (candidate := self.repair(window)):
+                if self.df(window) == 0 and not self.tokenizer.known(window) and (candidate := self.repair(window)):
                     return piece[:start], window, candidate, piece[start + size :]
         return None
 
