@@ -53,6 +53,7 @@ class Query:
     repairs: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
     years: tuple[str, ...] = ()
     pasted: bool = False  # long text: only its key words were kept
+    content: tuple[str, ...] = ()  # every topic word before pasted text was cut to its key words
 
     def stand_ins(self, word: str) -> list[str]:
         """Thesaurus words that stand for a typed word: those a key inside it, or around it, brought."""
@@ -108,14 +109,15 @@ class QueryParser:
         else:
             repairs = []
         topic = [piece for piece in kept if piece is not None]
-        pasted = len(set(topic)) > self.params.max_topic_words
+        content = tuple(dict.fromkeys(topic))
+        pasted = len(content) > self.params.max_topic_words
         if pasted:
             topic = self._key_words(topic)
             kept = [piece if piece in topic else None for piece in kept]
         words = [w for piece in topic for w in self.tokenizer.words_of(piece)]
         grams = [g for run in _runs(kept) for g in bigrams(run)]
         searched = "".join(p or " " for p in kept)
-        expanded_from = self.tokenizer.thesaurus.expand(searched)
+        expanded_from = self.tokenizer.thesaurus.expand(searched, self._boundaries(kept))
         # Each typed word's expansions share one weight, each split over its tokens, so that a word with many
         # synonyms does not outweigh the words typed.
         targets_of = Counter(expanded_from.values())
@@ -149,7 +151,22 @@ class QueryParser:
             repairs=tuple(repairs),
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),
             pasted=pasted,
+            content=content,
         )
+
+    def _boundaries(self, kept: list[str | None]) -> set[int]:
+        """Offsets in the joined pieces where a word, or a part of one, starts or ends."""
+        boundaries, at = {0}, 0
+        for piece in kept:
+            if piece is not None:
+                inner = at
+                for part in self.tokenizer.parts(piece):
+                    inner = piece.find(part, inner - at) + at
+                    boundaries.update((inner, inner + len(part)))
+                    inner += len(part)
+            at += len(piece) if piece is not None else 1
+            boundaries.add(at)
+        return boundaries
 
     def _known_stand_ins(self, word: str, expanded_from: dict[str, str]) -> list[str]:
         """Thesaurus words some passage holds that stand for a typed word (支书 -> 党支部书记)."""

@@ -210,8 +210,10 @@ class Searcher:
         best = max(
             sum(w for word, w in known.items() if _holds(text, word, *forms[word])) / known_total for text in texts
         )
-        domain = sum(self.tokenizer.is_domain_word(word) for word in query.topic)
-        return Evidence(coverage=best, known=known_total / total, domain=domain / len(query.topic))
+        # Over all the words typed or pasted: key words of pasted text are picked for being party-building words.
+        words = query.content or query.topic
+        domain = sum(self.tokenizer.is_domain_word(word) for word in words) / len(words)
+        return Evidence(coverage=best, known=known_total / total, domain=domain)
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +20,17 @@ class Thesaurus:
     """Each key -> the words a question holding it also searches for."""
 
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    everyday: frozenset[str] = frozenset()  # keys of `~` groups: they widen a search but are not party-building
 
     @classmethod
     def load(cls, paths: Iterable[Path]) -> Thesaurus:
-        """Read group files: `a b c` or `= a b c` (equivalents), `a b > X Y` (a and b also search X and Y)."""
+        """Read group files: `a b c` or `= a b c` (equivalents), `a b > X Y` (a and b also search X and Y).
+
+        A group starting with `~` has everyday keys (几天 > 时限 期限): they expand as usual, but do not make a
+        question one about party building.
+        """
         expansions: dict[str, list[str]] = {}
+        everyday: set[str] = set()
 
         def add(keys: list[str], targets: list[str]) -> None:
             for key in keys:
@@ -33,6 +39,9 @@ class Thesaurus:
 
         for path in paths:
             for line in data_lines(path):
+                if line.startswith("~"):
+                    line = line[1:].strip()
+                    everyday.update(_words(line.split(">", 1)[0]))
                 if ">" in line:
                     left, right = line.split(">", 1)
                     keys, targets = _words(left), _words(right)
@@ -42,7 +51,7 @@ class Thesaurus:
                 else:
                     group = _words(line.removeprefix("="))
                     add(group, group)
-        return cls({key: tuple(targets) for key, targets in expansions.items() if targets})
+        return cls({key: tuple(targets) for key, targets in expansions.items() if targets}, frozenset(everyday))
 
     @property
     def words(self) -> set[str]:
@@ -54,18 +63,28 @@ class Thesaurus:
         """Words that mark a question as party-building: what reports write, and the short or spoken forms
         that share a character with it (支书 for 党支部书记), but not everyday words (多少钱 for 经费)."""
         targets = {t for targets in self.expansions.values() for t in targets}
-        return targets | {
-            key for key, others in self.expansions.items() if any(set(key) & set(other) for other in others)
-        }
+        keys = {key for key, others in self.expansions.items() if any(set(key) & set(other) for other in others)}
+        return (targets | keys) - self.everyday
 
-    def expand(self, normalized_question: str) -> dict[str, str]:
+    def expand(self, normalized_question: str, boundaries: Set[int] | None = None) -> dict[str, str]:
         """Words to also search -> the key of the question that brought them, longest keys first.
 
-        A key inside a longer key that matched (书记 inside 村书记) adds nothing of its own.
+        With `boundaries` (offsets where words start or end), a key counts only as whole words, never
+        across the inside of one (天天 is not in 今天天气). A key inside a longer key that matched (书记 inside
+        村书记) adds nothing of its own.
         """
+
+        def whole(key: str) -> bool:
+            start = normalized_question.find(key)
+            while start != -1:
+                if boundaries is None or (start in boundaries and start + len(key) in boundaries):
+                    return True
+                start = normalized_question.find(key, start + 1)
+            return False
+
         matched: list[str] = []
         for key in sorted(self.expansions, key=len, reverse=True):
-            if key in normalized_question and not any(key in longer for longer in matched):
+            if key in normalized_question and not any(key in longer for longer in matched) and whole(key):
                 matched.append(key)
         found: dict[str, str] = {}
         for key in matched:
@@ -76,4 +95,8 @@ class Thesaurus:
 
 
 def _words(text: str) -> list[str]:
-    return [normalize(word) for word in text.split() if word != "="]
+    words = [normalize(word) for word in text.split() if word != "="]
+    if short := [word for word in words if len(word) < 2]:
+        # A single character matches inside countless words: it would widen every question that holds it.
+        raise ValueError(f"thesaurus words need two or more characters: {short} in {text.strip()!r}")
+    return words

@@ -23,6 +23,7 @@ STOPWORDS = DATA_DIR / "stopwords.txt"
 FILLERS = DATA_DIR / "fillers.txt"
 SYNONYMS = DATA_DIR / "synonyms.txt"
 THESAURUS = DATA_DIR / "thesaurus.txt"
+THESAURUS_EXTRA = DATA_DIR / "thesaurus_extra.txt"
 
 _LATIN_OR_NUMBER = re.compile(r"[a-z0-9]+")
 # Frequency given to thesaurus and filler words so jieba keeps them whole (domain_words.txt may set its own).
@@ -50,7 +51,7 @@ class Tokenizer:
     domain_words: Path = DOMAIN_WORDS
     stopwords_file: Path = STOPWORDS
     fillers_file: Path = FILLERS
-    thesaurus_files: tuple[Path, ...] = (SYNONYMS, THESAURUS)
+    thesaurus_files: tuple[Path, ...] = (SYNONYMS, THESAURUS, THESAURUS_EXTRA)
     hmm: bool = True
     _jieba: jieba.Tokenizer = field(init=False, repr=False)
 
@@ -147,8 +148,17 @@ class Tokenizer:
         ]
 
     def parts(self, word: str) -> list[str]:
-        """The shorter words of two or more characters inside a word (软弱涣散村 -> 软弱, 涣散, 软弱涣散)."""
-        return [part for part in self.words_of(word) if part != word and len(part) > 1]
+        """The shorter words, of two or more characters, that a word is made of, left to right, not overlapping
+        (发挥作用 -> 发挥, 作用; 软弱涣散村 -> 软弱涣散): overlapping ones would invent words across the joins
+        (今天天气 holds 天天, which is not what it says)."""
+        known = {part for part in self.words_of(word) if part != word and len(part) > 1}
+        parts, at = [], 0
+        while at < len(word):
+            part = next((word[at:end] for end in range(len(word), at + 1, -1) if word[at:end] in known), None)
+            if part:
+                parts.append(part)
+            at += len(part) if part else 1
+        return parts
 
     def bigrams(self, text: str) -> list[str]:
         """Character bigrams of a passage (see bigrams())."""

@@ -58,7 +58,7 @@ def test_ask_reads_questions_from_standard_input(env: Path, capsys, monkeypatch)
 
 
 def test_ask_json_separates_confident_hits_from_possibly_related_excerpts(env: Path, capsys) -> None:
-    status, out, _ = run(capsys, "ask", "村干部人手不够怎么补充", "--json")
+    status, out, _ = run(capsys, "ask", "合作社分红", "--json")
     answer = json.loads(out)
     assert status == 0 and answer["confidence"] == "weak"
     assert answer["hits"] == [] and len(answer["related"]) == 3
@@ -73,7 +73,7 @@ def test_ask_says_how_a_typo_was_read(env: Path, capsys) -> None:
 
 
 def test_possibly_related_excerpts_are_marked_in_the_terminal(env: Path, capsys) -> None:
-    status, out, _ = run(capsys, "ask", "村干部人手不够怎么补充")
+    status, out, _ = run(capsys, "ask", "合作社分红")
     assert status == 0 and "资料里没有直接回答，下面的内容可能相关" in out and "【1】" in out
 
 

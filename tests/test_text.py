@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval.text import normalize, normalize_for_phrase_match, strip_pinyin_notes
+from retrieval.thesaurus import Thesaurus
 from retrieval.tokenizer import Tokenizer
 
 
@@ -79,3 +80,19 @@ def test_version_changes_with_the_dictionary(tmp_path, tokenizer: Tokenizer) -> 
     words.write_text(tokenizer.domain_words.read_text(encoding="utf-8") + "新词语\n", encoding="utf-8")
     other = Tokenizer(cache_dir=tmp_path / "cache", domain_words=words)
     assert other.version != tokenizer.version
+
+
+def test_a_single_character_thesaurus_word_is_refused(tmp_path) -> None:
+    bad = tmp_path / "thesaurus.txt"
+    bad.write_text("几天 > 期限 天\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="two or more characters"):
+        Thesaurus.load([bad])
+
+
+def test_everyday_keys_widen_a_search_but_do_not_mark_the_domain(tmp_path) -> None:
+    groups = tmp_path / "thesaurus.txt"
+    groups.write_text("~ 天天 每日 > 每天 经常性\n支书 > 党支部书记\n", encoding="utf-8")
+    thesaurus = Thesaurus.load([groups])
+    assert "每天" in thesaurus.expand("天天开会")
+    assert "天天" not in thesaurus.report_words and "支书" in thesaurus.report_words
+    assert "每天" in thesaurus.report_words  # report wording stays party-building vocabulary
