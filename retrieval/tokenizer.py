@@ -114,10 +114,8 @@ class Tokenizer:
 
     @cached_property
     def repair_vocabulary(self) -> frozenset[str]:
-        """Domain words and their parts of two or more characters: what a typo may be repaired into."""
-        return frozenset(
-            part for word in self.domain_vocabulary for part in self.words_of(word) if len(part) > 1
-        ) | self.domain_vocabulary
+        """Domain words and the words they are made of (书记 of 第一书记): what a typo may be repaired into."""
+        return frozenset(part for word in self.domain_vocabulary for part in self.parts(word)) | self.domain_vocabulary
 
     @cached_property
     def version(self) -> str:

@@ -38,7 +38,8 @@ async def test_sections_are_reported(searcher: Searcher) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["今天天气怎么样", "怎么炒股", "hello", "？？？", "😀😀😀", "明天会下雨吗", "足球比赛结果", "北京到上海的高铁票多少钱"],
+    ["今天天气怎么样", "怎么炒股", "hello", "？？？", "😀😀😀", "明天会下雨吗", "足球比赛结果", "北京到上海的高铁票多少钱",
+     "怎么做红烧鱼"],
 )
 async def test_off_topic_questions_get_nothing_at_all(searcher: Searcher, question: str) -> None:
     result = await searcher.search(question)
