@@ -40,6 +40,9 @@ class SearchBackend(Protocol):
     def document_frequency(self, word: str) -> int:
         """Return how many passages hold the word."""
 
+    def context_frequency(self, word: str) -> int:
+        """Return how many documents hold the word in their title, region, source or opening."""
+
     def vocabulary(self) -> Iterable[str]:
         """Return every word some passage holds."""
 
@@ -88,6 +91,10 @@ class SearchIndex:
     def document_frequency(self, word: str) -> int:
         """Return how many passages hold the word."""
         return self.words.document_frequency(word)
+
+    def context_frequency(self, word: str) -> int:
+        """Return how many documents hold the word in their title, region, source or opening."""
+        return self.context.document_frequency(word)
 
     def vocabulary(self) -> Iterable[str]:
         """Return every word some passage holds."""

@@ -16,6 +16,7 @@ from typing import Literal
 from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section, parse_bytes
 from retrieval.backend import SearchIndex
 from retrieval.index import IndexParams, StaleIndex
+from retrieval.places import bundled_gazetteer
 from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from retrieval.store import FileRecord, Store, StoredArticle
 from retrieval.text import text_fingerprint
@@ -129,7 +130,7 @@ class Corpus:
         """What shapes the index besides its own parameters."""
         return {
             "tokenizer": self.tokenizer.version,
-            "fields": "words+grams+context",
+            "fields": "words+grams+context with the places above",
             "passages": json.dumps(
                 {"format": PASSAGE_FORMAT, **dataclasses.asdict(self.passage_params)}, sort_keys=True
             ),
@@ -170,6 +171,9 @@ class Corpus:
         fingerprint: str,
         progress: Progress | None,
     ) -> SearchIndex:
+        # A report of 沙坡头区 is also one of 中卫 and 宁夏: a question naming either should reach it.
+        places = bundled_gazetteer()
+        documents = [(doc_id, "\n".join([text, *places.above(text)])) for doc_id, text in documents]
         return SearchIndex.build(
             passages,
             documents,

@@ -70,9 +70,11 @@ class QueryParser:
         passage_count: int,
         repair: HomophoneRepair | None = None,
         params: QueryParams = QueryParams(),
+        in_context: Callable[[str], int] = lambda word: 0,
     ) -> None:
         self.tokenizer = tokenizer
         self.df = document_frequency
+        self.in_context = in_context  # documents whose title, region or source hold a word (a place, a name)
         self.n = max(passage_count, 1)
         self.repair = repair
         self.params = params
@@ -136,7 +138,8 @@ class QueryParser:
         unknown = tuple(
             dict.fromkeys(
                 p for p in topic
-                if self.df(p) == 0 and not self._has_known_parts(p) and not self._known_stand_ins(p, expanded_from)
+                if self.df(p) == 0 and not self.in_context(p) and not self._has_known_parts(p)
+                and not self._known_stand_ins(p, expanded_from)
             )
         )
         return Query(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from retrieval.backend import Candidate, SearchBackend
+from retrieval.places import bundled_gazetteer
 from retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from retrieval.store import PassageRow
 from retrieval.text import normalize, text_fingerprint
@@ -151,7 +152,10 @@ class Searcher:
         if self._parser is None or self._parser[0] is not backend:
             # Typos are repaired only into party-building words the corpus holds: 书计 -> 书记, never 老是 -> 老师.
             repair = HomophoneRepair(self.tokenizer.repair_vocabulary, backend.document_frequency, min_frequency=1)
-            parser = QueryParser(self.tokenizer, backend.document_frequency, len(backend), repair, self.params.query)
+            parser = QueryParser(
+                self.tokenizer, backend.document_frequency, len(backend), repair, self.params.query,
+                in_context=backend.context_frequency,
+            )
             self._parser = (backend, parser)
         return self._parser
 
@@ -179,7 +183,9 @@ class Searcher:
             if fingerprint in seen_texts:  # the same paragraph republished in another document
                 continue
             seen_texts.add(fingerprint)
-            cited = normalize("\n".join(filter(None, (row.title, row.region, row.source, row.text))))
+            cited = "\n".join(filter(None, (row.title, row.region, row.source, row.text)))
+            # A passage of a 沙坡头区 report also speaks of 中卫 and 宁夏.
+            cited = normalize("\n".join([cited, *bundled_gazetteer().above(f"{row.title or ''}{row.region or ''}")]))
             distinct.append((candidate, row, cited))
             if len(distinct) >= offset + k and len(distinct) >= self.params.evidence_depth:
                 break

