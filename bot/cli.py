@@ -1,4 +1,4 @@
-"""The `rectbot` command: ask, chat, ingest, reindex, docs, eval."""
+"""The `rectbot` command: ask, chat, ingest, remove, reindex, docs, eval, serve."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import dataclasses
 import getpass
 import json
 import logging
+import re
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from retrieval.evaluation import evaluate, load_questions
 from retrieval.index import IndexParams
 from retrieval.passages import PassageParams
 from retrieval.search import EmptyQuestion, Hit, SearchResult
+from retrieval.store import DocumentRow
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +163,7 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
-    """Ingest files and folders, one line per file; exit 1 if any was rejected."""
+    """Ingest files and folders, one line per file; exit 1 if any was rejected (skipped formats do not count)."""
     missing = [path for path in args.paths if not path.exists()]
     if missing:
         raise CommandError(f"no such file or folder: {', '.join(map(str, missing))}")
@@ -178,8 +180,44 @@ async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
             f" | {a.passages} passages{' | republished copy, not searched twice' if a.republished else ''}"
             for a in report.articles
         )
-        print(f"{report.status:<9} {report.file_name}{detail}{articles}")
+        print(f"{report.status:<9} {report.path}{detail}{articles}")
     return 1 if any(r.status == "rejected" for r in reports) else 0
+
+
+async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
+    """Remove documents (by id) or files (by path), after a confirmation on a terminal or with --yes."""
+    corpus = await open_corpus(config, terminal_progress(sys.stderr))
+    try:
+        documents = await corpus.store.documents()
+        by_id = {str(doc.id): doc.path for doc in documents}
+        known_paths = {doc.path for doc in documents}
+        paths: list[str] = []
+        unknown = []
+        for target in args.targets:
+            path = by_id.get(target) or (target if target in known_paths else None)
+            if path is None:
+                unknown.append(target)
+            elif path not in paths:
+                paths.append(path)
+        if unknown:
+            raise CommandError(f"no document or file {', '.join(unknown)} (see rectbot docs); nothing was removed")
+        for path in paths:
+            print(f"{path}:")
+            for doc in documents:
+                if doc.path == path:
+                    print(f"    #{doc.id} {doc.title or '(untitled)'}")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CommandError("not a terminal: add --yes to remove without being asked; nothing was removed")
+            if input(f"Remove {len(paths)} file(s) from the corpus? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("nothing was removed")
+                return 1
+        removed = await corpus.remove(paths, removed_by=f"cli:{getpass.getuser()}")
+    finally:
+        await corpus.close()
+    for removal in removed:
+        print(f"removed   {removal.path} ({len(removal.titles)} documents)")
+    return 0
 
 
 async def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
@@ -195,10 +233,10 @@ async def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_docs(args: argparse.Namespace, config: Config) -> int:
-    """List the documents."""
+    """List the documents, filtered by region, date or words in title, source or path."""
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
-        documents = await corpus.store.documents()
+        documents = [doc for doc in await corpus.store.documents() if wanted(doc, args)]
     finally:
         await corpus.close()
     if args.json:
@@ -210,11 +248,24 @@ async def cmd_docs(args: argparse.Namespace, config: Config) -> int:
         print(f"#{doc.id} {doc.title or '(untitled)'}")
         print(
             f"    {doc.date or 'date unknown'} | {doc.source or 'source unknown'} | {doc.author or '-'} | "
-            f"{doc.region or '-'} | {doc.passages} passages{copy}{also} | {doc.file_name}"
+            f"{doc.region or '-'} | {doc.passages} passages{copy}{also} | {doc.path}"
         )
         if doc.sections:
             print(f"    sections: {', '.join(doc.sections)}")
     return 0
+
+
+def wanted(doc: DocumentRow, args: argparse.Namespace) -> bool:
+    """Whether a document passes the `rectbot docs` filters."""
+    if args.region and args.region not in (doc.region or ""):
+        return False
+    # Dates are stored as YYYY, YYYY-MM or YYYY-MM-DD: comparing the shared prefix keeps a bare year in range.
+    if args.since and (doc.date is None or doc.date < args.since[: len(doc.date)]):
+        return False
+    if args.search:
+        haystack = " ".join(filter(None, [doc.title, doc.source, doc.path, doc.region]))
+        return args.search.lower() in haystack.lower()
+    return True
 
 
 async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
@@ -268,9 +319,17 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "ingest": cmd_ingest,
     "reindex": cmd_reindex,
     "docs": cmd_docs,
+    "remove": cmd_remove,
     "eval": cmd_eval,
     "serve": cmd_serve,
 }
+
+
+def date_prefix(text: str) -> str:
+    """A --since value: YYYY, YYYY-MM or YYYY-MM-DD."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        raise argparse.ArgumentTypeError(f"expected YYYY, YYYY-MM or YYYY-MM-DD, got {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,6 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("reindex", parents=[common], help="rebuild the search index from the database")
     docs = sub.add_parser("docs", parents=[common], help="list the documents")
     docs.add_argument("--json", action="store_true", help="print a JSON list")
+    docs.add_argument("--region", help="only documents whose region contains this (e.g. 沙坡头区)")
+    docs.add_argument("--since", type=date_prefix, help="only documents dated on or after YYYY[-MM[-DD]]")
+    docs.add_argument("--search", help="only documents whose title, source, region or path contains this")
+    remove = sub.add_parser("remove", parents=[common], help="remove documents (by id) or files (by path)")
+    remove.add_argument("targets", nargs="+", metavar="DOC_ID|PATH", help="ids from rectbot docs, or file paths")
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     evaluation = sub.add_parser("eval", parents=[common], help="measure retrieval on a question file")
     evaluation.add_argument("file", type=Path)
     evaluation.add_argument("-v", "--verbose", action="store_true", help="one line per question")

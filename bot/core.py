@@ -15,7 +15,7 @@ from bot.access import RateLimiter, Verdict
 from retrieval.corpus import IngestReport, ReindexReport
 from retrieval.corpus import Corpus
 from retrieval.search import Confidence, Hit, Searcher
-from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats
+from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats, Removal
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,9 @@ STATS_WORDS = frozenset({"统计", "/stats"})
 REINDEX_WORDS = frozenset({"重建索引", "/reindex"})
 CONTEXT_COMMAND = re.compile(r"^\s*(?:上下文|全文|context)\s*(\d{1,4})\s*$", re.IGNORECASE)
 DOCUMENT_COMMAND = re.compile(r"^\s*(?:文档|/doc)\s*(\d{1,9})\s*$", re.IGNORECASE)
+DELETE_COMMAND = re.compile(r"^\s*(?:删除|/delete)\s*(\d{1,9})\s*$", re.IGNORECASE)
+CONFIRM_DELETE_COMMAND = re.compile(r"^\s*确认删除\s*(\d{1,9})\s*$")
+CONFIRM_SECONDS = 300  # how long a 删除 N waits for its 确认删除 N
 CONTEXT_RADIUS = 1  # passages shown before and after an excerpt
 
 
@@ -107,6 +110,22 @@ class Reindexed:
 
 
 @dataclass(frozen=True)
+class ConfirmRemoval:
+    """An admin asked to remove a document: what would go, and how to confirm."""
+
+    document: DocumentRow
+    file_documents: tuple[DocumentRow, ...]  # every document of its file: a file is removed whole
+    minutes: int
+
+
+@dataclass(frozen=True)
+class Removed:
+    """Files taken out of the corpus."""
+
+    removals: tuple[Removal, ...]
+
+
+@dataclass(frozen=True)
 class Pending:
     """Slow work has started: say `text` now, and send the job's reply when it is done."""
 
@@ -131,7 +150,10 @@ class FetchError(Exception):
     """A channel could not fetch an uploaded file; the message is for the user."""
 
 
-Reply = Answer | NothingFound | Context | DocumentInfo | Stats | Ingested | Reindexed | Pending | Notice | Silence
+Reply = (
+    Answer | NothingFound | Context | DocumentInfo | Stats | Ingested | Reindexed
+    | ConfirmRemoval | Removed | Pending | Notice | Silence
+)
 
 HELP_TEXT = (
     "把问题直接发给我，我从真实的整顿软弱涣散基层党组织工作报告里找出最相关的段落，注明来源和日期。\n"
@@ -166,6 +188,7 @@ class Core:
         self.now = now
         self._jobs: set[asyncio.Task[Reply]] = set()  # running slow work, kept so it is not garbage-collected
         self._paging = asyncio.Lock()  # two quick 更多 on one answer must get consecutive pages
+        self._removals: dict[tuple[str, str], tuple[int, datetime]] = {}  # (channel, user) -> document, deadline
 
     async def handle(self, asker: Asker, text: str) -> Reply:
         """Answer one text message: a command word or a question (channels call throttle() first)."""
@@ -183,6 +206,10 @@ class Core:
             return await self.stats(asker)
         if word in REINDEX_WORDS:
             return self.reindex(asker)
+        if match := DELETE_COMMAND.match(message):
+            return await self.ask_to_remove(asker, int(match.group(1)))
+        if match := CONFIRM_DELETE_COMMAND.match(message):
+            return await self.remove(asker, int(match.group(1)))
         return await self.ask(asker, message)
 
     def throttle(self, asker: Asker) -> Notice | Silence | None:
@@ -307,7 +334,36 @@ class Core:
             data = await fetch()
         except FetchError as error:
             return Notice("fetch_failed", str(error))
-        return Ingested(await self.corpus.ingest_bytes(data, file_name))
+        # The same name sent in another chat is another document; sent again here, it is a new version.
+        where = asker.chat_id or asker.user_id
+        return Ingested(await self.corpus.ingest_bytes(data, file_name, path=f"{asker.channel}/{where}/{file_name}"))
+
+    async def ask_to_remove(self, asker: Asker, document_id: int) -> Reply:
+        """Show an admin what 删除 N would remove and wait for 确认删除 N; nothing is removed yet."""
+        if not asker.is_admin:
+            return Notice("not_admin", "抱歉，只有管理员可以删除文档。没有做任何改动。")
+        document = await self.store.document(document_id)
+        if document is None:
+            return Notice("no_document", f"没有编号为 {document_id} 的文档。没有做任何改动。")
+        together = tuple(doc for doc in await self.store.documents() if doc.path == document.path)
+        self._removals[(asker.channel, asker.user_id)] = (
+            document_id, self.now() + timedelta(seconds=CONFIRM_SECONDS)
+        )
+        return ConfirmRemoval(document, together, CONFIRM_SECONDS // 60)
+
+    async def remove(self, asker: Asker, document_id: int) -> Reply:
+        """Remove the file of a document this admin asked to remove (删除 N) in the last few minutes."""
+        if not asker.is_admin:
+            return Notice("not_admin", "抱歉，只有管理员可以删除文档。没有做任何改动。")
+        pending = self._removals.get((asker.channel, asker.user_id))
+        if pending is None or pending[0] != document_id or pending[1] < self.now():
+            return Notice("not_confirmed", f"请先发送“删除 {document_id}”，看清要删除的内容后再确认。没有做任何改动。")
+        del self._removals[(asker.channel, asker.user_id)]
+        paths = await self.store.paths_of_documents([document_id])
+        if not paths:
+            return Notice("no_document", f"文档 {document_id} 已经不在了。")
+        removed = await self.corpus.remove(paths.values(), removed_by=f"{asker.channel}:{asker.user_id}")
+        return Removed(tuple(removed))
 
     async def _reindex(self) -> Reply:
         try:

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from bot.core import (
     Answer,
+    ConfirmRemoval,
     Context,
     DocumentInfo,
     Ingested,
@@ -15,6 +16,7 @@ from bot.core import (
     Notice,
     Pending,
     Reindexed,
+    Removed,
     Reply,
     Silence,
     Stats,
@@ -222,6 +224,24 @@ def reindexed_text(reply: Reindexed) -> str:
     return f"索引已重建：{reply.report.passages} 段，用时 {reply.report.seconds:.1f} 秒。"
 
 
+def confirm_removal_text(reply: ConfirmRemoval) -> str:
+    """What 删除 N shows before anything is removed."""
+    doc = reply.document
+    lines = [f"将删除文件 {doc.path}，其中 {len(reply.file_documents)} 篇文档都会从检索中移除："]
+    lines += [f"  文档 {d.id}：{'《' + d.title + '》' if d.title else UNTITLED}" for d in reply.file_documents]
+    lines += ["", f"确认请回复“确认删除 {doc.id}”（{reply.minutes} 分钟内有效）；不回复则不做任何改动。"]
+    return "\n".join(lines)
+
+
+def removed_text(reply: Removed) -> str:
+    """The result of a confirmed removal."""
+    if not reply.removals:
+        return "这个文件已经不在了，没有做任何改动。"
+    return "\n".join(
+        f"已删除 {removal.path}（{len(removal.titles)} 篇），检索中不会再出现。" for removal in reply.removals
+    )
+
+
 def common_text(reply: Reply) -> str:
     """Plain text for every reply that reads the same on all channels."""
     match reply:
@@ -235,6 +255,10 @@ def common_text(reply: Reply) -> str:
             return ingest_text(reply.report)
         case Reindexed():
             return reindexed_text(reply)
+        case ConfirmRemoval():
+            return confirm_removal_text(reply)
+        case Removed():
+            return removed_text(reply)
         case Pending():
             return reply.text
         case Notice():

@@ -29,7 +29,7 @@ from telegram.ext import (
 
 from bot.access import Access
 from bot.config import TelegramConfig
-from bot.core import EXPIRED, HELP_TEXT, Answer, Asker, Core, FetchError, Notice, Pending, Reply, Silence
+from bot.core import EXPIRED, HELP_TEXT, Answer, Asker, ConfirmRemoval, Core, FetchError, Notice, Pending, Reply, Silence
 from bot.render import clip, render_telegram
 
 logger = logging.getLogger(__name__)
@@ -47,28 +47,31 @@ COMMANDS = [
     BotCommand("doc", "查看文档信息：/doc 编号"),
     BotCommand("stats", "统计（管理员）"),
     BotCommand("reindex", "重建索引（管理员）"),
+    BotCommand("delete", "删除文档（管理员）：/delete 编号"),
 ]
 UNKNOWN_COMMAND = "没有这个命令。直接输入问题即可；/help 看用法。"
 ASK_USAGE = "用法：/ask 问题，例如 /ask 软弱涣散村党组织怎么整顿"
 DOC_USAGE = "用法：/doc 编号，例如 /doc 1（编号见“上下文”里的“文档 N”）"
+DELETE_USAGE = "用法：/delete 编号，例如 /delete 12（编号见 /doc 或 rectbot docs）"
 
 # callback_data (at most 64 bytes): more:<answer id> | ctx:<answer id>:<n> | vote:<answer id>:<1|-1>
-CALLBACK = re.compile(r"^(more|ctx|vote):(\d{1,18})(?::(-?\d{1,4}))?$")
+# | del:<document id> (an admin confirming the removal they asked for)
+CALLBACK = re.compile(r"^(more|ctx|vote|del):(\d{1,18})(?::(-?\d{1,4}))?$")
 
 
 @dataclass(frozen=True)
 class Button:
     """What a pressed button asks for."""
 
-    action: str  # more | ctx | vote
-    answer_id: int
+    action: str  # more | ctx | vote | del
+    answer_id: int  # the document's id for del
     number: int = 0  # the excerpt for ctx, the vote (+1/-1) for vote
 
 
 def button_data(button: Button) -> str:
     """callback_data for a button."""
-    if button.action == "more":
-        return f"more:{button.answer_id}"
+    if button.action in ("more", "del"):
+        return f"{button.action}:{button.answer_id}"
     return f"{button.action}:{button.answer_id}:{button.number}"
 
 
@@ -78,13 +81,16 @@ def parse_button(data: str | None) -> Button | None:
     if match is None:
         return None
     action, answer_id, number = match.group(1), int(match.group(2)), match.group(3)
-    if (action == "more") != (number is None):
+    if (action in ("more", "del")) != (number is None):
         return None
     return Button(action, answer_id, int(number or 0))
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """上下文 N per excerpt; 更多 when there are more; 👍/👎 on an answer."""
+    """上下文 N per excerpt; 更多 when there are more; 👍/👎 on an answer; 确认删除 on a removal to confirm."""
+    if isinstance(reply, ConfirmRemoval):
+        data = button_data(Button("del", reply.document.id))
+        return InlineKeyboardMarkup([[InlineKeyboardButton(f"确认删除 {reply.document.id}", callback_data=data)]])
     if not isinstance(reply, Answer):
         return None
     numbers = range(reply.first, reply.first + len(reply.hits))
@@ -141,6 +147,7 @@ class TelegramChannel:
         application.add_handler(CommandHandler("doc", self.on_doc))
         application.add_handler(CommandHandler("stats", self.on_stats))
         application.add_handler(CommandHandler("reindex", self.on_reindex))
+        application.add_handler(CommandHandler("delete", self.on_delete))
         application.add_handler(MessageHandler(filters.COMMAND, self.on_unknown_command))
         application.add_handler(MessageHandler(filters.TEXT, self.on_text))
         application.add_handler(MessageHandler(private & filters.Document.ALL, self.on_document))
@@ -235,6 +242,15 @@ class TelegramChannel:
         if asker := await self.admitted(update):
             await self.finish(update, self.core.reindex(asker))
 
+    async def on_delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/delete ID (admins): show what would be removed, with a button to confirm."""
+        if asker := await self.admitted(update):
+            args = context.args or []
+            if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 9:
+                await self.send(update, Notice("usage", DELETE_USAGE))
+                return
+            await self.send(update, await self.core.ask_to_remove(asker, int(args[0])))
+
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command this bot does not have: one line of help (in groups only when addressed to this bot)."""
         text = update.effective_message.text or ""
@@ -299,7 +315,9 @@ class TelegramChannel:
             notice = await self.core.feedback(asker, button.answer_id, button.number)
             await query.answer(notice.text, show_alert=notice.kind == "expired")
             return
-        if button.action == "more":
+        if button.action == "del":
+            reply = await self.core.remove(asker, button.answer_id)
+        elif button.action == "more":
             reply = await self.core.more(asker, button.answer_id)
         else:
             reply = await self.core.context(asker, button.number, button.answer_id)

@@ -18,7 +18,7 @@ from retrieval.backend import SearchIndex
 from retrieval.index import IndexParams, StaleIndex
 from retrieval.places import bundled_gazetteer
 from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
-from retrieval.store import FileRecord, Store, StoredArticle
+from retrieval.store import FileRecord, Removal, Store, StoredArticle
 from retrieval.text import text_fingerprint
 from retrieval.tokenizer import Tokenizer
 
@@ -43,12 +43,13 @@ class ArticleSummary:
 
 @dataclass(frozen=True)
 class IngestReport:
-    """The outcome for one file: added, unchanged, replaced or rejected (with the reason)."""
+    """The outcome for one file: added, unchanged, replaced, rejected or skipped (with the reason)."""
 
     file_name: str
-    status: Literal["added", "unchanged", "replaced", "rejected"]
+    status: Literal["added", "unchanged", "replaced", "rejected", "skipped"]
     reason: str | None = None
     articles: tuple[ArticleSummary, ...] = ()
+    path: str = ""  # the file's identity: relative to the folder ingested, or channel/chat/name for an upload
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,24 @@ def text_hash(article: Article) -> str:
     return text_fingerprint(article.text)
 
 
-def files_under(paths: Iterable[Path]) -> list[Path]:
-    """The files named, and the files inside the folders named, in a stable order."""
-    found: list[Path] = []
+@dataclass(frozen=True)
+class FoundFile:
+    """A file to ingest and the path that identifies it in the corpus."""
+
+    location: Path
+    path: str
+    named: bool  # named by the admin (not found inside a folder)
+
+
+def files_under(paths: Iterable[Path]) -> list[FoundFile]:
+    """The files named, and the files inside the folders named, each with its path relative to what was named."""
+    found: list[FoundFile] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            found.extend(FoundFile(p, p.relative_to(path).as_posix(), named=False) for p in inside)
         else:
-            found.append(path)
+            found.append(FoundFile(path, path.name, named=True))
     return found
 
 
@@ -201,57 +212,66 @@ class Corpus:
         """Ingest files and folders, one report per file, then rebuild the index once if anything changed."""
         files = files_under(paths)
         reports = []
-        for done, path in enumerate(files, start=1):
-            reports.append(await self._ingest_path(path))
+        for done, found in enumerate(files, start=1):
+            reports.append(await self._ingest_path(found))
             if progress:
-                progress(done, len(files), path.name)
+                progress(done, len(files), found.path)
         if any(report.status in ("added", "replaced") for report in reports):
             await self.reindex(progress=progress)
         return reports
 
-    async def ingest_bytes(self, data: bytes, file_name: str) -> IngestReport:
-        """Ingest one uploaded file and make it searchable."""
-        report = await self._ingest_data(data, file_name)
+    async def ingest_bytes(self, data: bytes, file_name: str, path: str | None = None) -> IngestReport:
+        """Ingest one uploaded file (identified by path, by default its name) and make it searchable."""
+        report = await self._ingest_data(data, file_name, path or file_name)
         if report.status in ("added", "replaced"):
             await self.reindex()
         return report
 
-    async def _ingest_path(self, path: Path) -> IngestReport:
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            return IngestReport(path.name, "rejected", f"unsupported format {path.suffix or '(no extension)'}")
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                return IngestReport(path.name, "rejected", f"file larger than {MAX_FILE_BYTES // 2**20} MB")
-            data = await asyncio.to_thread(path.read_bytes)
-        except OSError as error:
-            return IngestReport(path.name, "rejected", f"cannot read file: {error.strerror or error}")
-        return await self._ingest_data(data, path.name)
+    async def remove(self, paths: Iterable[str], removed_by: str) -> list[Removal]:
+        """Take the files at these paths out of the corpus and the index; what was removed."""
+        removed = await self.store.delete_files(paths, removed_by)
+        if removed:
+            await self.reindex()
+        return removed
 
-    async def _ingest_data(self, data: bytes, file_name: str) -> IngestReport:
+    async def _ingest_path(self, found: FoundFile) -> IngestReport:
+        name, path = found.location.name, found.path
+        if found.location.suffix.lower() not in SUPPORTED_SUFFIXES:
+            reason = f"unsupported format {found.location.suffix or '(no extension)'}"
+            return IngestReport(name, "rejected" if found.named else "skipped", reason, path=path)
+        try:
+            if found.location.stat().st_size > MAX_FILE_BYTES:
+                return IngestReport(name, "rejected", f"file larger than {MAX_FILE_BYTES // 2**20} MB", path=path)
+            data = await asyncio.to_thread(found.location.read_bytes)
+        except OSError as error:
+            return IngestReport(name, "rejected", f"cannot read file: {error.strerror or error}", path=path)
+        return await self._ingest_data(data, name, path)
+
+    async def _ingest_data(self, data: bytes, file_name: str, path: str) -> IngestReport:
         if len(data) > MAX_FILE_BYTES:
-            return IngestReport(file_name, "rejected", f"file larger than {MAX_FILE_BYTES // 2**20} MB")
+            return IngestReport(file_name, "rejected", f"file larger than {MAX_FILE_BYTES // 2**20} MB", path=path)
         content_hash = hashlib.sha256(data).hexdigest()
-        stored = await self.store.file_by_name(file_name)
+        stored = await self.store.file_at(path)
         if stored is not None and stored.content_hash == content_hash:
-            return IngestReport(file_name, "unchanged")
-        same_bytes = await self.store.file_name_by_hash(content_hash)
+            return IngestReport(file_name, "unchanged", path=path)
+        same_bytes = await self.store.path_by_hash(content_hash)
         if same_bytes is not None and stored is None:
-            return IngestReport(file_name, "unchanged", f"same content as {same_bytes}")
+            return IngestReport(file_name, "unchanged", f"same content as {same_bytes}", path=path)
         try:
             parsed = await asyncio.to_thread(parse_bytes, data, file_name)
         except DocumentError as error:
-            return IngestReport(file_name, "rejected", str(error))
+            return IngestReport(file_name, "rejected", str(error), path=path)
         except Exception as error:  # a parser library failing on a hostile file must not stop a batch
-            logger.warning("cannot parse %s", file_name, exc_info=True)
-            return IngestReport(file_name, "rejected", f"cannot parse file ({type(error).__name__})")
+            logger.warning("cannot parse %s", path, exc_info=True)
+            return IngestReport(file_name, "rejected", f"cannot parse file ({type(error).__name__})", path=path)
         articles = [
             StoredArticle(article, build_passages(article, self.passage_params), text_hash(article))
             for article in parsed.articles
         ]
-        record = FileRecord(file_name, content_hash, parsed.encoding, len(data))
+        record = FileRecord(path, file_name, content_hash, parsed.encoding, len(data))
         republished = await self.store.save_file(record, articles, self.versions["passages"])
         summaries = tuple(
             ArticleSummary(s.article.title, s.article.date, s.article.source, len(s.passages), is_copy)
             for s, is_copy in zip(articles, republished)
         )
-        return IngestReport(file_name, "replaced" if stored else "added", articles=summaries)
+        return IngestReport(file_name, "replaced" if stored else "added", articles=summaries, path=path)

@@ -135,13 +135,42 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX passages_document ON passages(document_id, position);
         """,
     ),
+    (
+        # A file is identified by its path under the folder given to ingest (or its chat, for uploads):
+        # 2019/工作总结.txt and 2020/工作总结.txt are two files. Older files keep their name as their path.
+        "004_files_by_path_and_removals",
+        """
+        CREATE TABLE files_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            path TEXT NOT NULL UNIQUE,
+            file_name TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            encoding TEXT,
+            size INTEGER NOT NULL,
+            ingested_at TEXT NOT NULL
+        );
+        INSERT INTO files_new (id, path, file_name, content_hash, encoding, size, ingested_at)
+            SELECT id, file_name, file_name, content_hash, encoding, size, ingested_at FROM files;
+        DROP TABLE files;
+        ALTER TABLE files_new RENAME TO files;
+        CREATE INDEX files_content_hash ON files(content_hash);
+        CREATE TABLE removals (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            titles TEXT NOT NULL,
+            removed_by TEXT NOT NULL,
+            removed_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 
 @dataclass(frozen=True)
 class FileRecord:
-    """A file as ingested: its name is its identity, its hash says whether it changed."""
+    """A file as ingested: its path is its identity, its hash says whether it changed."""
 
+    path: str  # relative to the folder given to ingest, or channel/chat/name for an upload
     file_name: str
     content_hash: str
     encoding: str | None
@@ -172,6 +201,18 @@ class DocumentRow:
     passages: int
     duplicate_of: int | None
     also_in: tuple[str, ...]  # sources of other copies of the same article
+    path: str = ""
+    ingested_at: str = ""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A file taken out of the corpus: what, by whom, when."""
+
+    path: str
+    titles: tuple[str, ...]
+    removed_by: str
+    removed_at: str
 
 
 @dataclass(frozen=True)
@@ -280,19 +321,36 @@ class Store:
         rows = await self._reader.execute_fetchall("SELECT count(*) FROM files")
         return rows[0][0]
 
-    async def file_by_name(self, file_name: str) -> FileRecord | None:
-        """The stored version of a file, if any."""
+    async def file_at(self, path: str) -> FileRecord | None:
+        """The stored version of the file at path, if any."""
         rows = await self._reader.execute_fetchall(
-            "SELECT file_name, content_hash, encoding, size FROM files WHERE file_name = ?", (file_name,)
+            "SELECT path, file_name, content_hash, encoding, size FROM files WHERE path = ?", (path,)
         )
         return FileRecord(*rows[0]) if rows else None
 
-    async def file_name_by_hash(self, content_hash: str) -> str | None:
-        """The name a file with these exact bytes was stored under, if any."""
+    async def path_by_hash(self, content_hash: str) -> str | None:
+        """The path a file with these exact bytes was stored under, if any."""
         rows = await self._reader.execute_fetchall(
-            "SELECT file_name FROM files WHERE content_hash = ? ORDER BY id LIMIT 1", (content_hash,)
+            "SELECT path FROM files WHERE content_hash = ? ORDER BY id LIMIT 1", (content_hash,)
         )
         return rows[0][0] if rows else None
+
+    async def paths_of_documents(self, document_ids: Iterable[int]) -> dict[int, str]:
+        """The path of the file holding each of these documents (ids not stored are left out)."""
+        ids = list(document_ids)
+        rows = await self._reader.execute_fetchall(
+            f"SELECT d.id, f.path FROM documents d JOIN files f ON f.id = d.file_id "
+            f"WHERE d.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def removals(self) -> list[Removal]:
+        """Every removal, oldest first."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT path, titles, removed_by, removed_at FROM removals ORDER BY id"
+        )
+        return [Removal(row[0], tuple(json.loads(row[1])), row[2], row[3]) for row in rows]
 
     async def passage_params(self) -> str | None:
         """The passage shape the stored passages were made with."""
@@ -356,7 +414,8 @@ class Store:
                       (SELECT count(*) FROM passages p WHERE p.document_id = d.id), d.duplicate_of,
                       (SELECT json_group_array(coalesce(c.source, cf.file_name))
                          FROM documents c JOIN files cf ON cf.id = c.file_id
-                        WHERE c.text_hash = d.text_hash AND c.id != d.id)
+                        WHERE c.text_hash = d.text_hash AND c.id != d.id),
+                      f.path, f.ingested_at
                FROM documents d JOIN files f ON f.id = d.file_id
                WHERE ? IS NULL OR d.id = ? ORDER BY d.id""",
             (document_id, document_id),
@@ -374,6 +433,8 @@ class Store:
                 passages=row[8] if row[9] is None else 0,
                 duplicate_of=row[9],
                 also_in=tuple(json.loads(row[10])),
+                path=row[11],
+                ingested_at=row[12],
             )
             for row in rows
         ]
@@ -424,17 +485,17 @@ class Store:
     # The write path
 
     async def save_file(self, record: FileRecord, articles: Sequence[StoredArticle], passage_params: str) -> list[bool]:
-        """Store a file's articles, replacing any older version of the same file name, in one transaction.
+        """Store a file's articles, replacing any older version at the same path, in one transaction.
 
         An article whose text is already stored (the same report republished elsewhere) is kept as a
         copy of the first one: it is listed with the documents but its passages are not searched.
         Returns, per article, whether it was such a copy.
         """
         async with self._transaction() as db:
-            await db.execute("DELETE FROM files WHERE file_name = ?", (record.file_name,))
+            await db.execute("DELETE FROM files WHERE path = ?", (record.path,))
             cursor = await db.execute(
-                "INSERT INTO files (file_name, content_hash, encoding, size, ingested_at) VALUES (?, ?, ?, ?, ?)",
-                (record.file_name, record.content_hash, record.encoding, record.size, _now()),
+                "INSERT INTO files (path, file_name, content_hash, encoding, size, ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (record.path, record.file_name, record.content_hash, record.encoding, record.size, _now()),
             )
             file_id = cursor.lastrowid
             copies = [await self._insert_article(db, file_id, position, stored) for position, stored in enumerate(articles)]
@@ -455,12 +516,29 @@ class Store:
                 (passage_params,),
             )
 
-    async def delete_file(self, file_name: str) -> bool:
-        """Remove a file and its documents; True if it was stored."""
+    async def delete_files(self, paths: Iterable[str], removed_by: str) -> list[Removal]:
+        """Remove the files at these paths with their documents, logging who did it; what was removed."""
+        removed = []
         async with self._transaction() as db:
-            cursor = await db.execute("DELETE FROM files WHERE file_name = ?", (file_name,))
+            for path in paths:
+                titles = await db.execute_fetchall(
+                    "SELECT coalesce(d.title, f.file_name) FROM files f LEFT JOIN documents d ON d.file_id = f.id "
+                    "WHERE f.path = ? ORDER BY d.position",
+                    (path,),
+                )
+                cursor = await db.execute("DELETE FROM files WHERE path = ?", (path,))
+                if cursor.rowcount == 0:
+                    continue
+                removal = Removal(path, tuple(row[0] for row in titles), removed_by, _now())
+                await db.execute(
+                    "INSERT INTO removals (path, titles, removed_by, removed_at) VALUES (?, ?, ?, ?)",
+                    (path, json.dumps(removal.titles, ensure_ascii=False), removed_by, removal.removed_at),
+                )
+                removed.append(removal)
             await self._repair_copies(db)
-        return cursor.rowcount > 0
+        for removal in removed:
+            logger.info("removed %s (%d documents) by %s", removal.path, len(removal.titles), removed_by)
+        return removed
 
     async def log_question(self, asked: AskedQuestion, shown: Sequence[int], conversation: str) -> int:
         """Log a question with the passages shown for it and make it the conversation's current one; its id."""

@@ -97,9 +97,9 @@ def test_ingest_reports_each_file(env: Path, capsys, tmp_path: Path) -> None:
     shutil.copy(SEEDS / "000_63a0b89bf990acfb.txt", folder)
     status, out, _ = run(capsys, "ingest", str(folder))
     lines = out.splitlines()
-    assert status == 1  # one file was rejected
+    assert status == 0  # a photo in the folder is skipped, not a failure: every report was added
     assert any(line.startswith("added") and "report.txt" in line for line in lines)
-    assert any(line.startswith("rejected") and "photo.jpg" in line and "unsupported" in line for line in lines)
+    assert any(line.startswith("skipped") and "photo.jpg" in line and "unsupported" in line for line in lines)
     assert any(line.startswith("unchanged") and "000_63a0b89bf990acfb.txt" in line for line in lines)
     status, out, _ = run(capsys, "ask", "红色夜校", "--json")
     assert "四十二期" in json.loads(out)["hits"][0]["text"]
@@ -158,3 +158,67 @@ def test_the_installed_console_script_runs_on_a_fresh_database(tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["hits"]) == 3
+
+
+def test_ingest_fails_when_a_named_file_is_rejected(env: Path, capsys, tmp_path: Path) -> None:
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a document")
+    status, out, _ = run(capsys, "ingest", str(tmp_path / "photo.jpg"))
+    assert status == 1 and out.startswith("rejected")
+
+
+def _ingest_tree(capsys, tmp_path: Path) -> dict[str, int]:
+    for year, practice in (("2019", "红色夜校"), ("2020", "板凳会议")):
+        (tmp_path / "tree" / year).mkdir(parents=True)
+        (tmp_path / "tree" / year / "工作总结.txt").write_text(
+            f"某某县{practice}工作总结\n\n时间：{year}-03-01\n\n某某县推行“{practice}”，整顿软弱涣散村党组织，共办四十二期。\n",
+            encoding="utf-8",
+        )
+    status, out, _ = run(capsys, "ingest", str(tmp_path / "tree"))
+    assert status == 0 and out.count("added") == 2
+    run(capsys, "docs", "--json")
+    _, out, _ = run(capsys, "docs", "--json")
+    return {doc["path"]: doc["id"] for doc in json.loads(out)}
+
+
+def test_remove_by_id_and_by_path_with_yes(env: Path, capsys, tmp_path: Path) -> None:
+    ids = _ingest_tree(capsys, tmp_path)
+    status, out, _ = run(capsys, "remove", str(ids["2019/工作总结.txt"]), "2020/工作总结.txt", "--yes")
+    assert status == 0 and "removed   2019/工作总结.txt" in out and "removed   2020/工作总结.txt" in out
+    _, out, _ = run(capsys, "ask", "红色夜校 板凳会议", "--json")
+    assert not any("四十二期" in hit["text"] for hit in json.loads(out)["hits"] + json.loads(out)["related"])
+
+
+def test_remove_asks_on_a_terminal_and_refuses_without_one(env: Path, capsys, tmp_path: Path, monkeypatch) -> None:
+    ids = _ingest_tree(capsys, tmp_path)
+    target = str(ids["2019/工作总结.txt"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    status, _, err = run(capsys, "remove", target)
+    assert status == 2 and "--yes" in err  # standard input is not a terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    status, out, _ = run(capsys, "remove", target)
+    assert status == 1 and "nothing was removed" in out
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    status, out, _ = run(capsys, "remove", target)
+    assert status == 0 and "removed   2019/工作总结.txt" in out
+    status, _, err = run(capsys, "remove", target, "--yes")
+    assert status == 2 and "nothing was removed" in err  # it is gone: a clear error, not a silent success
+
+
+def test_docs_filters_by_region_date_and_words(env: Path, capsys, tmp_path: Path) -> None:
+    _ingest_tree(capsys, tmp_path)
+    _, out, _ = run(capsys, "docs", "--json", "--search", "板凳会议")
+    assert [doc["path"] for doc in json.loads(out)] == ["2020/工作总结.txt"]
+    _, out, _ = run(capsys, "docs", "--json", "--since", "2020-01")
+    found = json.loads(out)
+    assert "2020/工作总结.txt" in {doc["path"] for doc in found}
+    assert all(doc["date"] and doc["date"][:4] >= "2020" for doc in found)
+    _, out, _ = run(capsys, "docs", "--json", "--region", "沙坡头")
+    assert {doc["file_name"] for doc in json.loads(out)} == {"001_b8f8782c178d3bd0.txt"}
+    with pytest.raises(SystemExit) as exit_:
+        main(["docs", "--since", "last year"])
+    assert exit_.value.code == 2 and "YYYY" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from bot.access import Access, RateLimiter, Verdict
 from bot.core import (
     Answer,
     Asker,
+    ConfirmRemoval,
     Context,
     Core,
     DocumentInfo,
@@ -20,8 +21,10 @@ from bot.core import (
     Notice,
     Pending,
     Reindexed,
+    Removed,
     Stats,
 )
+from bot.render import render_plain
 from retrieval.corpus import Corpus
 from retrieval.search import Searcher
 from tests.docfactory import make_docx
@@ -216,3 +219,54 @@ async def test_two_quick_more_presses_get_consecutive_pages(core: Core) -> None:
     assert not {h.passage_id for h in first.hits} & {h.passage_id for h in second.hits}
     saved = await core.store.answer(answer.answer_id)
     assert len(saved.shown) == len(set(saved.shown)) == 9
+
+
+async def _upload(core: Core, name: str, text: str) -> int:
+    async def fetch() -> bytes:
+        return text.encode()
+
+    reply = await core.ingest(ADMIN, fetch, name)
+    assert isinstance(reply, Ingested) and reply.report.status == "added"
+    return next(doc.id for doc in await core.store.documents() if doc.path.endswith(name))
+
+
+async def test_an_admin_removes_a_document_after_confirming(core: Core) -> None:
+    document_id = await _upload(core, "夜校.txt", "冰城县红色夜校\n\n冰城县推行“雪橇夜校”制度，组织党员冬季集中学习，整顿软弱涣散村党组织。\n")
+    assert (await core.ask(USER, "雪橇夜校")).hits
+    confirm = await core.handle(ADMIN, f"删除 {document_id}")
+    assert isinstance(confirm, ConfirmRemoval) and "确认删除" in render_plain(confirm)
+    assert (await core.ask(USER, "雪橇夜校")).hits  # nothing is removed before the confirmation
+    removed = await core.handle(ADMIN, f"确认删除 {document_id}")
+    assert isinstance(removed, Removed) and "已删除" in render_plain(removed)
+    after = await core.ask(USER, "雪橇夜校")
+    assert not any("雪橇" in hit.text for hit in getattr(after, "hits", ()))
+    [log] = await core.store.removals()
+    assert log.removed_by == f"telegram:{ADMIN.user_id}" and log.path.endswith("夜校.txt")
+
+
+async def test_removal_needs_an_admin_and_a_fresh_confirmation_of_the_same_document(core: Core) -> None:
+    document_id = await _upload(core, "夜校.txt", "冰城县红色夜校\n\n冰城县推行“雪橇夜校”制度，组织党员冬季集中学习。\n")
+    assert (await core.handle(USER, f"删除 {document_id}")).kind == "not_admin"
+    assert (await core.handle(USER, f"确认删除 {document_id}")).kind == "not_admin"
+    assert (await core.handle(ADMIN, f"确认删除 {document_id}")).kind == "not_confirmed"  # never asked
+    await core.handle(ADMIN, "删除 1")
+    assert (await core.handle(ADMIN, f"确认删除 {document_id}")).kind == "not_confirmed"  # asked about another
+    await core.handle(ADMIN, f"删除 {document_id}")
+    core.now = lambda: datetime.now().astimezone() + timedelta(minutes=6)
+    assert (await core.handle(ADMIN, f"确认删除 {document_id}")).kind == "not_confirmed"  # too late
+    assert (await core.ask(USER, "雪橇夜校")).hits
+    assert (await core.handle(ADMIN, "删除 999999")).kind == "no_document"
+
+
+async def test_the_same_file_name_from_two_chats_is_two_documents(core: Core) -> None:
+    group = Asker(channel="telegram", user_id=ADMIN.user_id, chat_type="group", chat_id="-500", is_admin=True)
+
+    async def fetch(text: str):
+        async def get() -> bytes:
+            return text.encode()
+        return get
+
+    first = await core.ingest(ADMIN, await fetch("冰城县推行“雪橇夜校”制度，组织党员冬季集中学习。\n"), "工作总结.txt")
+    second = await core.ingest(group, await fetch("雪乡县推行“板凳会议”制度，每月召开群众议事会。\n"), "工作总结.txt")
+    assert first.report.status == second.report.status == "added"
+    assert (await core.ask(USER, "雪橇夜校")).hits and (await core.ask(USER, "板凳会议")).hits

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus
+from retrieval.corpus import Corpus, files_under
 from retrieval.index import PassageIndex
 from retrieval.search import Confidence, Searcher
 from retrieval.store import Store
@@ -98,8 +98,8 @@ async def test_removing_the_original_makes_the_copy_searchable(corpus: Corpus, t
     body = (SEEDS / "002_fd0e3d0b9b3fec5c.txt").read_text(encoding="utf-8")
     (tmp_path / "copy.txt").write_text("来源：柳州日报\n\n" + body, encoding="utf-8")
     await corpus.ingest([tmp_path / "copy.txt"])
-    assert await corpus.store.delete_file("002_fd0e3d0b9b3fec5c.txt")
-    await corpus.reindex()
+    [removal] = await corpus.remove(["002_fd0e3d0b9b3fec5c.txt"], removed_by="cli:test")
+    assert removal.removed_by == "cli:test" and await corpus.store.removals() == [removal]
     hits = (await Searcher.over(corpus).search("鹿寨县五招祛掉病根", k=5)).shown
     assert hits and all(hit.source == "柳州日报" for hit in hits if "五招" in hit.text)
 
@@ -111,7 +111,6 @@ async def test_removing_the_original_makes_the_copy_searchable(corpus: Corpus, t
         ("blank.txt", b"  \n\n \t\n", "empty"),
         ("binary.txt", bytes(range(256)) * 40, "binary"),
         ("broken.docx", b"this is not a zip archive", "docx"),
-        ("table.xls", b"\xd0\xcf\x11\xe0 old excel", "unsupported format .xls"),
     ],
 )
 async def test_bad_files_are_rejected_with_a_reason_and_nothing_is_lost(
@@ -153,7 +152,7 @@ async def test_a_stale_index_is_rebuilt_at_start_up(seeded_dir: Path, tokenizer:
     corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
     (tmp_path / "night-school.txt").write_text(NEW_REPORT, encoding="utf-8")
     # Change the database behind the index's back (as a crash between commit and index save would).
-    await corpus._ingest_path(tmp_path / "night-school.txt")
+    await corpus._ingest_path(files_under([tmp_path / "night-school.txt"])[0])
     await corpus.close()
     reopened = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
     try:
@@ -195,7 +194,8 @@ async def test_a_crash_during_reindex_leaves_search_working(corpus: Corpus, monk
 async def test_migrations_are_recorded(corpus: Corpus) -> None:
     rows = await corpus.store._reader.execute_fetchall("SELECT name FROM migrations")
     assert [row[0] for row in rows] == ["001_documents_and_passages", "002_questions_feedback_conversations",
-                                         "003_never_reuse_document_and_passage_ids"]
+                                         "003_never_reuse_document_and_passage_ids",
+                                         "004_files_by_path_and_removals"]
 
 
 async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, tokenizer: Tokenizer) -> None:
@@ -243,3 +243,88 @@ async def test_a_hundred_unrelated_documents_do_not_silence_confident_answers(co
     assert sum(report.status == "added" for report in reports) == 100
     after = {q: (await searcher.search(q, k=3)).confidence for q in questions}
     assert after == before
+
+
+async def test_the_same_file_name_in_two_folders_is_two_documents(corpus: Corpus, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "2019").mkdir(parents=True)
+    (tree / "2020").mkdir()
+    (tree / "2019" / "工作总结.txt").write_text(NEW_REPORT, encoding="utf-8")
+    (tree / "2020" / "工作总结.txt").write_text(NEW_REPORT.replace("红色夜校", "板凳会议"), encoding="utf-8")
+    reports = await corpus.ingest([tree])
+    assert {(r.path, r.status) for r in reports} == {("2019/工作总结.txt", "added"), ("2020/工作总结.txt", "added")}
+    assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")
+    paths = {doc.path for doc in await corpus.store.documents()}
+    assert {"2019/工作总结.txt", "2020/工作总结.txt"} <= paths
+
+
+async def test_a_new_version_at_the_same_path_replaces_only_that_path(corpus: Corpus, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    for year in ("2019", "2020"):
+        (tree / year).mkdir(parents=True)
+        (tree / year / "工作总结.txt").write_text(NEW_REPORT.replace("某某县", f"{year}年某某县"), encoding="utf-8")
+    await corpus.ingest([tree])
+    (tree / "2020" / "工作总结.txt").write_text(NEW_REPORT.replace("四十二期", "五十六期"), encoding="utf-8")
+    reports = {r.path: r.status for r in await corpus.ingest([tree])}
+    assert reports == {"2019/工作总结.txt": "unchanged", "2020/工作总结.txt": "replaced"}
+    texts = await search_texts(corpus, "红色夜校")
+    assert any("四十二期" in t for t in texts) and any("五十六期" in t for t in texts)
+
+
+async def test_identical_bytes_at_another_path_are_unchanged_and_say_where(corpus: Corpus, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "a").mkdir(parents=True)
+    (tree / "b").mkdir()
+    (tree / "a" / "report.txt").write_text(NEW_REPORT, encoding="utf-8")
+    (tree / "b" / "copy.txt").write_text(NEW_REPORT, encoding="utf-8")
+    reports = {r.path: r for r in await corpus.ingest([tree])}
+    assert reports["a/report.txt"].status == "added"
+    assert reports["b/copy.txt"].status == "unchanged"
+    assert "a/report.txt" in (reports["b/copy.txt"].reason or "")
+
+
+async def test_unsupported_files_in_a_folder_are_skipped_not_rejected(corpus: Corpus, tmp_path: Path) -> None:
+    (tmp_path / "report.txt").write_text(NEW_REPORT, encoding="utf-8")
+    (tmp_path / "名单.xlsx").write_bytes(b"PK\x03\x04 a spreadsheet")
+    reports = {r.path: r for r in await corpus.ingest([tmp_path])}
+    assert reports["report.txt"].status == "added"
+    assert reports["名单.xlsx"].status == "skipped" and ".xlsx" in (reports["名单.xlsx"].reason or "")
+    [named] = await corpus.ingest([tmp_path / "名单.xlsx"])
+    assert named.status == "rejected"  # named on its own, it is what the admin asked for
+
+
+async def test_uploads_are_identified_by_their_chat_and_name(corpus: Corpus) -> None:
+    first = await corpus.ingest_bytes(NEW_REPORT.encode(), "工作总结.txt", path="telegram/100/工作总结.txt")
+    other = NEW_REPORT.replace("红色夜校", "板凳会议").encode()
+    second = await corpus.ingest_bytes(other, "工作总结.txt", path="telegram/200/工作总结.txt")
+    assert (first.status, second.status) == ("added", "added")
+    assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")
+
+
+async def test_a_database_from_before_paths_migrates_without_loss(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    import sqlite3
+
+    from retrieval.store import MIGRATIONS
+
+    database = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(database)
+    old.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, sql in MIGRATIONS[:3]:
+        old.executescript(sql)
+        old.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
+    old.execute("INSERT INTO files VALUES (1, 'night-school.txt', 'abc', 'utf-8', 10, '2026-01-01')")
+    old.execute(
+        "INSERT INTO documents (id, file_id, position, title, sections, text, text_hash) "
+        "VALUES (7, 1, 0, '红色夜校', '[]', '某某县开办红色夜校，共办夜校四十二期。', 'h')"
+    )
+    old.execute("INSERT INTO passages (id, document_id, position, start, end, text) "
+                "VALUES (9, 7, 0, 0, 19, '某某县开办红色夜校，共办夜校四十二期。')")
+    old.commit()
+    old.close()
+    corpus = await Corpus.open(database, tokenizer=tokenizer)
+    try:
+        [doc] = await corpus.store.documents()
+        assert (doc.id, doc.path, doc.file_name, doc.title) == (7, "night-school.txt", "night-school.txt", "红色夜校")
+        assert "四十二期" in (await search_texts(corpus, "红色夜校"))[0]
+    finally:
+        await corpus.close()

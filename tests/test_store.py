@@ -78,7 +78,7 @@ async def test_an_older_database_is_migrated_keeping_its_documents(tmp_path: Pat
         assert [(d.title, d.passages) for d in await store.documents()] == [("标题", 1)]
         question_id = await store.log_question(asked("第一书记"), [], "u1")
         assert (await store.answer(question_id)).question == "第一书记"
-        assert await store.delete_file("a.txt")  # foreign keys still cascade after the tables were rebuilt
+        assert await store.delete_files(["a.txt"], "test")  # foreign keys still cascade after the tables were rebuilt
         assert await store.passages_by_id([1]) == {} and await store.documents() == []
     finally:
         await store.close()
