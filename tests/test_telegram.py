@@ -309,3 +309,24 @@ async def test_photos_get_a_text_only_hint(bot: Bot) -> None:
     update["message"]["sticker"] = {"file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 1,
                                     "height": 1, "is_animated": False, "is_video": False}
     assert "文字" in (await bot.fake.reply_to(USER)).visible_text
+
+
+async def test_an_admin_deletes_a_document_with_a_confirmation_button(bot: Bot) -> None:
+    data = make_docx("冰城县整顿软弱涣散党组织的做法", ["冰城县推行“雪橇夜校”制度，组织党员冬季集中学习，整顿软弱涣散村党组织。"])
+    bot.fake.user_message(document=bot.fake.add_file(data, "冰城县.docx"), user_id=ADMIN)
+    await bot.fake.reply_to(ADMIN)
+    [document_id] = [doc.id for doc in await bot.core.store.documents() if doc.file_name == "冰城县.docx"]
+
+    bot.fake.user_message(f"/delete {document_id}", user_id=ADMIN)
+    confirm = await bot.fake.reply_to(ADMIN)
+    assert "冰城县整顿软弱涣散党组织的做法" in confirm.visible_text and "确认删除" in confirm.visible_text
+    stranger = await press(bot.fake, confirm.result, f"确认删除 {document_id}", user_id=USER)
+    assert "只有管理员" in stranger.params["text"]
+    assert await bot.core.store.document(document_id) is not None  # another user's press removes nothing
+
+    assert (await press(bot.fake, confirm.result, f"确认删除 {document_id}", user_id=ADMIN)).ok
+    assert "已删除" in (await bot.fake.reply_to(ADMIN)).visible_text
+    bot.fake.user_message("雪橇夜校是什么")
+    assert "雪橇夜校" not in (await bot.fake.reply_to(USER)).visible_text
+    bot.fake.user_message("/delete", user_id=ADMIN)
+    assert "用法" in (await bot.fake.reply_to(ADMIN)).visible_text
