@@ -5,12 +5,18 @@ from __future__ import annotations
 import codecs
 import io
 import logging
+import os
 import re
+import shutil
+import signal
+import subprocess
+import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import charset_normalizer
@@ -37,7 +43,7 @@ NUMBERED_HEADING = re.compile(
 
 
 class DocumentError(ValueError):
-    """A file that cannot be ingested; str(e) is a short reason in English for the admin."""
+    """A file that cannot be ingested; str(e) is a short reason in English, after a Chinese hint if the user can act."""
 
 
 @dataclass(frozen=True)
@@ -481,6 +487,78 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+# ---------------------------------------------------------------- legacy Word (.doc) and WPS (.wps)
+
+CONVERSION_TIMEOUT_SECONDS = 60.0
+CONVERTERS = ("soffice", "libreoffice")  # LibreOffice's command, under either of its usual names
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # an OLE compound file: Word 97-2003 .doc, WPS Office .wps
+
+_SAVE_AS_DOCX = "请在 WPS 或 Word 中“另存为” .docx 后再上传。"
+_NO_CONVERTER = (
+    f"无法读取 .doc/.wps 文件：服务器未安装 LibreOffice。{_SAVE_AS_DOCX}"
+    " (cannot read .doc/.wps: LibreOffice is not installed; save the file as .docx and upload that)"
+)
+_NOT_WORD = "文件内容不是 Word/WPS 文档 (not a Word/WPS file: no OLE2 header)"
+
+
+def read_legacy_word(data: bytes) -> RawDocument:
+    """A Word 97-2003 .doc or WPS .wps file, converted to .docx by LibreOffice; a renamed .docx is read as is."""
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        return read_docx(data)
+    if not data.startswith(OLE2_MAGIC):
+        raise DocumentError(_NOT_WORD)
+    converter = next((path for name in CONVERTERS if (path := shutil.which(name))), None)
+    if converter is None:
+        raise DocumentError(_NO_CONVERTER)
+    return read_docx(_convert_to_docx(converter, data))
+
+
+def _convert_to_docx(converter: str, data: bytes) -> bytes:
+    """Run LibreOffice headless on data in a private temporary directory; the .docx bytes it writes."""
+    timeout = CONVERSION_TIMEOUT_SECONDS
+    with tempfile.TemporaryDirectory(prefix="rectbot-doc-") as tmp:
+        folder = Path(tmp)
+        source, outdir = folder / "document.doc", folder / "out"  # .wps is the Word 97 format: one filter for both
+        source.write_bytes(data)
+        outdir.mkdir()
+        args = [
+            converter,
+            f"-env:UserInstallation={(folder / 'profile').as_uri()}",  # concurrent conversions must not share one
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            str(outdir),
+            str(source),
+        ]
+        with open(folder / "stderr.txt", "w+b") as stderr:
+            # A session of its own, so a timeout kills soffice.bin too and not only the launcher script.
+            process = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+            )
+            try:
+                status = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                raise DocumentError(
+                    f"LibreOffice 转换 .doc/.wps 文件超时（{timeout:g} 秒）。{_SAVE_AS_DOCX}"
+                    f" (conversion timed out after {timeout:g} s)"
+                ) from None
+            stderr.seek(0)
+            message = stderr.read().decode("utf-8", "replace").strip()
+        result = outdir / "document.docx"
+        if status != 0 or not result.is_file():
+            failure = f"exit status {status}" if status else "no output"  # soffice exits 0 on a file it cannot load
+            logger.warning("LibreOffice failed (%s): %s", failure, message[-500:])
+            raise DocumentError(
+                f"LibreOffice 无法转换这个 .doc/.wps 文件（可能已损坏或有密码保护）。{_SAVE_AS_DOCX}"
+                f" (conversion failed: {failure})"
+            )
+        return result.read_bytes()
+
+
 # ---------------------------------------------------------------- dispatch
 
 READERS: dict[str, Callable[[bytes], RawDocument]] = {
@@ -490,5 +568,7 @@ READERS: dict[str, Callable[[bytes], RawDocument]] = {
     ".htm": read_html,
     ".docx": read_docx,
     ".pdf": read_pdf,
+    ".doc": read_legacy_word,
+    ".wps": read_legacy_word,
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(READERS)
