@@ -9,11 +9,34 @@ from retrieval.documents import Article
 
 # Sentence ends where a long paragraph may be cut; the closing quote stays with its sentence.
 _SENTENCE_END = re.compile(r"[。！？；!?;][”’」』\"']?")
+# Clause ends, for a sentence longer than max_chars; an ASCII comma between digits is a thousands separator.
+_CLAUSE_END = re.compile(r"[，、；; \t\u3000]|(?<!\d),|,(?!\d)")
 _ENDS_LIKE_SENTENCE = re.compile(r"[。！？；!?;:：，,][”’」』\"')）]?$")
 
+_DATE_LINE = re.compile(
+    r"[(（]?(?:"
+    r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?"
+    r"|[〇○零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,2}\s*月(?:\s*[一二三四五六七八九十]{1,3}\s*[日号])?"
+    r"|\d{4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,2}"
+    r")[)）]?"
+)
+# Organisations that sign a report: 中共某某村支部委员会, 某某镇人民政府, 某某县委组织部, several on one line.
+_SIGN_OFF_LINE = re.compile(
+    r"(?:中共)?[\u4e00-\u9fff]{2,30}"
+    r"(?:委员会|总支|支部|党委|党组|工委|纪委|县委|市委|区委|省委|人民政府|政府|办事处|组织部|宣传部|统战部"
+    r"|办公室|办公厅|领导小组|局)"
+)
+_ENUMERATED = re.compile(r"[一二三四五六七八九十]+是|第[一二三四五六七八九十\d]+")
 
 # Bump when the way passages are cut changes, so stored documents are re-split on the next start.
-PASSAGE_FORMAT = 2
+PASSAGE_FORMAT = 3
+
+# Cost of ending a passage at each kind of cut, against ((length - target) / target) ** 2 for its length (under 1
+# while max_chars <= 2 * target_chars): a clause end is taken only where sentence ends cannot keep passages within
+# max_chars, a hard cut only where neither can, and a passage shorter than min_chars only where nothing else can.
+_CLAUSE_COST = 1.0
+_HARD_COST = 4.0
+_SHORT_COST = 1000.0
 
 
 @dataclass(frozen=True)
@@ -22,7 +45,15 @@ class PassageParams:
 
     target_chars: int = 150
     max_chars: int = 240
+    # About one sentence of a report: a shorter passage is a phrase that answers nothing, yet BM25's length
+    # normalisation and its document's title can rank it first.
+    min_chars: int = 40
     heading_max_chars: int = 30
+
+    def __post_init__(self) -> None:
+        if not 0 < 2 * self.min_chars <= self.max_chars:
+            # A short piece next to a full passage is re-cut into two, so both must be able to reach min_chars.
+            raise ValueError(f"max_chars ({self.max_chars}) must be at least twice min_chars ({self.min_chars})")
 
 
 @dataclass(frozen=True)
@@ -41,44 +72,129 @@ def is_heading(paragraph: str, params: PassageParams) -> bool:
     return len(paragraph) <= params.heading_max_chars and not _ENDS_LIKE_SENTENCE.search(paragraph)
 
 
-def _sentence_cuts(text: str, start: int, end: int, params: PassageParams) -> list[tuple[int, int]]:
-    """Cut text[start:end] at sentence ends into spans near the target length."""
+def is_closing_line(paragraph: str) -> bool:
+    """A line that is only a date, or only the names of the organisations signing the report."""
+    line = paragraph.strip()
+    if _DATE_LINE.fullmatch(line):
+        return True
+    names = line.split()
+    return bool(names) and all(_SIGN_OFF_LINE.fullmatch(n) and not _ENUMERATED.match(n) for n in names)
+
+
+def _cut_points(text: str, start: int, end: int, params: PassageParams) -> dict[int, float]:
+    """Where text[start:end] may be cut, with the cost of cutting there."""
+    points: dict[int, float] = {}
+    for m in _CLAUSE_END.finditer(text, start, end):
+        points[m.end()] = _CLAUSE_COST
+    for m in _SENTENCE_END.finditer(text, start, end):
+        points[m.end()] = 0.0
+    for i in range(start, end):
+        if text[i] == "\n":
+            points[i] = 0.0
+    points.pop(start, None)
+    points.pop(end, None)
+    # With a cut point at least every (max - 2 min) / 2 characters, any span longer than max_chars can be cut
+    # into pieces between min_chars and max_chars; a longer run without one may be cut anywhere.
+    longest_run = max(1, (params.max_chars - 2 * params.min_chars) // 2 - 1)
+    edges = [start, *sorted(points), end]
+    for left, right in zip(edges, edges[1:]):
+        if right - left > longest_run:
+            points.update((i, _HARD_COST) for i in range(left + 1, right))
+    return points
+
+
+def _next_start(text: str, cut: int) -> int:
+    """Where the passage after a cut begins: a cut at a line break leaves the break out of both."""
+    return cut + 1 if cut < len(text) and text[cut] == "\n" else cut
+
+
+def _cut(text: str, start: int, end: int, params: PassageParams) -> list[tuple[int, int]]:
+    """Cut text[start:end] into spans of at most max_chars, near the target, at the cheapest cut points."""
     if end - start <= params.max_chars:
         return [(start, end)]
-    ends = [m.end() for m in _SENTENCE_END.finditer(text, start, end)]
-    if not ends or ends[-1] != end:
-        ends.append(end)
-    spans: list[tuple[int, int]] = []
-    span_start = start
-    for i, sentence_end in enumerate(ends):
-        is_last = i == len(ends) - 1
-        length = sentence_end - span_start
-        next_length = (ends[i + 1] - span_start) if not is_last else None
-        if is_last or length >= params.target_chars or (next_length and next_length > params.max_chars):
-            spans.append((span_start, sentence_end))
-            span_start = sentence_end
-    # A tiny tail reads better joined to the span before it.
-    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < params.target_chars // 4:
-        last = spans.pop()
-        spans[-1] = (spans[-1][0], last[1])
+    points = _cut_points(text, start, end, params)
+    cuts = [start, *sorted(points), end]
+    piece_start = [start] + [_next_start(text, c) for c in cuts[1:]]
+    # Fewest-cost cuts by dynamic programming: best[j] is the cheapest way to cut text[start:cuts[j]].
+    best = [0.0] + [float("inf")] * (len(cuts) - 1)
+    back = [0] * len(cuts)
+    for j in range(1, len(cuts)):
+        cut_cost = points.get(cuts[j], 0.0)
+        i = j - 1
+        while i >= 0 and cuts[j] - piece_start[i] <= params.max_chars:
+            length = cuts[j] - piece_start[i]
+            cost = best[i] + cut_cost + ((length - params.target_chars) / params.target_chars) ** 2
+            if length < params.min_chars:
+                cost += _SHORT_COST
+            if cost < best[j]:
+                best[j], back[j] = cost, i
+            i -= 1
+    spans = []
+    j = len(cuts) - 1
+    while j > 0:
+        spans.append((piece_start[back[j]], cuts[j]))
+        j = back[j]
+    return spans[::-1]
+
+
+def _merge_short(article: Article, spans: list[tuple[int, int]], params: PassageParams) -> list[tuple[int, int]]:
+    """Join each span shorter than min_chars to a neighbour of its section: the one before if the two fit,
+    else the one after; if neither fits, re-cut it with the one before (or after) into longer spans."""
+    text = article.text
+    spans = list(spans)
+    i = 0
+    while i < len(spans):
+        start, end = spans[i]
+        if end - start >= params.min_chars:
+            i += 1
+            continue
+        section = article.section_at(start)
+        has_before = i > 0 and article.section_at(spans[i - 1][0]) == section
+        has_after = i + 1 < len(spans) and article.section_at(spans[i + 1][0]) == section
+        if has_before and end - spans[i - 1][0] <= params.max_chars:
+            spans[i - 1 : i + 1] = [(spans[i - 1][0], end)]
+            i -= 1  # the joined span may still be short
+        elif has_after and spans[i + 1][1] - start <= params.max_chars:
+            spans[i : i + 2] = [(start, spans[i + 1][1])]
+        elif has_before or has_after:
+            first = i - 1 if has_before else i
+            recut = _cut(text, spans[first][0], spans[first + 1][1], params)
+            spans[first : first + 2] = recut
+            i = first + len(recut)
+        else:
+            i += 1
     return spans
 
 
+def _without_closing(article: Article) -> list[tuple[int, int]]:
+    """The article's paragraphs without the closing lines (sign-off, date) at its end, unless nothing else is left."""
+    paragraphs = article.paragraphs()
+    lines = [article.text[start:end].strip() for start, end in paragraphs]
+    kept = len(lines)
+    while kept > 0 and (not lines[kept - 1] or is_closing_line(lines[kept - 1])):
+        kept -= 1
+    return paragraphs[:kept] if kept else paragraphs
+
+
 def build_passages(article: Article, params: PassageParams = PassageParams()) -> list[Passage]:
-    """Split an article into passages: headings joined to the paragraph they introduce,
-    short paragraphs of one section merged up to the target length, long ones cut at sentence ends."""
+    """Split an article into passages of at most max_chars: headings joined to the paragraph they introduce,
+    short paragraphs of one section merged up to the target length, long ones cut at sentence ends (else at
+    clause ends, else anywhere), pieces shorter than min_chars joined to a neighbour; a closing sign-off and
+    date are left out."""
     text = article.text
-    spans: list[tuple[int, int]] = []
+    paragraphs = _without_closing(article)
+
+    groups: list[tuple[int, int]] = []
     pending_heading: int | None = None  # start of headings waiting for their paragraph
     current: tuple[int, int] | None = None  # short paragraphs being merged
 
     def flush() -> None:
         nonlocal current
         if current is not None:
-            spans.extend(_sentence_cuts(text, current[0], current[1], params))
+            groups.append(current)
             current = None
 
-    for start, end in article.paragraphs():
+    for start, end in paragraphs:
         paragraph = text[start:end]
         section = article.section_at(start)
         if is_heading(paragraph, params):
@@ -100,8 +216,10 @@ def build_passages(article: Article, params: PassageParams = PassageParams()) ->
         current = (span_start, end)
     flush()
     if pending_heading is not None:  # trailing headings with nothing after them
-        spans.append((pending_heading, article.paragraphs()[-1][1]))
+        groups.append((pending_heading, paragraphs[-1][1]))
 
+    spans = [span for start, end in groups for span in _cut(text, start, end, params)]
+    spans = _merge_short(article, spans, params)
     return [
         Passage(position=i, section=article.section_at(start), start=start, end=end, text=text[start:end])
         for i, (start, end) in enumerate(spans)
