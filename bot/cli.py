@@ -28,6 +28,7 @@ from retrieval.index import IndexParams
 from retrieval.passages import PassageParams
 from retrieval.search import EmptyQuestion, Hit, SearchResult
 from retrieval.store import DocumentRow
+from retrieval.text import in_script
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
             if args.json:
                 print(json.dumps(result_json(question, result), ensure_ascii=False))
             else:
-                print(format_result(question, result, show_question=len(questions) > 1))
+                print(format_result(question, result, show_question=len(questions) > 1, script=config.display.script))
     finally:
         await corpus.close()
     return 0
@@ -127,14 +128,14 @@ def result_json(question: str, result: SearchResult) -> dict[str, object]:
     }
 
 
-def format_result(question: str, result: SearchResult, show_question: bool) -> str:
+def format_result(question: str, result: SearchResult, show_question: bool, script: str = "simplified") -> str:
     """Numbered excerpts with their citations (marked when only possibly related), or a plain 'nothing found'."""
     lines = [f"问：{question}"] if show_question else []
     lines += notes(result.query.repairs, related=bool(result.related))
     if not result.shown:
         lines.append("没有找到相关的报告段落。试试更短的问题或报告里的关键词。")
     for number, hit in enumerate(result.shown, start=1):
-        lines.append(f"【{number}】{hit.text}\n    —— {citation(hit)}\n")
+        lines.append(f"【{number}】{in_script(hit.text, script)}\n    —— {citation(hit, script)}\n")
     return "\n".join(lines)
 
 

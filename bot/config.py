@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from retrieval.text import SCRIPTS
+
 BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
@@ -76,6 +78,15 @@ class ChatConfig:
 
 
 @dataclass(frozen=True)
+class DisplayConfig:
+    script: str = setting(
+        "simplified",
+        "Script of excerpts, citations and context views: simplified (traditional converted when shown) or original "
+        "(as the document is written). Stored text is never changed.",
+    )
+
+
+@dataclass(frozen=True)
 class TelegramConfig:
     token: str = setting("", "Bot token from @BotFather (better: the RECTBOT_TELEGRAM_TOKEN environment variable).", secret=True)
     base_url: str = setting("", "Bot API base URL, for a self-hosted Bot API server; empty: https://api.telegram.org/bot.")
@@ -109,6 +120,7 @@ class Config:
     passages: PassagesConfig = field(default_factory=PassagesConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    display: DisplayConfig = field(default_factory=DisplayConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     wecom: WeComConfig = field(default_factory=WeComConfig)
     source: Path | None = None  # the file this was read from, if any
@@ -125,6 +137,7 @@ class Config:
     def __post_init__(self) -> None:
         _check_choice("index.engine", self.index.engine, ("bm25s", "rank-bm25"))
         _check_choice("index.idf", self.index.idf, ("lucene", "robertson"))
+        _check_choice("display.script", self.display.script, tuple(SCRIPTS))
         for key, value in [
             ("passages.target_chars", self.passages.target_chars),
             ("passages.max_chars", self.passages.max_chars),

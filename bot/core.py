@@ -58,6 +58,7 @@ class Answer:
     has_more: bool
     related: bool = False  # nothing answers the question directly: these excerpts may be related
     repairs: tuple[tuple[str, str], ...] = ()  # typos searched as another word: (typed, searched)
+    script: str = "simplified"  # display.script: how document text is shown
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Context:
     passage: PassageRow
     before: tuple[str, ...]
     after: tuple[str, ...]
+    script: str = "simplified"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class DocumentInfo:
     """What `/doc ID` shows."""
 
     document: DocumentRow
+    script: str = "simplified"
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class Ingested:
     """The outcome of an admin's upload."""
 
     report: IngestReport
+    script: str = "simplified"
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ class Core:
         top_k: int = 3,
         max_question_chars: int = 300,
         rate_limiter: RateLimiter | None = None,
+        script: str = "simplified",
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     ) -> None:
         self.corpus = corpus
@@ -185,6 +190,7 @@ class Core:
         self.top_k = top_k
         self.max_question_chars = max_question_chars
         self.rate_limiter = rate_limiter
+        self.script = script
         self.now = now
         self._jobs: set[asyncio.Task[Reply]] = set()  # running slow work, kept so it is not garbage-collected
         self._paging = asyncio.Lock()  # two quick 更多 on one answer must get consecutive pages
@@ -245,7 +251,7 @@ class Core:
             return NothingFound(question)
         return Answer(
             answer_id, question, shown, 1, len(result.shown) > self.top_k,
-            related=result.confidence is Confidence.WEAK, repairs=result.query.repairs,
+            related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
         )
 
     async def more(self, asker: Asker, answer_id: int | None = None) -> Reply:
@@ -267,7 +273,7 @@ class Core:
             await self.store.extend_answer(answer_id, [hit.passage_id for hit in page])
         return Answer(
             answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k,
-            related=result.confidence is Confidence.WEAK, repairs=result.query.repairs,
+            related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
         )
 
     async def context(self, asker: Asker, number: int, answer_id: int | None = None) -> Reply:
@@ -293,7 +299,7 @@ class Core:
             return Notice("expired", "这段内容所在的文档已经更新，请重新提问。")
         before = tuple(p.text for p in passages[max(0, index - CONTEXT_RADIUS) : index])
         after = tuple(p.text for p in passages[index + 1 : index + 1 + CONTEXT_RADIUS])
-        return Context(answer_id, number, passage, before, after)
+        return Context(answer_id, number, passage, before, after, self.script)
 
     async def feedback(self, asker: Asker, answer_id: int, vote: int) -> Notice:
         """Store a 👍 (+1) or 👎 (-1) on an answer."""
@@ -307,7 +313,7 @@ class Core:
         document = await self.store.document(document_id)
         if document is None:
             return Notice("no_document", f"没有编号为 {document_id} 的文档。")
-        return DocumentInfo(document)
+        return DocumentInfo(document, self.script)
 
     async def stats(self, asker: Asker) -> Reply:
         """Corpus size and query-log figures, for admins."""
@@ -336,7 +342,7 @@ class Core:
             return Notice("fetch_failed", str(error))
         # The same name sent in another chat is another document; sent again here, it is a new version.
         where = asker.chat_id or asker.user_id
-        return Ingested(await self.corpus.ingest_bytes(data, file_name, path=f"{asker.channel}/{where}/{file_name}"))
+        return Ingested(await self.corpus.ingest_bytes(data, file_name, path=f"{asker.channel}/{where}/{file_name}"), self.script)
 
     async def ask_to_remove(self, asker: Asker, document_id: int) -> Reply:
         """Show an admin what 删除 N would remove and wait for 确认删除 N; nothing is removed yet."""

@@ -1,4 +1,8 @@
-"""A reply -> plain text (terminal), Telegram HTML (4096 characters) or WeCom text (2048 UTF-8 bytes)."""
+"""A reply -> plain text (terminal), Telegram HTML (4096 characters) or WeCom text (2048 UTF-8 bytes).
+
+Document text (excerpts, titles, sources, context) is shown in the reply's script (config display.script):
+it is cut first and converted after, so no offset computed on the stored text is applied to converted text.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from bot.core import (
     Stats,
 )
 from retrieval.corpus import IngestReport
+from retrieval.text import in_script
 
 UNKNOWN_DATE = "日期不详"
 UNKNOWN_SOURCE = "来源不详"
@@ -50,8 +55,8 @@ def clip(text: str | None, limit: int | None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
-def citation(item: Cited) -> str:
-    """《title》 · source · date (· section), with unknowns said plainly."""
+def citation(item: Cited, script: str = "simplified") -> str:
+    """《title》 · source · date (· section) in `script`, with unknowns said plainly."""
     parts = [
         f"《{clip(item.title, MAX_TITLE_CHARS)}》" if item.title else UNTITLED,
         clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE,
@@ -59,11 +64,11 @@ def citation(item: Cited) -> str:
     ]
     if section := getattr(item, "section", None):
         parts.append(clip(section, MAX_TITLE_CHARS))
-    return " · ".join(parts)
+    return in_script(" · ".join(parts), script)
 
 
-def marked_html(text: str, spans: Spans, limit: int | None) -> str:
-    """Escaped text with the spans in bold, cut to `limit` characters with an ellipsis."""
+def marked_html(text: str, spans: Spans, limit: int | None, script: str = "simplified") -> str:
+    """Escaped text with the spans in bold, cut to `limit` characters with an ellipsis, then put in `script`."""
     if limit is not None and len(text) > limit:
         text = text[: limit - 1]
         spans = [(start, min(end, len(text))) for start, end in spans if start < len(text)]
@@ -72,10 +77,10 @@ def marked_html(text: str, spans: Spans, limit: int | None) -> str:
         tail = ""
     out, at = [], 0
     for start, end in spans:
-        out.append(html.escape(text[at:start], quote=False))
-        out.append(f"<b>{html.escape(text[start:end], quote=False)}</b>")
+        out.append(html.escape(in_script(text[at:start], script), quote=False))
+        out.append(f"<b>{html.escape(in_script(text[start:end], script), quote=False)}</b>")
         at = end
-    out.append(html.escape(text[at:], quote=False) + tail)
+    out.append(html.escape(in_script(text[at:], script), quote=False) + tail)
     return "".join(out)
 
 
@@ -162,8 +167,8 @@ def rejection_reason(reason: str | None) -> str:
     return f"无法读取（{reason}）"
 
 
-def ingest_text(report: IngestReport) -> str:
-    """What an admin reads after sending a file."""
+def ingest_text(report: IngestReport, script: str = "simplified") -> str:
+    """What an admin reads after sending a file; titles and sources in `script`, file names as sent."""
     if report.status == "rejected":
         return f"没有导入 {report.file_name}：{rejection_reason(report.reason)}。没有做任何改动。"
     if report.status == "unchanged":
@@ -173,13 +178,13 @@ def ingest_text(report: IngestReport) -> str:
     lines = [f"{verb} {report.file_name}，识别出 {len(report.articles)} 篇：", ""]
     for number, article in enumerate(report.articles, start=1):
         copy = "（与已有文档相同，只保留一份）" if article.republished else ""
-        lines.append(f"{number}. {citation(article)} · {article.passages} 段{copy}")
+        lines.append(f"{number}. {citation(article, script)} · {article.passages} 段{copy}")
     lines += ["", "现在就可以检索。"]
     return "\n".join(lines)
 
 
 def document_text(info: DocumentInfo) -> str:
-    """What `/doc ID` shows."""
+    """What `/doc ID` shows; the document's own words in the reply's script, its file name as stored."""
     doc = info.document
     lines = [
         f"文档 {doc.id}：{'《' + doc.title + '》' if doc.title else UNTITLED}",
@@ -198,8 +203,7 @@ def document_text(info: DocumentInfo) -> str:
         lines.append(f"段落：{doc.passages} 段")
     if doc.also_in and not doc.duplicate_of:
         lines.append("也见于：" + "，".join(doc.also_in))
-    lines.append(f"文件：{doc.file_name}")
-    return "\n".join(lines)
+    return in_script("\n".join(lines), info.script) + f"\n文件：{doc.file_name}"
 
 
 def stats_text(stats: Stats) -> str:
@@ -252,7 +256,7 @@ def common_text(reply: Reply) -> str:
         case Stats():
             return stats_text(reply)
         case Ingested():
-            return ingest_text(reply.report)
+            return ingest_text(reply.report, reply.script)
         case Reindexed():
             return reindexed_text(reply)
         case ConfirmRemoval():
@@ -272,7 +276,7 @@ def _answer_plain(reply: Answer, limit: int | None) -> str:
     notes = answer_notes(reply)
     blocks = ["\n".join(notes)] if notes else []
     blocks += [
-        f"【{number}】{clip(hit.text, limit)}\n—— {citation(hit)}"
+        f"【{number}】{in_script(clip(hit.text, limit), reply.script)}\n—— {citation(hit, reply.script)}"
         for number, hit in enumerate(reply.hits, start=reply.first)
     ]
     more = "回复“更多”看后面的段落；" if reply.has_more else ""
@@ -281,10 +285,10 @@ def _answer_plain(reply: Answer, limit: int | None) -> str:
 
 
 def _context_plain(reply: Context, limit: int | None) -> str:
-    shown = [clip(text, limit) for text in (*reply.before, reply.passage.text, *reply.after)]
+    shown = [in_script(clip(text, limit), reply.script) for text in (*reply.before, reply.passage.text, *reply.after)]
     mark = len(reply.before)
     shown[mark] = f"【{reply.number}】{shown[mark]}"
-    return f"{citation(reply.passage)}（文档 {reply.passage.document_id}）\n\n" + "\n\n".join(shown)
+    return f"{citation(reply.passage, reply.script)}（文档 {reply.passage.document_id}）\n\n" + "\n\n".join(shown)
 
 
 def _longest(reply: Answer | Context) -> int:
@@ -319,23 +323,24 @@ def _answer_html(reply: Answer, limit: int | None) -> str:
     notes = answer_notes(reply)
     blocks = [f"<i>{html.escape(chr(10).join(notes), quote=False)}</i>"] if notes else []
     blocks += [
-        f"<b>{number}.</b> {marked_html(hit.text, hit.highlights, limit)}\n"
-        f"<i>—— {html.escape(citation(hit), quote=False)}</i>"
+        f"<b>{number}.</b> {marked_html(hit.text, hit.highlights, limit, reply.script)}\n"
+        f"<i>—— {html.escape(citation(hit, reply.script), quote=False)}</i>"
         for number, hit in enumerate(reply.hits, start=reply.first)
     ]
     return "\n\n".join(blocks)
 
 
 def _context_html(reply: Context, limit: int | None) -> str:
-    passage = reply.passage
-    head = f"<b>{html.escape(clip(passage.title, MAX_TITLE_CHARS) or UNTITLED, quote=False)}</b>\n"
+    passage, script = reply.passage, reply.script
+    title = in_script(clip(passage.title, MAX_TITLE_CHARS), script) or UNTITLED
+    head = f"<b>{html.escape(title, quote=False)}</b>\n"
     details = [passage.source or UNKNOWN_SOURCE, passage.date or UNKNOWN_DATE]
     if passage.section:
         details.append(clip(passage.section, MAX_TITLE_CHARS))
-    head += html.escape(" · ".join(details), quote=False) + f"（文档 {passage.document_id}）"
-    before = [marked_html(text, (), limit) for text in reply.before]
-    after = [marked_html(text, (), limit) for text in reply.after]
-    focus = f"<b>【{reply.number}】</b><u>{marked_html(passage.text, (), limit)}</u>"
+    head += html.escape(in_script(" · ".join(details), script), quote=False) + f"（文档 {passage.document_id}）"
+    before = [marked_html(text, (), limit, script) for text in reply.before]
+    after = [marked_html(text, (), limit, script) for text in reply.after]
+    focus = f"<b>【{reply.number}】</b><u>{marked_html(passage.text, (), limit, script)}</u>"
     return "\n\n".join([head, *before, focus, *after])
 
 

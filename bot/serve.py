@@ -78,6 +78,7 @@ def build_core(corpus: Corpus, config: Config) -> Core:
         top_k=config.search.top_k,
         max_question_chars=config.search.max_question_chars,
         rate_limiter=RateLimiter(config.chat.rate_limit),
+        script=config.display.script,
         now=lambda: datetime.now(ZoneInfo(config.chat.timezone)),
     )
 

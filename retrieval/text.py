@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 import opencc
@@ -47,6 +48,20 @@ def _converter() -> opencc.OpenCC:
 def to_simplified(text: str) -> str:
     """Convert traditional Chinese characters to simplified ones."""
     return _converter().convert(text)
+
+
+def as_stored(text: str) -> str:
+    """The text unchanged."""
+    return text
+
+
+# Scripts text can be shown in, by name: the config's display.script picks one.
+SCRIPTS: dict[str, Callable[[str], str]] = {"simplified": to_simplified, "original": as_stored}
+
+
+def in_script(text: str, script: str) -> str:
+    """text shown in one of SCRIPTS (a KeyError names an unknown one)."""
+    return SCRIPTS[script](text)
 
 
 def normalize(text: str) -> str:

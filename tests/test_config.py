@@ -133,3 +133,19 @@ def test_secrets_come_from_the_environment_and_stay_out_of_repr(tmp_path: Path) 
     assert config.wecom.admins == ("ZhangSan", "LiSi")
     assert sorted(config.secrets()) == ["123:abc", "s3cret"]
     assert "123:abc" not in repr(config) and "s3cret" not in repr(config)
+
+
+def test_display_script_defaults_to_simplified_and_accepts_original(tmp_path: Path) -> None:
+    assert load_config(None, environ={}).display.script == "simplified"
+    path = tmp_path / "c.toml"
+    path.write_text('[display]\nscript = "original"\n', encoding="utf-8")
+    assert load_config(path, environ={}).display.script == "original"
+
+
+def test_a_bad_display_script_names_the_key_and_the_choices(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[display]\nscript = "traditional"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"display\.script must be one of simplified, original, got 'traditional'"):
+        load_config(path, environ={})
+    with pytest.raises(ConfigError, match=r"display\.script must be one of simplified, original"):
+        load_config(None, environ={"RECTBOT_DISPLAY_SCRIPT": "Simplified"})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html.parser import HTMLParser
 
-from bot.core import Answer, Context, Notice
+import pytest
+
+from bot.core import Answer, Asker, Context, Core, Notice, Reply
 from bot.render import (
     TELEGRAM_MAX_CHARS,
     WECOM_MAX_BYTES,
@@ -15,8 +18,11 @@ from bot.render import (
     render_wecom,
 )
 from bot.telegram import Button, button_data, keyboard, parse_button
+from retrieval.corpus import Corpus
 from retrieval.search import Hit, highlight_spans
 from retrieval.store import PassageRow
+from retrieval.text import SCRIPTS
+from tests.docfactory import make_docx
 
 
 def hit(text: str, terms: tuple[str, ...] = (), title: str | None = "标题", date: str | None = "2020-01-02",
@@ -159,3 +165,60 @@ def test_a_repaired_typo_is_said_before_the_excerpts() -> None:
         text = render(answer)
         assert "按“书记”查找（你输入的是“书计”）" in text
         assert text.index("按“书记”") < text.index("第一书记")
+
+
+TRADITIONAL_TITLE = "某縣黨支部整頓工作報告"
+TRADITIONAL_TEXT = [
+    "全縣黨支部開展整頓，組織黨員集中學習，建好共產黨員網(wǎng)。",
+    "村黨支部書記帶頭整頓，組織生活會每月召開一次，黨員參加率明顯提高，群眾滿意度逐年上升。" * 3,
+    "下一步，各級黨組織將繼續鞏固整頓成果，健全長效機制，推動基層組織全面進步過硬。" * 3,
+]
+SIMPLIFIED_WORDS = ["党支部", "组织", "整顿", "网"]
+TRADITIONAL_WORDS = ["黨支部", "組織", "整頓", "網"]
+RENDERERS: list[Callable[[Reply], str]] = [
+    render_plain,
+    render_wecom,
+    lambda reply: "".join(parsed(render_telegram(reply)).text),  # what a Telegram user reads
+]
+
+
+@pytest.mark.parametrize(
+    ("script", "shown", "hidden"),
+    [("simplified", SIMPLIFIED_WORDS, TRADITIONAL_WORDS), ("original", TRADITIONAL_WORDS, SIMPLIFIED_WORDS)],
+)
+async def test_a_traditional_report_is_shown_in_the_configured_script(
+    empty_corpus: Corpus, script: str, shown: list[str], hidden: list[str]
+) -> None:
+    core = Core(empty_corpus, script=script)
+    admin, user = Asker("telegram", "9", is_admin=True), Asker("telegram", "1")
+
+    async def fetch() -> bytes:
+        return make_docx(TRADITIONAL_TITLE, TRADITIONAL_TEXT)
+
+    ingested = render_plain(await core.ingest(admin, fetch, "報告.docx"))
+    assert "報告.docx" in ingested  # a file name is an identifier, never converted
+    assert ("某县党支部整顿工作报告" if script == "simplified" else TRADITIONAL_TITLE) in ingested
+    answer = await core.ask(user, "党支部怎么整顿")
+    context = await core.handle(user, "上下文 1")
+    full = await core.handle(user, "全文 1")
+    title = "《某县党支部整顿工作报告》" if script == "simplified" else f"《{TRADITIONAL_TITLE}》"
+    for render in RENDERERS:
+        for reply in (answer, context, full):
+            text = render(reply)
+            assert all(word in text for word in shown), text
+            assert not any(word in text for word in hidden), text
+            assert "(wǎng)" not in text  # the reading note stays stripped
+        assert title in render(answer)
+        assert title.strip("《》") in render(context)
+    stored = await empty_corpus.store.passages_of_document(answer.hits[0].doc_id)
+    assert "黨支部" in stored[0].text and "党支部" not in stored[0].text  # only the display is converted
+
+
+def test_matched_terms_stay_bold_when_conversion_changes_lengths(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(SCRIPTS, "doubled", lambda text: text.replace("黨", "黨黨"))
+    text = "各黨支部帶頭整頓，黨員參加。" * 400  # long enough to be cut for Telegram
+    answer = Answer(1, "q", (hit(text, ("整顿", "党员")),), 1, False, script="doubled")
+    tags = parsed(render_telegram(answer))
+    assert set(tags.bold) - {"1."} == {"整頓", "黨黨員"}  # on the matched words, not shifted by the conversion
+    visible = "".join(tags.text)
+    assert visible.startswith("1. 各黨黨支部帶頭整頓") and "…" in visible
