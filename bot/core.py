@@ -154,6 +154,14 @@ class FetchError(Exception):
     """A channel could not fetch an uploaded file; the message is for the user."""
 
 
+@dataclass(frozen=True)
+class Download:
+    """A fetched upload whose name is known only once it is fetched (WeCom's media/get names the file)."""
+
+    data: bytes
+    file_name: str
+
+
 Reply = (
     Answer | NothingFound | Context | DocumentInfo | Stats | Ingested | Reindexed
     | ConfirmRemoval | Removed | Pending | Notice | Silence
@@ -332,7 +340,7 @@ class Core:
             return Notice("not_admin", "抱歉，只有管理员可以重建索引。")
         return Pending("正在重建索引，完成后告诉你……", self._start(self._reindex()))
 
-    async def ingest(self, asker: Asker, fetch: Callable[[], Awaitable[bytes]], file_name: str) -> Reply:
+    async def ingest(self, asker: Asker, fetch: Callable[[], Awaitable[bytes | Download]], file_name: str) -> Reply:
         """Add an uploaded document, for admins (others' files are never fetched); searchable when this returns."""
         if not asker.is_admin:
             return Notice("not_admin", "抱歉，只有管理员可以添加文档。没有做任何改动。")
@@ -340,6 +348,8 @@ class Core:
             data = await fetch()
         except FetchError as error:
             return Notice("fetch_failed", str(error))
+        if isinstance(data, Download):
+            data, file_name = data.data, data.file_name
         # The same name sent in another chat is another document; sent again here, it is a new version.
         where = asker.chat_id or asker.user_id
         return Ingested(await self.corpus.ingest_bytes(data, file_name, path=f"{asker.channel}/{where}/{file_name}"), self.script)

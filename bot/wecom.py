@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mimetypes
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, ParseError
 
@@ -21,10 +23,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.access import Access
-from bot.core import HELP_TEXT, Asker, Core, Notice, Pending, Reply, Silence
+from bot.core import HELP_TEXT, Asker, Core, Download, FetchError, Notice, Pending, Reply, Silence
 from bot.render import render_wecom
-from bot.wecom_api import WeComApi, WeComApiError
+from bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
 from bot.wecom_crypto import CryptoError, WeComCrypto
+from retrieval.corpus import MAX_FILE_BYTES
+from retrieval.documents import SUPPORTED_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,23 @@ MAX_CLOCK_SKEW = 300  # seconds between a request's timestamp and now
 NOT_ALLOWED = "抱歉，这个应用只对授权的用户开放。如需使用，请联系管理员。"
 TEXT_ONLY = "我只能回答文字问题。请直接输入问题，例如：软弱涣散村党组织怎么整顿"
 FAILED = "抱歉，处理这条消息时出错了，已记录下来。请稍后再试，或换个问法。"
+UPLOADING = "收到文件，正在导入，完成后告诉你……"
+NO_API = "无法下载文件：服务器没有配置企业微信应用的 secret 和 agent_id。请联系管理员，或在服务器上用 rectbot ingest 导入。"
+MEDIA_EXPIRED = 40007  # invalid media_id: WeCom keeps temporary media for 3 days
+MAX_FILE_NAME_CHARS = 120
+
+
+def too_large_text(limit: int) -> str:
+    """Why a file over the upload limit was not downloaded."""
+    return f"文件超过 {limit / 2**20:g} MB，没有下载，也没有做任何改动。请拆分成几个较小的文件再发送。"
+
+
+def download_failed_text(error: WeComApiError) -> str:
+    """What the admin reads when media/get fails."""
+    if error.code == MEDIA_EXPIRED:
+        return "企业微信说这个文件无效或已过期（临时文件只保留 3 天），没有做任何改动。请重新发送文件。"
+    code = f"（错误码 {error.code}）" if error.code is not None else ""
+    return f"从企业微信下载文件失败{code}，没有做任何改动。请稍后重新发送。"
 
 
 class Refused(Exception):
@@ -50,10 +71,12 @@ class Incoming:
     """A decrypted message or event."""
 
     user_id: str
-    kind: str  # text | image | voice | event | ...
+    kind: str  # text | image | voice | file | event | ...
     content: str
     message_id: str  # MsgId, or user + CreateTime + event for events (which have none)
     event: str | None
+    media_id: str = ""  # image, voice, video and file messages
+    file_name: str = ""  # file messages, when WeCom says
 
 
 def parse_xml(data: bytes | str) -> Element:
@@ -68,6 +91,28 @@ def field(root: Element, name: str) -> str:
     """The text of a child element, '' if absent."""
     found = root.find(name)
     return (found.text or "") if found is not None else ""
+
+
+def safe_file_name(name: str | None) -> str | None:
+    """A file name without folders or control characters, at most MAX_FILE_NAME_CHARS; None if nothing is left."""
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    if len(base) > MAX_FILE_NAME_CHARS:
+        _stem, dot, suffix = base.rpartition(".")
+        keep = f"{dot}{suffix}" if dot and len(suffix) <= 10 else ""
+        base = base[: MAX_FILE_NAME_CHARS - len(keep)] + keep
+    return base or None
+
+
+def fallback_file_name(media_id: str, content_type: str) -> str:
+    """A name for a file WeCom did not name: its media id and an extension from its type (.txt when unknown)."""
+    suffix = mimetypes.guess_extension(content_type) if content_type else None
+    if suffix not in SUPPORTED_SUFFIXES and (not content_type or content_type == "application/octet-stream"):
+        suffix = ".txt"  # as a Telegram upload without a name; a binary file is then refused as unreadable
+    stem = "".join(ch for ch in media_id[:16] if ch.isalnum() or ch in "-_") or "file"
+    return f"wecom-{stem}{suffix or '.bin'}"
 
 
 def cdata(text: str) -> str:
@@ -86,6 +131,7 @@ class WeComChannel:
         api: WeComApi | None = None,
         *,
         reply_deadline: float = REPLY_DEADLINE,
+        max_upload_bytes: int = MAX_FILE_BYTES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.core = core
@@ -93,6 +139,7 @@ class WeComChannel:
         self.crypto = crypto
         self.api = api
         self.reply_deadline = reply_deadline
+        self.max_upload_bytes = max_upload_bytes
         self.clock = clock
         self._later: set[asyncio.Task[None]] = set()
 
@@ -150,14 +197,19 @@ class WeComChannel:
         if not self.access.allows(asker.user_id):
             logger.info("wecom: refused user %s: not on the allow-list", asker.user_id)
             return NOT_ALLOWED
-        if incoming.kind != "text":
+        job: Coroutine[object, object, Reply]
+        if incoming.kind == "text":
+            job = self.core.handle(asker, incoming.content)
+        elif incoming.kind == "file":
+            job = self.core.ingest(asker, self._fetcher(incoming), safe_file_name(incoming.file_name) or "")
+        else:
             return TEXT_ONLY
-        work = asyncio.create_task(self.core.handle(asker, incoming.content))
+        work = asyncio.create_task(job)
         done, _ = await asyncio.wait({work}, timeout=max(0.0, deadline))
         if not done:
             logger.warning("wecom: answer for %s not ready within the deadline; it will be sent", asker.user_id)
             self._send_later(asker.user_id, work)
-            return ""
+            return UPLOADING if incoming.kind == "file" else ""
         try:
             reply = work.result()
         except Exception:
@@ -166,6 +218,32 @@ class WeComChannel:
         if isinstance(reply, Pending):
             self._send_later(asker.user_id, reply.job)
         return render_wecom(reply)
+
+    def _fetcher(self, incoming: Incoming) -> Callable[[], Coroutine[object, object, Download]]:
+        """Downloads a file message's media; core calls it only for admins."""
+
+        async def fetch() -> Download:
+            if self.api is None:
+                raise FetchError(NO_API)
+            if not incoming.media_id:
+                raise FetchError("这条文件消息里没有文件（MediaId 为空），没有做任何改动。请重新发送。")
+            try:
+                media = await self.api.download_media(incoming.media_id, self.max_upload_bytes)
+            except MediaTooLarge as error:
+                logger.info("wecom: file from %s not downloaded: %s", incoming.user_id, error)
+                raise FetchError(too_large_text(error.limit)) from None
+            except WeComApiError as error:
+                logger.warning("wecom: downloading a file from %s failed: %s", incoming.user_id, error)
+                raise FetchError(download_failed_text(error)) from None
+            name = (
+                safe_file_name(incoming.file_name)
+                or safe_file_name(media.file_name)
+                or fallback_file_name(incoming.media_id, media.content_type)
+            )
+            logger.info("wecom: downloaded %s (%d bytes) from %s", name, len(media.data), incoming.user_id)
+            return Download(media.data, name)
+
+        return fetch
 
     def _send_later(self, user_id: str, work: asyncio.Task[Reply]) -> None:
         """When `work` is done, send its reply with the active API."""
@@ -228,7 +306,10 @@ class WeComChannel:
             raise Refused(400, "message without FromUserName or MsgType")
         event = field(message, "Event") or None
         message_id = field(message, "MsgId") or f"{user_id}:{field(message, 'CreateTime')}:{event}"
-        return Incoming(user_id, kind, field(message, "Content"), message_id, event)
+        return Incoming(
+            user_id, kind, field(message, "Content"), message_id, event,
+            media_id=field(message, "MediaId").strip(), file_name=field(message, "FileName"),
+        )
 
     def _passive_reply(self, user_id: str, text: str) -> str:
         """The encrypted XML envelope of a text reply from the app to the user."""

@@ -1,4 +1,4 @@
-"""The fake WeCom API answers gettoken and message/send like WeCom, and records what was sent."""
+"""The fake WeCom API answers gettoken, message/send and media/get like WeCom, and records what it saw."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi, SentMessage
+from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi, SeenRequest, SentMessage
 
 logger = logging.getLogger(__name__)
 
@@ -174,3 +174,55 @@ async def test_token_requests_counts_every_gettoken(fake: FakeWeComApi, client: 
     await get_token(client)
     assert fake.token_requests == 3
     assert [m.content for m in fake.sent] == ["one", "two"]
+
+
+async def get_media(client: httpx.AsyncClient, token: str | None, media_id: str | None) -> httpx.Response:
+    """Calls media/get."""
+    params = {key: value for key, value in (("access_token", token), ("media_id", media_id)) if value is not None}
+    return await client.get("/cgi-bin/media/get", params=params)
+
+
+async def test_media_get_serves_the_bytes_with_their_name_and_length(fake: FakeWeComApi, client: httpx.AsyncClient) -> None:
+    """A stored file comes back byte for byte, with Content-Length and a Content-Disposition naming it."""
+    token = (await get_token(client))["access_token"]
+    data = "第一段。\n".encode() * 40_000  # several chunks
+    media_id = fake.add_media(data, "报告.txt", content_type="text/plain")
+    response = await get_media(client, token, media_id)
+    assert response.status_code == 200 and response.content == data
+    assert response.headers["content-length"] == str(len(data))
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers.raw[-1] == (b"content-disposition", 'attachment; filename="报告.txt"'.encode())
+    assert fake.media_requests == [SeenRequest("GET", "/cgi-bin/media/get", {"access_token": token, "media_id": media_id})]
+    assert fake.rejected == []
+
+
+async def test_media_get_rfc5987_name_and_no_length(fake: FakeWeComApi, client: httpx.AsyncClient) -> None:
+    """RFC 5987 names carry UTF-8 percent-encoded; without Content-Length the body is chunked; no name, no header."""
+    token = (await get_token(client))["access_token"]
+    named = fake.add_media(b"abc", "整顿 报告.txt", disposition="rfc5987", content_length=False)
+    response = await get_media(client, token, named)
+    assert response.content == b"abc" and "content-length" not in response.headers
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"__ __.txt\"; filename*=UTF-8''%E6%95%B4%E9%A1%BF%20%E6%8A%A5%E5%91%8A.txt"
+    )
+    unnamed = fake.add_media(b"xyz", None)
+    response = await get_media(client, token, unnamed)
+    assert response.content == b"xyz" and "content-disposition" not in response.headers
+
+
+async def test_media_get_errors_are_json_errcodes_and_recorded(fake: FakeWeComApi, client: httpx.AsyncClient) -> None:
+    """An unknown media_id gives 40007, a missing one 41006, a bad token 40014; every request is recorded."""
+    token = (await get_token(client))["access_token"]
+    media_id = fake.add_media(b"abc", "a.txt")
+    answers = [
+        await get_media(client, token, "not-a-media-id"),
+        await get_media(client, token, None),
+        await get_media(client, "not-a-token", media_id),
+        await get_media(client, None, media_id),
+    ]
+    assert all(answer.status_code == 200 and answer.headers["content-type"] == "application/json" for answer in answers)
+    assert [answer.json()["errcode"] for answer in answers] == [40007, 41006, 40014, 41001]
+    assert answers[0].json() == {"errcode": 40007, "errmsg": "invalid media_id"}
+    assert [entry["errcode"] for entry in fake.rejected] == [40007, 41006, 40014, 41001]
+    assert len(fake.media_requests) == 4 and [seen.path for seen in fake.requests][0] == "/cgi-bin/gettoken"

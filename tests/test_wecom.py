@@ -20,10 +20,10 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from bot.access import Access, RateLimiter
 from bot.core import Asker, Core
 from bot.render import WECOM_MAX_BYTES
-from bot.wecom import HttpServer, WeComChannel
+from bot.wecom import UPLOADING, HttpServer, WeComChannel
 from bot.wecom_api import WeComApi
 from bot.wecom_crypto import WeComCrypto
-from retrieval.corpus import Corpus
+from retrieval.corpus import MAX_FILE_BYTES, Corpus
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi
 
 TOKEN = "123456"
@@ -55,6 +55,24 @@ class WeCom:
             f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>"
             f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>"
         )
+
+    def file(self, media_id: str, file_name: str | None, user: str = ADMIN) -> str:
+        """The XML of a file message (MsgType file, MediaId, FileName when given) as WeCom delivers it."""
+        name = f"<FileName><![CDATA[{file_name}]]></FileName>" if file_name is not None else ""
+        return (
+            f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[file]]></MsgType>"
+            f"<MediaId><![CDATA[{media_id}]]></MediaId>{name}<MsgId>{next(MESSAGE_IDS)}</MsgId>"
+            f"<AgentID>{AGENT_ID}</AgentID></xml>"
+        )
+
+    async def upload(self, media_id: str, file_name: str | None, user: str = ADMIN) -> list[str]:
+        """Post a file message; what the user reads: the passive reply, then the result if it was sent later."""
+        response = await self.post(self.file(media_id, file_name, user))
+        seen = [self.open(response)["Content"]] if response.text else []
+        if seen in ([], [UPLOADING]):
+            seen.append((await self.api.wait_for_sent(lambda m: m.touser == user)).content)
+        return seen
 
     async def post(self, message: str, sealer: WeChatCrypto | None = None, **query: str) -> httpx.Response:
         """Encrypt and sign a message with wechatpy and post it as WeCom does."""
@@ -251,9 +269,13 @@ async def test_reindex_answers_at_once_and_sends_the_result_with_a_cached_token(
     wecom.api.rejected.clear()
 
 
-async def test_non_text_messages_get_an_explanation(wecom: WeCom) -> None:
-    reply = wecom.open(await wecom.post(wecom.text("", kind="image")))
+@pytest.mark.parametrize("kind", ["image", "voice", "video", "location"])
+@pytest.mark.parametrize("user", [USER, ADMIN])
+async def test_non_text_messages_get_an_explanation(wecom: WeCom, kind: str, user: str) -> None:
+    message = wecom.text("", user=user, kind=kind).replace("<Content>", f"<MediaId>{wecom.api.add_media(b'x')}</MediaId><Content>")
+    reply = wecom.open(await wecom.post(message))
     assert "文字问题" in reply["Content"]
+    assert wecom.api.media_requests == []
 
 
 async def test_help_and_the_allow_list(corpus: Corpus, api: FakeWeComApi) -> None:
@@ -289,3 +311,98 @@ async def test_refusals_are_rate_limited_too(corpus: Corpus, api: FakeWeComApi) 
         texts = [wecom.open(r)["Content"] if r.text else "" for r in replies]
         assert [("授权" in t, "太频繁" in t, t == "") for t in texts] == [
             (True, False, False), (True, False, False), (False, True, False), (False, False, True), (False, False, True)]
+
+
+REPORT = (
+    "雪岭县整顿软弱涣散村党组织工作报告\n\n"
+    "雪岭县推行“炕头议事会”制度，第一书记每周到农户炕头听取群众意见，带领村党组织逐条整改。\n\n"
+    "半年来，全县十二个软弱涣散村党组织通过炕头议事会解决问题四十余件，全部完成整顿。\n"
+).encode("utf-8")
+
+
+async def documents(wecom: WeCom) -> int:
+    return len(await wecom.core.store.documents())
+
+
+async def test_an_admin_file_is_downloaded_ingested_and_searchable(corpus: Corpus, api: FakeWeComApi) -> None:
+    async with running(corpus, api, deadline=0.0) as wecom:  # slow work: acknowledged now, result sent later
+        media_id = api.add_media(REPORT, "雪岭县报告.txt", content_type="text/plain")
+        seen = await wecom.upload(media_id, "雪岭县报告.txt")
+        assert seen[0] == UPLOADING and "已导入 雪岭县报告.txt" in seen[1] and "现在就可以检索" in seen[1]
+        assert [request.query["media_id"] for request in api.media_requests] == [media_id]
+        assert api.token_requests == 1  # the download and the send share the cached token
+
+    async with running(corpus, api) as wecom:
+        answer = await wecom.ask("炕头议事会是什么")
+        assert "炕头议事会" in answer.split("【2】")[0] and "雪岭县" in answer
+
+
+@pytest.mark.parametrize(
+    ("message_name", "served_name", "disposition", "content_length", "expected"),
+    [
+        ("雪岭县报告.txt", "MEDIA_ID.txt", "quoted", True, "已导入 雪岭县报告.txt"),  # the message names it
+        (None, "雪岭县 报告.txt", "rfc5987", False, "已导入 雪岭县 报告.txt"),  # only the download does
+        (None, "雪岭县报告.txt", "quoted", True, "已导入 雪岭县报告.txt"),  # raw UTF-8 in filename="..."
+        (None, None, None, True, "已导入 wecom-"),  # nobody does
+        ("../../etc/雪岭县报告.txt", None, None, True, "已导入 雪岭县报告.txt"),  # folders are dropped
+    ],
+)
+async def test_the_file_name_comes_from_the_message_then_the_download(
+    wecom: WeCom, message_name: str | None, served_name: str | None, disposition: str | None,
+    content_length: bool, expected: str,
+) -> None:
+    media_id = wecom.api.add_media(
+        REPORT, served_name, content_type="text/plain", disposition=disposition, content_length=content_length
+    )
+    assert expected in (await wecom.upload(media_id, message_name))[-1]
+    assert "炕头议事会" in await wecom.ask("炕头议事会是什么")
+
+
+async def test_a_non_admin_file_is_refused_and_never_downloaded(wecom: WeCom) -> None:
+    before = await documents(wecom)
+    media_id = wecom.api.add_media(REPORT, "雪岭县报告.txt")
+    assert (await wecom.upload(media_id, "雪岭县报告.txt", user=USER)) == ["抱歉，只有管理员可以添加文档。没有做任何改动。"]
+    assert wecom.api.media_requests == []
+    assert await documents(wecom) == before
+    await wecom.api.nothing_sent(wait=0.3)
+
+
+@pytest.mark.parametrize("content_length", [True, False], ids=["declared", "chunked"])
+async def test_a_file_over_the_limit_is_refused_and_nothing_is_ingested(wecom: WeCom, content_length: bool) -> None:
+    before = await documents(wecom)
+    huge = REPORT * (MAX_FILE_BYTES * 3 // 2 // len(REPORT))
+    media_id = wecom.api.add_media(huge, "雪岭县全年汇编.txt", content_length=content_length)
+    seen = await wecom.upload(media_id, "雪岭县全年汇编.txt")
+    assert "文件超过 50 MB，没有下载" in seen[-1] and "没有做任何改动" in seen[-1]
+    # Declared too big: refused from the headers. Chunked: reading stopped soon after the limit.
+    assert wecom.api.media_served[media_id] < (MAX_FILE_BYTES // 5 if content_length else MAX_FILE_BYTES * 5 // 4)
+    assert await documents(wecom) == before
+    assert "雪岭县" not in await wecom.ask("炕头议事会是什么")
+
+
+async def test_a_media_get_error_is_explained(wecom: WeCom) -> None:
+    before = await documents(wecom)
+    seen = await wecom.upload("an-expired-media-id", "雪岭县报告.txt")
+    assert "无效或已过期" in seen[-1] and "请重新发送文件" in seen[-1]
+    assert [refusal["errcode"] for refusal in wecom.api.rejected] == [40007]
+    wecom.api.rejected.clear()
+    assert await documents(wecom) == before
+
+
+async def test_an_expired_token_is_renewed_for_a_download(wecom: WeCom) -> None:
+    assert "已导入" in (await wecom.upload(wecom.api.add_media(b"first " + REPORT, "a.txt"), "a.txt"))[-1]
+    wecom.api.expire_tokens()
+    assert "已导入" in (await wecom.upload(wecom.api.add_media(REPORT, "b.txt"), "b.txt"))[-1]
+    assert [refusal["errcode"] for refusal in wecom.api.rejected] == [42001]
+    wecom.api.rejected.clear()
+
+
+async def test_uploads_log_no_secret_or_token(wecom: WeCom, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot")
+    await wecom.upload(wecom.api.add_media(REPORT, "雪岭县报告.txt"), "雪岭县报告.txt")
+    await wecom.upload("an-expired-media-id", "x.txt")
+    wecom.api.rejected.clear()
+    tokens = {request.query["access_token"] for request in wecom.api.media_requests}
+    logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("bot"))
+    assert "downloaded 雪岭县报告.txt" in logged and "40007" in logged
+    assert SECRET not in logged and not any(token in logged for token in tokens)

@@ -1,4 +1,4 @@
-"""A fake of WeCom's server API (gettoken, message/send) on 127.0.0.1, for a self-built app's sending."""
+"""A fake of WeCom's server API (gettoken, message/send, media/get) on 127.0.0.1, for a self-built app."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.server import LocalServer
@@ -32,6 +33,33 @@ SENDABLE_MSGTYPES = frozenset({"text", "markdown"})
 
 GETTOKEN_PATH = "/cgi-bin/gettoken"
 SEND_PATH = "/cgi-bin/message/send"
+MEDIA_PATH = "/cgi-bin/media/get"
+MEDIA_CHUNK = 64 * 1024  # bytes per body chunk: a big file arrives in pieces, as over a real network
+
+# How media/get names a file: `quoted` is filename="..." with the name's raw UTF-8 bytes in the header (WeCom's
+# documented form is attachment; filename="MEDIA_ID.jpg"), `rfc5987` adds filename*=UTF-8''%XX.. after an ASCII
+# filename, None sends no Content-Disposition.
+Disposition = Literal["quoted", "rfc5987"] | None
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request the fake received, answered or not."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FakeMedia:
+    """A temporary media file media/get serves."""
+
+    data: bytes
+    file_name: str | None
+    content_type: str
+    disposition: Disposition
+    content_length: bool  # False: chunked, with no Content-Length, so the size is unknown until the end
 
 
 class WeComError(Exception):
@@ -86,6 +114,9 @@ class FakeWeComApi:
         self.token_requests = 0
         self.sent: list[SentMessage] = []
         self.rejected: list[dict[str, Any]] = []
+        self.requests: list[SeenRequest] = []
+        self.media: dict[str, FakeMedia] = {}
+        self.media_served: dict[str, int] = {}  # media_id -> bytes the client took (its last request)
         self._tokens: dict[str, _Token] = {}
         self._msgids = itertools.count(1)
         self._consumed: set[int] = set()
@@ -127,6 +158,25 @@ class FakeWeComApi:
         return f"http://127.0.0.1:{self.port}"
 
     # ---- controlling the fake ----------------------------------------------------------------
+
+    def add_media(
+        self,
+        data: bytes,
+        file_name: str | None = None,
+        *,
+        content_type: str = "application/octet-stream",
+        disposition: Disposition = "quoted",
+        content_length: bool = True,
+    ) -> str:
+        """Stores a file as if a user had sent it to the app; returns its media_id for a callback's <MediaId>."""
+        media_id = "1" + secrets.token_urlsafe(45)  # WeCom's media ids are long and opaque
+        self.media[media_id] = FakeMedia(data, file_name, content_type, disposition, content_length)
+        return media_id
+
+    @property
+    def media_requests(self) -> list[SeenRequest]:
+        """The media/get requests received so far."""
+        return [seen for seen in self.requests if seen.path == MEDIA_PATH]
 
     def expire_tokens(self) -> None:
         """Makes every token issued so far invalid, as if it had expired (errcode 42001)."""
@@ -189,16 +239,19 @@ class FakeWeComApi:
 
     # ---- HTTP --------------------------------------------------------------------------------
 
-    async def _handle(self, request: Request) -> JSONResponse:
+    async def _handle(self, request: Request) -> Response:
         """Routes every request; errors are HTTP 200 with errcode/errmsg, unknown paths 404."""
         path = request.url.path
         query = dict(request.query_params)
+        self.requests.append(SeenRequest(request.method, path, query))
         raw = await request.body()
         try:
             if request.method == "GET" and path == GETTOKEN_PATH:
                 return JSONResponse(self._gettoken(query))
             if request.method == "POST" and path == SEND_PATH:
                 return JSONResponse(self._send(query, raw))
+            if request.method == "GET" and path == MEDIA_PATH:
+                return self._media(query)
             raise WeComError(-1, "not found", _text(raw))
         except WeComError as exc:
             self._reject(request, query, exc.body, exc.errcode, exc.errmsg)
@@ -241,8 +294,8 @@ class FakeWeComApi:
         logger.debug("FakeWeComApi: issued token #%d", len(self._tokens))
         return {"errcode": 0, "errmsg": "ok", "access_token": value, "expires_in": self.expires_in}
 
-    def _send(self, query: dict[str, str], raw: bytes) -> dict[str, Any]:
-        """POST /cgi-bin/message/send?access_token=..: validates like WeCom and records the message."""
+    def _check_token(self, query: dict[str, str], raw: bytes = b"") -> str:
+        """The query's access_token, if it is valid; WeCom's error code otherwise."""
         access_token = query.get("access_token", "")
         token = self._tokens.get(access_token)
         if not access_token:
@@ -251,6 +304,38 @@ class FakeWeComApi:
             raise WeComError(40014, "invalid access_token", _text(raw))
         if token.is_expired():
             raise WeComError(42001, "access_token expired", _text(raw))
+        return access_token
+
+    def _media(self, query: dict[str, str]) -> Response:
+        """GET /cgi-bin/media/get?access_token=..&media_id=..: the file's bytes, streamed, with WeCom's headers."""
+        self._check_token(query)
+        media_id = query.get("media_id", "")
+        if not media_id:
+            raise WeComError(41006, "media_id missing")
+        media = self.media.get(media_id)
+        if media is None:
+            raise WeComError(40007, "invalid media_id")
+
+        self.media_served[media_id] = 0
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(media.data), MEDIA_CHUNK):
+                chunk = media.data[start : start + MEDIA_CHUNK]
+                yield chunk  # returns once the server has written it: a client that hangs up stops the loop
+                self.media_served[media_id] += len(chunk)
+                await asyncio.sleep(0)
+
+        response = StreamingResponse(chunks(), media_type=media.content_type)
+        if media.content_length:
+            response.raw_headers.append((b"content-length", str(len(media.data)).encode()))
+        if media.disposition is not None and media.file_name is not None:
+            response.raw_headers.append((b"content-disposition", _disposition(media.file_name, media.disposition)))
+        logger.debug("FakeWeComApi: serving media of %d bytes", len(media.data))
+        return response
+
+    def _send(self, query: dict[str, str], raw: bytes) -> dict[str, Any]:
+        """POST /cgi-bin/message/send?access_token=..: validates like WeCom and records the message."""
+        access_token = self._check_token(query, raw)
         try:
             body = json.loads(raw)
         except ValueError as exc:
@@ -293,3 +378,12 @@ def _text(raw: bytes) -> Any:
         return json.loads(text)
     except ValueError:
         return text or None
+
+
+def _disposition(file_name: str, style: Disposition) -> bytes:
+    """A Content-Disposition header value naming file_name in the given style."""
+    if style == "rfc5987":
+        ascii_name = file_name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+        return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}".encode()
+    escaped = file_name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'attachment; filename="{escaped}"'.encode("utf-8")
