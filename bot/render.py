@@ -26,7 +26,7 @@ from bot.core import (
     Stats,
 )
 from retrieval.corpus import IngestReport
-from retrieval.text import in_script
+from retrieval.text import HAN_RUN, in_script
 
 UNKNOWN_DATE = "日期不详"
 UNKNOWN_SOURCE = "来源不详"
@@ -147,7 +147,7 @@ def nothing_found_text(reply: NothingFound) -> str:
 
 
 REJECTION_REASONS = [  # IngestReport reasons (English, from the library) -> what an admin in chat reads
-    ("unsupported format", "不支持这种文件格式，请发送 .txt、.md、.html、.docx 或 .pdf 文件"),
+    ("unsupported format", "不支持这种文件格式，请发送 .txt、.md、.html、.docx、.doc、.wps 或 .pdf 文件"),
     ("file larger than", "文件太大"),
     ("empty file", "文件是空的"),
     ("no readable text", "文件里没有可读的文字"),
@@ -164,6 +164,8 @@ def rejection_reason(reason: str | None) -> str:
     for prefix, chinese in REJECTION_REASONS:
         if reason and reason.startswith(prefix):
             return chinese
+    if reason and HAN_RUN.search(reason):  # already written for the admin, with an English gloss in brackets
+        return reason.split(" (", 1)[0].rstrip("。")
     return f"无法读取（{reason}）"
 
 

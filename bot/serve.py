@@ -23,6 +23,7 @@ from retrieval.search import SearchParams, Searcher
 logger = logging.getLogger(__name__)
 
 CHANNELS = ("telegram", "wecom")
+FOLLOW_SECONDS = 1.0  # how often a running bot checks for corpus changes made by other processes
 
 
 class NoChannel(ValueError):
@@ -121,10 +122,13 @@ async def serve(core: Core, config: Config, channels: list[str], stop: asyncio.E
     runs = channel_runs(core, config, channels, stop)
     logger.info("serving %s", ", ".join(channels))
     tasks = [asyncio.create_task(run) for run in runs]
+    # `rectbot ingest` or `remove` in another process, or another bot, must be searchable here without a restart.
+    follower = asyncio.create_task(core.corpus.follow_changes(FOLLOW_SECONDS))
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             task.result()
     finally:
         stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        follower.cancel()
+        await asyncio.gather(*tasks, follower, return_exceptions=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import shutil
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -160,10 +162,11 @@ class SearchIndex:
     def save(self, directory: Path) -> None:
         """Write each field's index under directory; a crash midway leaves an index that load() calls stale."""
         directory.mkdir(parents=True, exist_ok=True)
-        # Written first and checked at load: without it (or with another fingerprint) nothing loads.
-        np.save(directory / "documents.npy", self.documents, allow_pickle=False)
-        for name in FIELDS:
-            getattr(self, name).save(directory / name)
+        with _locked(directory, fcntl.LOCK_EX):  # bots and the CLI may save and load at the same time
+            # Written first and checked at load: without it (or with another fingerprint) nothing loads.
+            np.save(directory / "documents.npy", self.documents, allow_pickle=False)
+            for name in FIELDS:
+                getattr(self, name).save(directory / name)
 
     @classmethod
     def load(
@@ -172,15 +175,29 @@ class SearchIndex:
         """Read an index saved by save(); raise StaleIndex unless every field matches."""
         if directory.is_dir() and not (directory / "words").is_dir():
             shutil.rmtree(directory)  # an index of the previous, single-field layout
-        fields = {
-            name: PassageIndex.load(directory / name, params, fingerprint=fingerprint, versions=versions)
-            for name in FIELDS
-        }
-        try:
-            documents = np.load(directory / "documents.npy", allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise StaleIndex(f"unreadable {directory / 'documents.npy'}: {e!r}") from e
+        if not directory.is_dir():
+            raise StaleIndex(f"no index at {directory}")
+        with _locked(directory, fcntl.LOCK_SH):
+            fields = {
+                name: PassageIndex.load(directory / name, params, fingerprint=fingerprint, versions=versions)
+                for name in FIELDS
+            }
+            try:
+                documents = np.load(directory / "documents.npy", allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise StaleIndex(f"unreadable {directory / 'documents.npy'}: {e!r}") from e
         return cls(fields["words"], fields["grams"], fields["context"], documents.astype(np.int64, copy=False))
+
+
+@contextmanager
+def _locked(directory: Path, mode: int) -> Iterator[None]:
+    """Hold a lock on the index at directory: shared to read, exclusive to write; other processes wait."""
+    with open(directory.parent / f".{directory.name}.lock", "a+b") as lock:
+        fcntl.flock(lock, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _weights(tokens: Sequence[str], extra: Mapping[str, float]) -> dict[str, float]:

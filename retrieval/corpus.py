@@ -165,15 +165,49 @@ class Corpus:
             started = time.perf_counter()
             if await self.store.passage_params() != self.versions["passages"]:
                 await self._resplit_passages()
-            fingerprint = await self.store.fingerprint()
-            passages = await self.store.searchable_passages()
-            documents = await self.store.document_contexts()
-            index = await asyncio.to_thread(self._build_index, passages, documents, fingerprint, progress)
+            index = await self._build_from_store(progress)
             await asyncio.to_thread(index.save, self.index_dir)
             self.index = index
             seconds = time.perf_counter() - started
             logger.info("indexed %d passages in %.2f s", len(index), seconds)
             return ReindexReport(passages=len(index), seconds=seconds)
+
+    async def refresh(self) -> bool:
+        """Catch up with what another process changed in the database; True if the index was swapped.
+
+        The index saved by the process that made the change is loaded when it is there; otherwise (it is
+        still being built) this one builds its own. Searches go on with the old index meanwhile.
+        """
+        if self.index is not None and self.index.fingerprint == await self.store.fingerprint():
+            return False
+        async with self._reindex_lock:
+            fingerprint = await self.store.fingerprint()
+            if self.index is not None and self.index.fingerprint == fingerprint:
+                return False  # a rebuild of our own caught up while we waited
+            try:
+                index = await asyncio.to_thread(
+                    SearchIndex.load, self.index_dir, self.index_params, fingerprint=fingerprint, versions=self.versions
+                )
+            except StaleIndex:
+                index = await self._build_from_store(None)
+            self.index = index
+            logger.info("the corpus changed in another process: now searching %d passages", len(index))
+            return True
+
+    async def follow_changes(self, interval: float = 1.0) -> None:
+        """Refresh every `interval` seconds until cancelled, so every running bot sees every process's changes."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception:  # a failed refresh keeps the old index; the next tick tries again
+                logger.exception("could not follow a change to the corpus")
+
+    async def _build_from_store(self, progress: Progress | None) -> SearchIndex:
+        fingerprint = await self.store.fingerprint()
+        passages = await self.store.searchable_passages()
+        documents = await self.store.document_contexts()
+        return await asyncio.to_thread(self._build_index, passages, documents, fingerprint, progress)
 
     def _build_index(
         self,

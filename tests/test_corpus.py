@@ -328,3 +328,37 @@ async def test_a_database_from_before_paths_migrates_without_loss(tmp_path: Path
         assert "四十二期" in (await search_texts(corpus, "红色夜校"))[0]
     finally:
         await corpus.close()
+
+
+async def test_refresh_follows_another_writer_and_keeps_answering_meanwhile(
+    seeded_dir: Path, tokenizer: Tokenizer, tmp_path: Path, monkeypatch
+) -> None:
+    import asyncio
+    import threading
+
+    database = seeded_dir / "rectbot.sqlite3"
+    serving = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    other = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    try:
+        (tmp_path / "night-school.txt").write_text(NEW_REPORT, encoding="utf-8")
+        # The other writer commits but has not saved its index yet: the serving corpus must build its own.
+        await other._ingest_path(files_under([tmp_path / "night-school.txt"])[0])
+        building, release = threading.Event(), threading.Event()
+        build = serving._build_index
+
+        def slow_build(*args: object) -> object:
+            building.set()
+            release.wait(10)
+            return build(*args)
+
+        monkeypatch.setattr(serving, "_build_index", slow_build)
+        refreshing = asyncio.create_task(serving.refresh())
+        assert await asyncio.to_thread(building.wait, 10)
+        assert await search_texts(serving, "村官回归工程")  # the old index answers while the new one is built
+        release.set()
+        assert await refreshing is True
+        assert await search_texts(serving, "红色夜校")
+        assert await serving.refresh() is False  # nothing changed since
+    finally:
+        await serving.close()
+        await other.close()

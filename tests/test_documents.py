@@ -574,7 +574,7 @@ def test_rejects_unknown_extensions() -> None:
     assert reason(b"some text", "table.xls") == "unsupported format .xls"
     assert reason(b"some text", "notes.XYZ") == "unsupported format .xyz"
     assert reason(b"some text", "README") == "unsupported format (no file extension)"
-    assert SUPPORTED_SUFFIXES == {".txt", ".md", ".html", ".htm", ".docx", ".pdf"}
+    assert SUPPORTED_SUFFIXES == {".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".doc", ".wps"}
 
 
 def test_rejects_a_page_of_only_chrome() -> None:

@@ -127,3 +127,49 @@ def test_secrets_are_redacted_from_messages_and_tracebacks() -> None:
         logger.removeHandler(handler)
     text = stream.getvalue()
     assert "s3cret-token" not in text and "bot[secret]/getMe" in text and "ConnectionError: cannot reach" in text
+
+
+async def run_cli(environment: dict[str, str], cwd: Path, *args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, cwd=cwd, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode()
+
+
+async def test_a_running_bot_sees_ingest_and_remove_from_another_process_within_two_seconds(
+    seeded_dir: Path, fake: FakeBotApi, tmp_path: Path
+) -> None:
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")},
+        "RECTBOT_TELEGRAM_TOKEN": TOKEN,
+        "RECTBOT_TELEGRAM_BASE_URL": fake.base_url,
+        "RECTBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
+        "RECTBOT_STORAGE_DATABASE": str(seeded_dir / "rectbot.sqlite3"),
+    }
+    report = tmp_path / "reports" / "冰城县.txt"
+    report.parent.mkdir()
+    report.write_text("冰城县整顿软弱涣散党组织的做法\n\n冰城县推行“雪橇夜校”制度，组织党员冬季集中学习，"
+                      "整顿软弱涣散村党组织，共办夜校四十二期。\n", encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "telegram",
+        cwd=tmp_path, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        fake.user_message("雪橇夜校是什么")
+        assert "四十二期" not in (await fake.reply_to(USER, timeout=90)).visible_text
+        assert "added" in await run_cli(environment, tmp_path, "ingest", str(report.parent))
+        await asyncio.sleep(2)
+        fake.user_message("雪橇夜校是什么")
+        assert "四十二期" in (await fake.reply_to(USER, timeout=10)).visible_text
+
+        assert "removed" in await run_cli(environment, tmp_path, "remove", "冰城县.txt", "--yes")
+        await asyncio.sleep(2)
+        fake.user_message("雪橇夜校是什么")
+        assert "四十二期" not in (await fake.reply_to(USER, timeout=10)).visible_text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
