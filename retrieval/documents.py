@@ -120,6 +120,14 @@ _CLOSERS = "”’」』\"')）"
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
 _NO_WORDS = re.compile(rf"^[^A-Za-z{_HAN}]*$")
+_TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+# Reading notes that a wrong decoding mangled: the character before it (F(xiàn) for 現(xiàn)) or its tone mark
+# (網(w?ng), 區(q媹)). A tone-marked syllable is a note after any character; a syllable with one garbled
+# letter only after a Han character, so 第一书记(a) or 村(社区) are left alone.
+_MANGLED_PINYIN = re.compile(
+    rf"[(（][a-zü]{{0,5}}[{_TONE_VOWELS}][a-zü]{{0,5}}[)）]"
+    rf"|(?<=[{_HAN}])[(（][a-z]{{1,5}}(?:\?|[^\x00-\x7f()（）\s，。、；：？！“”]){{1,2}}[a-z]{{0,4}}[)）]"
+)
 
 _SEPARATOR = re.compile(r"^(?:[-=*_~—–]{8,}|[-=*_~—–]*\s*分[隔割]线\s*[-=*_~—–]*)$")
 _PART_MARK = re.compile(
@@ -130,10 +138,21 @@ _RELATED_HEADING = re.compile(
     r"|猜你喜欢|往期回顾|更多阅读|阅读推荐)[】\]]?\s*[:：]?$"
 )
 _MENU_ITEM = re.compile(r"^[•·▪●◆■►▶]\s*[^\s，。,.；;：:！？]{1,10}$")
-_BREADCRUMB = re.compile(r"^[•·▪●◆■►▶\s]*(?:当前位置|您的位置|你的位置|您现在的位置|现在的位置|所在位置)\s*[:：]?")
+_BREADCRUMB = re.compile(
+    r"^[•·▪●◆■►▶\s]*(?:(?:您|你)(?:当前|现在|目前)?(?:所在)?的?位置|(?:当前|现在|目前|所在)(?:所在)?的?位置)\s*[:：]?"
+)
+_BARE_CRUMB = re.compile(r"^[>»›＞]\s*[^\s，。,.；;：:！？!?]{1,12}$")  # "> 清风矩阵": a crumb whose root was lost
+_PIPE_MENU = re.compile(r"^[^|｜，。,]{1,10}(?:\s*[|｜]\s*[^|｜，。,]{1,10}){2,}$")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|»|›|＞)+\s*")
 _HOME = frozenset({"主页", "首页", "网站首页", "返回首页", "home"})
-_COPYRIGHT = re.compile(r"版权所有|copyright|©|icp备|icp证|公网安备")
+_COPYRIGHT = re.compile(r"版权所有|版权说明|版权声明|免责声明|copyright|©|icp备|icp证|公网安备")
+_WELCOME = re.compile(r"^(?:欢迎|热烈欢迎)(?:您|你)?(?:来到|访问|光临|登录)")
+# A page-structure label standing in for a title: 论文部分内容阅读, 资源描述, 文档简介, 内容摘要.
+_PAGE_LABEL = re.compile(r"^(?:论文|文章|文档|资源|资料|全文|正文|在线|内容|部分)+(?:阅读|描述|简介|介绍|预览|摘要|下载)$")
+_HTML_DEBRIS = re.compile(r"<!--|-->|</?(?:div|span|script|style|p|a|br|td|tr|table|li|ul)\b[^>]*>?", re.IGNORECASE)
+_URL_LINE = re.compile(r"^(?:(?:网址|地址|链接|本文链接|原文链接|url)\s*[:：]\s*)?(?:https?://|www\.)\S+$")
+# A contact solicitation with an account id: "加微信 xxx123", "+V: abc_888", "QQ群：12345678".
+_SOLICITATION = re.compile(r"(?:加|添加|\+)\s*(?:微信|威信|薇信|vx|wx|v信|v|qq|q群|qq群)\s*(?:号)?\s*[:：]?\s*[a-z0-9_-]{5,}")
 _NAVIGATION = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*(?:[:：]|$)")
 
 # Spam headlines injected into hacked pages. One strong term, or two weak ones, in a short line.
@@ -149,7 +168,7 @@ _WIDGET_WORDS = frozenset(
     扫描二维码 二维码 收听本文 请选择 进入手机版 继续访问电脑版 关闭 关闭窗口 返回顶部 返回 顶部 返回列表 举报 点赞
     微信 微博 qq qq空间 朋友圈 新浪微博 腾讯微博 网站地图 设为首页 联系我们 关于我们 免责声明 ×""".split()
 )
-_WIDGET_PATTERN = re.compile(r"^(?:.{0,12}(?:手机站|手机版|电脑版|客户端)|本文已影响\d*人?次?|分享到.*|字号.*|\d{1,2}:\d{2}(?::\d{2})?)$")
+_WIDGET_PATTERN = re.compile(r"^(?:.{0,12}(?:手机站|手机版|电脑版|客户端)|(?:app|pdf|caj|word|手机)?下载(?:app|本文|全文)?|本文已影响\d*人?次?|分享到.*|字号.*|\d{1,2}:\d{2}(?::\d{2})?)$")
 _TOKEN = re.compile(r"[^\s|｜/]+")
 _TOKEN_PUNCT = "【】[]()（）<>《》「」“”\":：,，·•"
 
@@ -169,13 +188,37 @@ _TAIL_START = re.compile(
 _COUNTER_LABELS = frozenset({"点击数", "点击量", "点击", "阅读人次", "阅读量", "阅读数", "阅读", "浏览次数", "浏览量", "浏览", "访问量"})
 _COUNT = re.compile(r"^[\d,\s]*(?:人次|次)?$")
 _DATE_LABELS = ("发布时间", "发表时间", "发布日期", "", "时间", "日期", "录入时间", "更新时间")  # in order of trust
-_SOURCE_LABELS = frozenset({"来源", "文章来源", "信息来源"})
+_SOURCE_LABELS = frozenset({"来源", "文章来源", "信息来源", "刊名"})
 _AUTHOR_LABELS = frozenset({"作者", "作者单位", "撰稿", "撰稿人", "记者", "通讯员"})
 _UNKNOWN_SOURCES = frozenset({"未知", "不详", "佚名", "本站", "原创", "本站原创", "网络", "互联网", "网络整理", "转载"})
 _PLACEHOLDER_AUTHORS = frozenset(
     {"管理员", "系统管理员", "超级管理员", "admin", "administrator", "信息员", "佚名", "未知", "本站", "小编", "编辑", "站长"}
 )
 _DATE = re.compile(r"(?<!\d)(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})(?!\d)")
+_CN_DIGITS = "〇零一二三四五六七八九"
+_CN_DATE = re.compile(rf"([{_CN_DIGITS}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
+_SOURCE_DATE_LABELS = ("来源", "文章来源", "信息来源")  # "来源：某市组织工作网 2023-05-16 09:30"
+_SIGN_OFF = "落款"  # the date under the signature at the end: trusted least
+_ANY_DATE = rf"(?:{_DATE.pattern}|{_CN_DATE.pattern})\s*日?"
+_TIME = r"(?:\s*\d{1,2}\s*[:：∶时]\s*\d{2}(?:\s*[:：∶分]\s*\d{2})?\s*[分秒]?)?"
+# A line that is a date: "2020年6月1日", "(2021年1月12日)", "2019-08-03 09:51黄俊尧", "思而思学 2023-11-05 16:40:31".
+# Whether it is the article's date depends on where it stands (see _place_dated_lines).
+_DATED_LINE = re.compile(
+    rf"^(?:[^\d，。,；;！？!?：:]{{1,30}}\s)?\s*{_ANY_DATE}{_TIME}\s*(?:[^\d，。,；;！？!?]{{0,16}})$"
+)
+_MARKUP_EDGES = " \t*_#>`~()（）[]【】〔〕"
+# 《人民日报》（2023年05月16日 第07版）: the newspaper and its date.
+_PAPER_LINE = re.compile(rf"^《(?P<paper>[^《》]{{2,20}})》\s*[（(]\s*(?P<date>{_ANY_DATE})\s*(?:第?\s*\d{{1,3}}\s*版)?\s*[)）]$")
+# 党政研究 2019年4期: the journal an article was published in.
+_JOURNAL_LINE = re.compile(rf"^(?P<journal>[{_HAN}a-z]{{2,20}}?)\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期$")
+_ORIGINAL_TITLE = re.compile(r"^(?:原题|原标题)\s*[:：]\s*(?P<title>.+)$")
+_FIELD_PAIR = re.compile(rf"[{_HAN}]{{2,6}}\s*[:：]")
+_WHOLLY_BRACKETED = re.compile(r"^[（(〔\[【].*[)）〕\]】]$")
+# An organisation's name alone: "中共某县委组织部", "中共绍兴市柯桥区委党校".
+_ORG_ALONE = re.compile(
+    rf"^(?:中共)?[{_HAN}]{{2,30}}?(?:委员会|党委|党组|党工委|工委|总支|支部|组织部|宣传部|统战部|纪委|监委|党校|大学|学院"
+    r"|研究院|研究所|研究中心|政府|办公室|办事处)$"
+)
 
 _ORG_SUFFIX = (
     "委员会|组织部|宣传部|统战部|工作部|办公室|党工委|党委|党组|工委|总支|支部|机关|委|部|办|局|厅|处|科|院|所|中心|站"
@@ -211,6 +254,7 @@ class _Kind(enum.Enum):
     TOOLBAR = "toolbar"  # a widget line: junk that also marks the end of a headline block
     SITE = "site"  # a line naming the site: chrome in the header or footer, content inside the body
     META = "meta"
+    DATED = "dated"  # a line that is a date: metadata in the header or a sign-off, content elsewhere
     SEPARATOR = "separator"
     PART = "part"
     RELATED = "related"
@@ -240,8 +284,8 @@ class _Line:
 
 
 def _clean_line(raw: str) -> str:
-    """Drop pinyin notes and invisible characters, collapse runs of spaces, strip."""
-    return _SPACES.sub(" ", strip_pinyin_notes(_INVISIBLE.sub("", raw))).strip()
+    """Drop pinyin notes, mangled ones too, and invisible characters; collapse runs of spaces, strip."""
+    return _SPACES.sub(" ", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", raw)))).strip()
 
 
 def _make_line(text: str, after_blank: bool) -> _Line:
@@ -276,6 +320,18 @@ def _classify(line: _Line) -> None:
     elif _is_meta_line(s):
         line.kind = _Kind.META
         line.fields = _meta_fields(line, 0)
+    elif m := _PAPER_LINE.match(s):
+        line.kind = _Kind.META
+        line.fields = [("来源", line.original(*m.span("paper"))), ("日期", m.group("date"))]
+    elif m := _JOURNAL_LINE.match(s):
+        line.kind = _Kind.META
+        line.fields = [("刊名", line.original(*m.span("journal")))]
+    elif m := _ORIGINAL_TITLE.match(s):
+        line.kind = _Kind.META
+        line.fields = [("原题", line.original(*m.span("title")))]
+    elif _DATED_LINE.match(s.strip(_MARKUP_EDGES)) and _parse_date(s):
+        line.kind = _Kind.DATED
+        line.fields = [("", s)]
     elif _is_junk(s):
         line.kind = _Kind.JUNK
     elif (toolbar := _toolbar(line)) is not None:
@@ -298,6 +354,12 @@ def _is_junk(s: str) -> bool:
     if len(s) <= 80 and "。" not in s:
         if any(term in s for term in _SPAM_STRONG) or sum(term in s for term in _SPAM_WEAK) >= 2:
             return True
+    if len(s) <= 80 and "。" not in s and _SOLICITATION.search(s):
+        return True
+    if len(s) <= 60 and (_BARE_CRUMB.match(s) or _PIPE_MENU.match(s) or _PAGE_LABEL.match(s) or _WELCOME.match(s)):
+        return True
+    if len(s) <= 200 and (_HTML_DEBRIS.search(s) or _URL_LINE.match(s)):
+        return True
     return len(s) <= 100 and bool((_COPYRIGHT.search(s) and "。" not in s) or _NAVIGATION.match(s))
 
 
@@ -444,15 +506,24 @@ def _cut_meta_tail(line: _Line) -> None:
 
 
 def _parse_date(text: str) -> str | None:
-    """The first valid calendar date in text as ISO YYYY-MM-DD: 2017年09月12日, 2019-7-18, 2019/7/18, 2019.07.18."""
-    for m in _DATE.finditer(text):
-        year, month, day = (int(g) for g in m.groups())
+    """The first valid calendar date in text as ISO YYYY-MM-DD: 2017年09月12日, 2019-7-18, 2019.07.18, 二〇二二年十二月三十日."""
+    found = [(m.start(), tuple(int(g) for g in m.groups())) for m in _DATE.finditer(text)]
+    found += [(m.start(), tuple(_chinese_number(g) for g in m.groups())) for m in _CN_DATE.finditer(text)]
+    for _, (year, month, day) in sorted(found):
         if 1900 <= year <= 2100:
             try:
                 return date(year, month, day).isoformat()
             except ValueError:
                 continue
     return None
+
+
+def _chinese_number(text: str) -> int:
+    """二〇二二 -> 2022 (digit by digit), 十二 -> 12, 三十 -> 30, 三十一 -> 31."""
+    if "十" not in text:
+        return int("".join(str(_CN_DIGITS.index(c) % 10 if c != "零" else 0) for c in text))
+    tens, _, units = text.partition("十")
+    return (_CN_DIGITS.index(tens) if tens else 1) * 10 + (_CN_DIGITS.index(units) if units else 0)
 
 
 @dataclass
@@ -462,16 +533,22 @@ class _Meta:
     date: str | None = None
     source: str | None = None
     author: str | None = None
+    original_title: str | None = None
 
 
 def _read_fields(fields: list[tuple[str, str]]) -> _Meta:
     """Date, source and author from (label, value) fields; placeholders such as 未知 or 管理员 are ignored."""
     meta = _Meta()
-    for wanted in _DATE_LABELS:
+    for wanted in (*_DATE_LABELS, *_SOURCE_DATE_LABELS, _SIGN_OFF):
         meta.date = next((d for label, value in fields if label == wanted and (d := _parse_date(value))), None)
         if meta.date:
             break
     for label, value in fields:
+        if label == "原题":
+            meta.original_title = meta.original_title or value.strip()
+            continue
+        if label in _SOURCE_LABELS and (m := _DATE.search(value)):
+            value = value[: m.start()]
         words = _value_words(value)
         if not words:
             continue
@@ -486,7 +563,7 @@ def _read_fields(fields: list[tuple[str, str]]) -> _Meta:
 def _value_words(value: str) -> list[str]:
     """The words of a field value, up to the first widget word (打印, 收藏, 本文已影响 ...)."""
     words = []
-    for word in value.split():
+    for word in filter(None, re.split(r"[\s【】\[\]|｜]+", value)):
         word = word.strip(_TOKEN_PUNCT)
         simple = to_simplified(word).lower()
         if not word or simple in _WIDGET_WORDS or _WIDGET_PATTERN.match(simple):
@@ -511,6 +588,12 @@ def _byline(text: str) -> str | None:
     if m is None or (inner == text and not m.group("names")):
         return None
     return inner
+
+
+def _signing_organisation(text: str) -> bool:
+    """Whether a line above a sign-off date is the organisation that signs: "中共某村支部委员会"."""
+    simple = to_simplified(text)
+    return len(text) <= 40 and bool(_ORG_ALONE.match(simple) or _BYLINE.match(simple))
 
 
 def _trailing_signature(text: str) -> tuple[str, str] | None:
@@ -588,6 +671,7 @@ def _articles(raw: RawDocument) -> list[Article]:
         _classify(line)
     _mark_menus(lines)
     _drop_related_lists(lines)
+    _drop_running_headers(lines)
     # Plain text that separates paragraphs by blank lines may also break a paragraph after a semicolon.
     soft_breaks = blanks >= 0.4 * len(lines)
 
@@ -600,6 +684,7 @@ def _articles(raw: RawDocument) -> list[Article]:
     zones = [_zones(segment) for segment in segments]
     site_name = raw.site_name
     for segment, (start, end) in zip(segments, zones, strict=True):
+        _place_dated_lines(segment, start, end)
         for i, line in enumerate(segment):
             if line.kind is _Kind.SITE and start <= i < end:
                 line.kind, line.site = _Kind.CONTENT, None
@@ -622,6 +707,49 @@ def _articles(raw: RawDocument) -> list[Article]:
     return articles
 
 
+def _drop_running_headers(lines: list[_Line]) -> None:
+    """A short line repeated between the paragraphs of the body, as a document's running header, is junk.
+
+    A headline repeated in the header (title, breadcrumb, subtitle) is not: two repeats must stand after the
+    first paragraph of running text. Where a layout glued the header to a paragraph, it is cut off.
+    """
+    first_body = next((i for i, line in enumerate(lines) if line.kind is _Kind.CONTENT and _is_body(line.text)), None)
+    if first_body is None:
+        return
+    positions: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        if line.kind in (_Kind.CONTENT, _Kind.SITE) and len(line.text) <= 40 and not _is_body(line.text):
+            if not NUMBERED_HEADING.match(line.text):
+                positions.setdefault(line.text, []).append(i)
+    for header, found in positions.items():
+        glued = [
+            i
+            for i, line in enumerate(lines)
+            if line.kind is _Kind.CONTENT and line.text != header and line.text.endswith(header) and _is_body(line.text)
+        ]
+        if len(found) + len(glued) >= 3 and sum(i > first_body for i in [*found, *glued]) >= 2:
+            for i in found:
+                lines[i].kind = _Kind.JUNK
+            for i in glued:
+                lines[i].cut(len(lines[i].text) - len(header))
+
+
+def _place_dated_lines(segment: list[_Line], body_start: int, body_end: int) -> None:
+    """A date line is metadata in the header or in the sign-off after the last paragraph; elsewhere it is content."""
+    for i, line in enumerate(segment):
+        if line.kind is not _Kind.DATED:
+            continue
+        after = [other for other in segment[i + 1 :] if other.kind is _Kind.CONTENT]
+        if i < body_start:
+            line.kind = _Kind.META
+        elif i >= body_end and not any(len(other.text) > 30 for other in after):
+            line.kind = _Kind.META
+            line.fields = [(_SIGN_OFF, line.fields[0][1])]
+        else:
+            line.kind = _Kind.CONTENT
+            line.fields = []
+
+
 def _zones(segment: list[_Line]) -> tuple[int, int]:
     """(start of the body, one past its last running-text paragraph)."""
     start = next(
@@ -629,7 +757,10 @@ def _zones(segment: list[_Line]) -> tuple[int, int]:
             i
             for i, line in enumerate(segment)
             if line.kind is _Kind.PART
-            or (line.kind is _Kind.CONTENT and (_is_body(line.text) or NUMBERED_HEADING.match(line.text)))
+            or (
+                line.kind is _Kind.CONTENT
+                and ((_is_body(line.text) and not _is_exclaimed_heading(line.text)) or NUMBERED_HEADING.match(line.text))
+            )
         ),
         len(segment),
     )
@@ -640,17 +771,35 @@ def _zones(segment: list[_Line]) -> tuple[int, int]:
     return start, end
 
 
+def _is_exclaimed_heading(text: str) -> bool:
+    """A short question or exclamation with no other punctuation: a headline, not running text."""
+    stem = text.rstrip(_CLOSERS).rstrip("？！?!")
+    return len(text) <= 40 and stem != text.rstrip(_CLOSERS) and not re.search(r"[，,。；;！!？?：:]", stem)
+
+
+def _is_name_list(text: str) -> bool:
+    """A line of people's names: "崔会敏,张雪斐", "□ 卢福营 高 健"."""
+    names = re.split(r"[\s,，、;；]+", text.strip(" □■◇◆●▪·"))
+    han = re.compile(rf"[{_HAN}·]{{1,3}}")
+    return len(names) >= 2 and all(han.fullmatch(name) for name in names)
+
+
 def _title_candidate(text: str) -> bool:
-    """A line that could be a headline: short, not a sentence, a numbered heading, a lead-in or a subtitle."""
+    """A line that could be a headline: short, not a sentence, a numbered heading, a lead-in, a subtitle or chrome."""
+    simple = to_simplified(text)
     return (
         4 <= len(text) <= 100
-        and _han_count(text) >= 2
+        and _han_count(text) >= 4
         and not text.endswith((*_CLAUSE_END, "：", ":"))
         and not text.startswith(("—", "-", "－", "–"))
         and not NUMBERED_HEADING.match(text)
-        and not _is_body(text)
+        and (not _is_body(text) or _is_exclaimed_heading(text))
         and not _ATTACHMENT.match(text)
         and not _DOC_NUMBER.search(text)
+        and not _WHOLLY_BRACKETED.match(text)
+        and len(_FIELD_PAIR.findall(simple)) < 2
+        and not _is_name_list(text)
+        and not _ORG_ALONE.match(simple)
     )
 
 
@@ -721,6 +870,12 @@ def _article(
         elif title_key and len(key := normalize_for_phrase_match(line.text)) >= 4 and key in title_key:
             dropped.add(i)  # the headline repeated as a subtitle block
 
+    signed_off = [i for i, line in enumerate(segment) if any(label == _SIGN_OFF for label, _ in line.fields)]
+    if signed_off:
+        before = [i for i in range(signed_off[0]) if segment[i].kind is _Kind.CONTENT and i not in dropped]
+        if before and _signing_organisation(segment[before[-1]].text):
+            author = author or segment[before[-1]].text
+            dropped.add(before[-1])
     content = [i for i, line in enumerate(segment) if line.kind is _Kind.CONTENT and i not in dropped]
     if content:
         last = segment[content[-1]]
@@ -763,6 +918,8 @@ def _article(
         return None
 
     meta = _read_fields([f for line in segment for f in line.fields])
+    if title is None and meta.original_title and _title_candidate(meta.original_title):
+        title = meta.original_title
     author = author or meta.author
     text = "\n".join(paragraphs)
     return Article(
