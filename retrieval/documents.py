@@ -177,7 +177,7 @@ _SITE_NAME = re.compile(
 )
 
 _LABELS = (
-    "发布时间|发表时间|发布日期|更新时间|录入时间|时间|日期|文章来源|信息来源|来源|作者单位|作者|撰稿人|撰稿|记者|通讯员"
+    "发布时间|发表时间|发布日期|更新时间|录入时间|时间|日期|文章来源|信息来源|来源|刊名|作者单位|作者|撰稿人|撰稿|记者|通讯员"
     "|责任编辑|编辑|编审|审核|发布人|发布者|录入|点击数|点击量|点击|阅读人次|阅读量|阅读数|阅读|浏览次数|浏览量|浏览|访问量"
 )
 _LABEL = re.compile(rf"({_LABELS})\s*[:：]")
@@ -190,7 +190,9 @@ _COUNT = re.compile(r"^[\d,\s]*(?:人次|次)?$")
 _DATE_LABELS = ("发布时间", "发表时间", "发布日期", "", "时间", "日期", "录入时间", "更新时间")  # in order of trust
 _SOURCE_LABELS = frozenset({"来源", "文章来源", "信息来源", "刊名"})
 _AUTHOR_LABELS = frozenset({"作者", "作者单位", "撰稿", "撰稿人", "记者", "通讯员"})
-_UNKNOWN_SOURCES = frozenset({"未知", "不详", "佚名", "本站", "原创", "本站原创", "网络", "互联网", "网络整理", "转载"})
+_UNKNOWN_SOURCES = frozenset(
+    {"未知", "不详", "佚名", "本站", "原创", "本站原创", "网络", "互联网", "网络整理", "转载", "网友投稿", "网友上传", "会员上传", "用户上传"}
+)
 _PLACEHOLDER_AUTHORS = frozenset(
     {"管理员", "系统管理员", "超级管理员", "admin", "administrator", "信息员", "佚名", "未知", "本站", "小编", "编辑", "站长"}
 )
@@ -211,6 +213,8 @@ _MARKUP_EDGES = " \t*_#>`~()（）[]【】〔〕"
 _PAPER_LINE = re.compile(rf"^《(?P<paper>[^《》]{{2,20}})》\s*[（(]\s*(?P<date>{_ANY_DATE})\s*(?:第?\s*\d{{1,3}}\s*版)?\s*[)）]$")
 # 党政研究 2019年4期: the journal an article was published in.
 _JOURNAL_LINE = re.compile(rf"^(?P<journal>[{_HAN}a-z]{{2,20}}?)\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期$")
+# 《2022年换届选举工作实施方案2.doc》由会员分享...: a document-sharing site names the file.
+_SHARED_FILE = re.compile(r"^《(?P<title>[^《》]{4,80}?)\d{0,2}\.(?:docx?|pdf|wps|pptx?|txt)》")
 _ORIGINAL_TITLE = re.compile(r"^(?:原题|原标题)\s*[:：]\s*(?P<title>.+)$")
 _FIELD_PAIR = re.compile(rf"[{_HAN}]{{2,6}}\s*[:：]")
 _WHOLLY_BRACKETED = re.compile(r"^[（(〔\[【].*[)）〕\]】]$")
@@ -326,6 +330,9 @@ def _classify(line: _Line) -> None:
     elif m := _JOURNAL_LINE.match(s):
         line.kind = _Kind.META
         line.fields = [("刊名", line.original(*m.span("journal")))]
+    elif m := _SHARED_FILE.match(s):
+        line.kind = _Kind.META
+        line.fields = [("原题", line.original(*m.span("title")))]
     elif m := _ORIGINAL_TITLE.match(s):
         line.kind = _Kind.META
         line.fields = [("原题", line.original(*m.span("title")))]
@@ -354,6 +361,8 @@ def _is_junk(s: str) -> bool:
     if len(s) <= 80 and "。" not in s:
         if any(term in s for term in _SPAM_STRONG) or sum(term in s for term in _SPAM_WEAK) >= 2:
             return True
+    if len(s) <= 300 and "。" not in s and sum(term in s for term in _SPAM_STRONG) >= 2:
+        return True  # a long run of spam keywords: "国产精品_亚洲欧美_..."
     if len(s) <= 80 and "。" not in s and _SOLICITATION.search(s):
         return True
     if len(s) <= 60 and (_BARE_CRUMB.match(s) or _PIPE_MENU.match(s) or _PAGE_LABEL.match(s) or _WELCOME.match(s)):
@@ -472,6 +481,7 @@ def _is_meta_line(s: str) -> bool:
     return (
         bool(_LABEL.match(s.lstrip("(（【[ ")))
         or len(labels) >= 2
+        or len(_FIELD_PAIR.findall(s)) >= 2  # "网站:公文素材库 | 时间:2019-06-22"
         or (len(lead) <= 25 and _parse_date(lead) is not None)  # "2019年07月18日 来源:人民网"
     )
 
