@@ -215,6 +215,12 @@ _PAPER_LINE = re.compile(rf"^《(?P<paper>[^《》]{{2,20}})》\s*[（(]\s*(?P<d
 _JOURNAL_LINE = re.compile(rf"^(?P<journal>[{_HAN}a-z]{{2,20}}?)\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期$")
 # 《2022年换届选举工作实施方案2.doc》由会员分享...: a document-sharing site names the file.
 _SHARED_FILE = re.compile(r"^《(?P<title>[^《》]{4,80}?)\d{0,2}\.(?:docx?|pdf|wps|pptx?|txt)》")
+# A title fused with what follows when a document lost its line breaks: "...制度前言组织生活是...".
+_GENRE_END = ("方案", "报告", "制度", "总结", "计划", "意见", "办法", "细则", "规定", "通知", "决定", "讲话", "发言", "材料", "汇报")
+_FUSED_LABEL = re.compile(r"(?:前言|引言|摘要|内容提要|内容摘要|收藏)(?=\S)")
+_FUSED_HEADING = re.compile(r"(?:一、|第一章|第一部分|第一条|[（(]一[)）])")
+_FUSED_OPENING = re.compile(r"(?:为|按照|根据|[^，。,；;：:\s]{2,12}[:：])")
+_FOOTNOTE_MARK = re.compile(r"\s*[*＊]+(?:\s.*)?$")
 _ORIGINAL_TITLE = re.compile(r"^(?:原题|原标题)\s*[:：]\s*(?P<title>.+)$")
 _FIELD_PAIR = re.compile(rf"[{_HAN}]{{2,6}}\s*[:：]")
 _WHOLLY_BRACKETED = re.compile(r"^[（(〔\[【].*[)）〕\]】]$")
@@ -823,7 +829,74 @@ def _find_title(segment: list[_Line], body_start: int) -> int | None:
                 return candidates[-1]
         elif is_content and _title_candidate(line.text):
             candidates.append(i)
+    if candidates and _is_section_heading(segment, candidates[0]):
+        return None
     return candidates[0] if candidates else None
+
+
+def _is_section_heading(segment: list[_Line], index: int) -> bool:
+    """A short line right above the text, shaped like the unnumbered headings between later paragraphs: "工作背景"."""
+
+    def short(i: int) -> bool:
+        line = segment[i]
+        return line.kind is _Kind.CONTENT and len(line.text) <= 8 and not _is_body(line.text)
+
+    def body(i: int) -> bool:
+        return 0 <= i < len(segment) and segment[i].kind is _Kind.CONTENT and _is_body(segment[i].text)
+
+    return short(index) and body(index + 1) and any(
+        short(i) and body(i - 1) and body(i + 1) for i in range(index + 2, len(segment) - 1)
+    )
+
+
+def _tidy_title(title: str) -> str:
+    """A title without a footnote mark and what follows it, nor a table of contents glued on: "方案一、背景分析"."""
+    title = _FOOTNOTE_MARK.sub("", title)
+    if m := _FUSED_HEADING.search(title, 6):
+        title = title[: m.start()]
+    return title.strip()
+
+
+def _fused_title(text: str) -> tuple[str, str] | None:
+    """(title, rest) of a first paragraph that begins with its document's title, fused for want of a line break.
+
+    The title must be a phrase without punctuation, and what follows must plainly start something else: a label
+    (前言, 摘要), the first numbered heading, or after a document-kind word (方案, 报告, ...) an addressee
+    ("省委组织部:"), an opening (为, 按照, 根据) or the tail of the title repeated as a heading.
+    """
+    stop = re.search(r"[，,。；;！？!?\s“”《》]", text)
+    head = text[: min(stop.start() if stop else len(text), 41)]
+    for end in range(6, len(head)):
+        title, rest = text[:end], text[end:]
+        if m := _FUSED_LABEL.match(rest):
+            return title, rest[m.end() :]
+        if _FUSED_HEADING.match(rest):
+            return title, rest
+        if title.endswith(_GENRE_END) and _han_count(title) >= 6:
+            if _FUSED_OPENING.match(rest) or any(rest.startswith(title[k:]) for k in range(1, end - 3)):
+                return title, rest
+    return None
+
+
+def _after_category(segment: list[_Line], index: int, body_start: int, title: str) -> tuple[int, str]:
+    """The title without a category printed before it: the next header line when it is the title's tail."""
+    key = normalize_for_phrase_match(title)
+    if re.search(r"[—:：]", title):
+        return index, title  # "标题——副标题" repeated as "副标题" is a subtitle, not a category
+    for i in range(index + 1, body_start):
+        line = segment[i]
+        if line.kind is _Kind.CONTENT:
+            tail = normalize_for_phrase_match(line.text)
+            if len(tail) >= 6 and tail != key and key.endswith(tail):
+                segment[index].kind = _Kind.JUNK
+                return i, line.text
+            break
+    return index, title
+
+
+def _first_content(segment: list[_Line]) -> int | None:
+    """The index of the first content line."""
+    return next((i for i, line in enumerate(segment) if line.kind is _Kind.CONTENT), None)
 
 
 def _find_line(segment: list[_Line], wanted: str) -> int | None:
@@ -859,7 +932,13 @@ def _article(
         title: str | None = title_hint
     else:
         title_index = _find_title(segment, body_start)
-        title = segment[title_index].text if title_index is not None else None
+        title = _tidy_title(segment[title_index].text) if title_index is not None else None
+        if title_index is not None:
+            title_index, title = _after_category(segment, title_index, body_start, title)
+        elif (first := _first_content(segment)) is not None and first == body_start:
+            if fused := _fused_title(segment[first].text):
+                title, rest = fused
+                segment[first].text = rest
     if title is None and _usable_fallback_title(fallback_title):
         title = fallback_title
 

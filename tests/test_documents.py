@@ -758,3 +758,49 @@ def test_pdf_running_header_does_not_become_the_title_or_leak_into_a_passage() -
     article = parse_bytes(make_pdf(pages), "report.pdf").articles[0]
     assert article.title == "关于整顿软弱涣散村党组织的报告"
     assert norm(header) not in norm(article.text)
+
+
+@pytest.mark.parametrize(
+    ("first_line", "title", "text"),
+    [
+        ("农村党员教育管理制度党员教育管理制度加强党员的教育管理是党支部建设的重要内容。", "农村党员教育管理制度",
+         "党员教育管理制度加强党员的教育管理是党支部建设的重要内容。"),
+        ("某镇软弱涣散党组织整顿方案为认真贯彻落实上级要求，结合我镇实际，制定本方案。", "某镇软弱涣散党组织整顿方案",
+         "为认真贯彻落实上级要求，结合我镇实际，制定本方案。"),
+        ("关于软弱涣散党组织排查工作的情况报告省委组织部:按照要求，现将排查情况报告如下。", "关于软弱涣散党组织排查工作的情况报告",
+         "省委组织部:按照要求，现将排查情况报告如下。"),
+        ("党支部的组织生活前言组织生活是党支部对党员进行教育管理的基本方式。", "党支部的组织生活",
+         "组织生活是党支部对党员进行教育管理的基本方式。"),
+    ],
+)
+def test_title_fused_with_the_first_paragraph_of_a_flattened_document(first_line: str, title: str, text: str) -> None:
+    article = parse_text(f"{first_line}\n").articles[0]
+    assert (article.title, article.text) == (title, text)
+
+
+def test_running_text_is_not_cut_into_a_title() -> None:
+    line = "今年以来，我县制定了工作方案为群众办实事，成效明显。"
+    article = parse_text(f"{line}\n").articles[0]
+    assert (article.title, article.text) == (None, line)
+
+
+def test_title_fused_with_the_table_of_contents_or_a_footnote_mark() -> None:
+    assert parse_text(f"村集中治乱工作方案一、背景分析\n{BODY}\n").articles[0].title == "村集中治乱工作方案"
+    assert parse_text(f"乡村治理的实践逻辑阐释* 基于典型案例\n{BODY}\n").articles[0].title == "乡村治理的实践逻辑阐释"
+
+
+def test_category_printed_before_the_title_is_dropped() -> None:
+    page = f"村党组织带头人队伍建设经验材料实施“头雁”工程 锻造过硬队伍\n实施“头雁”工程锻造过硬队伍\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.text) == ("实施“头雁”工程锻造过硬队伍", BODY)
+
+
+def test_title_of_a_shared_document_is_its_file_name() -> None:
+    page = f"《2022年换届选举工作实施方案2.doc》由会员分享,可在线阅读,更多相关《2022年换届选举工作实施方案2.doc(22页珍藏版)》请在某某网上搜索。\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.text) == ("2022年换届选举工作实施方案", BODY)
+
+
+def test_a_short_section_heading_above_the_text_is_not_a_title() -> None:
+    page = f"工作背景\n{BODY}\n工作做法\n{BODY}\n"
+    assert parse_text(page).articles[0].title is None
