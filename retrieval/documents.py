@@ -149,7 +149,15 @@ _COPYRIGHT = re.compile(r"版权所有|版权说明|版权声明|免责声明|co
 _WELCOME = re.compile(r"^(?:欢迎|热烈欢迎)(?:您|你)?(?:来到|访问|光临|登录)")
 # A page-structure label standing in for a title: 论文部分内容阅读, 资源描述, 文档简介, 内容摘要.
 _PAGE_LABEL = re.compile(r"^(?:论文|文章|文档|资源|资料|全文|正文|在线|内容|部分)+(?:阅读|描述|简介|介绍|预览|摘要|下载)$")
-_HTML_DEBRIS = re.compile(r"<!--|-->|</?(?:div|span|script|style|p|a|br|td|tr|table|li|ul)\b[^>]*>?", re.IGNORECASE)
+_HTML_DEBRIS = re.compile(
+    r"<!--|-->|data:image/|</?(?:div|span|script|style|p|a|br|td|tr|table|li|ul|img|image)\b[^>]*>?", re.IGNORECASE
+)
+# Content-farm notes about the page itself: "下面是小编为大家整理的...", "不代表本站观点", "客服老师".
+_SITE_NOTE = re.compile(r"小编.{0,12}(?:整理|搜集|收集|精心|推荐|分享)|不代表本站|本站.{0,6}(?:整理|上传|收集)|客服老师")
+# A downloadable file's properties on a document-sharing page: "格式:doc", "大小:28.00 KB", "文档页数:3".
+_FILE_PROPERTY = re.compile(r"^[-•·*\s]*(?:格式|大小|文件大小|文档页数|页数|下载次数|上传时间|上传者|文档格式)\s*[:：]\s*[^，。,；;]{1,20}$")
+_WORD_COUNT = re.compile(r"[（(][^()（）]{0,12}全文共\s*\d+\s*字[^()（）]{0,20}[)）]")
+_MENU_LABEL = re.compile(r"^(?:[A-Z][a-z]+ ){1,3}[A-Z][a-z]+$")  # "Regional Quick Navigation"
 _URL_LINE = re.compile(r"^(?:(?:网址|地址|链接|本文链接|原文链接|url)\s*[:：]\s*)?(?:https?://|www\.)\S+$")
 # A contact solicitation with an account id: "加微信 xxx123", "+V: abc_888", "QQ群：12345678".
 _SOLICITATION = re.compile(r"(?:加|添加|\+)\s*(?:微信|威信|薇信|vx|wx|v信|v|qq|q群|qq群)\s*(?:号)?\s*[:：]?\s*[a-z0-9_-]{5,}")
@@ -166,11 +174,12 @@ _SPAM_WEAK = ("亚洲", "欧美", "日韩", "国产", "精品", "无删减", "�
 _WIDGET_WORDS = frozenset(
     """打印 打印本页 纠错 我要纠错 收藏 加入收藏 回复 评论 发表评论 分享 投稿 我要投稿 投稿须知 微信扫一扫 扫一扫
     扫描二维码 二维码 收听本文 请选择 进入手机版 继续访问电脑版 关闭 关闭窗口 返回顶部 返回 顶部 返回列表 举报 点赞
-    微信 微博 qq qq空间 朋友圈 新浪微博 腾讯微博 网站地图 设为首页 联系我们 关于我们 免责声明 ×""".split()
+    微信 微博 qq qq空间 朋友圈 新浪微博 腾讯微博 网站地图 设为首页 联系我们 关于我们 免责声明 推荐 字体 大字体 中字体
+    小字体 大 中 小 ×""".split()
 )
-_WIDGET_PATTERN = re.compile(r"^(?:.{0,12}(?:手机站|手机版|电脑版|客户端)|(?:app|pdf|caj|word|手机)?下载(?:app|本文|全文)?|本文已影响\d*人?次?|分享到.*|字号.*|\d{1,2}:\d{2}(?::\d{2})?)$")
+_WIDGET_PATTERN = re.compile(r"^(?:.{0,12}(?:手机站|手机版|电脑版|客户端)|(?:(?:app|pdf|caj|word|手机)?下载(?:app|本文|全文)?)+|本文已影响\d*人?次?|分享到.*|字[号体].*|\d{1,2}:\d{2}(?::\d{2})?)$")
 _TOKEN = re.compile(r"[^\s|｜/]+")
-_TOKEN_PUNCT = "【】[]()（）<>《》「」“”\":：,，·•"
+_TOKEN_PUNCT = "【】[]()（）<>《》「」『』“”\":：,，·•"
 
 _SITE_NAME = re.compile(
     rf"^(?P<site>[{_HAN}a-z0-9]{{1,16}}?(?:网站联盟|网站|网|在线|资料库|文库|之窗|门户网|门户|频道))(?:来稿|供稿|讯|原创|独家)?$"
@@ -295,7 +304,8 @@ class _Line:
 
 def _clean_line(raw: str) -> str:
     """Drop pinyin notes, mangled ones too, and invisible characters; collapse runs of spaces, strip."""
-    return _SPACES.sub(" ", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", raw)))).strip()
+    text = _WORD_COUNT.sub("", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", raw))))
+    return _SPACES.sub(" ", text).strip()
 
 
 def _make_line(text: str, after_blank: bool) -> _Line:
@@ -345,7 +355,7 @@ def _classify(line: _Line) -> None:
     elif _DATED_LINE.match(s.strip(_MARKUP_EDGES)) and _parse_date(s):
         line.kind = _Kind.DATED
         line.fields = [("", s)]
-    elif _is_junk(s):
+    elif _is_junk(s) or _MENU_LABEL.match(line.text):
         line.kind = _Kind.JUNK
     elif (toolbar := _toolbar(line)) is not None:
         line.kind = _Kind.TOOLBAR
@@ -373,9 +383,17 @@ def _is_junk(s: str) -> bool:
         return True
     if len(s) <= 60 and (_BARE_CRUMB.match(s) or _PIPE_MENU.match(s) or _PAGE_LABEL.match(s) or _WELCOME.match(s)):
         return True
-    if len(s) <= 200 and (_HTML_DEBRIS.search(s) or _URL_LINE.match(s)):
+    if len(s) <= 200 and (_HTML_DEBRIS.search(s) or _URL_LINE.match(s) or _SITE_NOTE.search(s)):
+        return True
+    if _FILE_PROPERTY.match(s) or _is_tag_cloud(s):
         return True
     return len(s) <= 100 and bool((_COPYRIGHT.search(s) and "。" not in s) or _NAVIGATION.match(s))
+
+
+def _is_tag_cloud(s: str) -> bool:
+    """A line of keyword tags with repeats: "乡村越来越好 乡村越来越好 发展壮大集体经济 ..."."""
+    tags = s.split()
+    return len(tags) >= 4 and len(set(tags)) < len(tags) and not re.search(r"[，,。；;！？!?]", s)
 
 
 def _tokens(line: _Line) -> list[tuple[int, int]]:
@@ -751,7 +769,13 @@ def _drop_running_headers(lines: list[_Line]) -> None:
 
 
 def _place_dated_lines(segment: list[_Line], body_start: int, body_end: int) -> None:
-    """A date line is metadata in the header or in the sign-off after the last paragraph; elsewhere it is content."""
+    """A date line is metadata in the header or in the sign-off after the last paragraph; elsewhere it is content.
+
+    After the last paragraph, a bracketed line other than a byline is a notice: "(未完,请阅读下面的提示信息)".
+    """
+    for line in segment[body_end:]:
+        if line.kind is _Kind.CONTENT and _WHOLLY_BRACKETED.match(line.text) and not _byline(line.text):
+            line.kind = _Kind.JUNK
     for i, line in enumerate(segment):
         if line.kind is not _Kind.DATED:
             continue

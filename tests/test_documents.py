@@ -804,3 +804,27 @@ def test_title_of_a_shared_document_is_its_file_name() -> None:
 def test_a_short_section_heading_above_the_text_is_not_a_title() -> None:
     page = f"工作背景\n{BODY}\n工作做法\n{BODY}\n"
     assert parse_text(page).articles[0].title is None
+
+
+def test_notes_of_content_farms_and_document_sites_are_dropped() -> None:
+    junk = [
+        "下面是小编为大家整理的某村党支部工作总结，供大家参考。",
+        "导语:某村党支部工作总结一文来源于网友上传,不代表本站观点,若需要原创文章可咨询客服老师。",
+        "- 格式:doc",
+        "- 大小:28.00 KB",
+        "- 文档页数:3",
+        "推荐 CAJ下载PDF下载",
+        "字体:【 打印",
+        "字号:『 大字体 中字体 小字体 』",
+        '<image>data:image/png;base64,iVBORw0KGgo" alt=""</image>',
+        "Regional Quick Navigation",
+        "党建引领 乡村振兴 党建引领 集体经济 乡村振兴",
+    ]
+    page = "\n".join(["某村党支部2022年工作总结(全文共2102字)", *junk, BODY, "(未完,全文共1783字,当前显示471字)", "(请认真阅读下面的提示信息)"])
+    article = parse_text(page).articles[0]
+    assert (article.title, article.text) == ("某村党支部2022年工作总结", BODY)
+
+
+def test_bracketed_lines_inside_the_text_are_kept() -> None:
+    page = f"某村党支部的做法\n{BODY}\n(一)加强组织领导\n{BODY}\n"
+    assert "(一)加强组织领导" in parse_text(page).articles[0].text
