@@ -189,7 +189,8 @@ _LABELS = (
     "发布时间|发表时间|发布日期|更新时间|录入时间|时间|日期|文章来源|信息来源|来源|刊名|作者单位|作者|撰稿人|撰稿|记者|通讯员"
     "|责任编辑|编辑|编审|审核|发布人|发布者|录入|点击数|点击量|点击|阅读人次|阅读量|阅读数|阅读|浏览次数|浏览量|浏览|访问量"
 )
-_LABEL = re.compile(rf"({_LABELS})\s*[:：]")
+_SPACED_LABELS = "|".join(f"{label[0]} {label[1]}" for label in _LABELS.split("|") if len(label) == 2)  # "作 者:"
+_LABEL = re.compile(rf"({_LABELS}|{_SPACED_LABELS})\s*[:：]")
 _TAIL_START = re.compile(
     rf"(?<=[。！？!?{_CLOSERS}])\s*(?P<bracket>[（(【\[])?"
     r"(?=(?:发布时间|发表时间|发布日期|时间|日期|文章来源|信息来源|来源|作者|发布人|责任编辑|编辑)\s*[:：])"
@@ -231,8 +232,9 @@ _FUSED_HEADING = re.compile(r"(?:一、|第一章|第一部分|第一条|[（(]�
 _FUSED_OPENING = re.compile(r"(?:为|按照|根据|[^，。,；;：:\s]{2,12}[:：])")
 _FOOTNOTE_MARK = re.compile(r"\s*[*＊]+(?:\s.*)?$")
 _ORIGINAL_TITLE = re.compile(r"^(?:原题|原标题)\s*[:：]\s*(?P<title>.+)$")
+_PART_LABELS = frozenset("摘要 引言 前言 正文 导语 概述 目录 附件 关键词 内容提要 结语 结束语 参考文献".split())
 _FIELD_PAIR = re.compile(rf"[{_HAN}]{{2,6}}\s*[:：]")
-_WHOLLY_BRACKETED = re.compile(r"^[（(〔\[【].*[)）〕\]】]$")
+_WHOLLY_BRACKETED = re.compile(r"^[（(〔\[【][^()（）〔〕\[\]【】]+[)）〕\]】]$")
 # An organisation's name alone: "中共某县委组织部", "中共绍兴市柯桥区委党校".
 _ORG_ALONE = re.compile(
     rf"^(?:中共)?[{_HAN}]{{2,30}}?(?:委员会|党委|党组|党工委|工委|总支|支部|组织部|宣传部|统战部|纪委|监委|党校|大学|学院"
@@ -497,7 +499,7 @@ def _is_meta_line(s: str) -> bool:
     labels = list(_LABEL.finditer(s))
     if not labels:
         return False
-    if all(m.group(1) in _COUNTER_LABELS for m in labels):
+    if all(m.group(1).replace(" ", "") in _COUNTER_LABELS for m in labels):
         # "阅读:1623" is a hit counter; "阅读:《党章》第一章" is a study plan.
         values = [s[m.end() : n.start() if n else len(s)] for m, n in zip(labels, [*labels[1:], None], strict=True)]
         return all(_COUNT.match(value.strip(" ()（）")) for value in values)
@@ -518,7 +520,7 @@ def _meta_fields(line: _Line, start: int) -> list[tuple[str, str]]:
     fields = [("", line.original(start, matches[0].start()))]
     for m, following in zip(matches, [*matches[1:], None], strict=True):
         end = following.start() if following else len(line.simple)
-        fields.append((m.group(1), line.original(m.end(), end).strip(" |｜()（）【】[]")))
+        fields.append((m.group(1).replace(" ", ""), line.original(m.end(), end).strip(" |｜()（）【】[]")))
     return fields
 
 
@@ -774,7 +776,8 @@ def _place_dated_lines(segment: list[_Line], body_start: int, body_end: int) -> 
     After the last paragraph, a bracketed line other than a byline is a notice: "(未完,请阅读下面的提示信息)".
     """
     for line in segment[body_end:]:
-        if line.kind is _Kind.CONTENT and _WHOLLY_BRACKETED.match(line.text) and not _byline(line.text):
+        text = line.text
+        if line.kind is _Kind.CONTENT and _WHOLLY_BRACKETED.match(text) and not (_byline(text) or NUMBERED_HEADING.match(text)):
             line.kind = _Kind.JUNK
     for i, line in enumerate(segment):
         if line.kind is not _Kind.DATED:
@@ -822,6 +825,11 @@ def _is_name_list(text: str) -> bool:
     names = re.split(r"[\s,，、;；]+", text.strip(" □■◇◆●▪·"))
     han = re.compile(rf"[{_HAN}·]{{1,3}}")
     return len(names) >= 2 and all(han.fullmatch(name) for name in names)
+
+
+def _is_lone_name(text: str) -> bool:
+    """A line of two or three Han characters that is not a part label: under a headline, its author."""
+    return bool(re.fullmatch(rf"[{_HAN}·]{{2,3}}", text)) and to_simplified(text) not in _PART_LABELS
 
 
 def _title_candidate(text: str) -> bool:
@@ -980,6 +988,11 @@ def _article(
         if by := _byline(line.text):
             author = author or by
             dropped.add(i)
+        elif _is_name_list(line.text) or (title_index is not None and _is_lone_name(line.text)):
+            author = author or line.text.strip(" □■◇◆●▪·")
+            dropped.add(i)
+        elif _WHOLLY_BRACKETED.match(line.text) and not NUMBERED_HEADING.match(line.text):
+            dropped.add(i)  # the authors' affiliation: "(中共某市委党校,浙江 绍兴312030)"
         elif title_key and len(key := normalize_for_phrase_match(line.text)) >= 4 and key in title_key:
             dropped.add(i)  # the headline repeated as a subtitle block
 

@@ -828,3 +828,9 @@ def test_notes_of_content_farms_and_document_sites_are_dropped() -> None:
 def test_bracketed_lines_inside_the_text_are_kept() -> None:
     page = f"某村党支部的做法\n{BODY}\n(一)加强组织领导\n{BODY}\n"
     assert "(一)加强组织领导" in parse_text(page).articles[0].text
+
+
+def test_authors_and_affiliation_under_the_title_are_not_text() -> None:
+    page = f"村庄联结机制重塑路径\n沈丽丽\n(中共绍兴市柯桥区委党校,浙江 绍兴312030)\n崔会敏,张雪斐\n作 者: 祁雪春;\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.text) == ("村庄联结机制重塑路径", BODY)
