@@ -216,8 +216,10 @@ _TIME = r"(?:\s*\d{1,2}\s*[:：∶时]\s*\d{2}(?:\s*[:：∶分]\s*\d{2})?\s*[�
 # A line that is a date: "2020年6月1日", "(2021年1月12日)", "2019-08-03 09:51黄俊尧", "思而思学 2023-11-05 16:40:31".
 # Whether it is the article's date depends on where it stands (see _place_dated_lines).
 _DATED_LINE = re.compile(
-    rf"^(?:[^\d，。,；;！？!?：:]{{1,30}}\s)?\s*{_ANY_DATE}{_TIME}\s*(?:[^\d，。,；;！？!?]{{0,16}})$"
+    rf"^(?:[^\d，。,；;！？!?：:]{{1,30}}(?<![于在从自至])\s)?\s*{_ANY_DATE}{_TIME}\s*(?P<after>[^\d，。,；;！？!?]{{0,16}})$"
 )
+# Words after a date that make it an event's date, not a page's: "2021年1月12日上午召开支部大会".
+_EVENT_WORDS = re.compile(r"上午|下午|晚上|早上|中午|凌晨|召开|举行|举办|开展|以来|期间|前后|至今|起")
 _MARKUP_EDGES = " \t*_#>`~()（）[]【】〔〕"
 # 《人民日报》（2023年05月16日 第07版）: the newspaper and its date.
 _PAPER_LINE = re.compile(rf"^《(?P<paper>[^《》]{{2,20}})》\s*[（(]\s*(?P<date>{_ANY_DATE})\s*(?:第?\s*\d{{1,3}}\s*版)?\s*[)）]$")
@@ -354,7 +356,7 @@ def _classify(line: _Line) -> None:
     elif m := _ORIGINAL_TITLE.match(s):
         line.kind = _Kind.META
         line.fields = [("原题", line.original(*m.span("title")))]
-    elif _DATED_LINE.match(s.strip(_MARKUP_EDGES)) and _parse_date(s):
+    elif (m := _DATED_LINE.match(s.strip(_MARKUP_EDGES))) and not _EVENT_WORDS.search(m["after"]) and _parse_date(s):
         line.kind = _Kind.DATED
         line.fields = [("", s)]
     elif _is_junk(s) or _MENU_LABEL.match(line.text):
@@ -556,10 +558,11 @@ def _parse_date(text: str) -> str | None:
 
 def _chinese_number(text: str) -> int:
     """二〇二二 -> 2022 (digit by digit), 十二 -> 12, 三十 -> 30, 三十一 -> 31."""
+    digits = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0}
     if "十" not in text:
-        return int("".join(str(_CN_DIGITS.index(c) % 10 if c != "零" else 0) for c in text))
+        return int("".join(str(digits[c]) for c in text))
     tens, _, units = text.partition("十")
-    return (_CN_DIGITS.index(tens) if tens else 1) * 10 + (_CN_DIGITS.index(units) if units else 0)
+    return (digits[tens] if tens else 1) * 10 + (digits[units] if units else 0)
 
 
 @dataclass

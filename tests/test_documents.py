@@ -834,3 +834,23 @@ def test_authors_and_affiliation_under_the_title_are_not_text() -> None:
     page = f"村庄联结机制重塑路径\n沈丽丽\n(中共绍兴市柯桥区委党校,浙江 绍兴312030)\n崔会敏,张雪斐\n作 者: 祁雪春;\n{BODY}\n"
     article = parse_text(page).articles[0]
     assert (article.title, article.text) == ("村庄联结机制重塑路径", BODY)
+
+
+@pytest.mark.parametrize(
+    ("lines", "iso"),
+    [
+        (["2020年6月1日 星期一"], "2020-06-01"),
+        (["*发布日期：2023-05-16*"], "2023-05-16"),
+        (["2021年1月12日上午召开支部大会"], None),
+        (["会议于 2021年1月12日"], None),
+    ],
+)
+def test_date_lines_under_the_title(lines: list[str], iso: str | None) -> None:
+    page = "\n\n".join(["# 某村党支部的做法", *lines, BODY])
+    assert parse_bytes(page.encode("utf-8"), "page.md").articles[0].date == iso
+
+
+@pytest.mark.parametrize("sign_off", ["中共某村支部委员会 2022年12月30日", "中共某村支部委员会\n二〇二二年十二月三十日"])
+def test_sign_off_in_other_forms(sign_off: str) -> None:
+    article = parse_text(f"某村党支部2022年工作总结\n{BODY}\n{sign_off}\n").articles[0]
+    assert (article.date, article.text) == ("2022-12-30", BODY)
