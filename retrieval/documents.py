@@ -396,7 +396,7 @@ def _is_junk(s: str) -> bool:
 
 def _is_tag_cloud(s: str) -> bool:
     """A line of keyword tags with repeats: "乡村越来越好 乡村越来越好 发展壮大集体经济 ..."."""
-    tags = s.split()
+    tags = [tag for tag in s.split() if not _NO_WORDS.match(tag)]
     return len(tags) >= 4 and len(set(tags)) < len(tags) and not re.search(r"[，,。；;！？!?]", s)
 
 
@@ -780,8 +780,9 @@ def _place_dated_lines(segment: list[_Line], body_start: int, body_end: int) -> 
     """
     for line in segment[body_end:]:
         text = line.text
-        if line.kind is _Kind.CONTENT and _WHOLLY_BRACKETED.match(text) and not (_byline(text) or NUMBERED_HEADING.match(text)):
-            line.kind = _Kind.JUNK
+        if line.kind is _Kind.CONTENT and _WHOLLY_BRACKETED.match(text):
+            if not (_byline(text) or NUMBERED_HEADING.match(text)):
+                line.kind = _Kind.JUNK
     for i, line in enumerate(segment):
         if line.kind is not _Kind.DATED:
             continue

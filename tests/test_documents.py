@@ -854,3 +854,9 @@ def test_date_lines_under_the_title(lines: list[str], iso: str | None) -> None:
 def test_sign_off_in_other_forms(sign_off: str) -> None:
     article = parse_text(f"某村党支部2022年工作总结\n{BODY}\n{sign_off}\n").articles[0]
     assert (article.date, article.text) == ("2022-12-30", BODY)
+
+
+def test_a_long_breadcrumb_still_names_the_site() -> None:
+    page = f"当前位置:某某素材网 > 报告体会 > 工作报告 > 某村党支部的做法\n某村党支部的做法\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.source, article.text) == ("某村党支部的做法", "某某素材网", BODY)
