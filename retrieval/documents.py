@@ -120,6 +120,14 @@ _CLOSERS = "”’」』\"')）"
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
 _NO_WORDS = re.compile(rf"^[^A-Za-z{_HAN}]*$")
+_TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+# Reading notes that a wrong decoding mangled: the character before it (F(xiàn) for 現(xiàn)) or its tone mark
+# (網(w?ng), 區(q媹)). A tone-marked syllable is a note after any character; a syllable with one garbled
+# letter only after a Han character, so 第一书记(a) or 村(社区) are left alone.
+_MANGLED_PINYIN = re.compile(
+    rf"[(（][a-zü]{{0,5}}[{_TONE_VOWELS}][a-zü]{{0,5}}[)）]"
+    rf"|(?<=[{_HAN}])[(（][a-z]{{1,5}}(?:\?|[^\x00-\x7f()（）\s，。、；：？！“”]){{1,2}}[a-z]{{0,4}}[)）]"
+)
 
 _SEPARATOR = re.compile(r"^(?:[-=*_~—–]{8,}|[-=*_~—–]*\s*分[隔割]线\s*[-=*_~—–]*)$")
 _PART_MARK = re.compile(
@@ -130,10 +138,29 @@ _RELATED_HEADING = re.compile(
     r"|猜你喜欢|往期回顾|更多阅读|阅读推荐)[】\]]?\s*[:：]?$"
 )
 _MENU_ITEM = re.compile(r"^[•·▪●◆■►▶]\s*[^\s，。,.；;：:！？]{1,10}$")
-_BREADCRUMB = re.compile(r"^[•·▪●◆■►▶\s]*(?:当前位置|您的位置|你的位置|您现在的位置|现在的位置|所在位置)\s*[:：]?")
+_BREADCRUMB = re.compile(
+    r"^[•·▪●◆■►▶\s]*(?:(?:您|你)(?:当前|现在|目前)?(?:所在)?的?位置|(?:当前|现在|目前|所在)(?:所在)?的?位置)\s*[:：]?"
+)
+_BARE_CRUMB = re.compile(r"^[>»›＞]\s*[^\s，。,.；;：:！？!?]{1,12}$")  # "> 清风矩阵": a crumb whose root was lost
+_PIPE_MENU = re.compile(r"^[^|｜，。,]{1,10}(?:\s*[|｜]\s*[^|｜，。,]{1,10}){2,}$")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|»|›|＞)+\s*")
 _HOME = frozenset({"主页", "首页", "网站首页", "返回首页", "home"})
-_COPYRIGHT = re.compile(r"版权所有|copyright|©|icp备|icp证|公网安备")
+_COPYRIGHT = re.compile(r"版权所有|版权说明|版权声明|免责声明|copyright|©|icp备|icp证|公网安备")
+_WELCOME = re.compile(r"^(?:欢迎|热烈欢迎)(?:您|你)?(?:来到|访问|光临|登录)")
+# A page-structure label standing in for a title: 论文部分内容阅读, 资源描述, 文档简介, 内容摘要.
+_PAGE_LABEL = re.compile(r"^(?:论文|文章|文档|资源|资料|全文|正文|在线|内容|部分)+(?:阅读|描述|简介|介绍|预览|摘要|下载)$")
+_HTML_DEBRIS = re.compile(
+    r"<!--|-->|data:image/|</?(?:div|span|script|style|p|a|br|td|tr|table|li|ul|img|image)\b[^>]*>?", re.IGNORECASE
+)
+# Content-farm notes about the page itself: "下面是小编为大家整理的...", "不代表本站观点", "客服老师".
+_SITE_NOTE = re.compile(r"小编.{0,12}(?:整理|搜集|收集|精心|推荐|分享)|不代表本站|本站.{0,6}(?:整理|上传|收集)|客服老师")
+# A downloadable file's properties on a document-sharing page: "格式:doc", "大小:28.00 KB", "文档页数:3".
+_FILE_PROPERTY = re.compile(r"^[-•·*\s]*(?:格式|大小|文件大小|文档页数|页数|下载次数|上传时间|上传者|文档格式)\s*[:：]\s*[^，。,；;]{1,20}$")
+_WORD_COUNT = re.compile(r"[（(][^()（）]{0,12}全文共\s*\d+\s*字[^()（）]{0,20}[)）]")
+_MENU_LABEL = re.compile(r"^(?:[A-Z][a-z]+ ){1,3}[A-Z][a-z]+$")  # "Regional Quick Navigation"
+_URL_LINE = re.compile(r"^(?:(?:网址|地址|链接|本文链接|原文链接|url)\s*[:：]\s*)?(?:https?://|www\.)\S+$")
+# A contact solicitation with an account id: "加微信 xxx123", "+V: abc_888", "QQ群：12345678".
+_SOLICITATION = re.compile(r"(?:加|添加|\+)\s*(?:微信|威信|薇信|vx|wx|v信|v|qq|q群|qq群)\s*(?:号)?\s*[:：]?\s*[a-z0-9_-]{5,}")
 _NAVIGATION = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*(?:[:：]|$)")
 
 # Spam headlines injected into hacked pages. One strong term, or two weak ones, in a short line.
@@ -147,21 +174,23 @@ _SPAM_WEAK = ("亚洲", "欧美", "日韩", "国产", "精品", "无删减", "�
 _WIDGET_WORDS = frozenset(
     """打印 打印本页 纠错 我要纠错 收藏 加入收藏 回复 评论 发表评论 分享 投稿 我要投稿 投稿须知 微信扫一扫 扫一扫
     扫描二维码 二维码 收听本文 请选择 进入手机版 继续访问电脑版 关闭 关闭窗口 返回顶部 返回 顶部 返回列表 举报 点赞
-    微信 微博 qq qq空间 朋友圈 新浪微博 腾讯微博 网站地图 设为首页 联系我们 关于我们 免责声明 ×""".split()
+    微信 微博 qq qq空间 朋友圈 新浪微博 腾讯微博 网站地图 设为首页 联系我们 关于我们 免责声明 推荐 字体 大字体 中字体
+    小字体 大 中 小 ×""".split()
 )
-_WIDGET_PATTERN = re.compile(r"^(?:.{0,12}(?:手机站|手机版|电脑版|客户端)|本文已影响\d*人?次?|分享到.*|字号.*|\d{1,2}:\d{2}(?::\d{2})?)$")
+_WIDGET_PATTERN = re.compile(r"^(?:.{0,12}(?:手机站|手机版|电脑版|客户端)|(?:(?:app|pdf|caj|word|手机)?下载(?:app|本文|全文)?)+|本文已影响\d*人?次?|分享到.*|字[号体].*|\d{1,2}:\d{2}(?::\d{2})?)$")
 _TOKEN = re.compile(r"[^\s|｜/]+")
-_TOKEN_PUNCT = "【】[]()（）<>《》「」“”\":：,，·•"
+_TOKEN_PUNCT = "【】[]()（）<>《》「」『』“”\":：,，·•"
 
 _SITE_NAME = re.compile(
     rf"^(?P<site>[{_HAN}a-z0-9]{{1,16}}?(?:网站联盟|网站|网|在线|资料库|文库|之窗|门户网|门户|频道))(?:来稿|供稿|讯|原创|独家)?$"
 )
 
 _LABELS = (
-    "发布时间|发表时间|发布日期|更新时间|录入时间|时间|日期|文章来源|信息来源|来源|作者单位|作者|撰稿人|撰稿|记者|通讯员"
+    "发布时间|发表时间|发布日期|更新时间|录入时间|时间|日期|文章来源|信息来源|来源|刊名|作者单位|作者|撰稿人|撰稿|记者|通讯员"
     "|责任编辑|编辑|编审|审核|发布人|发布者|录入|点击数|点击量|点击|阅读人次|阅读量|阅读数|阅读|浏览次数|浏览量|浏览|访问量"
 )
-_LABEL = re.compile(rf"({_LABELS})\s*[:：]")
+_SPACED_LABELS = "|".join(f"{label[0]} {label[1]}" for label in _LABELS.split("|") if len(label) == 2)  # "作 者:"
+_LABEL = re.compile(rf"({_LABELS}|{_SPACED_LABELS})\s*[:：]")
 _TAIL_START = re.compile(
     rf"(?<=[。！？!?{_CLOSERS}])\s*(?P<bracket>[（(【\[])?"
     r"(?=(?:发布时间|发表时间|发布日期|时间|日期|文章来源|信息来源|来源|作者|发布人|责任编辑|编辑)\s*[:：])"
@@ -169,13 +198,50 @@ _TAIL_START = re.compile(
 _COUNTER_LABELS = frozenset({"点击数", "点击量", "点击", "阅读人次", "阅读量", "阅读数", "阅读", "浏览次数", "浏览量", "浏览", "访问量"})
 _COUNT = re.compile(r"^[\d,\s]*(?:人次|次)?$")
 _DATE_LABELS = ("发布时间", "发表时间", "发布日期", "", "时间", "日期", "录入时间", "更新时间")  # in order of trust
-_SOURCE_LABELS = frozenset({"来源", "文章来源", "信息来源"})
+_SOURCE_LABELS = frozenset({"来源", "文章来源", "信息来源", "刊名"})
 _AUTHOR_LABELS = frozenset({"作者", "作者单位", "撰稿", "撰稿人", "记者", "通讯员"})
-_UNKNOWN_SOURCES = frozenset({"未知", "不详", "佚名", "本站", "原创", "本站原创", "网络", "互联网", "网络整理", "转载"})
+_UNKNOWN_SOURCES = frozenset(
+    {"未知", "不详", "佚名", "本站", "原创", "本站原创", "网络", "互联网", "网络整理", "转载", "网友投稿", "网友上传", "会员上传", "用户上传"}
+)
 _PLACEHOLDER_AUTHORS = frozenset(
     {"管理员", "系统管理员", "超级管理员", "admin", "administrator", "信息员", "佚名", "未知", "本站", "小编", "编辑", "站长"}
 )
 _DATE = re.compile(r"(?<!\d)(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})(?!\d)")
+_CN_DIGITS = "〇零一二三四五六七八九"
+_CN_DATE = re.compile(rf"([{_CN_DIGITS}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
+_SOURCE_DATE_LABELS = ("来源", "文章来源", "信息来源")  # "来源：某市组织工作网 2023-05-16 09:30"
+_SIGN_OFF = "落款"  # the date under the signature at the end: trusted least
+_ANY_DATE = rf"(?:{_DATE.pattern}|{_CN_DATE.pattern})\s*日?"
+_TIME = r"(?:\s*\d{1,2}\s*[:：∶时]\s*\d{2}(?:\s*[:：∶分]\s*\d{2})?\s*[分秒]?)?"
+# A line that is a date: "2020年6月1日", "(2021年1月12日)", "2019-08-03 09:51黄俊尧", "思而思学 2023-11-05 16:40:31".
+# Whether it is the article's date depends on where it stands (see _place_dated_lines).
+_DATED_LINE = re.compile(
+    rf"^(?:[^\d，。,；;！？!?：:]{{1,30}}(?<![于在从自至])\s)?\s*{_ANY_DATE}{_TIME}\s*(?P<after>[^\d，。,；;！？!?]{{0,16}})$"
+)
+# Words after a date that make it an event's date, not a page's: "2021年1月12日上午召开支部大会".
+_EVENT_WORDS = re.compile(r"上午|下午|晚上|早上|中午|凌晨|召开|举行|举办|开展|以来|期间|前后|至今|起")
+_MARKUP_EDGES = " \t*_#>`~()（）[]【】〔〕"
+# 《人民日报》（2023年05月16日 第07版）: the newspaper and its date.
+_PAPER_LINE = re.compile(rf"^《(?P<paper>[^《》]{{2,20}})》\s*[（(]\s*(?P<date>{_ANY_DATE})\s*(?:第?\s*\d{{1,3}}\s*版)?\s*[)）]$")
+# 党政研究 2019年4期: the journal an article was published in.
+_JOURNAL_LINE = re.compile(rf"^(?P<journal>[{_HAN}a-z]{{2,20}}?)\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期$")
+# 《2022年换届选举工作实施方案2.doc》由会员分享...: a document-sharing site names the file.
+_SHARED_FILE = re.compile(r"^《(?P<title>[^《》]{4,80}?)\d{0,2}\.(?:docx?|pdf|wps|pptx?|txt)》")
+# A title fused with what follows when a document lost its line breaks: "...制度前言组织生活是...".
+_GENRE_END = ("方案", "报告", "制度", "总结", "计划", "意见", "办法", "细则", "规定", "通知", "决定", "讲话", "发言", "材料", "汇报")
+_FUSED_LABEL = re.compile(r"(?:前言|引言|摘要|内容提要|内容摘要|收藏)(?=\S)")
+_FUSED_HEADING = re.compile(r"(?:一、|第一章|第一部分|第一条|[（(]一[)）])")
+_FUSED_OPENING = re.compile(r"(?:为|按照|根据|[^，。,；;：:\s]{2,12}[:：])")
+_FOOTNOTE_MARK = re.compile(r"\s*[*＊]+(?:\s.*)?$")
+_ORIGINAL_TITLE = re.compile(r"^(?:原题|原标题)\s*[:：]\s*(?P<title>.+)$")
+_PART_LABELS = frozenset("摘要 引言 前言 正文 导语 概述 目录 附件 关键词 内容提要 结语 结束语 参考文献".split())
+_FIELD_PAIR = re.compile(rf"[{_HAN}]{{2,6}}\s*[:：]")
+_WHOLLY_BRACKETED = re.compile(r"^[（(〔\[【][^()（）〔〕\[\]【】]+[)）〕\]】]$")
+# An organisation's name alone: "中共某县委组织部", "中共绍兴市柯桥区委党校".
+_ORG_ALONE = re.compile(
+    rf"^(?:中共)?[{_HAN}]{{2,30}}?(?:委员会|党委|党组|党工委|工委|总支|支部|组织部|宣传部|统战部|纪委|监委|党校|大学|学院"
+    r"|研究院|研究所|研究中心|政府|办公室|办事处)$"
+)
 
 _ORG_SUFFIX = (
     "委员会|组织部|宣传部|统战部|工作部|办公室|党工委|党委|党组|工委|总支|支部|机关|委|部|办|局|厅|处|科|院|所|中心|站"
@@ -211,6 +277,7 @@ class _Kind(enum.Enum):
     TOOLBAR = "toolbar"  # a widget line: junk that also marks the end of a headline block
     SITE = "site"  # a line naming the site: chrome in the header or footer, content inside the body
     META = "meta"
+    DATED = "dated"  # a line that is a date: metadata in the header or a sign-off, content elsewhere
     SEPARATOR = "separator"
     PART = "part"
     RELATED = "related"
@@ -240,8 +307,9 @@ class _Line:
 
 
 def _clean_line(raw: str) -> str:
-    """Drop pinyin notes and invisible characters, collapse runs of spaces, strip."""
-    return _SPACES.sub(" ", strip_pinyin_notes(_INVISIBLE.sub("", raw))).strip()
+    """Drop pinyin notes, mangled ones too, and invisible characters; collapse runs of spaces, strip."""
+    text = _WORD_COUNT.sub("", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", raw))))
+    return _SPACES.sub(" ", text).strip()
 
 
 def _make_line(text: str, after_blank: bool) -> _Line:
@@ -276,7 +344,22 @@ def _classify(line: _Line) -> None:
     elif _is_meta_line(s):
         line.kind = _Kind.META
         line.fields = _meta_fields(line, 0)
-    elif _is_junk(s):
+    elif m := _PAPER_LINE.match(s):
+        line.kind = _Kind.META
+        line.fields = [("来源", line.original(*m.span("paper"))), ("日期", m.group("date"))]
+    elif m := _JOURNAL_LINE.match(s):
+        line.kind = _Kind.META
+        line.fields = [("刊名", line.original(*m.span("journal")))]
+    elif m := _SHARED_FILE.match(s):
+        line.kind = _Kind.META
+        line.fields = [("原题", line.original(*m.span("title")))]
+    elif m := _ORIGINAL_TITLE.match(s):
+        line.kind = _Kind.META
+        line.fields = [("原题", line.original(*m.span("title")))]
+    elif (m := _DATED_LINE.match(s.strip(_MARKUP_EDGES))) and not _EVENT_WORDS.search(m["after"]) and _parse_date(s):
+        line.kind = _Kind.DATED
+        line.fields = [("", s)]
+    elif _is_junk(s) or _MENU_LABEL.match(line.text):
         line.kind = _Kind.JUNK
     elif (toolbar := _toolbar(line)) is not None:
         line.kind = _Kind.TOOLBAR
@@ -298,7 +381,23 @@ def _is_junk(s: str) -> bool:
     if len(s) <= 80 and "。" not in s:
         if any(term in s for term in _SPAM_STRONG) or sum(term in s for term in _SPAM_WEAK) >= 2:
             return True
+    if len(s) <= 300 and "。" not in s and sum(term in s for term in _SPAM_STRONG) >= 2:
+        return True  # a long run of spam keywords: "国产精品_亚洲欧美_..."
+    if len(s) <= 80 and "。" not in s and _SOLICITATION.search(s):
+        return True
+    if len(s) <= 60 and (_BARE_CRUMB.match(s) or _PIPE_MENU.match(s) or _PAGE_LABEL.match(s) or _WELCOME.match(s)):
+        return True
+    if len(s) <= 200 and (_HTML_DEBRIS.search(s) or _URL_LINE.match(s) or _SITE_NOTE.search(s)):
+        return True
+    if _FILE_PROPERTY.match(s) or _is_tag_cloud(s):
+        return True
     return len(s) <= 100 and bool((_COPYRIGHT.search(s) and "。" not in s) or _NAVIGATION.match(s))
+
+
+def _is_tag_cloud(s: str) -> bool:
+    """A line of keyword tags with repeats: "乡村越来越好 乡村越来越好 发展壮大集体经济 ..."."""
+    tags = [tag for tag in s.split() if not _NO_WORDS.match(tag)]
+    return len(tags) >= 4 and len(set(tags)) < len(tags) and not re.search(r"[，,。；;！？!?]", s)
 
 
 def _tokens(line: _Line) -> list[tuple[int, int]]:
@@ -402,7 +501,7 @@ def _is_meta_line(s: str) -> bool:
     labels = list(_LABEL.finditer(s))
     if not labels:
         return False
-    if all(m.group(1) in _COUNTER_LABELS for m in labels):
+    if all(m.group(1).replace(" ", "") in _COUNTER_LABELS for m in labels):
         # "阅读:1623" is a hit counter; "阅读:《党章》第一章" is a study plan.
         values = [s[m.end() : n.start() if n else len(s)] for m, n in zip(labels, [*labels[1:], None], strict=True)]
         return all(_COUNT.match(value.strip(" ()（）")) for value in values)
@@ -410,6 +509,7 @@ def _is_meta_line(s: str) -> bool:
     return (
         bool(_LABEL.match(s.lstrip("(（【[ ")))
         or len(labels) >= 2
+        or len(_FIELD_PAIR.findall(s)) >= 2  # "网站:公文素材库 | 时间:2019-06-22"
         or (len(lead) <= 25 and _parse_date(lead) is not None)  # "2019年07月18日 来源:人民网"
     )
 
@@ -422,7 +522,7 @@ def _meta_fields(line: _Line, start: int) -> list[tuple[str, str]]:
     fields = [("", line.original(start, matches[0].start()))]
     for m, following in zip(matches, [*matches[1:], None], strict=True):
         end = following.start() if following else len(line.simple)
-        fields.append((m.group(1), line.original(m.end(), end).strip(" |｜()（）【】[]")))
+        fields.append((m.group(1).replace(" ", ""), line.original(m.end(), end).strip(" |｜()（）【】[]")))
     return fields
 
 
@@ -444,15 +544,25 @@ def _cut_meta_tail(line: _Line) -> None:
 
 
 def _parse_date(text: str) -> str | None:
-    """The first valid calendar date in text as ISO YYYY-MM-DD: 2017年09月12日, 2019-7-18, 2019/7/18, 2019.07.18."""
-    for m in _DATE.finditer(text):
-        year, month, day = (int(g) for g in m.groups())
+    """The first valid calendar date in text as ISO YYYY-MM-DD: 2017年09月12日, 2019-7-18, 2019.07.18, 二〇二二年十二月三十日."""
+    found = [(m.start(), tuple(int(g) for g in m.groups())) for m in _DATE.finditer(text)]
+    found += [(m.start(), tuple(_chinese_number(g) for g in m.groups())) for m in _CN_DATE.finditer(text)]
+    for _, (year, month, day) in sorted(found):
         if 1900 <= year <= 2100:
             try:
                 return date(year, month, day).isoformat()
             except ValueError:
                 continue
     return None
+
+
+def _chinese_number(text: str) -> int:
+    """二〇二二 -> 2022 (digit by digit), 十二 -> 12, 三十 -> 30, 三十一 -> 31."""
+    digits = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0}
+    if "十" not in text:
+        return int("".join(str(digits[c]) for c in text))
+    tens, _, units = text.partition("十")
+    return (digits[tens] if tens else 1) * 10 + (digits[units] if units else 0)
 
 
 @dataclass
@@ -462,16 +572,22 @@ class _Meta:
     date: str | None = None
     source: str | None = None
     author: str | None = None
+    original_title: str | None = None
 
 
 def _read_fields(fields: list[tuple[str, str]]) -> _Meta:
     """Date, source and author from (label, value) fields; placeholders such as 未知 or 管理员 are ignored."""
     meta = _Meta()
-    for wanted in _DATE_LABELS:
+    for wanted in (*_DATE_LABELS, *_SOURCE_DATE_LABELS, _SIGN_OFF):
         meta.date = next((d for label, value in fields if label == wanted and (d := _parse_date(value))), None)
         if meta.date:
             break
     for label, value in fields:
+        if label == "原题":
+            meta.original_title = meta.original_title or value.strip()
+            continue
+        if label in _SOURCE_LABELS and (m := _DATE.search(value)):
+            value = value[: m.start()]
         words = _value_words(value)
         if not words:
             continue
@@ -486,7 +602,7 @@ def _read_fields(fields: list[tuple[str, str]]) -> _Meta:
 def _value_words(value: str) -> list[str]:
     """The words of a field value, up to the first widget word (打印, 收藏, 本文已影响 ...)."""
     words = []
-    for word in value.split():
+    for word in filter(None, re.split(r"[\s【】\[\]|｜]+", value)):
         word = word.strip(_TOKEN_PUNCT)
         simple = to_simplified(word).lower()
         if not word or simple in _WIDGET_WORDS or _WIDGET_PATTERN.match(simple):
@@ -511,6 +627,12 @@ def _byline(text: str) -> str | None:
     if m is None or (inner == text and not m.group("names")):
         return None
     return inner
+
+
+def _signing_organisation(text: str) -> bool:
+    """Whether a line above a sign-off date is the organisation that signs: "中共某村支部委员会"."""
+    simple = to_simplified(text)
+    return len(text) <= 40 and bool(_ORG_ALONE.match(simple) or _BYLINE.match(simple))
 
 
 def _trailing_signature(text: str) -> tuple[str, str] | None:
@@ -588,6 +710,7 @@ def _articles(raw: RawDocument) -> list[Article]:
         _classify(line)
     _mark_menus(lines)
     _drop_related_lists(lines)
+    _drop_running_headers(lines)
     # Plain text that separates paragraphs by blank lines may also break a paragraph after a semicolon.
     soft_breaks = blanks >= 0.4 * len(lines)
 
@@ -600,6 +723,7 @@ def _articles(raw: RawDocument) -> list[Article]:
     zones = [_zones(segment) for segment in segments]
     site_name = raw.site_name
     for segment, (start, end) in zip(segments, zones, strict=True):
+        _place_dated_lines(segment, start, end)
         for i, line in enumerate(segment):
             if line.kind is _Kind.SITE and start <= i < end:
                 line.kind, line.site = _Kind.CONTENT, None
@@ -622,6 +746,57 @@ def _articles(raw: RawDocument) -> list[Article]:
     return articles
 
 
+def _drop_running_headers(lines: list[_Line]) -> None:
+    """A short line repeated between the paragraphs of the body, as a document's running header, is junk.
+
+    A headline repeated in the header (title, breadcrumb, subtitle) is not: two repeats must stand after the
+    first paragraph of running text. Where a layout glued the header to a paragraph, it is cut off.
+    """
+    first_body = next((i for i, line in enumerate(lines) if line.kind is _Kind.CONTENT and _is_body(line.text)), None)
+    if first_body is None:
+        return
+    positions: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        if line.kind in (_Kind.CONTENT, _Kind.SITE) and len(line.text) <= 40 and not _is_body(line.text):
+            if not NUMBERED_HEADING.match(line.text):
+                positions.setdefault(line.text, []).append(i)
+    for header, found in positions.items():
+        glued = [
+            i
+            for i, line in enumerate(lines)
+            if line.kind is _Kind.CONTENT and line.text != header and line.text.endswith(header) and _is_body(line.text)
+        ]
+        if len(found) + len(glued) >= 3 and sum(i > first_body for i in [*found, *glued]) >= 2:
+            for i in found:
+                lines[i].kind = _Kind.JUNK
+            for i in glued:
+                lines[i].cut(len(lines[i].text) - len(header))
+
+
+def _place_dated_lines(segment: list[_Line], body_start: int, body_end: int) -> None:
+    """A date line is metadata in the header or in the sign-off after the last paragraph; elsewhere it is content.
+
+    After the last paragraph, a bracketed line other than a byline is a notice: "(未完,请阅读下面的提示信息)".
+    """
+    for line in segment[body_end:]:
+        text = line.text
+        if line.kind is _Kind.CONTENT and _WHOLLY_BRACKETED.match(text):
+            if not (_byline(text) or NUMBERED_HEADING.match(text)):
+                line.kind = _Kind.JUNK
+    for i, line in enumerate(segment):
+        if line.kind is not _Kind.DATED:
+            continue
+        after = [other for other in segment[i + 1 :] if other.kind is _Kind.CONTENT]
+        if i < body_start:
+            line.kind = _Kind.META
+        elif i >= body_end and not any(len(other.text) > 30 for other in after):
+            line.kind = _Kind.META
+            line.fields = [(_SIGN_OFF, line.fields[0][1])]
+        else:
+            line.kind = _Kind.CONTENT
+            line.fields = []
+
+
 def _zones(segment: list[_Line]) -> tuple[int, int]:
     """(start of the body, one past its last running-text paragraph)."""
     start = next(
@@ -629,7 +804,10 @@ def _zones(segment: list[_Line]) -> tuple[int, int]:
             i
             for i, line in enumerate(segment)
             if line.kind is _Kind.PART
-            or (line.kind is _Kind.CONTENT and (_is_body(line.text) or NUMBERED_HEADING.match(line.text)))
+            or (
+                line.kind is _Kind.CONTENT
+                and ((_is_body(line.text) and not _is_exclaimed_heading(line.text)) or NUMBERED_HEADING.match(line.text))
+            )
         ),
         len(segment),
     )
@@ -640,17 +818,40 @@ def _zones(segment: list[_Line]) -> tuple[int, int]:
     return start, end
 
 
+def _is_exclaimed_heading(text: str) -> bool:
+    """A short question or exclamation with no other punctuation: a headline, not running text."""
+    stem = text.rstrip(_CLOSERS).rstrip("？！?!")
+    return len(text) <= 40 and stem != text.rstrip(_CLOSERS) and not re.search(r"[，,。；;！!？?：:]", stem)
+
+
+def _is_name_list(text: str) -> bool:
+    """A line of people's names: "崔会敏,张雪斐", "□ 卢福营 高 健"."""
+    names = re.split(r"[\s,，、;；]+", text.strip(" □■◇◆●▪·"))
+    han = re.compile(rf"[{_HAN}·]{{1,3}}")
+    return len(names) >= 2 and all(han.fullmatch(name) for name in names)
+
+
+def _is_lone_name(text: str) -> bool:
+    """A line of two or three Han characters that is not a part label: under a headline, its author."""
+    return bool(re.fullmatch(rf"[{_HAN}·]{{2,3}}", text)) and to_simplified(text) not in _PART_LABELS
+
+
 def _title_candidate(text: str) -> bool:
-    """A line that could be a headline: short, not a sentence, a numbered heading, a lead-in or a subtitle."""
+    """A line that could be a headline: short, not a sentence, a numbered heading, a lead-in, a subtitle or chrome."""
+    simple = to_simplified(text)
     return (
         4 <= len(text) <= 100
-        and _han_count(text) >= 2
+        and _han_count(text) >= 4
         and not text.endswith((*_CLAUSE_END, "：", ":"))
         and not text.startswith(("—", "-", "－", "–"))
         and not NUMBERED_HEADING.match(text)
-        and not _is_body(text)
+        and (not _is_body(text) or _is_exclaimed_heading(text))
         and not _ATTACHMENT.match(text)
         and not _DOC_NUMBER.search(text)
+        and not _WHOLLY_BRACKETED.match(text)
+        and len(_FIELD_PAIR.findall(simple)) < 2
+        and not _is_name_list(text)
+        and not _ORG_ALONE.match(simple)
     )
 
 
@@ -664,7 +865,74 @@ def _find_title(segment: list[_Line], body_start: int) -> int | None:
                 return candidates[-1]
         elif is_content and _title_candidate(line.text):
             candidates.append(i)
+    if candidates and _is_section_heading(segment, candidates[0]):
+        return None
     return candidates[0] if candidates else None
+
+
+def _is_section_heading(segment: list[_Line], index: int) -> bool:
+    """A short line right above the text, shaped like the unnumbered headings between later paragraphs: "工作背景"."""
+
+    def short(i: int) -> bool:
+        line = segment[i]
+        return line.kind is _Kind.CONTENT and len(line.text) <= 8 and not _is_body(line.text)
+
+    def body(i: int) -> bool:
+        return 0 <= i < len(segment) and segment[i].kind is _Kind.CONTENT and _is_body(segment[i].text)
+
+    return short(index) and body(index + 1) and any(
+        short(i) and body(i - 1) and body(i + 1) for i in range(index + 2, len(segment) - 1)
+    )
+
+
+def _tidy_title(title: str) -> str:
+    """A title without a footnote mark and what follows it, nor a table of contents glued on: "方案一、背景分析"."""
+    title = _FOOTNOTE_MARK.sub("", title)
+    if m := _FUSED_HEADING.search(title, 6):
+        title = title[: m.start()]
+    return title.strip()
+
+
+def _fused_title(text: str) -> tuple[str, str] | None:
+    """(title, rest) of a first paragraph that begins with its document's title, fused for want of a line break.
+
+    The title must be a phrase without punctuation, and what follows must plainly start something else: a label
+    (前言, 摘要), the first numbered heading, or after a document-kind word (方案, 报告, ...) an addressee
+    ("省委组织部:"), an opening (为, 按照, 根据) or the tail of the title repeated as a heading.
+    """
+    stop = re.search(r"[，,。；;！？!?\s“”《》]", text)
+    head = text[: min(stop.start() if stop else len(text), 41)]
+    for end in range(6, len(head)):
+        title, rest = text[:end], text[end:]
+        if m := _FUSED_LABEL.match(rest):
+            return title, rest[m.end() :]
+        if _FUSED_HEADING.match(rest):
+            return title, rest
+        if title.endswith(_GENRE_END) and _han_count(title) >= 6:
+            if _FUSED_OPENING.match(rest) or any(rest.startswith(title[k:]) for k in range(1, end - 3)):
+                return title, rest
+    return None
+
+
+def _after_category(segment: list[_Line], index: int, body_start: int, title: str) -> tuple[int, str]:
+    """The title without a category printed before it: the next header line when it is the title's tail."""
+    key = normalize_for_phrase_match(title)
+    if re.search(r"[—:：]", title):
+        return index, title  # "标题——副标题" repeated as "副标题" is a subtitle, not a category
+    for i in range(index + 1, body_start):
+        line = segment[i]
+        if line.kind is _Kind.CONTENT:
+            tail = normalize_for_phrase_match(line.text)
+            if len(tail) >= 6 and tail != key and key.endswith(tail):
+                segment[index].kind = _Kind.JUNK
+                return i, line.text
+            break
+    return index, title
+
+
+def _first_content(segment: list[_Line]) -> int | None:
+    """The index of the first content line."""
+    return next((i for i, line in enumerate(segment) if line.kind is _Kind.CONTENT), None)
 
 
 def _find_line(segment: list[_Line], wanted: str) -> int | None:
@@ -700,7 +968,13 @@ def _article(
         title: str | None = title_hint
     else:
         title_index = _find_title(segment, body_start)
-        title = segment[title_index].text if title_index is not None else None
+        title = _tidy_title(segment[title_index].text) if title_index is not None else None
+        if title_index is not None:
+            title_index, title = _after_category(segment, title_index, body_start, title)
+        elif (first := _first_content(segment)) is not None and first == body_start:
+            if fused := _fused_title(segment[first].text):
+                title, rest = fused
+                segment[first].text = rest
     if title is None and _usable_fallback_title(fallback_title):
         title = fallback_title
 
@@ -718,9 +992,20 @@ def _article(
         if by := _byline(line.text):
             author = author or by
             dropped.add(i)
+        elif _is_name_list(line.text) or (title_index is not None and _is_lone_name(line.text)):
+            author = author or line.text.strip(" □■◇◆●▪·")
+            dropped.add(i)
+        elif _WHOLLY_BRACKETED.match(line.text) and not NUMBERED_HEADING.match(line.text):
+            dropped.add(i)  # the authors' affiliation: "(中共某市委党校,浙江 绍兴312030)"
         elif title_key and len(key := normalize_for_phrase_match(line.text)) >= 4 and key in title_key:
             dropped.add(i)  # the headline repeated as a subtitle block
 
+    signed_off = [i for i, line in enumerate(segment) if any(label == _SIGN_OFF for label, _ in line.fields)]
+    if signed_off:
+        before = [i for i in range(signed_off[0]) if segment[i].kind is _Kind.CONTENT and i not in dropped]
+        if before and _signing_organisation(segment[before[-1]].text):
+            author = author or segment[before[-1]].text
+            dropped.add(before[-1])
     content = [i for i, line in enumerate(segment) if line.kind is _Kind.CONTENT and i not in dropped]
     if content:
         last = segment[content[-1]]
@@ -763,6 +1048,8 @@ def _article(
         return None
 
     meta = _read_fields([f for line in segment for f in line.fields])
+    if title is None and meta.original_title and _title_candidate(meta.original_title):
+        title = meta.original_title
     author = author or meta.author
     text = "\n".join(paragraphs)
     return Article(

@@ -612,3 +612,251 @@ def test_region_of_an_autonomous_region_committee(author: str, region: str) -> N
     from retrieval.documents import _region
 
     assert _region(None, author, "", "") == region
+
+
+# ---------------------------------------------------------------- layouts found on real pages (issue 9)
+
+BODY = "该村党支部认真落实三会一课制度，党员教育管理明显加强，群众满意度逐年提高。"
+
+
+def test_date_line_under_the_title() -> None:
+    article = parse_text(f"某村党支部的做法\n2020年6月1日\n\n{BODY}\n").articles[0]
+    assert (article.title, article.date, article.text) == ("某村党支部的做法", "2020-06-01", BODY)
+
+
+def test_date_glued_to_the_authors_under_the_title() -> None:
+    page = f"城市基层党建的格局重塑\n2019-08-03 09:51黄俊尧\n党政研究 2019年4期\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.date) == ("城市基层党建的格局重塑", "2019-08-03")
+    assert "2019-08-03" not in article.text
+
+
+def test_date_of_the_sign_off_at_the_end() -> None:
+    page = f"某村党支部2022年工作总结\n{BODY}\n明年我们将继续努力。\n中共某村支部委员会\n2022年12月30日\n"
+    article = parse_text(page).articles[0]
+    assert article.date == "2022-12-30"
+    assert article.text == f"{BODY}\n明年我们将继续努力。"
+
+
+def test_a_date_stated_in_the_header_wins_over_the_sign_off() -> None:
+    page = f"某村党支部2022年工作总结\n发布时间：2023-01-05\n{BODY}\n中共某村支部委员会\n2022年12月30日\n"
+    assert parse_text(page).articles[0].date == "2023-01-05"
+
+
+def test_date_after_the_source_name() -> None:
+    article = parse_text(f"某村党支部的做法\n来源：某市组织工作网 2023-05-16 09:30\n{BODY}\n").articles[0]
+    assert (article.date, article.source, article.text) == ("2023-05-16", "某市组织工作网", BODY)
+
+
+def test_date_line_in_markdown() -> None:
+    page = f"# 某村党支部的做法\n\n**2023年5月16日**\n\n{BODY}\n"
+    article = parse_bytes(page.encode("utf-8"), "page.md").articles[0]
+    assert (article.title, article.date, article.text) == ("某村党支部的做法", "2023-05-16", BODY)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        f"某村党支部的做法\n{BODY}\n2021年1月12日上午，支部召开组织生活会。\n",
+        f"某村党支部的做法\n{BODY}\n2021年1月12日\n支部召开组织生活会，党员逐一发言，开展批评与自我批评。\n",
+        f"某村党支部的做法\n{BODY}\n（2021年1月12日）\n{BODY}\n",
+    ],
+)
+def test_a_date_inside_the_body_is_not_the_articles_date(page: str) -> None:
+    assert parse_text(page).articles[0].date is None
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "APP下载",
+        "版权说明:本文档由用户提供并上传,收益归属内容提供方,若内容存在侵权,请进行举报或认领",
+        "首页 | 本学科首页 官方微博 | 高级检索",
+        "> 清风矩阵",
+        "论文部分内容阅读",
+        "2019-08-27",
+        "(中共绍兴市柯桥区委党校,浙江 绍兴312030)",
+        "中共某县委组织部",
+        "崔会敏,张雪斐",
+        "□ 卢福营 高 健",
+        "中文刊名:求实, 英文刊名:Truth Seeking, 2020年01期",
+        "欢迎您来到某某市党建协会!",
+    ],
+)
+def test_page_chrome_is_never_the_title(junk: str) -> None:
+    assert parse_text(f"{junk}\n{BODY}\n").articles[0].title is None
+    titled = parse_text(f"{junk}\n某村党支部的做法\n{BODY}\n").articles[0]
+    assert titled.title == "某村党支部的做法"
+    assert norm(junk) not in norm(titled.text)
+
+
+def test_question_title_above_its_date() -> None:
+    page = f"欢迎您来到某某市党建协会!\n当前位置:首页 > 党务工作\n“两个覆盖”的内容是什么?\n2023.02.18 18:25浏览量:\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.date, article.text) == ("“两个覆盖”的内容是什么?", "2023-02-18", BODY)
+
+
+def test_original_title_prefix_is_not_kept() -> None:
+    article = parse_text(f"原题:从多元隔离到多元复合:村干部监督体系研究\n{BODY}\n").articles[0]
+    assert article.title == "从多元隔离到多元复合:村干部监督体系研究"
+    titled = parse_text(f"村干部监督体系研究\n原标题:从多元隔离到多元复合\n{BODY}\n").articles[0]
+    assert (titled.title, titled.text) == ("村干部监督体系研究", BODY)
+
+
+def test_the_newspaper_named_on_the_page_is_the_source_not_the_breadcrumb() -> None:
+    page = f"您当前的位置 : 某某网 > 理论\n某村党支部的做法\n《某某日报》（2023年05月16日 第07版）\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.source, article.date, article.text) == ("某某日报", "2023-05-16", BODY)
+
+
+def test_toolbar_words_glued_to_the_author_are_not_the_author() -> None:
+    article = parse_text(f"某村党支部的做法\n作者：李明 打印】【纠错\n{BODY}\n").articles[0]
+    assert (article.author, article.text) == ("李明", BODY)
+
+
+def test_advertisement_and_cms_footer_are_dropped() -> None:
+    page = "\n".join(
+        [
+            "某村党支部的做法",
+            BODY,
+            "月入过万不是梦，加微信 xxx123 了解详情",
+            "党员们表示，要把学习成果转化为推动工作的实际行动。",
+            "<!-- footer start -->",
+            "http://www.example.gov.cn/dj/2023/0516/12345.html",
+            "www.example.gov.cn",
+            "-->",
+        ]
+    )
+    assert parse_text(page).articles[0].text == f"{BODY}\n党员们表示，要把学习成果转化为推动工作的实际行动。"
+
+
+def test_mangled_pinyin_notes_are_stripped() -> None:
+    page = f"某村的做法\n網(w?ng)格化管理覆盖全区(q媹)，群众办事不出村。現(xiàn)有F(xiàn)十个网格。\n{BODY}\n"
+    text = parse_text(page).articles[0].text
+    assert text.split("\n")[0] == "網格化管理覆盖全区，群众办事不出村。現有F十个网格。"
+
+
+def test_brackets_that_are_not_pinyin_survive() -> None:
+    line = "村(社区)党组织(2014)和第一书记(a)及规划(第二版)都保留。"
+    assert parse_text(f"某村的做法\n{line}\n{BODY}\n").articles[0].text.split("\n")[0] == line
+
+
+def test_running_header_repeated_on_every_page_is_dropped() -> None:
+    header = "某县2023年基层党建工作报告"
+    paragraphs = [f"第{n}部分。{BODY}" for n in "一二三四"]
+    title = "关于整顿软弱涣散村党组织的报告"
+    page = "\n".join([header, title, paragraphs[0], paragraphs[1], header, paragraphs[2], header, paragraphs[3]])
+    article = parse_text(f"{page}\n").articles[0]
+    assert article.title == title
+    assert header not in article.text and article.text.split("\n") == paragraphs
+
+
+def test_pdf_running_header_does_not_become_the_title_or_leak_into_a_passage() -> None:
+    header = "某县2023年基层党建工作报告（内部资料）"
+    body = "各地把整顿软弱涣散基层党组织与专项整治结合起来，妥善解决群众反映强烈的突出问题。"
+    pages = [[header, "关于整顿软弱涣散村党组织的报告", body], [header, body], [header, body]]
+    article = parse_bytes(make_pdf(pages), "report.pdf").articles[0]
+    assert article.title == "关于整顿软弱涣散村党组织的报告"
+    assert norm(header) not in norm(article.text)
+
+
+@pytest.mark.parametrize(
+    ("first_line", "title", "text"),
+    [
+        ("农村党员教育管理制度党员教育管理制度加强党员的教育管理是党支部建设的重要内容。", "农村党员教育管理制度",
+         "党员教育管理制度加强党员的教育管理是党支部建设的重要内容。"),
+        ("某镇软弱涣散党组织整顿方案为认真贯彻落实上级要求，结合我镇实际，制定本方案。", "某镇软弱涣散党组织整顿方案",
+         "为认真贯彻落实上级要求，结合我镇实际，制定本方案。"),
+        ("关于软弱涣散党组织排查工作的情况报告省委组织部:按照要求，现将排查情况报告如下。", "关于软弱涣散党组织排查工作的情况报告",
+         "省委组织部:按照要求，现将排查情况报告如下。"),
+        ("党支部的组织生活前言组织生活是党支部对党员进行教育管理的基本方式。", "党支部的组织生活",
+         "组织生活是党支部对党员进行教育管理的基本方式。"),
+    ],
+)
+def test_title_fused_with_the_first_paragraph_of_a_flattened_document(first_line: str, title: str, text: str) -> None:
+    article = parse_text(f"{first_line}\n").articles[0]
+    assert (article.title, article.text) == (title, text)
+
+
+def test_running_text_is_not_cut_into_a_title() -> None:
+    line = "今年以来，我县制定了工作方案为群众办实事，成效明显。"
+    article = parse_text(f"{line}\n").articles[0]
+    assert (article.title, article.text) == (None, line)
+
+
+def test_title_fused_with_the_table_of_contents_or_a_footnote_mark() -> None:
+    assert parse_text(f"村集中治乱工作方案一、背景分析\n{BODY}\n").articles[0].title == "村集中治乱工作方案"
+    assert parse_text(f"乡村治理的实践逻辑阐释* 基于典型案例\n{BODY}\n").articles[0].title == "乡村治理的实践逻辑阐释"
+
+
+def test_category_printed_before_the_title_is_dropped() -> None:
+    page = f"村党组织带头人队伍建设经验材料实施“头雁”工程 锻造过硬队伍\n实施“头雁”工程锻造过硬队伍\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.text) == ("实施“头雁”工程锻造过硬队伍", BODY)
+
+
+def test_title_of_a_shared_document_is_its_file_name() -> None:
+    page = f"《2022年换届选举工作实施方案2.doc》由会员分享,可在线阅读,更多相关《2022年换届选举工作实施方案2.doc(22页珍藏版)》请在某某网上搜索。\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.text) == ("2022年换届选举工作实施方案", BODY)
+
+
+def test_a_short_section_heading_above_the_text_is_not_a_title() -> None:
+    page = f"工作背景\n{BODY}\n工作做法\n{BODY}\n"
+    assert parse_text(page).articles[0].title is None
+
+
+def test_notes_of_content_farms_and_document_sites_are_dropped() -> None:
+    junk = [
+        "下面是小编为大家整理的某村党支部工作总结，供大家参考。",
+        "导语:某村党支部工作总结一文来源于网友上传,不代表本站观点,若需要原创文章可咨询客服老师。",
+        "- 格式:doc",
+        "- 大小:28.00 KB",
+        "- 文档页数:3",
+        "推荐 CAJ下载PDF下载",
+        "字体:【 打印",
+        "字号:『 大字体 中字体 小字体 』",
+        '<image>data:image/png;base64,iVBORw0KGgo" alt=""</image>',
+        "Regional Quick Navigation",
+        "党建引领 乡村振兴 党建引领 集体经济 乡村振兴",
+    ]
+    page = "\n".join(["某村党支部2022年工作总结(全文共2102字)", *junk, BODY, "(未完,全文共1783字,当前显示471字)", "(请认真阅读下面的提示信息)"])
+    article = parse_text(page).articles[0]
+    assert (article.title, article.text) == ("某村党支部2022年工作总结", BODY)
+
+
+def test_bracketed_lines_inside_the_text_are_kept() -> None:
+    page = f"某村党支部的做法\n{BODY}\n(一)加强组织领导\n{BODY}\n"
+    assert "(一)加强组织领导" in parse_text(page).articles[0].text
+
+
+def test_authors_and_affiliation_under_the_title_are_not_text() -> None:
+    page = f"村庄联结机制重塑路径\n沈丽丽\n(中共绍兴市柯桥区委党校,浙江 绍兴312030)\n崔会敏,张雪斐\n作 者: 祁雪春;\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.text) == ("村庄联结机制重塑路径", BODY)
+
+
+@pytest.mark.parametrize(
+    ("lines", "iso"),
+    [
+        (["2020年6月1日 星期一"], "2020-06-01"),
+        (["*发布日期：2023-05-16*"], "2023-05-16"),
+        (["2021年1月12日上午召开支部大会"], None),
+        (["会议于 2021年1月12日"], None),
+    ],
+)
+def test_date_lines_under_the_title(lines: list[str], iso: str | None) -> None:
+    page = "\n\n".join(["# 某村党支部的做法", *lines, BODY])
+    assert parse_bytes(page.encode("utf-8"), "page.md").articles[0].date == iso
+
+
+@pytest.mark.parametrize("sign_off", ["中共某村支部委员会 2022年12月30日", "中共某村支部委员会\n二〇二二年十二月三十日"])
+def test_sign_off_in_other_forms(sign_off: str) -> None:
+    article = parse_text(f"某村党支部2022年工作总结\n{BODY}\n{sign_off}\n").articles[0]
+    assert (article.date, article.text) == ("2022-12-30", BODY)
+
+
+def test_a_long_breadcrumb_still_names_the_site() -> None:
+    page = f"当前位置:某某素材网 > 报告体会 > 工作报告 > 某村党支部的做法\n某村党支部的做法\n{BODY}\n"
+    article = parse_text(page).articles[0]
+    assert (article.title, article.source, article.text) == ("某村党支部的做法", "某某素材网", BODY)
