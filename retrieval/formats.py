@@ -440,11 +440,32 @@ def read_pdf(data: bytes) -> RawDocument:
     except Exception as exc:  # pypdf raises many kinds for a damaged file
         logger.debug("pypdf failed: %r", exc)
         raise DocumentError("corrupt .pdf file") from None
-    raw_lines = [line for page in pages for line in page.split("\n")]
-    raw_lines = [line.rstrip() for line in raw_lines if line.strip() and not _PAGE_NUMBER.match(line)]
+    page_lines = _without_running_lines([[line for line in page.split("\n") if line.strip()] for page in pages])
+    raw_lines = [line.rstrip() for page in page_lines for line in page if not _PAGE_NUMBER.match(line)]
     if not raw_lines:
         raise DocumentError("no text layer in the PDF (a scanned image?)")
     return RawDocument(lines=tuple(_join_wrapped_lines(raw_lines)), fallback_title=info_title)
+
+
+def _without_running_lines(pages: list[list[str]], edge: int = 2) -> list[list[str]]:
+    """Drop running headers and footers: a line at the top or bottom of most pages (digits ignored)."""
+    if len(pages) < 2:
+        return pages
+    key = lambda line: re.sub(r"\d+", "#", "".join(line.split()))  # noqa: E731  (page numbers differ)
+    seen: dict[str, int] = {}
+    for page in pages:
+        for line_key in {key(line) for line in page[:edge] + page[-edge:]}:
+            seen[line_key] = seen.get(line_key, 0) + 1
+    # Most pages, and every page of a short document: a title printed once is never dropped.
+    # Headers are short and never a sentence; a repeated sentence is the document's own text.
+    running = {
+        k for k, count in seen.items()
+        if count >= max(2, -(-len(pages) * 3 // 5)) and len(k) <= 40 and not k.endswith(("。", "！", "？", "."))
+    }
+    at_edge = lambda i, page: i < edge or i >= len(page) - edge  # noqa: E731
+    return [
+        [line for i, line in enumerate(page) if not (at_edge(i, page) and key(line) in running)] for page in pages
+    ]
 
 
 def _join_wrapped_lines(lines: list[str]) -> list[str]:

@@ -860,3 +860,17 @@ def test_a_long_breadcrumb_still_names_the_site() -> None:
     page = f"当前位置:某某素材网 > 报告体会 > 工作报告 > 某村党支部的做法\n某村党支部的做法\n{BODY}\n"
     article = parse_text(page).articles[0]
     assert (article.title, article.source, article.text) == ("某村党支部的做法", "某某素材网", BODY)
+
+
+def test_a_two_page_pdf_running_header_is_neither_title_nor_text() -> None:
+    header = "某某县委组织部工作简报"
+    first = "冰城县推行“雪橇夜校”制度，组织党员冬季集中学习政策、讨论村务，半年来共办夜校四十二期，参学党员一千余人次。"
+    second = "雪乡县建立“板凳会议”制度，每月召开群众议事会，解决群众急难愁盼问题三十六件，软弱涣散村全部按期摘帽。"
+    pages = [
+        [header, "冰城县整顿软弱涣散村党组织的做法", "", *wrap(first, 30), "- 1 -"],
+        [header, *wrap(second, 30), "- 2 -"],
+    ]
+    [article] = parse_bytes(make_pdf(pages), "report.pdf").articles
+    assert article.title == "冰城县整顿软弱涣散村党组织的做法"
+    assert header not in article.text
+    assert "四十二期" in article.text and "三十六件" in article.text
