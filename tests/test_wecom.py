@@ -406,3 +406,18 @@ async def test_uploads_log_no_secret_or_token(wecom: WeCom, caplog: pytest.LogCa
     logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("bot"))
     assert "downloaded 雪岭县报告.txt" in logged and "40007" in logged
     assert SECRET not in logged and not any(token in logged for token in tokens)
+
+
+async def test_an_admin_deletes_an_upload_after_confirming(corpus: Corpus, api: FakeWeComApi) -> None:
+    async with running(corpus, api) as wecom:
+        media_id = api.add_media(REPORT, "雪岭县报告.txt", content_type="text/plain")
+        await wecom.upload(media_id, "雪岭县报告.txt")
+        [document_id] = [doc.id for doc in await wecom.core.store.documents() if doc.file_name == "雪岭县报告.txt"]
+        assert "只有管理员" in await wecom.ask(f"删除 {document_id}")
+        confirm = await wecom.ask(f"删除 {document_id}", user=ADMIN)
+        assert "雪岭县报告.txt" in confirm and f"确认删除 {document_id}" in confirm
+        assert "炕头议事会" in await wecom.ask("炕头议事会是什么")  # nothing removed yet
+        assert "已删除" in await wecom.ask(f"确认删除 {document_id}", user=ADMIN)
+        assert "炕头议事会" not in await wecom.ask("炕头议事会是什么")
+        [removal] = await wecom.core.store.removals()
+        assert removal.removed_by == f"wecom:{ADMIN}"
