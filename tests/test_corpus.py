@@ -362,3 +362,36 @@ async def test_refresh_follows_another_writer_and_keeps_answering_meanwhile(
     finally:
         await serving.close()
         await other.close()
+
+
+async def test_an_index_save_waits_for_another_processes_save_and_spares_its_files(corpus: Corpus) -> None:
+    import asyncio
+    import subprocess
+    import sys
+
+    index_dir = corpus.index_dir
+    in_progress = index_dir / ".words.tmp-other-process"
+    in_progress.mkdir()
+    lock_file = index_dir.parent / f".{index_dir.name}.lock"
+    # Another process holds the lock, as it does for the whole of its save.
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, sys, time\n"
+         f"f = open({str(lock_file)!r}, 'a+b'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+         "print('locked', flush=True); sys.stdin.readline()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        saving = asyncio.create_task(asyncio.to_thread(corpus.index.save, index_dir))
+        await asyncio.sleep(0.5)
+        assert not saving.done()  # it waits for the other save
+        assert in_progress.is_dir()  # and never removes the other process's files meanwhile
+        holder.stdin.write("done\n")
+        holder.stdin.flush()
+        await asyncio.wait_for(saving, 30)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not in_progress.exists()  # its owner is gone: now it is a leftover
+    assert await search_texts(corpus, "村官回归工程")
