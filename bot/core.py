@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from bot.access import RateLimiter, Verdict
 from retrieval.corpus import IngestReport, ReindexReport
 from retrieval.corpus import Corpus
 from retrieval.search import Confidence, Hit, Searcher
-from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats, Removal
+from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats, Removal, SavedAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ DELETE_COMMAND = re.compile(r"^\s*(?:删除|/delete)\s*(\d{1,9})\s*$", re.IGNORE
 CONFIRM_DELETE_COMMAND = re.compile(r"^\s*确认删除\s*(\d{1,9})\s*$")
 CONFIRM_SECONDS = 300  # how long a 删除 N waits for its 确认删除 N
 CONTEXT_RADIUS = 1  # passages shown before and after an excerpt
+TOKEN_BYTES = 9  # an answer's button token: 72 random bits, 12 URL-safe characters
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,19 @@ class Asker:
         """Whose last question 更多 and 上下文 N follow."""
         return self.user_id if self.chat_id is None else f"{self.chat_id}/{self.user_id}"
 
+    @property
+    def owner(self) -> str:
+        """Who may use the buttons of this asker's answers: the asker alone, or, in a group, everyone in it."""
+        return f"user:{self.user_id}" if self.chat_id is None else f"chat:{self.chat_id}"
+
+
+@dataclass(frozen=True)
+class AnswerRef:
+    """An answer as its buttons name it: its id and the token that only its own message carries."""
+
+    answer_id: int
+    token: str
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -59,6 +74,12 @@ class Answer:
     related: bool = False  # nothing answers the question directly: these excerpts may be related
     repairs: tuple[tuple[str, str], ...] = ()  # typos searched as another word: (typed, searched)
     script: str = "simplified"  # display.script: how document text is shown
+    token: str = ""  # the secret its buttons carry; empty for answers saved before buttons were private
+
+    @property
+    def ref(self) -> AnswerRef:
+        """What this answer's buttons carry."""
+        return AnswerRef(self.answer_id, self.token)
 
 
 @dataclass(frozen=True)
@@ -176,6 +197,7 @@ HELP_TEXT = (
     "回复“更多”看后面的段落，回复“上下文 1”看第 1 段的前后文，“文档 3”看 3 号文档的信息。"
 )
 EXPIRED = "这个回答已过期，请重新提问。"
+NOT_YOURS = "这是别人的提问，请自己提问后再用这些按钮。"
 
 
 class Core:
@@ -254,24 +276,30 @@ class Core:
         # Only confident excerpts count as an answer: a weak one is a gap the admin should fill.
         answered = len(result.hits[: self.top_k])
         asked = AskedQuestion(asker.channel, asker.user_id, asker.chat_type, question, answered, latency_ms)
-        answer_id = await self.store.log_question(asked, [hit.passage_id for hit in shown], asker.conversation)
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        answer_id = await self.store.log_question(
+            asked, [hit.passage_id for hit in shown], asker.conversation, owner=asker.owner, token=token
+        )
         if not shown:
             return NothingFound(question)
         return Answer(
             answer_id, question, shown, 1, len(result.shown) > self.top_k,
             related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
+            token=token,
         )
 
-    async def more(self, asker: Asker, answer_id: int | None = None) -> Reply:
-        """The next excerpts for an answer (by default the user's last one)."""
-        if answer_id is None:
+    async def more(self, asker: Asker, ref: AnswerRef | None = None) -> Reply:
+        """The next excerpts for an answer: the user's last one, or the one a button names (its owner's only)."""
+        if ref is None:
             answer_id = await self.store.conversation(asker.channel, asker.conversation)
             if answer_id is None:
                 return Notice("no_question", "还没有提问。请先发一个问题，再回复“更多”。")
+        else:
+            answer_id = ref.answer_id
         async with self._paging:
             saved = await self.store.answer(answer_id)
-            if saved is None:
-                return Notice("expired", EXPIRED)
+            if (refusal := refuse(asker, saved, ref)) is not None:
+                return refusal
             # Search afresh and skip what was shown: the index may have changed since.
             result = await self.searcher.search(saved.question, k=len(saved.shown) + self.top_k + 1)
             new = [hit for hit in result.shown if hit.passage_id not in saved.shown]
@@ -282,15 +310,15 @@ class Core:
         return Answer(
             answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k,
             related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
+            token=saved.token or "",
         )
 
-    async def context(self, asker: Asker, number: int, answer_id: int | None = None) -> Reply:
-        """The passages around excerpt `number` of an answer (by default the user's last one)."""
-        if answer_id is None:
-            answer_id = await self.store.conversation(asker.channel, asker.conversation)
+    async def context(self, asker: Asker, number: int, ref: AnswerRef | None = None) -> Reply:
+        """The passages around excerpt `number` of an answer: the user's last one, or the one a button names."""
+        answer_id = await self.store.conversation(asker.channel, asker.conversation) if ref is None else ref.answer_id
         saved = await self.store.answer(answer_id) if answer_id is not None else None
-        if answer_id is not None and saved is None:
-            return Notice("expired", EXPIRED)
+        if answer_id is not None and (refusal := refuse(asker, saved, ref)) is not None:
+            return refusal
         if saved is None or not saved.shown:
             return Notice("no_question", "还没有可以查看上下文的段落。请先提问。")
         if not 1 <= number <= len(saved.shown):
@@ -309,11 +337,13 @@ class Core:
         after = tuple(p.text for p in passages[index + 1 : index + 1 + CONTEXT_RADIUS])
         return Context(answer_id, number, passage, before, after, self.script)
 
-    async def feedback(self, asker: Asker, answer_id: int, vote: int) -> Notice:
-        """Store a 👍 (+1) or 👎 (-1) on an answer."""
-        if await self.store.answer(answer_id) is None:
+    async def feedback(self, asker: Asker, ref: AnswerRef, vote: int) -> Notice:
+        """Store a 👍 (+1) or 👎 (-1) on an answer, from its owner; any other vote is refused."""
+        if vote not in (1, -1):
             return Notice("expired", EXPIRED)
-        await self.store.save_vote(answer_id, asker.user_id, 1 if vote > 0 else -1)
+        if (refusal := refuse(asker, await self.store.answer(ref.answer_id), ref)) is not None:
+            return refusal
+        await self.store.save_vote(ref.answer_id, asker.user_id, vote)
         return Notice("thanks", "谢谢反馈！" if vote > 0 else "谢谢反馈，我们会补充更合适的材料。")
 
     async def document(self, document_id: int) -> Reply:
@@ -324,7 +354,7 @@ class Core:
         return DocumentInfo(document, self.script)
 
     async def stats(self, asker: Asker) -> Reply:
-        """Corpus size and query-log figures, for admins."""
+        """Corpus size and query-log figures, for admins; in a group, counts only (the gap list quotes others)."""
         if not asker.is_admin:
             return Notice("not_admin", "抱歉，只有管理员可以查看统计。")
         now = self.now()
@@ -332,6 +362,8 @@ class Core:
         questions = await self.store.question_stats(midnight, now - timedelta(days=7))
         documents = len(await self.store.documents())
         passages = len(self.corpus.index) if self.corpus.index is not None else 0
+        if asker.chat_id is not None:
+            return Notice("stats_in_group", group_stats_text(Stats(documents, passages, questions)))
         return Stats(documents, passages, questions)
 
     def reindex(self, asker: Asker) -> Reply:
@@ -393,3 +425,28 @@ class Core:
         self._jobs.add(job)
         job.add_done_callback(self._jobs.discard)
         return job
+
+
+def refuse(asker: Asker, saved: SavedAnswer | None, ref: AnswerRef | None) -> Notice | None:
+    """Why the asker may not use this answer, or None; without a ref it is their own conversation's."""
+    if saved is None:
+        return Notice("expired", EXPIRED)
+    if ref is None:
+        return None
+    # A button made before answers had tokens, or data not from this answer's message, has expired.
+    if not saved.token or not secrets.compare_digest(saved.token.encode(), ref.token.encode()):
+        return Notice("expired", EXPIRED)
+    if saved.owner != asker.owner or saved.channel != asker.channel:
+        return Notice("not_yours", NOT_YOURS)
+    return None
+
+
+def group_stats_text(stats: Stats) -> str:
+    """/stats in a group: the counts only; the gap list quotes other people's questions, so it stays private."""
+    q = stats.questions
+    return "\n".join([
+        f"文档 {stats.documents} 篇，可检索段落 {stats.passages} 段",
+        f"今天提问 {q.today} 次，近 7 天 {q.week} 次，其中找到答案 {q.answered_week} 次",
+        f"近 7 天反馈：👍 {q.votes_up_week}  👎 {q.votes_down_week}",
+        "没找到答案的问题清单含有其他人的提问，只在私聊里显示：请私聊我发送 /stats（或“统计”）。",
+    ])

@@ -29,7 +29,20 @@ from telegram.ext import (
 
 from bot.access import Access
 from bot.config import TelegramConfig
-from bot.core import EXPIRED, HELP_TEXT, Answer, Asker, ConfirmRemoval, Core, FetchError, Notice, Pending, Reply, Silence
+from bot.core import (
+    EXPIRED,
+    HELP_TEXT,
+    Answer,
+    AnswerRef,
+    Asker,
+    ConfirmRemoval,
+    Core,
+    FetchError,
+    Notice,
+    Pending,
+    Reply,
+    Silence,
+)
 from bot.render import clip, render_telegram
 
 logger = logging.getLogger(__name__)
@@ -54,9 +67,17 @@ ASK_USAGE = "用法：/ask 问题，例如 /ask 软弱涣散村党组织怎么�
 DOC_USAGE = "用法：/doc 编号，例如 /doc 1（编号见“上下文”里的“文档 N”）"
 DELETE_USAGE = "用法：/delete 编号，例如 /delete 12（编号见 /doc 或 rectbot docs）"
 
-# callback_data (at most 64 bytes): more:<answer id> | ctx:<answer id>:<n> | vote:<answer id>:<1|-1>
-# | del:<document id> (an admin confirming the removal they asked for)
-CALLBACK = re.compile(r"^(more|ctx|vote|del):(\d{1,18})(?::(-?\d{1,4}))?$")
+# callback_data (at most 64 bytes, here at most 41): more:<answer id>:<token> | ctx:<answer id>:<token>:<n>
+# | vote:<answer id>:<token>:<1|-1> | del:<document id> (an admin confirming the removal they asked for).
+# The token is the answer's secret, so that no one can name an answer they were not shown. Buttons made before
+# tokens (more:<id>, ctx:<id>:<n>, vote:<id>:<v>) match nothing and are answered as expired.
+_ID, _TOKEN = r"([0-9]{1,18})", r"([A-Za-z0-9_-]{12})"
+CALLBACKS = {
+    "more": re.compile(rf"more:{_ID}:{_TOKEN}"),
+    "ctx": re.compile(rf"ctx:{_ID}:{_TOKEN}:([0-9]{{1,4}})"),
+    "vote": re.compile(rf"vote:{_ID}:{_TOKEN}:(1|-1)"),
+    "del": re.compile(rf"del:{_ID}"),
+}
 
 
 @dataclass(frozen=True)
@@ -65,25 +86,36 @@ class Button:
 
     action: str  # more | ctx | vote | del
     answer_id: int  # the document's id for del
+    token: str = ""  # the answer's secret; empty for del
     number: int = 0  # the excerpt for ctx, the vote (+1/-1) for vote
+
+    @property
+    def ref(self) -> AnswerRef:
+        """The answer this button names."""
+        return AnswerRef(self.answer_id, self.token)
 
 
 def button_data(button: Button) -> str:
     """callback_data for a button."""
-    if button.action in ("more", "del"):
-        return f"{button.action}:{button.answer_id}"
-    return f"{button.action}:{button.answer_id}:{button.number}"
+    if button.action == "del":
+        return f"del:{button.answer_id}"
+    if button.action == "more":
+        return f"more:{button.answer_id}:{button.token}"
+    return f"{button.action}:{button.answer_id}:{button.token}:{button.number}"
 
 
 def parse_button(data: str | None) -> Button | None:
-    """The button behind callback_data, or None for data this bot never made."""
-    match = CALLBACK.match(data or "")
+    """The button behind callback_data, or None for data this bot never made (or made before tokens)."""
+    data = data or ""
+    action = data.partition(":")[0]
+    pattern = CALLBACKS.get(action)
+    match = pattern.fullmatch(data) if pattern is not None else None  # fullmatch: no trailing newline either
     if match is None:
         return None
-    action, answer_id, number = match.group(1), int(match.group(2)), match.group(3)
-    if (action in ("more", "del")) != (number is None):
-        return None
-    return Button(action, answer_id, int(number or 0))
+    if action == "del":
+        return Button("del", int(match.group(1)))
+    number = int(match.group(3)) if action != "more" else 0
+    return Button(action, int(match.group(1)), match.group(2), number)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -91,19 +123,17 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if isinstance(reply, ConfirmRemoval):
         data = button_data(Button("del", reply.document.id))
         return InlineKeyboardMarkup([[InlineKeyboardButton(f"确认删除 {reply.document.id}", callback_data=data)]])
-    if not isinstance(reply, Answer):
+    if not isinstance(reply, Answer) or not reply.token:  # an answer saved before tokens: 更多 by text only
         return None
-    numbers = range(reply.first, reply.first + len(reply.hits))
-    context_row = [
-        InlineKeyboardButton(f"上下文 {n}", callback_data=button_data(Button("ctx", reply.answer_id, n)))
-        for n in numbers
-    ]
-    last_row = [
-        InlineKeyboardButton("👍", callback_data=button_data(Button("vote", reply.answer_id, 1))),
-        InlineKeyboardButton("👎", callback_data=button_data(Button("vote", reply.answer_id, -1))),
-    ]
+
+    def button(label: str, action: str, number: int = 0) -> InlineKeyboardButton:
+        data = button_data(Button(action, reply.answer_id, reply.token, number))
+        return InlineKeyboardButton(label, callback_data=data)
+
+    context_row = [button(f"上下文 {n}", "ctx", n) for n in range(reply.first, reply.first + len(reply.hits))]
+    last_row = [button("👍", "vote", 1), button("👎", "vote", -1)]
     if reply.has_more:
-        last_row.insert(0, InlineKeyboardButton("更多 ▸", callback_data=button_data(Button("more", reply.answer_id))))
+        last_row.insert(0, button("更多 ▸", "more"))
     return InlineKeyboardMarkup([context_row, last_row])
 
 
@@ -233,7 +263,7 @@ class TelegramChannel:
             await self.send(update, await self.core.document(int(args[0])))
 
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/stats (admins): documents, passages, questions, the share answered, the gap list."""
+        """/stats (admins): documents, passages, questions, the share answered; the gap list in private chats only."""
         if asker := await self.admitted(update):
             await self.send(update, await self.core.stats(asker))
 
@@ -295,7 +325,7 @@ class TelegramChannel:
             await self.send(update, Notice("text_only", TEXT_ONLY))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """更多, 上下文 N and 👍/👎 under an answer; every press is answered, old ones too."""
+        """更多, 上下文 N and 👍/👎 under an answer, for its owner only; every press is answered, old ones too."""
         query = update.callback_query
         button = parse_button(query.data)
         if button is None:
@@ -312,15 +342,15 @@ class TelegramChannel:
             await query.answer(NOT_ALLOWED, show_alert=True)
             return
         if button.action == "vote":
-            notice = await self.core.feedback(asker, button.answer_id, button.number)
-            await query.answer(notice.text, show_alert=notice.kind == "expired")
+            notice = await self.core.feedback(asker, button.ref, button.number)
+            await query.answer(notice.text, show_alert=notice.kind != "thanks")
             return
         if button.action == "del":
             reply = await self.core.remove(asker, button.answer_id)
         elif button.action == "more":
-            reply = await self.core.more(asker, button.answer_id)
+            reply = await self.core.more(asker, button.ref)
         else:
-            reply = await self.core.context(asker, button.number, button.answer_id)
+            reply = await self.core.context(asker, button.number, button.ref)
         if isinstance(reply, Notice):
             await query.answer(clip(reply.text, MAX_ALERT_CHARS), show_alert=True)
             return

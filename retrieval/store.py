@@ -163,6 +163,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # An answer's buttons carry a random token and work only for its owner (the asker, or anyone in the
+        # group it was asked in). Older answers have neither: their buttons expire, 更多 and 上下文 N still work.
+        "005_private_answers",
+        """
+        ALTER TABLE questions ADD COLUMN owner TEXT;
+        ALTER TABLE questions ADD COLUMN token TEXT;
+        """,
+    ),
 ]
 
 
@@ -261,6 +270,9 @@ class SavedAnswer:
     id: int
     question: str
     shown: tuple[int, ...]
+    channel: str = ""
+    owner: str | None = None  # who may use its buttons; None for answers saved before buttons were private
+    token: str | None = None  # the secret its buttons carry; None likewise
 
 
 @dataclass(frozen=True)
@@ -445,8 +457,13 @@ class Store:
 
     async def answer(self, question_id: int) -> SavedAnswer | None:
         """A logged question with the passages shown for it."""
-        rows = await self._reader.execute_fetchall("SELECT id, question, shown FROM questions WHERE id = ?", (question_id,))
-        return SavedAnswer(rows[0][0], rows[0][1], tuple(json.loads(rows[0][2]))) if rows else None
+        rows = await self._reader.execute_fetchall(
+            "SELECT id, question, shown, channel, owner, token FROM questions WHERE id = ?", (question_id,)
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return SavedAnswer(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5])
 
     async def conversation(self, channel: str, conversation: str) -> int | None:
         """The id of the last question in a conversation."""
@@ -540,14 +557,18 @@ class Store:
             logger.info("removed %s (%d documents) by %s", removal.path, len(removal.titles), removed_by)
         return removed
 
-    async def log_question(self, asked: AskedQuestion, shown: Sequence[int], conversation: str) -> int:
+    async def log_question(
+        self, asked: AskedQuestion, shown: Sequence[int], conversation: str, *, owner: str | None = None,
+        token: str | None = None,
+    ) -> int:
         """Log a question with the passages shown for it and make it the conversation's current one; its id."""
         async with self._transaction(corpus_changed=False) as db:
             cursor = await db.execute(
-                """INSERT INTO questions (asked_at, channel, user_id, chat_type, question, hits, latency_ms, shown)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO questions (asked_at, channel, user_id, chat_type, question, hits, latency_ms, shown,
+                                          owner, token)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (_now(), asked.channel, asked.user_id, asked.chat_type, asked.question, asked.hits,
-                 round(asked.latency_ms, 2), json.dumps(list(shown))),
+                 round(asked.latency_ms, 2), json.dumps(list(shown)), owner, token),
             )
             question_id = cursor.lastrowid
             await db.execute(

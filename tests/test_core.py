@@ -10,6 +10,7 @@ import pytest
 from bot.access import Access, RateLimiter, Verdict
 from bot.core import (
     Answer,
+    AnswerRef,
     Asker,
     ConfirmRemoval,
     Context,
@@ -27,6 +28,7 @@ from bot.core import (
 from bot.render import render_plain
 from retrieval.corpus import Corpus
 from retrieval.search import Searcher
+from retrieval.store import AskedQuestion
 from tests.docfactory import make_docx
 
 USER = Asker(channel="telegram", user_id="1001")
@@ -53,15 +55,15 @@ async def test_more_continues_numbering_with_new_excerpts_even_after_a_restart(c
     more = await restarted.handle(USER, "更多")
     assert isinstance(more, Answer) and more.first == 4 and more.answer_id == first.answer_id
     assert not {h.passage_id for h in more.hits} & {h.passage_id for h in first.hits}
-    again = await restarted.more(USER, first.answer_id)  # the 更多 button of the first answer
+    again = await restarted.more(USER, first.ref)  # the 更多 button of the first answer
     assert again.first == 7
 
 
 async def test_more_runs_out_with_a_clear_message(core: Core) -> None:
     reply = await core.ask(USER, "第一书记")
     while isinstance(reply, Answer) and reply.has_more:
-        reply = await core.more(USER, reply.answer_id)
-    assert isinstance(await core.more(USER, reply.answer_id), NothingFound)
+        reply = await core.more(USER, reply.ref)
+    assert isinstance(await core.more(USER, reply.ref), NothingFound)
 
 
 async def test_context_shows_the_neighbouring_passages_of_the_same_document(core: Core) -> None:
@@ -81,7 +83,7 @@ async def test_context_and_more_before_any_question_or_out_of_range(core: Core) 
     assert (await core.handle(stranger, "更多")).kind == "no_question"
     await core.ask(stranger, QUESTION)
     assert (await core.handle(stranger, "上下文 9")).kind == "bad_number"
-    assert (await core.context(stranger, 1, answer_id=10**9)).kind == "expired"
+    assert (await core.context(stranger, 1, AnswerRef(10**9, "x" * 12))).kind == "expired"
 
 
 async def test_group_members_follow_their_own_questions(core: Core) -> None:
@@ -110,9 +112,9 @@ async def test_refused_questions_are_not_logged(core: Core) -> None:
 
 async def test_feedback_is_stored_with_the_question(core: Core) -> None:
     answer = await core.ask(USER, QUESTION)
-    assert (await core.feedback(USER, answer.answer_id, -1)).kind == "thanks"
+    assert (await core.feedback(USER, answer.ref, -1)).kind == "thanks"
     assert await core.store.votes(answer.answer_id) == {"1001": -1}
-    assert (await core.feedback(USER, 10**9, 1)).kind == "expired"
+    assert (await core.feedback(USER, AnswerRef(10**9, answer.token), 1)).kind == "expired"
 
 
 async def test_admin_work_is_refused_to_others_and_nothing_is_fetched(core: Core) -> None:
@@ -208,13 +210,13 @@ async def test_an_old_answer_never_shows_text_from_a_replaced_document(core: Cor
     answer = await core.ask(USER, "蘑菇夜话议事会")
     assert "蘑菇夜话" in answer.hits[0].text
     await upload(version_two)
-    context = await core.context(USER, 1, answer.answer_id)
+    context = await core.context(USER, 1, answer.ref)
     assert isinstance(context, Notice) and context.kind == "expired"
 
 
 async def test_two_quick_more_presses_get_consecutive_pages(core: Core) -> None:
     answer = await core.ask(USER, QUESTION)
-    first, second = await asyncio.gather(core.more(USER, answer.answer_id), core.more(USER, answer.answer_id))
+    first, second = await asyncio.gather(core.more(USER, answer.ref), core.more(USER, answer.ref))
     assert sorted([first.first, second.first]) == [4, 7]
     assert not {h.passage_id for h in first.hits} & {h.passage_id for h in second.hits}
     saved = await core.store.answer(answer.answer_id)
@@ -270,3 +272,69 @@ async def test_the_same_file_name_from_two_chats_is_two_documents(core: Core) ->
     second = await core.ingest(group, await fetch("雪乡县推行“板凳会议”制度，每月召开群众议事会。\n"), "工作总结.txt")
     assert first.report.status == second.report.status == "added"
     assert (await core.ask(USER, "雪橇夜校")).hits and (await core.ask(USER, "板凳会议")).hits
+
+
+async def test_only_the_asker_may_use_an_answers_buttons(core: Core) -> None:
+    other = Asker(channel="telegram", user_id="2002")
+    answer = await core.ask(USER, QUESTION)
+    for reply in [await core.more(other, answer.ref), await core.context(other, 1, answer.ref),
+                  await core.feedback(other, answer.ref, 1)]:
+        assert isinstance(reply, Notice) and reply.kind == "not_yours" and "别人的提问" in reply.text
+    same_id_elsewhere = Asker(channel="wecom", user_id=USER.user_id)
+    assert (await core.more(same_id_elsewhere, answer.ref)).kind == "not_yours"
+    assert await core.store.votes(answer.answer_id) == {}
+    assert (await core.more(USER, answer.ref)).first == 4  # the owner's paging did not move
+
+
+async def test_a_wrong_token_or_vote_is_expired_and_changes_nothing(core: Core) -> None:
+    answer = await core.ask(USER, QUESTION)
+    guessed = AnswerRef(answer.answer_id, "A" * 12 if answer.token != "A" * 12 else "B" * 12)
+    assert (await core.more(USER, guessed)).kind == "expired"
+    assert (await core.context(USER, 1, guessed)).kind == "expired"
+    assert (await core.feedback(USER, guessed, 1)).kind == "expired"
+    assert (await core.feedback(USER, answer.ref, 0)).kind == "expired"
+    assert await core.store.votes(answer.answer_id) == {}
+    assert (await core.more(USER, answer.ref)).first == 4
+
+
+async def test_in_a_group_everyone_in_it_may_use_an_answers_buttons(core: Core) -> None:
+    alice = Asker(channel="telegram", user_id="1", chat_type="group", chat_id="-5")
+    bob = Asker(channel="telegram", user_id="2", chat_type="group", chat_id="-5")
+    carol = Asker(channel="telegram", user_id="3", chat_type="group", chat_id="-6")
+    answer = await core.ask(alice, QUESTION)
+    assert (await core.more(bob, answer.ref)).first == 4
+    assert (await core.feedback(bob, answer.ref, 1)).kind == "thanks"
+    assert (await core.more(carol, answer.ref)).kind == "not_yours"
+    assert await core.store.votes(answer.answer_id) == {"2": 1}
+
+
+async def test_wecom_more_and_context_follow_only_the_users_own_question(core: Core) -> None:
+    """WeCom has no buttons: 更多 and 上下文 N name no answer, so no one can reach another's."""
+    alice = Asker(channel="wecom", user_id="alice", chat_type="app")
+    bob = Asker(channel="wecom", user_id="bob", chat_type="app")
+    answer = await core.handle(alice, QUESTION)
+    assert (await core.handle(bob, "更多")).kind == "no_question"
+    assert (await core.handle(bob, "上下文 1")).kind == "no_question"
+    await core.handle(bob, "第一书记怎么发挥作用")
+    assert (await core.handle(bob, "更多")).question == "第一书记怎么发挥作用"
+    more = await core.handle(alice, "更多")
+    assert more.answer_id == answer.answer_id and more.first == 4
+
+
+async def test_an_answer_saved_before_tokens_pages_by_text_but_its_buttons_expire(core: Core) -> None:
+    result = await core.searcher.search(QUESTION, k=3)
+    asked = AskedQuestion("telegram", USER.user_id, "private", QUESTION, 3, 1.0)
+    old_id = await core.store.log_question(asked, [hit.passage_id for hit in result.shown], USER.conversation)
+    assert (await core.more(USER, AnswerRef(old_id, "A" * 12))).kind == "expired"
+    more = await core.handle(USER, "更多")
+    assert isinstance(more, Answer) and more.answer_id == old_id and more.first == 4 and more.token == ""
+    assert isinstance(await core.handle(USER, "上下文 1"), Context)
+
+
+async def test_stats_in_a_group_give_counts_without_other_peoples_questions(core: Core) -> None:
+    await core.ask(USER, "北京到上海的高铁票多少钱")
+    in_group = Asker(channel="telegram", user_id=ADMIN.user_id, chat_type="group", chat_id="-5", is_admin=True)
+    reply = await core.handle(in_group, "统计")
+    assert isinstance(reply, Notice) and "今天提问 1 次" in reply.text and "私聊" in reply.text
+    assert "高铁票" not in reply.text
+    assert ("北京到上海的高铁票多少钱", 1) in (await core.handle(ADMIN, "统计")).questions.unanswered

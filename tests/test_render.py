@@ -17,7 +17,6 @@ from bot.render import (
     render_telegram,
     render_wecom,
 )
-from bot.telegram import Button, button_data, keyboard, parse_button
 from retrieval.corpus import Corpus
 from retrieval.search import Hit, highlight_spans
 from retrieval.store import PassageRow
@@ -116,24 +115,6 @@ def test_context_marks_the_excerpt_and_fits() -> None:
     assert len(html_text) <= TELEGRAM_MAX_CHARS
     assert "日期不详" in html_text and "文档 2" in html_text and "【2】" in html_text
     assert render_plain(context).index("前一段") < render_plain(context).index("【2】中间段")
-
-
-def test_callback_data_stays_within_64_bytes_and_round_trips() -> None:
-    for button in [Button("more", 10**18 - 1), Button("ctx", 10**18 - 1, 9999), Button("vote", 10**18 - 1, -1)]:
-        data = button_data(button)
-        assert len(data.encode("utf-8")) <= 64
-        assert parse_button(data) == button
-    for junk in [None, "", "more", "more:1:2", "ctx:1", "drop:1:1", "ctx:x:1", "ctx:1:1:1"]:
-        assert parse_button(junk) is None
-
-
-def test_answer_buttons() -> None:
-    answer = Answer(7, "q", (hit("a", passage_id=1), hit("b", passage_id=2)), 4, True)
-    rows = keyboard(answer).inline_keyboard
-    assert [b.text for b in rows[0]] == ["上下文 4", "上下文 5"]
-    assert [b.text for b in rows[1]] == ["更多 ▸", "👍", "👎"]
-    assert parse_button(rows[0][1].callback_data) == Button("ctx", 7, 5)
-    assert keyboard(Notice("help", "x")) is None
 
 
 def test_many_excerpts_with_long_titles_still_fit_wecom_and_telegram() -> None:

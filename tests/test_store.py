@@ -82,3 +82,28 @@ async def test_an_older_database_is_migrated_keeping_its_documents(tmp_path: Pat
         assert await store.passages_by_id([1]) == {} and await store.documents() == []
     finally:
         await store.close()
+
+
+async def test_answers_logged_before_private_buttons_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # a database as release 004 left it, with an answer in it
+        db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        for name, sql in MIGRATIONS:
+            if name.startswith("005"):
+                break
+            db.executescript(sql)
+            db.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
+        db.execute("INSERT INTO questions (asked_at, channel, user_id, chat_type, question, hits, latency_ms, shown) "
+                   "VALUES ('2026-01-01T00:00:00+00:00', 'telegram', 'u1', 'private', '第一书记', 3, 1.0, '[7, 8, 9]')")
+        db.execute("INSERT INTO conversations VALUES ('telegram', 'u1', 1)")
+    store = await Store.open(path)
+    try:
+        old = await store.answer(1)
+        assert old is not None and (old.question, old.shown) == ("第一书记", (7, 8, 9))
+        assert (old.owner, old.token) == (None, None)  # no token: its buttons are answered as expired
+        assert await store.conversation("telegram", "u1") == 1  # 更多 typed as text still pages it
+        new_id = await store.log_question(asked("村两委"), [1], "u1", owner="user:u1", token="t" * 12)
+        new = await store.answer(new_id)
+        assert (new.channel, new.owner, new.token) == ("telegram", "user:u1", "t" * 12)
+    finally:
+        await store.close()

@@ -12,9 +12,10 @@ import pytest
 
 from bot.access import Access, RateLimiter
 from bot.config import TelegramConfig
-from bot.core import Asker, Core
-from bot.telegram import TelegramChannel, run_telegram
+from bot.core import Answer, Asker, Core, Notice
+from bot.telegram import Button, TelegramChannel, button_data, keyboard, parse_button, run_telegram
 from retrieval.corpus import Corpus
+from retrieval.search import Hit
 from tests.docfactory import make_docx
 from tests.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
 
@@ -121,7 +122,8 @@ async def test_buttons_work_after_a_restart_and_unknown_ones_say_expired(corpus:
     async with running_bot(corpus, fake):  # a new process: a new core, nothing in memory
         assert (await press(fake, answer.result, "更多 ▸")).ok
         assert (await fake.reply_to(USER)).visible_text.startswith("4. ")
-        expired = fake.press_button(answer.result, "more:999999")
+        token = answer.buttons[1][0][1].split(":")[2]
+        expired = fake.press_button(answer.result, f"more:999999:{token}")
         alert = await fake.wait_for(answered(expired["callback_query"]["id"]))
         assert "过期" in alert.params["text"] and alert.params["show_alert"] is True
         junk = fake.press_button(answer.result, "something-else")
@@ -330,3 +332,113 @@ async def test_an_admin_deletes_a_document_with_a_confirmation_button(bot: Bot) 
     assert "雪橇夜校" not in (await bot.fake.reply_to(USER)).visible_text
     bot.fake.user_message("/delete", user_id=ADMIN)
     assert "用法" in (await bot.fake.reply_to(ADMIN)).visible_text
+
+
+OTHER = 2002
+GAP = "北京到上海的高铁票多少钱"
+
+
+def data_of(message: Call, label: str) -> str:
+    """The callback data of the button with this label."""
+    return next(data for row in message.buttons for text, data in row if text == label)
+
+
+async def press_data(fake: FakeBotApi, message: dict, data: str, user_id: int = USER) -> Call:
+    """Send callback data (as a modified client could) from a bot message; returns the callback's answer."""
+    update = fake.press_button(message, data, user_id=user_id)
+    return await fake.wait_for(answered(update["callback_query"]["id"]))
+
+
+async def test_another_users_presses_on_an_answer_change_nothing(bot: Bot) -> None:
+    bot.fake.user_message(QUESTION)
+    answer = await bot.fake.reply_to(USER)
+    question_id = int(data_of(answer, "👍").split(":")[1])
+    for label in ("更多 ▸", "上下文 1", "👍", "👎"):  # the real data of A's buttons, pressed by B
+        alert = await press(bot.fake, answer.result, label, user_id=OTHER)
+        assert alert.params["text"] == "这是别人的提问，请自己提问后再用这些按钮。" and alert.params["show_alert"] is True
+    await bot.fake.no_reply_to(USER, wait=0.3)
+    await bot.fake.no_reply_to(OTHER, wait=0.1)
+    assert await bot.core.store.votes(question_id) == {}
+    assert (await press(bot.fake, answer.result, "更多 ▸")).ok
+    assert (await bot.fake.reply_to(USER)).visible_text.startswith("4. ")  # A's paging was not moved
+
+
+async def test_in_a_group_every_member_may_use_an_answers_buttons_but_not_from_another_chat(bot: Bot) -> None:
+    group, other_group = -100123, -100456
+    bot.fake.user_message(f"@{BOT_USERNAME} {QUESTION}", chat_type="group", chat_id=group)
+    answer = await bot.fake.reply_to(group)
+    assert (await press(bot.fake, answer.result, "更多 ▸", user_id=OTHER)).ok
+    assert (await bot.fake.reply_to(group)).visible_text.startswith("4. ")
+    assert (await press(bot.fake, answer.result, "👍", user_id=OTHER)).params["text"] == "谢谢反馈！"
+
+    elsewhere = {**answer.result, "chat": {"id": other_group, "type": "group", "title": "另一个群"}}
+    alert = await press_data(bot.fake, elsewhere, data_of(answer, "上下文 1"), user_id=OTHER)
+    assert "别人的提问" in alert.params["text"]
+    await bot.fake.no_reply_to(other_group, wait=0.3)
+
+
+async def test_forged_malformed_and_old_button_data_is_refused_as_expired(bot: Bot) -> None:
+    bot.fake.user_message(QUESTION)
+    answer = await bot.fake.reply_to(USER)
+    more = data_of(answer, "更多 ▸")
+    _, question_id, token = more.split(":")
+    wrong = "A" * 12 if token != "A" * 12 else "B" * 12
+    for data in [
+        f"more:{question_id}:{wrong}",  # a guessed token
+        f"more:{int(question_id) - 1}:{token}",  # the token of another answer
+        f"{more}\n",
+        f"vote:{question_id}:{token}:0",
+        f"vote:{question_id}:{token}:2",
+        f"more:{question_id}",  # buttons made before answers had tokens
+        f"ctx:{question_id}:1",
+        f"vote:{question_id}:-1",
+    ]:
+        alert = await press_data(bot.fake, answer.result, data)
+        assert alert.params["text"] == "这个回答已过期，请重新提问。" and alert.params["show_alert"] is True, data
+    await bot.fake.no_reply_to(USER, wait=0.3)
+    assert await bot.core.store.votes(int(question_id)) == {}
+    assert (await press(bot.fake, answer.result, "更多 ▸")).ok
+    assert (await bot.fake.reply_to(USER)).visible_text.startswith("4. ")
+
+
+async def test_stats_in_a_group_show_counts_but_not_other_peoples_unanswered_questions(bot: Bot) -> None:
+    bot.fake.user_message(GAP)
+    assert "没有找到" in (await bot.fake.reply_to(USER)).visible_text
+    group = -100123
+    for text in ("/stats", f"@{BOT_USERNAME} 统计"):
+        bot.fake.user_message(text, user_id=ADMIN, chat_type="group", chat_id=group)
+        stats = (await bot.fake.reply_to(group)).visible_text
+        assert "今天提问 1 次" in stats and "私聊" in stats and GAP not in stats
+    bot.fake.user_message("/stats", user_id=ADMIN)
+    assert GAP in (await bot.fake.reply_to(ADMIN)).visible_text
+
+
+TOKEN_12 = "Ab3_-Ab3_-Ab"
+
+
+def test_callback_data_stays_within_64_bytes_and_round_trips_strictly() -> None:
+    biggest = 10**18 - 1
+    for button in [Button("more", biggest, TOKEN_12), Button("ctx", biggest, TOKEN_12, 9999),
+                   Button("vote", biggest, TOKEN_12, -1), Button("vote", biggest, TOKEN_12, 1), Button("del", biggest)]:
+        data = button_data(button)
+        assert len(data.encode("utf-8")) <= 64
+        assert parse_button(data) == button
+    for junk in [None, "", "more", "more:1", "more:1:2", "ctx:1", "ctx:1:1", "vote:1:1", "drop:1:1", "ctx:x:1",
+                 f"more:1:{TOKEN_12}\n", f"more:1:{TOKEN_12}x", f"vote:1:{TOKEN_12}:0", f"vote:1:{TOKEN_12}:+1",
+                 f"ctx:1:{TOKEN_12}", f"more:١:{TOKEN_12}", "del:1\n"]:
+        assert parse_button(junk) is None, junk
+
+
+def _hit(passage_id: int) -> Hit:
+    return Hit(passage_id=passage_id, doc_id=1, text="整顿", title="标题", source="来源", date="2020-01-02",
+               author=None, region=None, section=None, position=0, score=1.0, matched_terms=(), highlights=())
+
+
+def test_answer_buttons_carry_the_answers_token() -> None:
+    answer = Answer(7, "q", (_hit(1), _hit(2)), 4, True, token=TOKEN_12)
+    rows = keyboard(answer).inline_keyboard
+    assert [b.text for b in rows[0]] == ["上下文 4", "上下文 5"]
+    assert [b.text for b in rows[1]] == ["更多 ▸", "👍", "👎"]
+    assert parse_button(rows[0][1].callback_data) == Button("ctx", 7, TOKEN_12, 5)
+    assert keyboard(Notice("help", "x")) is None
+    assert keyboard(Answer(7, "q", (_hit(1),), 4, True)) is None  # saved before tokens: 更多 by text only
