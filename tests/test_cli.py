@@ -225,12 +225,13 @@ def test_docs_filters_by_region_date_and_words(env: Path, capsys, tmp_path: Path
     assert exit_.value.code == 2 and "YYYY" in capsys.readouterr().err
 
 
-def cli_process(database: Path, cwd: Path, *args: str | bytes, **popen) -> subprocess.Popen:
+def cli_process(database: Path, cwd: Path, *args: str | bytes, locale: str | None = None, **popen) -> subprocess.Popen:
     """`python -m bot.cli ARGS` as its own process, importing this checkout, on a private database."""
     environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")},
+        **{k: v for k, v in os.environ.items() if not k.startswith(("RECTBOT_", "LC_", "PYTHONIOENCODING"))},
         "RECTBOT_STORAGE_DATABASE": str(database),
         "PYTHONPATH": str(ROOT),
+        **({"LC_ALL": locale} if locale else {}),
     }
     return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment, **popen)
 
@@ -279,3 +280,13 @@ def test_ask_piped_into_a_reader_that_stops_early_exits_quietly(env: Path, tmp_p
     assert json.loads(first)["question"] == "软弱涣散村党组织怎么整顿"
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
     assert rectbot.returncode == 141  # as a shell reports a program stopped by SIGPIPE (`yes | head`)
+
+
+def test_chat_goes_on_after_a_line_that_is_not_utf8(env: Path, tmp_path: Path) -> None:
+    # Python reads an undecodable byte as a lone surrogate, which used to end the chat with a traceback.
+    process = cli_process(env, tmp_path, "chat", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          locale="C.UTF-8")
+    lines = b"\xff\xfe" + "第一书记".encode() + b"\n" + "帮助\n".encode()
+    out, err = process.communicate(lines, timeout=120)
+    assert process.returncode == 0, err.decode(errors="replace")
+    assert out.decode().count("【1】") == 1 and "例如" in out.decode()
