@@ -8,6 +8,7 @@ import dataclasses
 import getpass
 import json
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -15,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Config, ConfigError, load_config
 from bot.core import Asker, Pending
-from bot.logs import configure_logging
+from bot.logs import RedactSecrets, configure_logging
 from bot.render import citation, notes, render_plain
 from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
 from retrieval.corpus import Corpus, Progress
@@ -28,13 +29,27 @@ from retrieval.index import IndexParams
 from retrieval.passages import PassageParams
 from retrieval.search import EmptyQuestion, Hit, SearchResult
 from retrieval.store import DocumentRow
-from retrieval.text import in_script
+from retrieval.text import in_script, safe_text
 
 logger = logging.getLogger(__name__)
 
 
 class CommandError(Exception):
     """A problem to report to the user in one line, with exit status 2."""
+
+
+SIGPIPE_STATUS = 141  # what a shell reports for a program stopped by SIGPIPE, as `yes | head` is
+
+
+def read_questions(stream: TextIO) -> list[str]:
+    """One question per line of `stream`: lines end at \n (or \r\n) only, never at \f, \x1c or U+2028; bytes
+    that are not UTF-8 are dropped from their own line (safe_text) instead of failing the whole batch."""
+    binary = getattr(stream, "buffer", None)
+    text = binary.read().decode("utf-8", errors="surrogateescape") if binary is not None else stream.read()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return [safe_text(line.removesuffix("\r")) for line in lines]
 
 
 def terminal_progress(stream: TextIO) -> Progress | None:
@@ -91,7 +106,7 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     """Answer one question, or one per line of standard input with `-`."""
     if args.top < 1:
         raise CommandError("--top must be at least 1")
-    questions = sys.stdin.read().splitlines() if args.question == "-" else [args.question]
+    questions = read_questions(sys.stdin) if args.question == "-" else [safe_text(args.question)]
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
         searcher = searcher_for(corpus, config)
@@ -109,9 +124,10 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
             except EmptyQuestion as error:
                 raise CommandError(str(error)) from None
             if args.json:
-                print(json.dumps(result_json(question, result), ensure_ascii=False))
+                print(safe_text(json.dumps(result_json(question, result), ensure_ascii=False)))
             else:
-                print(format_result(question, result, show_question=len(questions) > 1, script=config.display.script))
+                shown = format_result(question, result, show_question=len(questions) > 1, script=config.display.script)
+                print(safe_text(shown))
     finally:
         await corpus.close()
     return 0
@@ -154,7 +170,7 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
                 return 0
             if not line.strip():
                 continue
-            reply = await core.handle(asker, line)
+            reply = await core.handle(asker, safe_text(line))
             print(render_plain(reply))
             if isinstance(reply, Pending):
                 print(render_plain(await reply.job))
@@ -307,6 +323,10 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         await serve(build_core(corpus, config), config, channels)
     except (NoChannel, OSError) as error:
         raise CommandError(str(error)) from None
+    except InvalidToken as error:
+        raise CommandError(
+            f"telegram: {error} The Bot API answered 401 or 404: check telegram.token, and telegram.base_url if set"
+        ) from None
     except TelegramError as error:
         raise CommandError(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
     finally:
@@ -370,15 +390,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rectbot` command."""
     args = build_parser().parse_args(argv)
+    redactor = RedactSecrets(())
     try:
         config = load_config(args.config)
+        redactor = RedactSecrets(config.secrets())
         configure_logging(args.log_level, config.secrets())
         return asyncio.run(COMMANDS[args.command](args, config))
     except (ConfigError, CommandError) as error:
-        print(f"rectbot: {error}", file=sys.stderr)
+        # Messages can quote what a library said, and libraries quote tokens: redacted as the logs are.
+        print(f"rectbot: {safe_text(redactor.redact(str(error)))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`rectbot ask - | head`): stop quietly, and let Python's last flush go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_STATUS
 
 
 if __name__ == "__main__":

@@ -6,6 +6,13 @@ import logging
 from collections.abc import Iterable
 
 REDACTED = "[secret]"
+SHORTEST_SECRET_PART = 8  # shorter pieces of a secret would redact ordinary words
+
+
+def secret_parts(secret: str) -> list[str]:
+    """The part of a secret after its last ':' (a Telegram token's secret), when long enough to mean anything."""
+    _, colon, part = secret.rpartition(":")
+    return [part] if colon and len(part) >= SHORTEST_SECRET_PART else []
 
 
 class RedactSecrets(logging.Filter):
@@ -13,8 +20,10 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        # A Telegram token is "bot id:secret"; the secret part alone (quoted in a URL as id%3Asecret) is a secret too.
+        pieces = {piece for secret in secrets if secret for piece in (secret, *secret_parts(secret))}
         # Longest first, so a secret that contains another is replaced whole.
-        self.secrets = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+        self.secrets = sorted(pieces, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         """text with every secret replaced."""

@@ -2,6 +2,8 @@
 
 Document text (excerpts, titles, sources, context) is shown in the reply's script (config display.script):
 it is cut first and converted after, so no offset computed on the stored text is applied to converted text.
+Every reply is safe_text before it is measured: no control character, non-character or lone surrogate reaches a
+channel (WeCom's XML refuses them, UTF-8 cannot encode surrogates), whatever the stored text holds.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bot.core import (
     Stats,
 )
 from retrieval.corpus import IngestReport
-from retrieval.text import HAN_RUN, in_script
+from retrieval.text import HAN_RUN, in_script, safe_text
 
 UNKNOWN_DATE = "日期不详"
 UNKNOWN_SOURCE = "来源不详"
@@ -300,24 +302,24 @@ def _longest(reply: Answer | Context) -> int:
 
 
 def render_plain(reply: Reply) -> str:
-    """Plain text for the terminal chat."""
+    """Plain text for the terminal chat (no escape sequence from a document reaches the terminal)."""
     match reply:
         case Answer():
-            return _answer_plain(reply, None)
+            return safe_text(_answer_plain(reply, None))
         case Context():
-            return _context_plain(reply, None)
-    return common_text(reply)
+            return safe_text(_context_plain(reply, None))
+    return safe_text(common_text(reply))
 
 
 def render_wecom(reply: Reply) -> str:
     """Plain text within WeCom's 2048-byte limit: excerpts are shortened, never a character cut in half."""
     match reply:
         case Answer():
-            text = fit(lambda limit: _answer_plain(reply, limit), fits_wecom, _longest(reply))
+            text = fit(lambda limit: safe_text(_answer_plain(reply, limit)), fits_wecom, _longest(reply))
         case Context():
-            text = fit(lambda limit: _context_plain(reply, limit), fits_wecom, _longest(reply))
+            text = fit(lambda limit: safe_text(_context_plain(reply, limit)), fits_wecom, _longest(reply))
         case _:
-            text = common_text(reply)
+            text = safe_text(common_text(reply))
     return cut_to_bytes(text)  # a no-op unless even the shortest excerpts do not fit (many, with long titles)
 
 
@@ -350,12 +352,12 @@ def render_telegram(reply: Reply) -> str:
     """Telegram HTML within 4096 characters; all text escaped, matched terms in bold."""
     match reply:
         case Answer():
-            marked = fit(lambda limit: _answer_html(reply, limit), fits_telegram, _longest(reply))
+            marked = fit(lambda limit: safe_text(_answer_html(reply, limit)), fits_telegram, _longest(reply))
         case Context():
-            marked = fit(lambda limit: _context_html(reply, limit), fits_telegram, _longest(reply))
+            marked = fit(lambda limit: safe_text(_context_html(reply, limit)), fits_telegram, _longest(reply))
         case _:
             marked = ""
     if marked and fits_telegram(marked):
         return marked
-    text = render_plain(reply)  # no markup, so it can be cut anywhere
+    text = render_plain(reply)  # safe, and no markup, so it can be cut anywhere
     return fit(lambda limit: html.escape(clip(text, limit), quote=False), fits_telegram, len(text))

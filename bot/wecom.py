@@ -18,7 +18,7 @@ import uvicorn
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -27,6 +27,7 @@ from bot.core import HELP_TEXT, Asker, Core, Download, FetchError, Notice, Pendi
 from bot.render import render_wecom
 from bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
 from bot.wecom_crypto import CryptoError, WeComCrypto
+from retrieval.text import safe_text
 from retrieval.corpus import MAX_FILE_BYTES
 from retrieval.documents import SUPPORTED_SUFFIXES
 
@@ -120,6 +121,15 @@ def cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
+def reply_xml(user_id: str, corp_id: str, timestamp: int, text: str) -> str:
+    """The inner XML of a passive text reply from the app (corp_id) to a user, before encryption."""
+    return (
+        f"<xml><ToUserName>{cdata(user_id)}</ToUserName><FromUserName>{cdata(corp_id)}</FromUserName>"
+        f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{cdata(text)}</Content></xml>"
+    )
+
+
 class WeComChannel:
     """The callback endpoint: verifies, decrypts, de-duplicates, answers within the deadline or later."""
 
@@ -179,6 +189,10 @@ class WeComChannel:
             incoming = self._incoming(parse_xml(self.crypto.decrypt(encrypted)))
         except (Refused, CryptoError) as error:
             return self._refuse(request, error)
+        except ClientDisconnect:
+            client = request.client.host if request.client else "?"
+            logger.info("wecom: %s disconnected before sending the whole request; nothing was done", client)
+            return Response(status_code=400)  # nobody reads it
         if not await self.core.store.first_sighting(CHANNEL, incoming.message_id):
             logger.info("wecom: message %s delivered again; already handled", incoming.message_id)
             return Response(status_code=200)
@@ -199,7 +213,7 @@ class WeComChannel:
             return NOT_ALLOWED
         job: Coroutine[object, object, Reply]
         if incoming.kind == "text":
-            job = self.core.handle(asker, incoming.content)
+            job = self.core.handle(asker, safe_text(incoming.content))
         elif incoming.kind == "file":
             job = self.core.ingest(asker, self._fetcher(incoming), safe_file_name(incoming.file_name) or "")
         else:
@@ -315,12 +329,7 @@ class WeComChannel:
         """The encrypted XML envelope of a text reply from the app to the user."""
         timestamp = str(int(self.clock()))
         nonce = str(secrets.randbelow(10**10))
-        inner = (
-            f"<xml><ToUserName>{cdata(user_id)}</ToUserName><FromUserName>{cdata(self.crypto.corp_id)}</FromUserName>"
-            f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content>{cdata(text)}</Content></xml>"
-        )
-        encrypted = self.crypto.encrypt(inner)
+        encrypted = self.crypto.encrypt(reply_xml(user_id, self.crypto.corp_id, int(timestamp), text))
         return (
             f"<xml><Encrypt>{cdata(encrypted)}</Encrypt>"
             f"<MsgSignature>{cdata(self.crypto.sign(timestamp, nonce, encrypted))}</MsgSignature>"

@@ -62,7 +62,13 @@ class RawDocument:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode the bytes of a text file; returns (text, codec name) or raises DocumentError."""
+    """Decode the bytes of a text file; returns (text, codec name) or raises DocumentError.
+
+    The text is safe_text: controls and non-characters a few stray bytes leave are removed (line-breaking ones
+    become newlines), so no passage carries what a channel cannot send.
+    """
+    from retrieval.text import safe_text
+
     for bom, codec in _BOMS:
         if data.startswith(bom):
             try:
@@ -71,11 +77,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
                 raise DocumentError(_CANNOT_DECODE) from None
             if _odd_share(text) > 0.01:
                 raise DocumentError(_BINARY)  # bytes that merely start like a BOM
-            return _checked(text), codec
+            return _checked(safe_text(text)), codec
     if b"\x00" in data or _control_share(data) > 0.01:
         raise DocumentError(_BINARY)
     try:
-        return _checked(data.decode("utf-8")), "utf-8"
+        return _checked(safe_text(data.decode("utf-8"))), "utf-8"
     except UnicodeDecodeError:
         pass
     best: tuple[float, str, str] | None = None
@@ -90,7 +96,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
             best = (score, codec, text)
     if best is None or best[0] < _MIN_PLAUSIBLE:
         raise DocumentError(_CANNOT_DECODE)
-    return _checked(best[2]), best[1]
+    return _checked(safe_text(best[2])), best[1]
 
 
 def _checked(text: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from retrieval.index import idf_lucene
 from retrieval.tokenizer import Tokenizer, bigrams
-from retrieval.text import MEANINGFUL, is_han, normalize
+from retrieval.text import MEANINGFUL, is_han, normalize, safe_text
 from retrieval.typos import HomophoneRepair
 
 _LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
@@ -22,8 +22,13 @@ class EmptyQuestion(ValueError):
 
 
 def require_question(text: str) -> str:
-    """The text, unless it is empty or only whitespace (EmptyQuestion, with a message for the user)."""
-    if not text or not text.strip():
+    """The text as safe_text, unless that is empty or only whitespace (EmptyQuestion, with a message for the user).
+
+    Every question a channel passes to the library comes through here, so this is where invalid code points
+    (lone surrogates from undecodable bytes, controls, non-characters) are dropped before anything reads them.
+    """
+    text = safe_text(text)
+    if not text.strip():
         raise EmptyQuestion("the question is empty: type a few words about what you want to know")
     return text
 
@@ -86,7 +91,8 @@ class QueryParser:
 
     def parse(self, text: str) -> Query:
         """Turn a question into a Query."""
-        normalized = normalize(require_question(text))
+        text = require_question(text)
+        normalized = normalize(text)
         pieces = self.tokenizer.cut(normalized)
         kept: list[str | None] = []  # None marks a dropped piece, so bigrams never join across it
         ignored: list[str] = []

@@ -1,4 +1,4 @@
-"""Text normalisation for matching: NFKC, traditional to simplified, pinyin notes, case."""
+"""Text normalisation for matching: NFKC, traditional to simplified, pinyin notes, case; safe text for every channel."""
 
 from __future__ import annotations
 
@@ -30,6 +30,26 @@ _PUNCT_FOR_MATCHING = re.compile(
 )
 
 
+# Controls that end a line in some file or system (VT, FF, FS, GS, RS, NEL), and CR: read as a newline.
+_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x1c-\x1e\x85]")
+# Code points no document, question or reply should hold: C0 controls other than tab and newline, DEL and the
+# C1 controls, surrogates (what invalid bytes become under surrogateescape; UTF-8 and XML refuse them), and
+# the non-characters (U+FDD0-U+FDEF and the last two of every plane; XML refuses U+FFFE and U+FFFF).
+_INVALID = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(chr(plane << 16 | 0xFFFE) + "-" + chr(plane << 16 | 0xFFFF) for plane in range(17))
+    + "]"
+)
+
+
+def safe_text(text: str) -> str:
+    """text that every channel carries (UTF-8, XML 1.0, Telegram HTML once escaped): line-break controls and CR
+    become newlines, and invalid code points (see _INVALID) are removed; valid text is returned unchanged."""
+    if _INVALID.search(text) is None:
+        return text
+    return _INVALID.sub("", _LINE_BREAKS.sub("\n", text))
+
+
 def is_han(text: str) -> bool:
     """Whether text is one or more Han characters and nothing else."""
     return _ALL_HAN.fullmatch(text) is not None
@@ -46,8 +66,8 @@ def _converter() -> opencc.OpenCC:
 
 
 def to_simplified(text: str) -> str:
-    """Convert traditional Chinese characters to simplified ones."""
-    return _converter().convert(text)
+    """Convert traditional Chinese characters to simplified ones (OpenCC takes only safe text)."""
+    return _converter().convert(safe_text(text))
 
 
 def as_stored(text: str) -> str:
@@ -78,3 +98,4 @@ def normalize_for_phrase_match(text: str) -> str:
 def text_fingerprint(text: str) -> str:
     """Identifies a text whatever its script, punctuation or spacing."""
     return hashlib.sha256(normalize_for_phrase_match(text).encode("utf-8")).hexdigest()
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import DEV_QUESTIONS, SEEDS
+from tests.conftest import DEV_QUESTIONS, ROOT, SEEDS
 
 
 @pytest.fixture
@@ -222,3 +223,70 @@ def test_docs_filters_by_region_date_and_words(env: Path, capsys, tmp_path: Path
     with pytest.raises(SystemExit) as exit_:
         main(["docs", "--since", "last year"])
     assert exit_.value.code == 2 and "YYYY" in capsys.readouterr().err
+
+
+def cli_process(database: Path, cwd: Path, *args: str | bytes, locale: str | None = None, **popen) -> subprocess.Popen:
+    """`python -m bot.cli ARGS` as its own process, importing this checkout, on a private database."""
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("RECTBOT_", "LC_", "PYTHONIOENCODING"))},
+        "RECTBOT_STORAGE_DATABASE": str(database),
+        "PYTHONPATH": str(ROOT),
+        **({"LC_ALL": locale} if locale else {}),
+    }
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment, **popen)
+
+
+def test_ask_answers_a_question_holding_bytes_that_are_not_utf8(env: Path, tmp_path: Path) -> None:
+    # Python turns an invalid byte in the arguments into a lone surrogate, which OpenCC and UTF-8 refuse.
+    question = "软弱涣散村党组织".encode() + b"\xff" + "怎么整顿".encode()
+    for extra in ([], ["--json"]):
+        process = cli_process(env, tmp_path, "ask", question, *extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode(errors="replace")
+        assert "【1】".encode() in out or json.loads(out)["question"] == "软弱涣散村党组织怎么整顿"
+
+
+def test_ask_from_standard_input_answers_every_line_even_after_a_broken_one(env: Path, tmp_path: Path) -> None:
+    lines = ["三会一课".encode(), "软弱涣散".encode() + b"\xff\xfe\x01" + "村党组织怎么整顿".encode(), "第一书记".encode()]
+    process = cli_process(env, tmp_path, "ask", "-", "--json", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    out, err = process.communicate(b"\n".join(lines) + b"\n", timeout=120)
+    assert process.returncode == 0, err.decode(errors="replace")
+    answers = [json.loads(line) for line in out.decode().splitlines()]
+    assert [a["question"] for a in answers] == ["三会一课", "软弱涣散村党组织怎么整顿", "第一书记"]
+    assert all(a["hits"] for a in answers)
+
+
+def test_ask_from_standard_input_splits_questions_only_at_newlines(env: Path, capsys, monkeypatch) -> None:
+    separators = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"三会一课{separators}第一书记\r\n怎么炒股\n"))
+    status, out, _ = run(capsys, "ask", "-", "--json")
+    questions = [json.loads(line)["question"] for line in out.split("\n") if line]  # U+2028 stays inside JSON
+    assert status == 0 and len(questions) == 2
+    assert questions[0].startswith("三会一课") and questions[0].endswith("第一书记") and questions[1] == "怎么炒股"
+
+
+def test_ask_piped_into_a_reader_that_stops_early_exits_quietly(env: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.txt"
+    questions.write_text("软弱涣散村党组织怎么整顿\n第一书记\n三会一课\n村两委\n" * 10, encoding="utf-8")
+    with questions.open("rb") as stdin:
+        rectbot = cli_process(env, tmp_path, "ask", "-", "--json", stdin=stdin, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+        head = subprocess.Popen(["head", "-n", "1"], stdin=rectbot.stdout, stdout=subprocess.PIPE)
+        rectbot.stdout.close()  # only head reads it now
+        first, _ = head.communicate(timeout=120)
+        err = rectbot.stderr.read().decode()
+        rectbot.wait(timeout=60)
+    assert json.loads(first)["question"] == "软弱涣散村党组织怎么整顿"
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
+    assert rectbot.returncode == 141  # as a shell reports a program stopped by SIGPIPE (`yes | head`)
+
+
+def test_chat_goes_on_after_a_line_that_is_not_utf8(env: Path, tmp_path: Path) -> None:
+    # Python reads an undecodable byte as a lone surrogate, which used to end the chat with a traceback.
+    process = cli_process(env, tmp_path, "chat", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          locale="C.UTF-8")
+    lines = b"\xff\xfe" + "第一书记".encode() + b"\n" + "帮助\n".encode()
+    out, err = process.communicate(lines, timeout=120)
+    assert process.returncode == 0, err.decode(errors="replace")
+    assert out.decode().count("【1】") == 1 and "例如" in out.decode()

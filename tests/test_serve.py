@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import os
 import re
@@ -11,8 +12,12 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 import signal
+import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +27,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.cli import main
 from bot.logs import RedactSecrets
+from tests.conftest import ROOT
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 
 USER = 1001
@@ -173,3 +179,62 @@ async def test_a_running_bot_sees_ingest_and_remove_from_another_process_within_
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
+
+
+class RejectingBotApi:
+    """A Bot API (or a wrong base_url) on 127.0.0.1 answering every request with one HTTP error, as Telegram does."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.paths: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                outer.paths.append(self.path)
+                body = json.dumps({"ok": False, "error_code": outer.status, "description": HTTPStatus(outer.status).phrase})
+                self.send_response(outer.status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            do_GET = do_POST
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> RejectingBotApi:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status", [401, 404])
+def test_a_rejected_token_is_a_clear_error_that_never_prints_the_token(seeded_dir: Path, tmp_path: Path, status: int) -> None:
+    token = "987654:AAH-a-very-secret-part-0123456789"
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")},
+        "PYTHONPATH": str(ROOT),
+        "RECTBOT_TELEGRAM_TOKEN": token,
+        "RECTBOT_STORAGE_DATABASE": str(seeded_dir / "rectbot.sqlite3"),
+    }
+    with RejectingBotApi(status) as api:
+        environment["RECTBOT_TELEGRAM_BASE_URL"] = api.base_url
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "serve", "telegram", "--log-level", "DEBUG"],
+            cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120,
+        )
+    assert api.paths and all(token in path for path in api.paths)  # the token really was sent, and refused
+    printed = result.stdout + result.stderr
+    assert result.returncode == 2, printed
+    assert "rectbot: telegram:" in result.stderr and "rejected" in result.stderr and "telegram.token" in result.stderr
+    assert token not in printed and token.split(":")[1] not in printed and "AAH-a-very" not in printed

@@ -421,3 +421,50 @@ async def test_an_admin_deletes_an_upload_after_confirming(corpus: Corpus, api: 
         assert "炕头议事会" not in await wecom.ask("炕头议事会是什么")
         [removal] = await wecom.core.store.removals()
         assert removal.removed_by == f"wecom:{ADMIN}"
+
+
+HOSTILE_REPORT = (
+    "冰湖村整顿软弱涣散党组织的做法\n\n"
+    "冰湖村推行\x01“渔火夜谈”\x1b[0m制度，第一书记\x7f每周\ufffe到渔民家中听取意见，\x85带领村党组织逐条整改。\x0c\n\n"
+    + "冰湖村党支部在整顿中建立了党员联系渔户制度，每名党员联系五户以上渔民，帮助解决实际困难。\n" * 12
+).encode("utf-8")
+
+
+async def test_replies_over_a_document_holding_control_characters_still_parse(corpus: Corpus, api: FakeWeComApi, tmp_path) -> None:
+    hostile = tmp_path / "冰湖村.txt"
+    hostile.write_bytes(HOSTILE_REPORT)
+    assert [report.status for report in await corpus.ingest([hostile])] == ["added"]
+    async with running(corpus, api) as wecom:
+        answer = await wecom.ask("渔火夜谈是什么")  # opening the reply parses its inner XML
+        assert "冰湖村推行“渔火夜谈”[0m制度，第一书记每周到渔民家中听取意见，\n带领村党组织逐条整改。" in answer
+        context = await wecom.ask("上下文 1")
+        assert "渔火夜谈" in context
+
+
+async def test_a_client_that_hangs_up_mid_body_is_one_log_line(wecom: WeCom, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    port = int(str(wecom.http.base_url).rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    query = f"msg_signature={'0' * 40}&timestamp={int(time.time())}&nonce=1"
+    writer.write(f"POST {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000\r\n\r\n<xml>".encode())
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.close()
+    await writer.wait_closed()
+    for _ in range(100):
+        if any("disconnected" in record.getMessage() for record in caplog.records):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)  # anything else it would log
+    assert [r.levelno for r in caplog.records if "disconnected" in r.getMessage()] == [logging.INFO]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+    assert await wecom.http.get("/healthz")  # still serving
+
+
+async def test_a_question_with_characters_xml_allows_but_no_reply_should_hold_is_answered_and_logged_clean(
+    wecom: WeCom,
+) -> None:
+    answer = await wecom.ask("软弱涣散\x7f村党组织\ufdd0怎么\x9b整顿")  # DEL, a non-character, a C1 control
+    assert "【1】" in answer
+    answer_id = await wecom.core.store.conversation("wecom", USER)
+    assert (await wecom.core.store.answer(answer_id)).question == QUESTION
