@@ -17,6 +17,7 @@ from retrieval.corpus import IngestReport, ReindexReport
 from retrieval.corpus import Corpus
 from retrieval.search import Confidence, Hit, Searcher
 from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats, Removal, SavedAnswer
+from retrieval.text import safe_text
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ class Core:
 
     async def handle(self, asker: Asker, text: str) -> Reply:
         """Answer one text message: a command word or a question (channels call throttle() first)."""
-        message = text.strip()
+        message = safe_text(text).strip()
         word = message.lower()
         if word in HELP_WORDS:
             return Notice("help", HELP_TEXT)
@@ -261,7 +262,7 @@ class Core:
 
     async def ask(self, asker: Asker, question: str) -> Reply:
         """A new question: the top excerpts, or why there are none; logged with what was shown."""
-        question = question.strip()
+        question = safe_text(question).strip()  # the log cannot hold lone surrogates, nor should anyone read them
         if not question:
             return Notice("empty", "请输入要查询的问题，例如：软弱涣散村党组织怎么整顿")
         if len(question) > self.max_question_chars:

@@ -208,11 +208,6 @@ async def test_a_question_of_nothing_but_invalid_code_points_is_an_empty_questio
         await searcher.search("\udc80\x01\ufffe", k=3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Core.ask logs the question as typed and SQLite refuses lone surrogates: Core.handle should take "
-    "safe_text(text) (bot/core.py is another session's); remove this mark when it does",
-)
 async def test_core_answers_a_question_holding_lone_surrogates(corpus: Corpus, searcher: Searcher) -> None:
     core = Core(corpus, searcher)
     reply = await core.handle(Asker("telegram", "1"), "软弱涣散\udc80村党组织怎么整顿")
