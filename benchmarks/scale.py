@@ -591,7 +591,7 @@ def table(results: list[dict]) -> str:
         + (f" ({f['serve']['rank_bm25_questions']} q.)" if f["serve"]["rank_bm25_questions"] < f["serve"]["questions"] else ""),
     )
     row("rank-bm25 / rectbot, per question", lambda f: f"{f['serve']['ratio']:.1f}x")
-    row("cold start to first answer (median of 3)", lambda f: seconds_text(statistics.median(f["cold"]["seconds"])))
+    row("cold start: `rectbot ask` to its answer (median)", lambda f: f"{seconds_text(statistics.median(f['cold']['seconds']))} ({len(f['cold']['seconds'])} runs)")
     header = "| | " + " | ".join(f"{f['size']:,} passages" for f in results) + " |"
     lines = [header, "|---|" + "---:|" * len(results)]
     lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows]
