@@ -172,6 +172,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE questions ADD COLUMN token TEXT;
         """,
     ),
+    (
+        # Replacing or removing a file finds its documents, and their copies, without scanning every document.
+        "006_document_lookups",
+        """
+        CREATE INDEX IF NOT EXISTS documents_file ON documents(file_id);
+        CREATE INDEX IF NOT EXISTS documents_copies ON documents(duplicate_of);
+        """,
+    ),
 ]
 
 
@@ -304,6 +312,8 @@ class Store:
         writer = await aiosqlite.connect(path, isolation_level=None)
         try:
             await writer.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL never corrupts the database; a power loss may undo the last commits, not break them.
+            await writer.execute("PRAGMA synchronous=NORMAL")
             await writer.execute("PRAGMA busy_timeout=5000")
             # Migrations rebuild tables, which must not cascade deletes: keys are enforced once they are done.
             await _migrate(writer)
@@ -509,6 +519,8 @@ class Store:
         Returns, per article, whether it was such a copy.
         """
         async with self._transaction() as db:
+            # The texts of the version replaced may have copies elsewhere that now need a new original.
+            hashes = await self._text_hashes_at(db, [record.path])
             await db.execute("DELETE FROM files WHERE path = ?", (record.path,))
             cursor = await db.execute(
                 "INSERT INTO files (path, file_name, content_hash, encoding, size, ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -516,7 +528,7 @@ class Store:
             )
             file_id = cursor.lastrowid
             copies = [await self._insert_article(db, file_id, position, stored) for position, stored in enumerate(articles)]
-            await self._repair_copies(db)
+            await self._repair_copies(db, hashes | {stored.text_hash for stored in articles})
             # Passages made now have the current shape; an older recorded shape is left for reindex to see.
             await db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('passage_params', ?)", (passage_params,))
         return copies
@@ -536,7 +548,9 @@ class Store:
     async def delete_files(self, paths: Iterable[str], removed_by: str) -> list[Removal]:
         """Remove the files at these paths with their documents, logging who did it; what was removed."""
         removed = []
+        paths = list(paths)
         async with self._transaction() as db:
+            hashes = await self._text_hashes_at(db, paths)
             for path in paths:
                 titles = await db.execute_fetchall(
                     "SELECT coalesce(d.title, f.file_name) FROM files f LEFT JOIN documents d ON d.file_id = f.id "
@@ -552,7 +566,7 @@ class Store:
                     (path, json.dumps(removal.titles, ensure_ascii=False), removed_by, removal.removed_at),
                 )
                 removed.append(removal)
-            await self._repair_copies(db)
+            await self._repair_copies(db, hashes)
         for removal in removed:
             logger.info("removed %s (%d documents) by %s", removal.path, len(removal.titles), removed_by)
         return removed
@@ -659,16 +673,32 @@ class Store:
             [(document_id, p.position, p.section, p.start, p.end, p.text) for p in passages],
         )
 
-    async def _repair_copies(self, db: aiosqlite.Connection) -> None:
-        """After a delete, keep exactly one searchable document per text: the oldest."""
-        await db.execute(
-            """UPDATE documents SET duplicate_of = (
-                   SELECT min(o.id) FROM documents o WHERE o.text_hash = documents.text_hash)
-               WHERE id != (SELECT min(o.id) FROM documents o WHERE o.text_hash = documents.text_hash)"""
+    async def _text_hashes_at(self, db: aiosqlite.Connection, paths: Sequence[str]) -> set[str]:
+        """The text hashes of the documents in the files at these paths."""
+        rows = await db.execute_fetchall(
+            # CROSS JOIN keeps files outermost: a path not stored (a new file) never reads documents.
+            "SELECT DISTINCT d.text_hash FROM files f CROSS JOIN documents d ON d.file_id = f.id "
+            "WHERE f.path IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(paths), ensure_ascii=False),),
         )
+        return {row[0] for row in rows}
+
+    async def _repair_copies(self, db: aiosqlite.Connection, text_hashes: Iterable[str]) -> None:
+        """Keep exactly one searchable document per text, the oldest, among the texts this write touched.
+
+        Only the documents holding these texts are looked at, and only those whose role changes are
+        written (SQLite rewrites a row even when an UPDATE sets the value it already has), so a save costs
+        what its file holds, not what the corpus holds.
+        """
         await db.execute(
-            """UPDATE documents SET duplicate_of = NULL
-               WHERE id = (SELECT min(o.id) FROM documents o WHERE o.text_hash = documents.text_hash)"""
+            """WITH firsts (text_hash, first) AS (
+                   SELECT text_hash, min(id) FROM documents
+                   WHERE text_hash IN (SELECT value FROM json_each(?)) GROUP BY text_hash)
+               UPDATE documents SET duplicate_of = nullif(firsts.first, documents.id)
+               FROM firsts
+               WHERE documents.text_hash = firsts.text_hash
+                 AND documents.duplicate_of IS NOT nullif(firsts.first, documents.id)""",
+            (json.dumps(sorted(set(text_hashes)), ensure_ascii=False),),
         )
 
     async def _bump_generation(self, db: aiosqlite.Connection) -> None:

@@ -195,7 +195,8 @@ async def test_migrations_are_recorded(corpus: Corpus) -> None:
     rows = await corpus.store._reader.execute_fetchall("SELECT name FROM migrations")
     assert [row[0] for row in rows] == ["001_documents_and_passages", "002_questions_feedback_conversations",
                                          "003_never_reuse_document_and_passage_ids",
-                                         "004_files_by_path_and_removals", "005_private_answers"]
+                                         "004_files_by_path_and_removals", "005_private_answers",
+                                         "006_document_lookups"]
 
 
 async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, tokenizer: Tokenizer) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Awaitable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from retrieval.corpus import Corpus
-from retrieval.store import MIGRATIONS, AskedQuestion, Store
+from retrieval.documents import Article
+from retrieval.passages import Passage
+from retrieval.store import MIGRATIONS, AskedQuestion, FileRecord, Store, StoredArticle
 
 
 def asked(question: str, hits: int = 3, user: str = "u1", channel: str = "telegram") -> AskedQuestion:
@@ -105,5 +110,99 @@ async def test_answers_logged_before_private_buttons_still_load(tmp_path: Path) 
         new_id = await store.log_question(asked("村两委"), [1], "u1", owner="user:u1", token="t" * 12)
         new = await store.answer(new_id)
         assert (new.channel, new.owner, new.token) == ("telegram", "user:u1", "t" * 12)
+    finally:
+        await store.close()
+
+
+def stored(text: str, passages: int = 3) -> StoredArticle:
+    """An article of `passages` one-line passages, hashed by its text."""
+    lines = [f"{text}第{n}段。" for n in range(passages)]
+    body = "\n".join(lines)
+    starts = [sum(len(line) + 1 for line in lines[:n]) for n in range(passages)]
+    parts = [Passage(n, None, start, start + len(line), line) for n, (start, line) in enumerate(zip(starts, lines))]
+    return StoredArticle(Article(title=text, date=None, source=None, author=None, region=None, text=body), parts, text)
+
+
+def file(path: str) -> FileRecord:
+    return FileRecord(path, path, f"bytes of {path}", "utf-8", 10)
+
+
+async def rows_changed(store: Store, write: Awaitable[object]) -> int:
+    """Rows the writer connection inserted, updated or deleted while `write` ran."""
+    before = store._writer.total_changes
+    await write
+    return store._writer.total_changes - before
+
+
+async def store_with(path: Path, documents: int) -> Store:
+    store = await Store.open(path)
+    for n in range(documents):
+        await store.save_file(file(f"other/{n}.txt"), [stored(f"其他报告{n}")], "shape")
+    return store
+
+
+@pytest.mark.parametrize("write", ["save", "save a copy", "replace", "delete the original"])
+async def test_a_write_changes_rows_in_proportion_to_the_file_not_to_the_corpus(tmp_path: Path, write: str) -> None:
+    changed = {}
+    for corpus_size in (1, 200):
+        store = await store_with(tmp_path / f"{corpus_size}.sqlite3", corpus_size)
+        try:
+            await store.save_file(file("original.txt"), [stored("原文")], "shape")
+            if write == "save":
+                action = store.save_file(file("new.txt"), [stored("新报告"), stored("又一篇")], "shape")
+            elif write == "save a copy":
+                action = store.save_file(file("copy.txt"), [stored("原文")], "shape")
+            elif write == "replace":
+                action = store.save_file(file("original.txt"), [stored("原文修订")], "shape")
+            else:
+                await store.save_file(file("copy.txt"), [stored("原文")], "shape")
+                action = store.delete_files(["original.txt"], "test")
+            changed[corpus_size] = await rows_changed(store, action)
+        finally:
+            await store.close()
+    assert changed[200] == changed[1]
+
+
+async def test_the_oldest_copy_becomes_searchable_and_the_others_follow_it(tmp_path: Path) -> None:
+    store = await store_with(tmp_path / "db.sqlite3", 3)
+    try:
+        for name in ("a.txt", "b.txt", "c.txt"):
+            await store.save_file(file(name), [stored("同一篇报告")], "shape")
+        await store.save_file(file("two.txt"), [stored("同一篇报告"), stored("同一篇报告")], "shape")
+
+        def primaries(docs: list) -> dict[str, list[str]]:
+            by_text: dict[str, list[str]] = {}
+            for doc in docs:
+                by_text.setdefault(doc.title, []).append(doc.path if doc.duplicate_of is None else "")
+            return {title: [p for p in paths if p] for title, paths in by_text.items()}
+
+        docs = await store.documents()
+        assert primaries(docs)["同一篇报告"] == ["a.txt"]
+        first = next(d.id for d in docs if d.path == "a.txt")
+        assert all(d.duplicate_of == first for d in docs if d.title == "同一篇报告" and d.path != "a.txt")
+
+        await store.delete_files(["a.txt"], "test")
+        docs = await store.documents()
+        assert primaries(docs)["同一篇报告"] == ["b.txt"]
+        second = next(d.id for d in docs if d.path == "b.txt")
+        assert all(d.duplicate_of == second for d in docs if d.title == "同一篇报告" and d.path != "b.txt")
+
+        # Replacing the primary's file with other text hands the text to the next oldest copy.
+        await store.save_file(file("b.txt"), [stored("另一篇")], "shape")
+        docs = await store.documents()
+        assert primaries(docs)["同一篇报告"] == ["c.txt"]
+        assert primaries(docs)["另一篇"] == ["b.txt"]
+        assert all(p for p in primaries(docs).values())  # every text keeps one searchable document
+        assert len(await store.searchable_passages()) == 3 * (3 + 2)  # 其他报告 x3, 同一篇报告, 另一篇
+    finally:
+        await store.close()
+
+
+async def test_the_writer_uses_wal_with_normal_sync(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        [[mode]] = await store._writer.execute_fetchall("PRAGMA journal_mode")
+        [[synchronous]] = await store._writer.execute_fetchall("PRAGMA synchronous")
+        assert (mode, synchronous) == ("wal", 1)  # 1 = NORMAL: safe in WAL mode, only the last commits may be lost
     finally:
         await store.close()
