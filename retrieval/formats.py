@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -66,6 +68,7 @@ class LimitExceeded(DocumentError):
     def __init__(self, limit: Limit, reason: str) -> None:
         super().__init__(f"文件过大或过于复杂，请拆分或精简后再上传。 ({reason})")
         self.limit = limit
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -398,18 +401,31 @@ def read_html(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
 
 
 def _check_html_depth(text: str, limits: ReadLimits) -> None:
-    """Refuse a page nested deeper than the limit, measured on lxml's tree before BeautifulSoup builds its own."""
-    try:
-        root = etree.fromstring(text, etree.HTMLParser())
-    except (etree.LxmlError, ValueError):
-        return  # nothing lxml can parse: BeautifulSoup says what it makes of it
-    if root is None:
-        return
-    depth = 0
-    for event, _ in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        if depth > limits.max_html_depth:
-            raise LimitExceeded(Limit.HTML_DEPTH, f"HTML nested deeper than {limits.max_html_depth} elements")
+    """Refuse a page nested deeper than the limit, measured by lxml's parser as BeautifulSoup will see it."""
+    parser = etree.HTMLParser(target=_DepthGauge(), recover=True, huge_tree=False)
+    parser.feed(text)
+    if (deepest := parser.close()) > limits.max_html_depth:
+        raise LimitExceeded(Limit.HTML_DEPTH, f"HTML nested {deepest:,} elements deep; at most {limits.max_html_depth}")
+
+
+class _DepthGauge:
+    """An lxml parser target that builds nothing and measures how deep elements nest."""
+
+    def __init__(self) -> None:
+        self.depth = self.deepest = 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self.depth += 1
+        self.deepest = max(self.deepest, self.depth)
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+
+    def data(self, data: str) -> None:
+        pass
+
+    def close(self) -> int:
+        return self.deepest
 
 
 def _html_text(body: Tag) -> Iterator[str]:
@@ -683,9 +699,10 @@ def _convert_to_docx(converter: str, data: bytes) -> bytes:
         ]
         with open(folder / "stderr.txt", "w+b") as stderr:
             # A session of its own, so a timeout kills soffice.bin too and not only the launcher script.
-            process = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
-            )
+            with _address_space_unlimited():
+                process = subprocess.Popen(
+                    args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+                )
             try:
                 status = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -706,6 +723,21 @@ def _convert_to_docx(converter: str, data: bytes) -> bytes:
                 f" (conversion failed: {failure})"
             )
         return result.read_bytes()
+
+
+@contextmanager
+def _address_space_unlimited() -> Iterator[None]:
+    """Lift this process's memory limit while starting a child: LibreOffice, bounded by its own timeout."""
+    # A parse worker maps less than LibreOffice needs; it runs one thread, so nothing else allocates meanwhile.
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == hard:
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 # ---------------------------------------------------------------- dispatch
