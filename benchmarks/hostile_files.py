@@ -13,6 +13,8 @@ import argparse
 import asyncio
 import io
 import multiprocessing
+import os
+import sys
 import threading
 import time
 import zipfile
@@ -20,6 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from docx import Document
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout, not an installed copy
+from tests.docfactory import make_pdf  # noqa: E402
 
 
 def docx_with(document_xml: Callable[[zipfile.ZipFile, str], None]) -> bytes:
@@ -128,12 +133,12 @@ INPUTS: dict[str, tuple[str, Callable[[], bytes]]] = {
     "HTML nested 100k deep": ("deep.html", lambda: deep_html(100_000)),
     "PDF of 50k pages": ("pages.pdf", lambda: many_page_pdf(50_000)),
     "one-line .txt, 49 MB": ("line.txt", lambda: one_line_text(49)),
-    "PDF renamed .txt": ("report.txt", lambda: many_page_pdf(3)),
+    "PDF renamed .txt": ("report.txt", lambda: make_pdf([["关于整顿软弱涣散村党组织的情况报告", "镇党委逐村分析原因，制定整改措施。"]])),
 }
 
 
 class PeakSampler(threading.Thread):
-    """Samples the peak RSS (VmHWM) of this process's live children while running."""
+    """Samples the peak RSS (VmHWM) of this process's descendants while running."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -142,15 +147,14 @@ class PeakSampler(threading.Thread):
 
     def run(self) -> None:
         while self.running:
-            for child in multiprocessing.active_children():
+            for pid in descendants():
                 try:
-                    status = Path(f"/proc/{child.pid}/status").read_text()
+                    status = Path(f"/proc/{pid}/status").read_text()
                 except OSError:
                     continue
                 for line in status.splitlines():
                     if line.startswith("VmHWM:"):
-                        kb = int(line.split()[1])
-                        self.peaks[child.pid] = max(self.peaks.get(child.pid, 0), kb)
+                        self.peaks[pid] = max(self.peaks.get(pid, 0), int(line.split()[1]))
             time.sleep(0.02)
 
     def take(self) -> int:
@@ -158,6 +162,24 @@ class PeakSampler(threading.Thread):
         peak = max(self.peaks.values(), default=0)
         self.peaks.clear()
         return peak // 1024
+
+
+def descendants() -> list[int]:
+    """The processes started by this one, and by them (a fork server's children)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [os.getpid()]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
 
 
 def _direct(data: bytes, name: str, results: multiprocessing.Queue) -> None:

@@ -382,8 +382,9 @@ def read_html(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     _check_html_depth(text, limits)
     soup = BeautifulSoup(text, "lxml")
     page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    site_name = _meta_content(soup, ("property", "og:site_name"))
-    date_text = next((v for key in _DATE_META if (v := _meta_content(soup, key))), None)
+    metas = soup.find_all("meta")  # once: each search walks the whole tree
+    site_name = _meta_content(metas, ("property", "og:site_name"))
+    date_text = next((v for key in _DATE_META if (v := _meta_content(metas, key))), None)
     title_parts = [p for p in _TITLE_SPLIT.split(page_title) if p.strip()] if page_title else []
     if len(title_parts) > 1 and not site_name:
         site_name = title_parts[-1].strip()
@@ -415,16 +416,19 @@ class _DepthGauge:
         self.depth = self.deepest = 0
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
+        """An element opens."""
         self.depth += 1
         self.deepest = max(self.deepest, self.depth)
 
     def end(self, tag: str) -> None:
+        """An element closes."""
         self.depth -= 1
 
     def data(self, data: str) -> None:
-        pass
+        """Text: not needed."""
 
     def close(self) -> int:
+        """The deepest nesting seen, returned by the parser's close()."""
         return self.deepest
 
 
@@ -457,9 +461,9 @@ def _html_text(body: Tag) -> Iterator[str]:
             yield str(node)
 
 
-def _meta_content(soup: BeautifulSoup, key: tuple[str, str]) -> str | None:
-    """The content of a <meta> tag found by one attribute, e.g. ("property", "og:site_name")."""
-    tag = soup.find("meta", attrs={key[0]: key[1]})
+def _meta_content(metas: list[Tag], key: tuple[str, str]) -> str | None:
+    """The content of the first <meta> tag with one attribute, e.g. ("property", "og:site_name")."""
+    tag = next((meta for meta in metas if meta.get(key[0]) == key[1]), None)
     content = tag.get("content") if isinstance(tag, Tag) else None
     return content.strip() if isinstance(content, str) and content.strip() else None
 
@@ -575,7 +579,10 @@ def read_pdf(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError("encrypted .pdf file")
-        if (count := len(reader.pages)) > limits.max_pdf_pages:
+        # The count the page tree states first: counting the pages themselves takes seconds for 50,000.
+        stated = reader.trailer["/Root"]["/Pages"].get("/Count", 0)
+        count = stated if isinstance(stated, int) and stated > limits.max_pdf_pages else len(reader.pages)
+        if count > limits.max_pdf_pages:
             raise LimitExceeded(Limit.PDF_PAGES, f"PDF of {count:,} pages; at most {limits.max_pdf_pages:,} are read")
         pages = [page.extract_text() or "" for page in reader.pages]
         info_title = (reader.metadata.title if reader.metadata else None) or None
