@@ -14,9 +14,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
-from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section, parse_bytes
+from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section
 from retrieval.backend import SearchIndex
 from retrieval.index import IndexParams, StaleIndex
+from retrieval.parsing import shared_pool
 from retrieval.places import bundled_gazetteer
 from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from retrieval.store import FileRecord, Removal, Store, StoredArticle
@@ -108,6 +109,7 @@ class Corpus:
         self.index_params = index_params
         self.passage_params = passage_params
         self.index: SearchIndex | None = None
+        self.parser = shared_pool()  # parses each file in a worker process bounded in memory and time
         self._reindex_lock = asyncio.Lock()
 
     @classmethod
@@ -305,7 +307,7 @@ class Corpus:
         if same_bytes is not None and stored is None:
             return IngestReport(file_name, "unchanged", f"same content as {same_bytes}", path=path)
         try:
-            parsed = await asyncio.to_thread(parse_bytes, data, file_name)
+            parsed = await self.parser.parse(data, file_name)
         except DocumentError as error:
             return IngestReport(file_name, "rejected", str(error), path=path)
         except Exception as error:  # a parser library failing on a hostile file must not stop a batch

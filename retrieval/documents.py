@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from retrieval.formats import NUMBERED_HEADING, READERS, SUPPORTED_SUFFIXES, DocumentError, RawDocument
+from retrieval.formats import (
+    NUMBERED_HEADING,
+    READERS,
+    SUPPORTED_SUFFIXES,
+    DocumentError,
+    RawDocument,
+    ReadLimits,
+    check_text_length,
+    reader_for,
+)
 from retrieval.text import normalize_for_phrase_match, strip_pinyin_notes, to_simplified
 
 logger = logging.getLogger(__name__)
@@ -91,14 +100,18 @@ def read_document(path: Path) -> ParsedFile:
     return parse_bytes(Path(path).read_bytes(), Path(path).name)
 
 
-def parse_bytes(data: bytes, file_name: str) -> ParsedFile:
-    """Parse a file's bytes into articles; the format is chosen by the file name's extension."""
+def parse_bytes(data: bytes, file_name: str, limits: ReadLimits = ReadLimits()) -> ParsedFile:
+    """Parse a file's bytes into articles; the format is chosen by the file name's extension.
+
+    A PDF, Word or WPS file under another name (a PDF renamed .txt) is read as what its content says it is.
+    """
     suffix = Path(file_name).suffix.lower()
     if suffix not in READERS:
         raise DocumentError(f"unsupported format {suffix}" if suffix else "unsupported format (no file extension)")
     if not data.strip():
         raise DocumentError("empty file")
-    raw = READERS[suffix](data)
+    raw = reader_for(suffix, data)(data, limits)
+    check_text_length(raw.lines, limits)
     articles = _articles(raw)
     if not articles:
         raise DocumentError("no readable text")
@@ -531,8 +544,10 @@ def _cut_meta_tail(line: _Line) -> None:
     if len(line.text) != len(line.simple):
         return
     for m in _TAIL_START.finditer(line.simple):
+        if len(line.simple) - m.end() > 150:
+            continue  # checked before slicing: a long line may have a match at every sentence
         tail = line.simple[m.end() :]
-        if len(tail) > 150 or "。" in tail:
+        if "。" in tail:
             continue
         fields = _meta_fields(line, m.end())
         dated = any(label in _DATE_LABELS and _parse_date(value) for label, value in fields[1:])
@@ -674,15 +689,17 @@ def _region(title: str | None, author: str | None, lead: str, text: str) -> str 
             return _same_span(title, simple, *m.span(1))
     if level:
         lead_simple, text_simple = to_simplified(lead), to_simplified(text)
-        found = {
-            m.group(1): m.span(1)
-            for m in re.finditer(rf"(?<![{_HAN}*])([{_HAN}]{{2,3}}{level})", lead_simple)
-            if text_simple.count(m.group(1)) >= 2
-        }
+        spans: dict[str, tuple[int, int]] = {}
+        for m in re.finditer(rf"(?<![{_HAN}*])([{_HAN}]{{2,3}}{level})", lead_simple[:_LEAD_CHARS]):
+            spans.setdefault(m.group(1), m.span(1))
+        found = {name: span for name, span in spans.items() if text_simple.count(name) >= 2}
         if len(found) == 1:
             (span,) = found.values()
             return _same_span(lead, lead_simple, *span)
     return None
+
+
+_LEAD_CHARS = 1000  # a place named further into a first paragraph is not what it is about; counting stays cheap
 
 
 def _same_span(original: str, simple: str, start: int, end: int) -> str:
@@ -760,17 +777,22 @@ def _drop_running_headers(lines: list[_Line]) -> None:
         if line.kind in (_Kind.CONTENT, _Kind.SITE) and len(line.text) <= 40 and not _is_body(line.text):
             if not NUMBERED_HEADING.match(line.text):
                 positions.setdefault(line.text, []).append(i)
+    # Paragraphs ending with each header, found by looking up their endings: one pass whatever the number of headers.
+    lengths = sorted({len(header) for header in positions})
+    glued_at: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        if line.kind is _Kind.CONTENT and _is_body(line.text):
+            for length in lengths:
+                if length < len(line.text) and (end := line.text[-length:]) in positions:
+                    glued_at.setdefault(end, []).append(i)
     for header, found in positions.items():
-        glued = [
-            i
-            for i, line in enumerate(lines)
-            if line.kind is _Kind.CONTENT and line.text != header and line.text.endswith(header) and _is_body(line.text)
-        ]
+        glued = glued_at.get(header, [])
         if len(found) + len(glued) >= 3 and sum(i > first_body for i in [*found, *glued]) >= 2:
             for i in found:
                 lines[i].kind = _Kind.JUNK
             for i in glued:
-                lines[i].cut(len(lines[i].text) - len(header))
+                if lines[i].text.endswith(header):  # not already cut by a longer header ending the same way
+                    lines[i].cut(len(lines[i].text) - len(header))
 
 
 def _place_dated_lines(segment: list[_Line], body_start: int, body_end: int) -> None:
@@ -783,13 +805,19 @@ def _place_dated_lines(segment: list[_Line], body_start: int, body_end: int) -> 
         if line.kind is _Kind.CONTENT and _WHOLLY_BRACKETED.match(text):
             if not (_byline(text) or NUMBERED_HEADING.match(text)):
                 line.kind = _Kind.JUNK
+    # long_after[i]: a content line longer than 30 characters stands after line i.
+    long_after = [False] * (len(segment) + 1)
+    for i in range(len(segment) - 1, -1, -1):
+        following = segment[i + 1] if i + 1 < len(segment) else None
+        long_after[i] = long_after[i + 1] or (
+            following is not None and following.kind is _Kind.CONTENT and len(following.text) > 30
+        )
     for i, line in enumerate(segment):
         if line.kind is not _Kind.DATED:
             continue
-        after = [other for other in segment[i + 1 :] if other.kind is _Kind.CONTENT]
         if i < body_start:
             line.kind = _Kind.META
-        elif i >= body_end and not any(len(other.text) > 30 for other in after):
+        elif i >= body_end and not long_after[i]:
             line.kind = _Kind.META
             line.fields = [(_SIGN_OFF, line.fields[0][1])]
         else:

@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -14,13 +15,16 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import charset_normalizer
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
+from lxml import etree
 
 if TYPE_CHECKING:
     from docx.document import Document as WordDocument
@@ -44,6 +48,40 @@ NUMBERED_HEADING = re.compile(
 
 class DocumentError(ValueError):
     """A file that cannot be ingested; str(e) is a short reason in English, after a Chinese hint if the user can act."""
+
+
+class Limit(StrEnum):
+    """A bound on the work one file may cost."""
+
+    UNPACKED_SIZE = "unpacked size"
+    TEXT_LENGTH = "text length"
+    PDF_PAGES = "PDF pages"
+    HTML_DEPTH = "HTML nesting depth"
+    MEMORY = "memory"
+    CPU_TIME = "CPU time"
+    WALL_TIME = "wall-clock time"
+
+
+class LimitExceeded(DocumentError):
+    """A file rejected because parsing it would cost more than a limit allows."""
+
+    def __init__(self, limit: Limit, reason: str) -> None:
+        super().__init__(f"文件过大或过于复杂，请拆分或精简后再上传。 ({reason})")
+        self.limit = limit
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What a reader may unpack and extract from one file; the defaults are generous for real reports."""
+
+    max_unpacked_mb: int = 200  # all members of a .docx archive together
+    max_ratio: int = 100  # unpacked / packed size of a .docx archive or of any member over 1 MB
+    max_members: int = 10_000
+    max_pdf_pages: int = 2_000
+    max_chars: int = 5_000_000  # of extracted text
+    max_html_depth: int = 512  # nested elements
+
 
 
 @dataclass(frozen=True)
@@ -183,9 +221,32 @@ def _common_han() -> frozenset[str]:
 # ---------------------------------------------------------------- plain text and markdown
 
 
-def read_text(data: bytes) -> RawDocument:
-    """A plain text file: its lines as they are."""
+def _decode_bounded(data: bytes, limits: ReadLimits) -> tuple[str, str]:
+    """decode_text, refusing text longer than the limit (before decoding when the bytes alone say so)."""
+    # No encoding we read takes more than four bytes a character.
+    if len(data) > 4 * limits.max_chars:
+        raise _too_long(f"more than {len(data) // 4:,}", limits)
     text, codec = decode_text(data)
+    if len(text) > limits.max_chars:
+        raise _too_long(f"{len(text):,}", limits)
+    return text, codec
+
+
+def _too_long(count: str, limits: ReadLimits) -> LimitExceeded:
+    """The error for a file of count characters."""
+    return LimitExceeded(Limit.TEXT_LENGTH, f"text of {count} characters; at most {limits.max_chars:,} are read")
+
+
+def check_text_length(lines: tuple[str, ...], limits: ReadLimits) -> None:
+    """Refuse extracted text longer than the limit."""
+    total = sum(map(len, lines))
+    if total > limits.max_chars:
+        raise _too_long(f"{total:,}", limits)
+
+
+def read_text(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
+    """A plain text file: its lines as they are."""
+    text, codec = _decode_bounded(data, limits)
     return RawDocument(lines=tuple(text.split("\n")), encoding=codec)
 
 
@@ -198,24 +259,31 @@ _MD_QUOTE = re.compile(r"^\s*>\s?")
 _MD_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _MD_LINK_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+")
 _MD_FRONT_TITLE = re.compile(r"^title\s*:\s*['\"]?(.*?)['\"]?\s*$", re.IGNORECASE)
+# Linear time: no span may run past the next opening of its own kind, so a match attempt from each
+# delimiter scans only to the next one (an unclosed "__a " x 8000 took seconds with ".+?").
+_MD_DESTINATION = r"\((?:[^()]|\([^()]*\))*\)"  # a link target, with one level of brackets: (a(b).html)
 _MD_INLINE = (
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
-    (re.compile(r"<(https?://[^>]+)>"), r"\1"),
-    (re.compile(r"</?[A-Za-z][^>]*>"), ""),
+    (re.compile(rf"!\[([^\[\]]*)\]{_MD_DESTINATION}"), r"\1"),
+    (re.compile(rf"\[([^\[\]]+)\]{_MD_DESTINATION}"), r"\1"),
+    (re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]"), r"\1"),
+    (re.compile(r"<(https?://[^<>\s]+)>"), r"\1"),
+    (re.compile(r"</?[A-Za-z][^<>]*>"), ""),
     (re.compile(r"`([^`]+)`"), r"\1"),
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
-    (re.compile(r"(?<!\*)\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?!\*)"), r"\1"),
-    (re.compile(r"(?<![_A-Za-z0-9])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![_A-Za-z0-9])"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)((?:(?!\1).)+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<!\*)\*(?=[^\s*])([^*]*?[^\s*])\*(?!\*)"), r"\1"),
+    # An underscore inside a word (snake_case) may stand inside the span, no other.
+    (
+        re.compile(r"(?<![_A-Za-z0-9])_(?=[^\s_])((?:[^_]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9]))*?[^\s_])_(?![_A-Za-z0-9])"),
+        r"\1",
+    ),
     (re.compile(r"~~(.+?)~~"), r"\1"),
     (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|])"), r"\1"),
 )
 
 
-def read_markdown(data: bytes) -> RawDocument:
+def read_markdown(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """A Markdown file with its markup stripped lightly; soft-wrapped paragraph lines are joined."""
-    text, codec = decode_text(data)
+    text, codec = _decode_bounded(data, limits)
     source = text.split("\n")
     title = None
     if source and source[0].strip() == "---":
@@ -314,32 +382,22 @@ _DATE_META = (
 )
 
 
-def read_html(data: bytes) -> RawDocument:
+def read_html(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """An HTML page: page chrome elements dropped, each block element a line."""
-    text, codec = decode_text(data)
+    text, codec = _decode_bounded(data, limits)
+    _check_html_depth(text, limits)
     soup = BeautifulSoup(text, "lxml")
     page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    site_name = _meta_content(soup, ("property", "og:site_name"))
-    date_text = next((v for key in _DATE_META if (v := _meta_content(soup, key))), None)
+    metas = soup.find_all("meta")  # once: each search walks the whole tree
+    site_name = _meta_content(metas, ("property", "og:site_name"))
+    date_text = next((v for key in _DATE_META if (v := _meta_content(metas, key))), None)
     title_parts = [p for p in _TITLE_SPLIT.split(page_title) if p.strip()] if page_title else []
     if len(title_parts) > 1 and not site_name:
         site_name = title_parts[-1].strip()
 
     headings = [h.get_text(" ", strip=True) for h in soup.find_all("h1")]
-    for tag in soup.find_all(_DROP_TAGS):
-        # An <article>'s own <header> holds its headline and date, not site chrome.
-        if not tag.decomposed and not (tag.name in ("header", "footer") and tag.find_parent("article")):
-            tag.decompose()
-    body = soup.body or soup
-    for node in list(body.find_all(string=True)):
-        if type(node) is NavigableString:
-            node.replace_with(re.sub(r"\s+", " ", _HTML_SOFT_BREAK.sub("", str(node))))
-    for br in body.find_all("br"):
-        br.replace_with("\n")
-    for tag in body.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.append("\n")
-    lines = tuple(line.strip() for line in body.get_text().split("\n") if line.strip())
+    text = "".join(_html_text(soup.body or soup))
+    lines = tuple(line.strip() for line in text.split("\n") if line.strip())
     return RawDocument(
         lines=lines,
         encoding=codec,
@@ -349,9 +407,69 @@ def read_html(data: bytes) -> RawDocument:
     )
 
 
-def _meta_content(soup: BeautifulSoup, key: tuple[str, str]) -> str | None:
-    """The content of a <meta> tag found by one attribute, e.g. ("property", "og:site_name")."""
-    tag = soup.find("meta", attrs={key[0]: key[1]})
+def _check_html_depth(text: str, limits: ReadLimits) -> None:
+    """Refuse a page nested deeper than the limit, measured by lxml's parser as BeautifulSoup will see it."""
+    parser = etree.HTMLParser(target=_DepthGauge(), recover=True, huge_tree=False)
+    parser.feed(text)
+    if (deepest := parser.close()) > limits.max_html_depth:
+        raise LimitExceeded(Limit.HTML_DEPTH, f"HTML nested {deepest:,} elements deep; at most {limits.max_html_depth}")
+
+
+class _DepthGauge:
+    """An lxml parser target that builds nothing and measures how deep elements nest."""
+
+    def __init__(self) -> None:
+        self.depth = self.deepest = 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        """An element opens."""
+        self.depth += 1
+        self.deepest = max(self.deepest, self.depth)
+
+    def end(self, tag: str) -> None:
+        """An element closes."""
+        self.depth -= 1
+
+    def data(self, data: str) -> None:
+        """Text: not needed."""
+
+    def close(self) -> int:
+        """The deepest nesting seen, returned by the parser's close()."""
+        return self.deepest
+
+
+def _html_text(body: Tag) -> Iterator[str]:
+    """The text of body without page chrome, a newline for each <br> and around each block element.
+
+    The tree is walked, not edited: inserting into a BeautifulSoup tree costs time in the number of siblings,
+    which made a flat page of many paragraphs quadratic.
+    """
+    stack: list[tuple[PageElement | None, bool]] = [(body, False)]  # (node or None for a newline, inside <article>)
+    while stack:
+        node, in_article = stack.pop()
+        if node is None:
+            yield "\n"
+        elif isinstance(node, Tag):
+            # An <article>'s own <header> holds its headline and date, not site chrome.
+            if node.name in _DROP_TAGS and not (node.name in ("header", "footer") and in_article):
+                continue
+            if node.name == "br":
+                yield "\n"
+                continue
+            if node.name in _BLOCK_TAGS:
+                yield "\n"
+                stack.append((None, False))
+            inside = in_article or node.name == "article"
+            stack.extend((child, inside) for child in reversed(node.contents))
+        elif type(node) is NavigableString:  # not a comment, doctype or the like
+            yield re.sub(r"\s+", " ", _HTML_SOFT_BREAK.sub("", node))
+        elif type(node) is CData:
+            yield str(node)
+
+
+def _meta_content(metas: list[Tag], key: tuple[str, str]) -> str | None:
+    """The content of the first <meta> tag with one attribute, e.g. ("property", "og:site_name")."""
+    tag = next((meta for meta in metas if meta.get(key[0]) == key[1]), None)
     content = tag.get("content") if isinstance(tag, Tag) else None
     return content.strip() if isinstance(content, str) and content.strip() else None
 
@@ -370,10 +488,11 @@ def _html_title(headings: list[str], page_title: str | None) -> str | None:
 # ---------------------------------------------------------------- docx
 
 
-def read_docx(data: bytes) -> RawDocument:
+def read_docx(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """A Word .docx file: paragraphs in order, each table cell a line."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise DocumentError("corrupt .docx file (not a zip archive)")
+    check_archive(data, limits)
     from docx import Document  # python-docx is slow to import; only .docx needs it
 
     try:
@@ -397,6 +516,33 @@ def read_docx(data: bytes) -> RawDocument:
             lines.append(line)
     core_title = (document.core_properties.title or "").strip() or None
     return RawDocument(lines=tuple(lines), title=title, fallback_title=core_title)
+
+
+def check_archive(data: bytes, limits: ReadLimits) -> None:
+    """Refuse a zip archive whose members would unpack past the limits, from the sizes its directory declares.
+
+    zipfile never returns more than a member's declared size, so the declared sizes bound what python-docx reads.
+    """
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise DocumentError("corrupt .docx file") from None
+    if len(members) > limits.max_members:
+        raise LimitExceeded(Limit.UNPACKED_SIZE, f"archive of {len(members):,} files; at most {limits.max_members:,}")
+    unpacked = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members)
+    bulky = [m for m in members if m.file_size > 2**20]
+    if unpacked > limits.max_unpacked_mb * 2**20:
+        raise LimitExceeded(
+            Limit.UNPACKED_SIZE,
+            f"compressed file expands to {unpacked / 2**20:,.0f} MB; at most {limits.max_unpacked_mb} MB are read",
+        )
+    if unpacked > limits.max_ratio * max(packed, 1) or any(m.file_size > limits.max_ratio * m.compress_size for m in bulky):
+        raise LimitExceeded(
+            Limit.UNPACKED_SIZE,
+            f"compressed file expands to {unpacked / 2**20:,.1f} MB from {len(data) / 2**20:,.2f} MB"
+            f" (more than {limits.max_ratio} times)",
+        )
 
 
 def _docx_blocks(document: WordDocument) -> Iterator[tuple[str, str, str]]:
@@ -429,7 +575,7 @@ _PAGE_NUMBER = re.compile(r"^[-—–\s]*(?:第\s*)?\d{1,4}\s*(?:页)?\s*(?:(?:/
 _INDENT = re.compile(r"^(?:\u3000|\s{2,})")
 
 
-def read_pdf(data: bytes) -> RawDocument:
+def read_pdf(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """A PDF's text layer, with lines wrapped inside a paragraph joined again."""
     if b"%PDF-" not in data[:1024]:
         raise DocumentError("corrupt .pdf file (no PDF header)")
@@ -439,6 +585,11 @@ def read_pdf(data: bytes) -> RawDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError("encrypted .pdf file")
+        # The count the page tree states first: counting the pages themselves takes seconds for 50,000.
+        stated = reader.trailer["/Root"]["/Pages"].get("/Count", 0)
+        count = stated if isinstance(stated, int) and stated > limits.max_pdf_pages else len(reader.pages)
+        if count > limits.max_pdf_pages:
+            raise LimitExceeded(Limit.PDF_PAGES, f"PDF of {count:,} pages; at most {limits.max_pdf_pages:,} are read")
         pages = [page.extract_text() or "" for page in reader.pages]
         info_title = (reader.metadata.title if reader.metadata else None) or None
     except DocumentError:
@@ -528,16 +679,16 @@ _NO_CONVERTER = (
 _NOT_WORD = "文件内容不是 Word/WPS 文档 (not a Word/WPS file: no OLE2 header)"
 
 
-def read_legacy_word(data: bytes) -> RawDocument:
+def read_legacy_word(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """A Word 97-2003 .doc or WPS .wps file, converted to .docx by LibreOffice; a renamed .docx is read as is."""
     if zipfile.is_zipfile(io.BytesIO(data)):
-        return read_docx(data)
+        return read_docx(data, limits)
     if not data.startswith(OLE2_MAGIC):
         raise DocumentError(_NOT_WORD)
     converter = next((path for name in CONVERTERS if (path := shutil.which(name))), None)
     if converter is None:
         raise DocumentError(_NO_CONVERTER)
-    return read_docx(_convert_to_docx(converter, data))
+    return read_docx(_convert_to_docx(converter, data), limits)
 
 
 def _convert_to_docx(converter: str, data: bytes) -> bytes:
@@ -561,9 +712,10 @@ def _convert_to_docx(converter: str, data: bytes) -> bytes:
         ]
         with open(folder / "stderr.txt", "w+b") as stderr:
             # A session of its own, so a timeout kills soffice.bin too and not only the launcher script.
-            process = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
-            )
+            with _address_space_unlimited():
+                process = subprocess.Popen(
+                    args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+                )
             try:
                 status = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -586,9 +738,24 @@ def _convert_to_docx(converter: str, data: bytes) -> bytes:
         return result.read_bytes()
 
 
+@contextmanager
+def _address_space_unlimited() -> Iterator[None]:
+    """Lift this process's memory limit while starting a child: LibreOffice, bounded by its own timeout."""
+    # A parse worker maps less than LibreOffice needs; it runs one thread, so nothing else allocates meanwhile.
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == hard:
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 # ---------------------------------------------------------------- dispatch
 
-READERS: dict[str, Callable[[bytes], RawDocument]] = {
+READERS: dict[str, Callable[[bytes, ReadLimits], RawDocument]] = {
     ".txt": read_text,
     ".md": read_markdown,
     ".html": read_html,
@@ -599,3 +766,31 @@ READERS: dict[str, Callable[[bytes], RawDocument]] = {
     ".wps": read_legacy_word,
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(READERS)
+
+
+
+def reader_for(suffix: str, data: bytes) -> Callable[[bytes, ReadLimits], RawDocument]:
+    """The reader for a suffix, but a text file holding a PDF or Word file is read as what its bytes announce."""
+    # The binary formats check their own headers and say what is wrong with a file of another kind.
+    declared = READERS[suffix]
+    if declared not in (read_text, read_markdown, read_html) or (announced := _announced_suffix(data)) is None:
+        return declared
+    if announced == ".zip":
+        raise DocumentError(f"a zip archive, not a {suffix} file")
+    logger.info("a %s file holds a %s file: read as one", suffix, announced)
+    return READERS[announced]
+
+
+def _announced_suffix(data: bytes) -> str | None:
+    """The format that the bytes announce by their first bytes: ".pdf", ".docx", ".zip", ".doc" (OLE2), or None."""
+    if data[:1024].lstrip().startswith(b"%PDF-"):
+        return ".pdf"
+    if data.startswith(OLE2_MAGIC):
+        return ".doc"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            return ".zip"
+        return ".docx" if "word/document.xml" in names else ".zip"
+    return None
