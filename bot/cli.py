@@ -26,6 +26,7 @@ from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher
 from retrieval.corpus import Corpus, Progress
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.index import IndexParams
+from retrieval.parsing import ParseLimits, ParsePool, shared_pool
 from retrieval.passages import PassageParams
 from retrieval.search import EmptyQuestion, Hit, SearchResult
 from retrieval.store import DocumentRow
@@ -78,11 +79,18 @@ async def open_corpus(config: Config, progress: Progress | None = None) -> Corpu
                 target_chars=config.passages.target_chars, max_chars=config.passages.max_chars
             ),
             progress=progress,
+            parser=parse_pool(config),
         )
     except sqlite3.DatabaseError as error:
         raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
     except OSError as error:
         raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
+
+
+def parse_pool(config: Config) -> ParsePool:
+    """The process's worker pool, or one with the configured limits when they are not the defaults."""
+    limits = ParseLimits(config.parsing.memory_mb, config.parsing.cpu_seconds, config.parsing.wall_seconds)
+    return shared_pool() if limits == ParseLimits() else ParsePool(limits)
 
 
 def hit_json(hit: Hit) -> dict:

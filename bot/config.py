@@ -78,6 +78,13 @@ class ChatConfig:
 
 
 @dataclass(frozen=True)
+class ParsingConfig:
+    memory_mb: int = setting(1024, "Memory a worker may use to parse one file; a file needing more is rejected.")
+    cpu_seconds: int = setting(60, "CPU time a worker may spend on one file; a file needing more is rejected.")
+    wall_seconds: float = setting(90.0, "Wall-clock time for one file; the worker is killed and the file rejected.")
+
+
+@dataclass(frozen=True)
 class DisplayConfig:
     script: str = setting(
         "simplified",
@@ -121,6 +128,7 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    parsing: ParsingConfig = field(default_factory=ParsingConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     wecom: WeComConfig = field(default_factory=WeComConfig)
     source: Path | None = None  # the file this was read from, if any
@@ -144,6 +152,9 @@ class Config:
             ("search.top_k", self.search.top_k),
             ("search.max_question_chars", self.search.max_question_chars),
             ("chat.rate_limit", self.chat.rate_limit),
+            ("parsing.memory_mb", self.parsing.memory_mb),
+            ("parsing.cpu_seconds", self.parsing.cpu_seconds),
+            ("parsing.wall_seconds", self.parsing.wall_seconds),
         ]:
             if value < 1:
                 raise ConfigError(f"config key {key} must be at least 1, got {value}")

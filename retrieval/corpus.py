@@ -17,7 +17,7 @@ from typing import Literal
 from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section
 from retrieval.backend import SearchIndex
 from retrieval.index import IndexParams, StaleIndex
-from retrieval.parsing import shared_pool
+from retrieval.parsing import ParsePool, shared_pool
 from retrieval.places import bundled_gazetteer
 from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from retrieval.store import FileRecord, Removal, Store, StoredArticle
@@ -100,6 +100,7 @@ class Corpus:
         index_params: IndexParams = IndexParams(),
         passage_params: PassageParams = PassageParams(),
         token_cache: Path | None = None,
+        parser: ParsePool | None = None,
     ) -> None:
         self.store = store
         self.tokenizer = tokenizer
@@ -109,7 +110,7 @@ class Corpus:
         self.index_params = index_params
         self.passage_params = passage_params
         self.index: SearchIndex | None = None
-        self.parser = shared_pool()  # parses each file in a worker process bounded in memory and time
+        self.parser = parser or shared_pool()  # parses each file in a worker process bounded in memory and time
         self._reindex_lock = asyncio.Lock()
 
     @classmethod
@@ -122,6 +123,7 @@ class Corpus:
         passage_params: PassageParams = PassageParams(),
         progress: Progress | None = None,
         tokenizer: Tokenizer | None = None,
+        parser: ParsePool | None = None,
     ) -> Corpus:
         """Open the database, ingest the seeds into an empty one, and load or rebuild the index."""
         store = await Store.open(database)
@@ -129,7 +131,9 @@ class Corpus:
             if tokenizer is None:
                 cache = database.parent / f"{database.stem}.jieba-cache"
                 tokenizer = await asyncio.to_thread(Tokenizer, cache_dir=cache)
-            corpus = cls(store, tokenizer, database.parent / f"{database.stem}.index", index_params, passage_params)
+            corpus = cls(
+                store, tokenizer, database.parent / f"{database.stem}.index", index_params, passage_params, parser=parser
+            )
             if seeds is not None and await store.count_files() == 0:
                 logger.info("empty database: ingesting the seed documents in %s", seeds)
                 await corpus.ingest([seeds], progress=progress)

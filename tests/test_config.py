@@ -149,3 +149,17 @@ def test_a_bad_display_script_names_the_key_and_the_choices(tmp_path: Path) -> N
         load_config(path, environ={})
     with pytest.raises(ConfigError, match=r"display\.script must be one of simplified, original"):
         load_config(None, environ={"RECTBOT_DISPLAY_SCRIPT": "Simplified"})
+
+
+def test_parsing_limits_reach_the_worker_pool(tmp_path: Path) -> None:
+    from bot.cli import parse_pool
+    from retrieval.parsing import shared_pool
+
+    path = tmp_path / "c.toml"
+    path.write_text("[parsing]\nmemory_mb = 300\ncpu_seconds = 5\nwall_seconds = 7.5\n", encoding="utf-8")
+    limits = parse_pool(load_config(path)).limits
+    assert (limits.memory_mb, limits.cpu_seconds, limits.wall_seconds) == (300, 5, 7.5)
+    assert parse_pool(load_config(None)) is shared_pool()  # the defaults share the process's pool
+    path.write_text("[parsing]\nwall_seconds = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="parsing.wall_seconds"):
+        load_config(path)
