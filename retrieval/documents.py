@@ -31,7 +31,7 @@ from retrieval.formats import (
     check_text_length,
     reader_for,
 )
-from retrieval.text import normalize_for_phrase_match, strip_pinyin_notes, to_simplified
+from retrieval.text import normalize_for_phrase_match, safe_text, strip_pinyin_notes, to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +321,8 @@ class _Line:
 
 def _clean_line(raw: str) -> str:
     """Drop pinyin notes, mangled ones too, and invisible characters; collapse runs of spaces, strip."""
-    text = _WORD_COUNT.sub("", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", raw))))
+    # safe_text again: PDF, Word and HTML text never passed through decode_text.
+    text = _WORD_COUNT.sub("", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", safe_text(raw)))))
     return _SPACES.sub(" ", text).strip()
 
 

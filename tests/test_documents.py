@@ -874,3 +874,12 @@ def test_a_two_page_pdf_running_header_is_neither_title_nor_text() -> None:
     assert article.title == "冰城县整顿软弱涣散村党组织的做法"
     assert header not in article.text
     assert "四十二期" in article.text and "三十六件" in article.text
+
+
+def test_control_characters_from_a_pdf_or_html_never_reach_an_article() -> None:
+    body = "冰城县推行“雪橇夜校”制度\x01，组织党员\x1b冬季集中学习\ufffe，整顿软弱涣散村党组织。"
+    html = "<html><body><h1>冰城县的做法</h1><p>" + body.replace("\x01", "&#1;").replace("\x1b", "&#x1b;") + "</p></body></html>"
+    for data, name in [(make_pdf([["冰城县的做法", body]]), "a.pdf"), (html.encode(), "a.html")]:
+        [article] = parse_bytes(data, name).articles
+        assert "雪橇夜校" in article.text
+        assert not any(ch in article.text for ch in "\x01\x1b\ufffe")
