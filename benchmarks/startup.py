@@ -104,6 +104,7 @@ def export(revision: str, folder: Path) -> Path:
 
 
 def free_port() -> int:
+    """A TCP port nobody listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -186,19 +187,23 @@ def make_large_corpus(work: Path, passages: int) -> Path:
 
 
 def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of the values lie (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def seconds(values: list[float]) -> str:
+    """The median in seconds, for the table."""
     return f"{statistics.median(values):.2f} s" if values else "-"
 
 
 def milliseconds(values: list[float]) -> str:
+    """The median in milliseconds, for the table."""
     return f"{statistics.median(values) * 1000:.0f} ms" if values else "-"
 
 
 def main() -> int:
+    """Measure both checkouts and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True, help="git revision to compare with (e.g. the commit before a change)")
     parser.add_argument("--runs", type=int, default=5, help="processes per cold-start row (default 5)")
