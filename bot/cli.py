@@ -1,36 +1,30 @@
-"""The `rectbot` command: ask, chat, ingest, remove, reindex, docs, eval, serve."""
+"""The `rectbot` command: ask, chat, ingest, remove, reindex, docs, eval, serve.
+
+Each command imports what it needs when it runs: `rectbot --help` loads no search or chat library, and
+`rectbot ask` no chat channel (python-telegram-bot, Starlette, uvicorn, httpx).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
-import getpass
 import json
 import logging
 import os
 import re
-import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from telegram.error import InvalidToken, TelegramError
-
-from bot.config import Config, ConfigError, load_config
-from bot.core import Asker, Pending
-from bot.logs import RedactSecrets, configure_logging
-from bot.render import citation, notes, render_plain
 from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
-from retrieval.corpus import Corpus, Progress
-from retrieval.evaluation import evaluate, load_questions
-from retrieval.index import IndexParams
-from retrieval.parsing import ParseLimits, ParsePool, shared_pool
-from retrieval.passages import PassageParams
-from retrieval.search import EmptyQuestion, Hit, SearchResult
-from retrieval.store import DocumentRow
 from retrieval.text import in_script, safe_text
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from retrieval.corpus import Corpus, Progress
+    from retrieval.search import Hit, SearchResult
+    from retrieval.parsing import ParsePool
+    from retrieval.store import DocumentRow
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +62,12 @@ def terminal_progress(stream: TextIO) -> Progress | None:
 
 async def open_corpus(config: Config, progress: Progress | None = None) -> Corpus:
     """Open the configured corpus, turning storage failures into a clear message."""
+    import sqlite3
+
+    from retrieval.corpus import Corpus
+    from retrieval.index import IndexParams
+    from retrieval.passages import PassageParams
+
     try:
         return await Corpus.open(
             config.storage.database,
@@ -89,6 +89,8 @@ async def open_corpus(config: Config, progress: Progress | None = None) -> Corpu
 
 def parse_pool(config: Config) -> ParsePool:
     """The process's worker pool, or one with the configured limits when they are not the defaults."""
+    from retrieval.parsing import ParseLimits, ParsePool, shared_pool
+
     limits = ParseLimits(config.parsing.memory_mb, config.parsing.cpu_seconds, config.parsing.wall_seconds)
     return shared_pool() if limits == ParseLimits() else ParsePool(limits)
 
@@ -112,6 +114,8 @@ def hit_json(hit: Hit) -> dict:
 
 async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     """Answer one question, or one per line of standard input with `-`."""
+    from retrieval.search import EmptyQuestion
+
     if args.top < 1:
         raise CommandError("--top must be at least 1")
     questions = read_questions(sys.stdin) if args.question == "-" else [safe_text(args.question)]
@@ -154,6 +158,8 @@ def result_json(question: str, result: SearchResult) -> dict[str, object]:
 
 def format_result(question: str, result: SearchResult, show_question: bool, script: str = "simplified") -> str:
     """Numbered excerpts with their citations (marked when only possibly related), or a plain 'nothing found'."""
+    from bot.render import citation, notes
+
     lines = [f"问：{question}"] if show_question else []
     lines += notes(result.query.repairs, related=bool(result.related))
     if not result.shown:
@@ -165,6 +171,12 @@ def format_result(question: str, result: SearchResult, show_question: bool, scri
 
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """An interactive chat on the terminal, with the replies the bots give."""
+    import asyncio
+    import getpass
+
+    from bot.core import Asker, Pending
+    from bot.render import render_plain
+
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
         core = build_core(corpus, config)
@@ -211,6 +223,8 @@ async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
     """Remove documents (by id) or files (by path), after a confirmation on a terminal or with --yes."""
+    import getpass
+
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
         documents = await corpus.store.documents()
@@ -259,6 +273,8 @@ async def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_docs(args: argparse.Namespace, config: Config) -> int:
     """List the documents, filtered by region, date or words in title, source or path."""
+    import dataclasses
+
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
         documents = [doc for doc in await corpus.store.documents() if wanted(doc, args)]
@@ -295,6 +311,8 @@ def wanted(doc: DocumentRow, args: argparse.Namespace) -> bool:
 
 async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     """Run a question file and print the metrics."""
+    from retrieval.evaluation import evaluate, load_questions
+
     try:
         questions = load_questions(args.file)
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -322,6 +340,8 @@ async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """Run the chat channels (all configured ones by default) until interrupted."""
+    from telegram.error import InvalidToken, TelegramError
+
     try:
         channels = channels_to_run(config, args.channels)
     except NoChannel as error:
@@ -398,6 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rectbot` command."""
     args = build_parser().parse_args(argv)
+    import asyncio  # after parsing: `rectbot --help` needs neither asyncio nor the config machinery
+
+    from bot.config import ConfigError, load_config
+    from bot.logs import RedactSecrets, configure_logging
+
     redactor = RedactSecrets(())
     try:
         config = load_config(args.config)

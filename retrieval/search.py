@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from retrieval.backend import Candidate, SearchBackend
@@ -151,7 +153,8 @@ class Searcher:
             return None
         if self._parser is None or self._parser[0] is not backend:
             # Typos are repaired only into party-building words the corpus holds: 书计 -> 书记, never 老是 -> 老师.
-            repair = HomophoneRepair(self.tokenizer.repair_vocabulary, backend.document_frequency, min_frequency=1)
+            tokenizer = self.tokenizer
+            repair = HomophoneRepair(lambda: tokenizer.repair_sounds, backend.document_frequency, min_frequency=1)
             parser = QueryParser(
                 self.tokenizer, backend.document_frequency, len(backend), repair, self.params.query,
                 in_context=backend.context_frequency,
@@ -164,15 +167,47 @@ class Searcher:
         current = self._current()
         return current[1].parse(question) if current else Query(text=require_question(question), topic=())
 
+    def warm_up(self) -> None:
+        """Load now what questions need (vocabularies, pinyin, place names, the parser over the index), so that
+        the first question waits for none of it; blocking: a server runs it in a thread before it listens."""
+        self.tokenizer.warm_up()
+        bundled_gazetteer()
+        current = self._current()
+        if current is not None and current[1].repair is not None:
+            current[1].repair.warm_up()
+
     async def search(self, question: str | Query, k: int = 3, offset: int = 0) -> SearchResult:
-        """The best k excerpts after the first `offset`, with the verdict on the whole candidate list."""
+        """The best k excerpts after the first `offset`, with the verdict on the whole candidate list.
+
+        Reading the question, ranking and judging run in worker threads, so the event loop (a bot's other
+        chats) goes on while they do; only reading the passages' rows runs on it.
+        """
+        query, current, candidates = await asyncio.to_thread(self._rank, question, k, offset)
+        if current is None or not candidates:
+            return SearchResult(query, Confidence.OFF_TOPIC)
+        rows = await self.passages.passages_by_id(c.passage_id for c in candidates)
+        return await asyncio.to_thread(self._judge, query, current[1], candidates, rows, k, offset)
+
+    def _rank(
+        self, question: str | Query, k: int, offset: int
+    ) -> tuple[Query, tuple[SearchBackend, QueryParser] | None, list[Candidate]]:
+        """The query, the index and parser it was read against, and the passages worth a look, best first."""
         query = question if isinstance(question, Query) else self.parse(question)
         current = self._current()
         if current is None or len(current[0]) == 0 or not query.topic:
-            return SearchResult(query, Confidence.OFF_TOPIC)
-        backend, parser = current
-        candidates = backend.search(query, k=max(50, (offset + k) * 5))
-        rows = await self.passages.passages_by_id(c.passage_id for c in candidates)
+            return query, current, []
+        return query, current, current[0].search(query, k=max(50, (offset + k) * 5))
+
+    def _judge(
+        self,
+        query: Query,
+        parser: QueryParser,
+        candidates: list[Candidate],
+        rows: Mapping[int, PassageRow],
+        k: int,
+        offset: int,
+    ) -> SearchResult:
+        """The verdict on the distinct candidates still stored, and the page of hits asked for."""
         distinct: list[tuple[Candidate, PassageRow, str]] = []
         seen_texts: set[str] = set()
         for candidate in candidates:
@@ -185,7 +220,7 @@ class Searcher:
             seen_texts.add(fingerprint)
             cited = "\n".join(filter(None, (row.title, row.region, row.source, row.text)))
             # A passage of a 沙坡头区 report also speaks of 中卫 and 宁夏.
-            cited = normalize("\n".join([cited, *bundled_gazetteer().above(f"{row.title or ''}{row.region or ''}")]))
+            cited = normalize("\n".join([cited, *_places_above(f"{row.title or ''}{row.region or ''}")]))
             distinct.append((candidate, row, cited))
             if len(distinct) >= offset + k and len(distinct) >= self.params.evidence_depth:
                 break
@@ -255,6 +290,12 @@ class Searcher:
             matched_terms=shown,
             highlights=highlight_spans(row.text, shown),
         )
+
+
+@lru_cache(maxsize=4096)
+def _places_above(context: str) -> tuple[str, ...]:
+    """The places above those a document's title and region name; remembered, as the same documents recur."""
+    return tuple(bundled_gazetteer().above(context))
 
 
 def _holds(text: str, word: str, stand_ins: list[str], parts: list[str]) -> bool:

@@ -251,6 +251,9 @@ class PassageRow:
     file_name: str
 
 
+_PRUNE_SEEN_EVERY = timedelta(minutes=10)
+
+
 def _utc_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
@@ -303,6 +306,7 @@ class Store:
         self._reader = reader
         self._writer = writer
         self._write_lock = asyncio.Lock()
+        self._seen_pruned_at: datetime | None = None  # when seen_messages last lost its ids older than a day
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -613,13 +617,18 @@ class Store:
 
     async def first_sighting(self, channel: str, message_id: str) -> bool:
         """Remember a platform message id; False if it was seen before (a retried delivery)."""
-        async with self._transaction(corpus_changed=False) as db:
-            # Platforms retry within seconds; a day of ids is plenty to recognise a retry.
-            day_ago = _utc_text(datetime.now(timezone.utc) - timedelta(days=1))
-            await db.execute("DELETE FROM seen_messages WHERE seen_at < ?", (day_ago,))
+        now = datetime.now(timezone.utc)
+        async with self._write_lock:  # the write path, as _transaction, for one statement
+            db = self._writer
+            if self._seen_pruned_at is None or now - self._seen_pruned_at > _PRUNE_SEEN_EVERY:
+                # Platforms retry within seconds; a day of ids is plenty to recognise a retry.
+                await db.execute("DELETE FROM seen_messages WHERE seen_at < ?", (_utc_text(now - timedelta(days=1)),))
+                self._seen_pruned_at = now
+            # One statement is its own transaction (autocommit): one trip to the database thread, not four,
+            # which counts when every message of a burst waits for the write lock.
             cursor = await db.execute(
                 "INSERT OR IGNORE INTO seen_messages (channel, message_id, seen_at) VALUES (?, ?, ?)",
-                (channel, message_id, _now()),
+                (channel, message_id, _utc_text(now)),
             )
         return cursor.rowcount == 1
 

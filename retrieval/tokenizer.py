@@ -7,20 +7,22 @@ and algorithm, several times faster) or jieba itself, kept as the reference impl
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
 import logging
+import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable
 from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import NamedTuple, Protocol
-
-import jieba
-import rjieba
+from typing import NamedTuple, Protocol, TypeVar
 
 from retrieval.text import HAN_RUN, MEANINGFUL, normalize
 from retrieval.thesaurus import Thesaurus, data_lines
+from retrieval.typos import repairable, sound
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,37 @@ _LATIN_OR_NUMBER = re.compile(r"[a-z0-9]+")
 _ADDED_WORD_FREQ = 2000
 # Bump when the code that turns text into tokens changes meaning (its data files are hashed into the version).
 TOKENS_FORMAT = "2"
+# Bump when what remembered() keeps changes layout.
+REMEMBERED_FORMAT = "1"
+_FREQUENCIES_FILE = "frequencies.json"
+_SOUNDS_FILE = "sounds.json"
+
+V = TypeVar("V")
+
+
+def remembered(cache_dir: Path | None, name: str, key: str, compute: Callable[[], dict[str, V]]) -> dict[str, V]:
+    """compute(), kept as JSON in cache_dir/name for the next process; a file made for another key (other
+    data, another library version) or one that cannot be read is computed again and replaced."""
+    key = f"{REMEMBERED_FORMAT}; {key}"
+    path = cache_dir / name if cache_dir is not None else None
+    if path is not None:
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved["key"] == key:
+                return saved["value"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # missing, partly written by a crashed older version, or not ours: computed again below
+    value = compute()
+    if path is not None:
+        temporary = path.with_name(f".{name}.{uuid.uuid4().hex}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps({"key": key, "value": value}, ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, path)  # whole or not at all, even with another process writing the same file
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            logger.warning("cannot keep %s for the next start: %s", path, error)
+    return value
 
 
 _HAN_OR_LATIN_RUN = re.compile(rf"({HAN_RUN.pattern})|{_LATIN_OR_NUMBER.pattern}")
@@ -87,6 +120,8 @@ class JiebaSegmenter:
     """jieba itself: the reference implementation."""
 
     def __init__(self, cache_dir: Path | None) -> None:
+        import jieba  # imports pkg_resources: only the reference segmenter pays for it
+
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
         if cache_dir is not None:
@@ -121,13 +156,17 @@ class RjiebaSegmenter:
     """jieba-rs through rjieba: jieba's dictionary (built in) and algorithm, in Rust."""
 
     def __init__(self, cache_dir: Path | None) -> None:  # noqa: ARG002 - nothing to cache: the dictionary is built in
+        import rjieba  # imported here so that importing this module (for bigrams) loads no dictionary code
+
         self._jieba = rjieba.Jieba()
         self.version = f"rjieba {version('rjieba')}"
 
     def frequencies(self, words: Iterable[str]) -> dict[str, int]:
         """Each word's frequency in jieba's dictionary file, which jieba-rs builds in (rjieba cannot say)."""
         wanted = {word: 0 for word in words}
-        with open(Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME, encoding="utf-8") as dictionary:
+        spec = importlib.util.find_spec("jieba")  # found, not imported: importing jieba takes 0.15 s
+        assert spec is not None and spec.origin is not None, "jieba is a dependency"
+        with open(Path(spec.origin).parent / "dict.txt", encoding="utf-8") as dictionary:
             for line in dictionary:
                 word, freq, *_ = line.split(" ", 2)
                 if word in wanted:
@@ -175,7 +214,14 @@ class Tokenizer:
         # Thesaurus keys and fillers are whole words, so a question is cut the way the thesaurus reads it.
         # Latin words stay as jieba cuts them: adding them would split English text (alleviati + on).
         added = sorted(word for word in self.thesaurus.words | self.fillers if len(word) > 1 and not word.isascii())
-        frequencies = self._segmenter.frequencies(added)
+        # Reading jieba's 5 MB dictionary for them takes 0.4 s: done once per dictionary and word list.
+        words_digest = hashlib.sha256("\n".join(added).encode("utf-8")).hexdigest()[:16]
+        frequencies = remembered(
+            self.cache_dir,
+            _FREQUENCIES_FILE,
+            f"{self._segmenter.version}; dictionary jieba {version('jieba')}; words {words_digest}",
+            lambda: self._segmenter.frequencies(added),
+        )
         for word in added:
             if frequencies[word] < _ADDED_WORD_FREQ:
                 self._segmenter.add_word(word, _ADDED_WORD_FREQ, None)
@@ -227,6 +273,23 @@ class Tokenizer:
     def repair_vocabulary(self) -> frozenset[str]:
         """Domain words and the words they are made of (书记 of 第一书记): what a typo may be repaired into."""
         return frozenset(part for word in self.domain_vocabulary for part in self.parts(word)) | self.domain_vocabulary
+
+    @cached_property
+    def repair_sounds(self) -> dict[str, str]:
+        """The pinyin of each repair_vocabulary word a typo may be repaired into, worked out once per data
+        version and kept in cache_dir (importing pypinyin and reading 2,000 words takes 0.5 s)."""
+        return remembered(
+            self.cache_dir,
+            _SOUNDS_FILE,
+            f"{self.version}; pypinyin {version('pypinyin')}",
+            lambda: {word: sound(word) for word in sorted(self.repair_vocabulary) if repairable(word)},
+        )
+
+    def warm_up(self) -> None:
+        """Load every vocabulary a question may need, so that no question waits for one."""
+        _ = self.stopwords, self.fillers, self.thesaurus, self._domain_pieces, self.repair_sounds, self.version
+        self._indexable("书记")
+        sound("书记")  # imports pypinyin, which a question with a typo needs
 
     @cached_property
     def version(self) -> str:

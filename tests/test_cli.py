@@ -290,3 +290,26 @@ def test_chat_goes_on_after_a_line_that_is_not_utf8(env: Path, tmp_path: Path) -
     out, err = process.communicate(lines, timeout=120)
     assert process.returncode == 0, err.decode(errors="replace")
     assert out.decode().count("【1】") == 1 and "例如" in out.decode()
+
+
+def test_ask_loads_no_chat_channel_and_help_no_search_library(env: Path, tmp_path: Path) -> None:
+    script = ("import sys\nfrom bot.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              "print('MODULES', *sorted({name.split('.')[0] for name in sys.modules}))")
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")},
+        "RECTBOT_STORAGE_DATABASE": str(env),
+        "PYTHONPATH": str(ROOT),
+    }
+
+    def modules_after(*args: str) -> set[str]:
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=tmp_path,
+                              env=environment, timeout=120)
+        return set(done.stdout.splitlines()[-1].split()[1:])
+
+    channels = {"telegram", "starlette", "uvicorn", "httpx"}
+    search = {"numpy", "scipy", "bm25s", "rjieba", "jieba", "pypinyin", "bs4", "aiosqlite"}
+    assert modules_after("--help") & (channels | search) == set()
+    asked = modules_after("ask", "第一书记怎么开展工作")
+    assert {"rjieba", "bm25s"} <= asked  # it did search
+    assert asked & channels == set()
+    assert asked & {"jieba", "pypinyin"} == set()  # the reference segmenter, and pinyin for a question without a typo

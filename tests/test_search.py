@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from pathlib import Path
+
 import pytest
 
+from retrieval.corpus import Corpus
+from retrieval.places import bundled_gazetteer
 from retrieval.search import Confidence, EmptyQuestion, Searcher, highlight_spans
 from retrieval.query import Query
 from retrieval.text import normalize
+from retrieval.tokenizer import Tokenizer
 
 
 async def test_a_hit_carries_its_citation_and_matched_terms(searcher: Searcher) -> None:
@@ -148,3 +155,56 @@ async def test_the_backend_filters_documents_before_ranking(searcher: Searcher, 
     only_there = corpus.index.search(query, k=5, allowed={rare})
     assert only_there and {c.document_id for c in only_there} == {rare}
     assert [c.score for c in only_there] == sorted((c.score for c in only_there), reverse=True)
+
+
+async def test_a_question_is_answered_while_another_search_is_stuck(corpus: Corpus, monkeypatch) -> None:
+    """Searching runs off the event loop: a bot's other chats, and its ticker, go on during a slow search."""
+    searcher = Searcher.over(corpus)
+    index = corpus.index
+    assert index is not None
+    release = threading.Event()
+    rank = index.search
+
+    def slow_for_one_question(query: Query, k: int, allowed=None):  # noqa: ANN001, ANN202 - the patched signature
+        if "第一书记" in query.text:
+            release.wait(timeout=30)  # stuck until this test lets it go, as a search over a huge corpus would be
+        return rank(query, k, allowed)
+
+    monkeypatch.setattr(index, "search", slow_for_one_question)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    stuck = asyncio.create_task(searcher.search("第一书记怎么开展工作"))
+    try:
+        other = await asyncio.wait_for(searcher.search("村官回归工程"), timeout=20)
+        ticks_then = ticks
+        await asyncio.sleep(0.05)
+        assert other.hits and not stuck.done()
+        assert ticks > ticks_then  # the loop still runs other tasks while the search is stuck
+    finally:
+        release.set()
+        ticking.cancel()
+    assert (await stuck).hits
+
+
+async def test_warm_up_loads_what_a_question_with_a_typo_needs(corpus: Corpus, tmp_path: Path, monkeypatch) -> None:
+    fresh = Tokenizer(cache_dir=tmp_path / "cache")
+    searcher = Searcher(fresh, lambda: corpus.index, corpus.store)
+    bundled_gazetteer.cache_clear()
+    searcher.warm_up()
+
+    def loaded_during_a_question(*args: object, **kwargs: object) -> None:
+        raise AssertionError("loaded while answering, not at warm-up")
+
+    # Everything a question reads from disk or builds once: data files, the pinyin table, the parser.
+    for target in ("retrieval.tokenizer.data_lines", "retrieval.thesaurus.data_lines", "retrieval.tokenizer.remembered",
+                   "retrieval.typos.repairable", "retrieval.places.Gazetteer.read", "retrieval.search.QueryParser"):
+        monkeypatch.setattr(target, loaded_during_a_question)
+    result = await searcher.search("中卫第一书计怎么开展工作", k=3)  # a typo, a place above the seeds' 沙坡头区
+    assert result.query.repairs == (("第一书计", "第一书记"),) and result.shown

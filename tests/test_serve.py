@@ -26,7 +26,11 @@ import httpx
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.cli import main
+from bot.config import load_config
 from bot.logs import RedactSecrets
+from bot.serve import build_core, serve
+from retrieval.corpus import Corpus
+from retrieval.tokenizer import Tokenizer
 from tests.conftest import ROOT
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 
@@ -238,3 +242,51 @@ def test_a_rejected_token_is_a_clear_error_that_never_prints_the_token(seeded_di
     assert result.returncode == 2, printed
     assert "rectbot: telegram:" in result.stderr and "rejected" in result.stderr and "telegram.token" in result.stderr
     assert token not in printed and token.split(":")[1] not in printed and "AAH-a-very" not in printed
+
+
+async def test_serve_warms_up_before_it_listens(seeded_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A tokenizer with nothing loaded yet, as in a new process.
+    corpus = await Corpus.open(seeded_dir / "rectbot.sqlite3", tokenizer=Tokenizer(cache_dir=tmp_path / "cache"))
+    port = free_port()
+    config = load_config(None, {
+        "RECTBOT_WECOM_CORP_ID": CORP_ID, "RECTBOT_WECOM_TOKEN": WECOM_TOKEN,
+        "RECTBOT_WECOM_ENCODING_AES_KEY": WECOM_KEY, "RECTBOT_WECOM_PORT": str(port),
+    })
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(build_core(corpus, config), config, ["wecom"], stop))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            while True:
+                assert not serving.done(), serving.exception()
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.02)
+
+            def loaded_during_a_question(*args: object, **kwargs: object) -> None:
+                raise AssertionError("loaded while answering, not before listening")
+
+            # What a first question would otherwise load: data files, the pinyin table, the query parser.
+            for target in ("retrieval.tokenizer.data_lines", "retrieval.thesaurus.data_lines",
+                           "retrieval.tokenizer.remembered", "retrieval.typos.repairable",
+                           "retrieval.search.QueryParser"):
+                monkeypatch.setattr(target, loaded_during_a_question)
+            theirs = WeChatCrypto(WECOM_TOKEN, WECOM_KEY, CORP_ID)
+            message = (f"<xml><ToUserName>{CORP_ID}</ToUserName><FromUserName>LiSi</FromUserName><CreateTime>1"
+                       "</CreateTime><MsgType>text</MsgType><Content>第一书计怎么开展工作</Content><MsgId>43</MsgId></xml>")
+            timestamp = str(int(time.time()))
+            sealed = ET.fromstring(theirs.encrypt_message(message, "7", timestamp))
+            response = await http.post("/wecom/callback", params={
+                "msg_signature": sealed.findtext("MsgSignature"), "timestamp": timestamp, "nonce": "7",
+            }, content=f"<xml><Encrypt>{sealed.findtext('Encrypt')}</Encrypt></xml>")
+            envelope = ET.fromstring(response.text)
+            inner = theirs.decrypt_message(response.text, envelope.findtext("MsgSignature"),
+                                           envelope.findtext("TimeStamp"), envelope.findtext("Nonce"))
+            reply = ET.fromstring(inner).findtext("Content")
+            assert "第一书记" in reply and "【1】" in reply  # the typo was repaired, with nothing loaded to do it
+    finally:
+        stop.set()
+        await serving
+        await corpus.close()
+
