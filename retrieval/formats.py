@@ -22,11 +22,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import charset_normalizer
-from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
-from lxml import etree
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # bs4, lxml and charset-normalizer are imported where used: `rectbot ask` needs none of them
+    from bs4 import PageElement, Tag
     from docx.document import Document as WordDocument
     from docx.table import _Cell
 
@@ -159,6 +157,8 @@ def _control_share(data: bytes) -> float:
 def _candidate_codecs(data: bytes) -> list[str]:
     """charset-normalizer's guess first, then the two Chinese encodings it often confuses on short text."""
     names = []
+    import charset_normalizer
+
     guess = charset_normalizer.from_bytes(data).best()
     if guess is not None:
         names.append(guess.encoding)
@@ -386,6 +386,8 @@ def read_html(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """An HTML page: page chrome elements dropped, each block element a line."""
     text, codec = _decode_bounded(data, limits)
     _check_html_depth(text, limits)
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(text, "lxml")
     page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     metas = soup.find_all("meta")  # once: each search walks the whole tree
@@ -409,6 +411,8 @@ def read_html(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
 
 def _check_html_depth(text: str, limits: ReadLimits) -> None:
     """Refuse a page nested deeper than the limit, measured by lxml's parser as BeautifulSoup will see it."""
+    from lxml import etree
+
     parser = etree.HTMLParser(target=_DepthGauge(), recover=True, huge_tree=False)
     parser.feed(text)
     if (deepest := parser.close()) > limits.max_html_depth:
@@ -444,6 +448,8 @@ def _html_text(body: Tag) -> Iterator[str]:
     The tree is walked, not edited: inserting into a BeautifulSoup tree costs time in the number of siblings,
     which made a flat page of many paragraphs quadratic.
     """
+    from bs4 import CData, NavigableString, Tag
+
     stack: list[tuple[PageElement | None, bool]] = [(body, False)]  # (node or None for a newline, inside <article>)
     while stack:
         node, in_article = stack.pop()
@@ -469,6 +475,8 @@ def _html_text(body: Tag) -> Iterator[str]:
 
 def _meta_content(metas: list[Tag], key: tuple[str, str]) -> str | None:
     """The content of the first <meta> tag with one attribute, e.g. ("property", "og:site_name")."""
+    from bs4 import Tag
+
     tag = next((meta for meta in metas if meta.get(key[0]) == key[1]), None)
     content = tag.get("content") if isinstance(tag, Tag) else None
     return content.strip() if isinstance(content, str) and content.strip() else None
