@@ -171,7 +171,13 @@ class _SparseEngine:
         average = parts.total_length / parts.live_count if parts.total_length else 1.0
         k1, b = params.k1, params.b
         # k1 * (1 - b + b * dl / avgdl) per row: the length part of rank_bm25.BM25Okapi's denominator.
-        self._norms = [k1 * (1 - b + b * segment.lengths / average) for segment, _ in parts.parts]
+        # Removed rows get an infinite one, so that tf / (tf + norm) is 0 for them with no extra work.
+        self._norms = []
+        for segment, dead in parts.parts:
+            norm = k1 * (1 - b + b * segment.lengths / average)
+            if dead is not None:
+                norm[dead] = np.inf
+            self._norms.append(norm)
 
     def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
         """Return sum of weight x BM25 score per row, or None when no token is known."""
@@ -186,14 +192,12 @@ class _SparseEngine:
             factor = weight * self._idf(df, parts.live_count) * (k1 + 1)
             if factor == 0:
                 continue
-            for (segment, dead), norm, offset in zip(parts.parts, self._norms, parts.offsets, strict=False):
+            for (segment, _), norm, offset in zip(parts.parts, self._norms, parts.offsets, strict=False):
                 column = segment.column(token)
                 if column is None:
                     continue
                 rows, tf = column
                 values = tf / (tf + norm[rows])
-                if dead is not None:
-                    values[dead[rows]] = 0.0
                 # A column holds each row at most once, so fancy-index addition is exact.
                 scores[offset : offset + len(segment)][rows] += factor * values
         return scores
@@ -458,7 +462,7 @@ class PassageIndex:
             # Rows only ever die, so the number of dead rows names the mask.
             dead_file = f"{segment.name}.dead-{removed}.npy" if removed else None
             if dead_file and not (directory / dead_file).is_file():
-                _write_atomically(directory / dead_file, lambda f, dead=dead: np.save(f, np.flatnonzero(dead)))
+                write_atomically(directory / dead_file, lambda f, dead=dead: np.save(f, np.flatnonzero(dead)))
             entries.append({"name": segment.name, "rows": len(segment), "dead": dead_file})
         return {
             "format": FORMAT_VERSION,
@@ -580,10 +584,11 @@ def referenced(manifest: Mapping[str, Any]) -> set[str]:
 
 def write_json(path: Path, value: Any) -> None:
     """Replace the file at path by value as JSON in one step (the commit point of a save)."""
-    _write_atomically(path, lambda f: f.write(json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")))
+    write_atomically(path, lambda f: f.write(json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")))
 
 
-def _write_atomically(path: Path, write: Callable[[Any], object]) -> None:
+def write_atomically(path: Path, write: Callable[[Any], object]) -> None:
+    """Write a file by way of a temporary sibling renamed over it, so that it is whole or absent."""
     temporary = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         with open(temporary, "wb") as f:

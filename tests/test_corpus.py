@@ -342,20 +342,23 @@ async def test_refresh_follows_another_writer_and_keeps_answering_meanwhile(
     other = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
     try:
         (tmp_path / "night-school.txt").write_text(NEW_REPORT, encoding="utf-8")
-        # The other writer commits but has not saved its index yet: the serving corpus must build its own.
+        # The other writer commits but has not saved its index yet: the serving corpus catches up by itself,
+        # indexing only the new document.
         await other._ingest_path(files_under([tmp_path / "night-school.txt"])[0])
         building, release = threading.Event(), threading.Event()
-        build = serving._build_index
+        update = serving._updated_index
 
-        def slow_build(*args: object) -> object:
+        def slow_update(*args: object) -> object:
             building.set()
             release.wait(10)
-            return build(*args)
+            return update(*args)
 
-        monkeypatch.setattr(serving, "_build_index", slow_build)
+        monkeypatch.setattr(serving, "_updated_index", slow_update)
+        monkeypatch.setattr(serving, "_build_index", lambda *args: pytest.fail("the whole index was rebuilt"))
         refreshing = asyncio.create_task(serving.refresh())
         assert await asyncio.to_thread(building.wait, 10)
         assert await search_texts(serving, "村官回归工程")  # the old index answers while the new one is built
+        assert await search_texts(serving, "红色夜校") == []
         release.set()
         assert await refreshing is True
         assert await search_texts(serving, "红色夜校")
