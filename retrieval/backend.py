@@ -197,8 +197,11 @@ class SearchIndex:
         *,
         fingerprint: str,
     ) -> SearchIndex:
-        """A new index: this one with documents (their context and passages) added and the documents `removed`
-        taken out with their passages; this one is unchanged. Costs about what was added and removed."""
+        """A new index: this one with documents (context and passages) added and those `removed` taken out.
+
+        This one is unchanged, so searches running on it are not disturbed. Costs about what was added and
+        removed (plus the small merges of PassageIndex.updated).
+        """
         gone = np.unique(np.fromiter(removed, dtype=np.int64, count=len(removed)))
         removed_passages = self.passages_of(gone)
         ids = [passage_id for passage_id, _, _ in passages]

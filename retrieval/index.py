@@ -172,9 +172,10 @@ class _SparseEngine:
         k1, b = params.k1, params.b
         # k1 * (1 - b + b * dl / avgdl) per row: the length part of rank_bm25.BM25Okapi's denominator.
         # Removed rows get an infinite one, so that tf / (tf + norm) is 0 for them with no extra work.
+        # float32 like the term frequencies (a fifth faster; each term's share is summed in float64).
         self._norms = []
         for segment, dead in parts.parts:
-            norm = k1 * (1 - b + b * segment.lengths / average)
+            norm = (k1 * (1 - b + b * segment.lengths / average)).astype(np.float32)
             if dead is not None:
                 norm[dead] = np.inf
             self._norms.append(norm)
