@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
-import shutil
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,13 +13,24 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from retrieval.index import IndexParams, PassageIndex, StaleIndex
+from retrieval.index import (
+    FORMAT_VERSION,
+    IndexParams,
+    PassageIndex,
+    StaleIndex,
+    collect_garbage,
+    referenced,
+    write_atomically,
+    write_json,
+)
 from retrieval.query import Query
 from retrieval.tokenizer import PassageTokens, bigrams
 
 logger = logging.getLogger(__name__)
 
 FIELDS = ("words", "grams", "context")
+_MANIFEST_FILE = "manifest.json"  # names every field's segments: replacing it commits a save
+_DOCUMENTS_DIR = "documents"  # the document id of each passage, one file per segment of the word index
 
 
 class Candidate(NamedTuple):
@@ -62,28 +73,39 @@ class FieldWeights:
 
 
 class SearchIndex:
-    """Passages indexed three ways (words, character bigrams, their document's context), searched together."""
+    """Passages indexed three ways (words, character bigrams, their document's context), searched together.
+
+    Immutable: adding or removing documents makes a new SearchIndex (see updated()), so a search running on
+    this one is never disturbed.
+    """
 
     def __init__(
         self,
         words: PassageIndex,
         grams: PassageIndex,
         context: PassageIndex,
-        documents: np.ndarray,
+        documents: Mapping[str, np.ndarray],
         weights: FieldWeights = FieldWeights(),
     ) -> None:
-        if not np.array_equal(words.passage_ids, grams.passage_ids) or len(documents) != len(words):
+        if not np.array_equal(words.passage_ids, grams.passage_ids) or not np.array_equal(words.live, grams.live):
             raise StaleIndex("the word and bigram indexes hold different passages")
+        segments = words.segments()
+        if [name for name, _ in segments] != list(documents) or any(
+            len(documents[name]) != len(ids) for name, ids in segments
+        ):
+            raise StaleIndex("the passages' document ids do not match the word index's segments")
         self.words = words
         self.grams = grams
         self.context = context
-        self.documents = documents  # document id of each passage, in index order
+        self._documents = dict(documents)  # words segment name -> document id of each of its rows
+        # The document id of each row of the word and bigram indexes.
+        self.documents = np.concatenate(list(documents.values())) if documents else np.zeros(0, dtype=np.int64)
         self.weights = weights
-        # Position in the context index (documents by ascending id) of each passage's document, -1 if absent.
-        context_ids = context.passage_ids
-        positions = np.minimum(np.searchsorted(context_ids, documents), max(len(context_ids) - 1, 0))
-        found = len(context_ids) > 0 and context_ids[positions] == documents
-        self._context_of = np.where(found, positions, -1)
+        # Live documents of the context index by ascending id, and their rows, to find a passage's document.
+        rows = np.flatnonzero(context.live)
+        order = np.argsort(context.passage_ids[rows], kind="stable")
+        self._context_ids = context.passage_ids[rows][order]
+        self._context_rows = rows[order]
         self.fingerprint = words.fingerprint
 
     def __len__(self) -> int:
@@ -102,12 +124,26 @@ class SearchIndex:
         """Return every word some passage holds."""
         return self.words.vocabulary()
 
+    def document_ids(self) -> np.ndarray:
+        """The ids of the documents indexed (each with its context, and its passages if it has any), ascending."""
+        return self._context_ids
+
+    def passage_ids(self) -> np.ndarray:
+        """The ids of the passages indexed, in no particular order."""
+        return self.words.passage_ids[self.words.live]
+
+    def passages_of(self, documents: Collection[int]) -> np.ndarray:
+        """The ids of the passages indexed for these documents."""
+        gone = np.unique(np.fromiter(documents, dtype=np.int64, count=len(documents)))
+        return self.words.passage_ids[self.words.live & _member(self.documents, gone)]
+
     def search(self, query: Query, k: int, allowed: Collection[int] | None = None) -> list[Candidate]:
         """Return the k best passages (of documents in `allowed`, when given), best first, ties by passage id."""
         word_weights = _weights(query.words, query.expansions)
         gram_weights = _weights(query.grams, {g: w for token, w in query.expansions.items() for g in bigrams(token)})
-        words = _share_of_best(self.words.weighted_scores(word_weights), len(self))
-        grams = _share_of_best(self.grams.weighted_scores(gram_weights), len(self))
+        rows = len(self.documents)
+        words = _share_of_best(self.words.weighted_scores(word_weights), rows)
+        grams = _share_of_best(self.grams.weighted_scores(gram_weights), rows)
         own = self.weights.words * words + self.weights.grams * grams
         matched = own > 0
         if allowed is not None:
@@ -117,9 +153,11 @@ class SearchIndex:
             return []
         context_scores = self.context.weighted_scores(word_weights)
         context = np.zeros(len(candidates))
-        if context_scores is not None and context_scores.max() > 0:
-            positions = self._context_of[candidates]
-            context = np.where(positions >= 0, context_scores[positions] / context_scores.max(), 0.0)
+        if context_scores is not None and context_scores.max() > 0 and len(self._context_ids):
+            documents = self.documents[candidates]
+            positions = np.minimum(np.searchsorted(self._context_ids, documents), len(self._context_ids) - 1)
+            found = self._context_ids[positions] == documents
+            context = np.where(found, context_scores[self._context_rows[positions]] / context_scores.max(), 0.0)
         combined = own[candidates] + self.weights.context * context
         ids = self.words.passage_ids[candidates]
         order = np.lexsort((ids, -combined))[:k]
@@ -142,41 +180,131 @@ class SearchIndex:
         """Index passages (id, document id, tokens) and their documents' context (id, words)."""
         ids = [passage_id for passage_id, _, _ in passages]
         build = lambda ids_, tokens: PassageIndex.build(ids_, tokens, params, fingerprint=fingerprint, versions=versions)  # noqa: E731
+        words = build(ids, [tokens.words for _, _, tokens in passages])
+        document_of = np.asarray([doc_id for _, doc_id, _ in passages], dtype=np.int64)
         return cls(
-            build(ids, [tokens.words for _, _, tokens in passages]),
+            words,
             build(ids, [tokens.grams for _, _, tokens in passages]),
             build([doc_id for doc_id, _ in documents], [words for _, words in documents]),
-            np.asarray([doc_id for _, doc_id, _ in passages], dtype=np.int64),
+            {name: document_of for name, _ in words.segments()},
+        )
+
+    def updated(
+        self,
+        passages: Sequence[tuple[int, int, PassageTokens]],
+        documents: Sequence[tuple[int, list[str]]],
+        removed: Collection[int],
+        *,
+        fingerprint: str,
+    ) -> SearchIndex:
+        """A new index: this one with documents (context and passages) added and those `removed` taken out.
+
+        This one is unchanged, so searches running on it are not disturbed. Costs about what was added and
+        removed (plus the small merges of PassageIndex.updated).
+        """
+        gone = np.unique(np.fromiter(removed, dtype=np.int64, count=len(removed)))
+        removed_passages = self.passages_of(gone)
+        ids = [passage_id for passage_id, _, _ in passages]
+        words = self.words.updated(ids, [t.words for _, _, t in passages], removed_passages, fingerprint=fingerprint)
+        grams = self.grams.updated(ids, [t.grams for _, _, t in passages], removed_passages, fingerprint=fingerprint)
+        context = self.context.updated(
+            [doc_id for doc_id, _ in documents], [words for _, words in documents], gone, fingerprint=fingerprint
+        )
+        return SearchIndex(words, grams, context, self._documents_of(words, passages), self.weights)
+
+    def _documents_of(
+        self, words: PassageIndex, added: Sequence[tuple[int, int, PassageTokens]]
+    ) -> dict[str, np.ndarray]:
+        """The document ids of each segment of words (this index's after an update): kept, or looked up."""
+        segments = words.segments()
+        new = [name for name, _ in segments if name not in self._documents]
+        current = {name for name, _ in segments}
+        if not new:
+            return {name: self._documents[name] for name, _ in segments}
+        # Rows of new segments are rows of segments merged away, or passages just added.
+        merged_away = [(ids, self._documents[name]) for name, ids in self.words.segments() if name not in current]
+        known_ids = np.concatenate([ids for ids, _ in merged_away] + [np.asarray([p for p, _, _ in added], dtype=np.int64)])
+        known_documents = np.concatenate(
+            [docs for _, docs in merged_away] + [np.asarray([d for _, d, _ in added], dtype=np.int64)]
+        )
+        order = np.argsort(known_ids, kind="stable")
+        known_ids, known_documents = known_ids[order], known_documents[order]
+        result = {}
+        for name, ids in segments:
+            if name in self._documents:
+                result[name] = self._documents[name]
+            else:
+                result[name] = known_documents[np.searchsorted(known_ids, ids)]
+        return result
+
+    def merged(self) -> SearchIndex:
+        """The same index with each field in one segment (what a full rebuild would give)."""
+        words = self.words.merged()
+        document_of = self.documents[self.words.live]  # a merge keeps the live rows, in order
+        return SearchIndex(
+            words, self.grams.merged(), self.context.merged(), {name: document_of for name, _ in words.segments()},
+            self.weights,
         )
 
     def save(self, directory: Path) -> None:
-        """Write each field's index under directory; a crash midway leaves an index that load() calls stale."""
+        """Write the index under directory; a crash midway leaves the previous index loadable.
+
+        Each field writes only its segments not yet there; the manifest naming them all is replaced last, in
+        one step (the commit), then files no manifest names are removed. Saving after adding one document
+        thus costs what that document holds.
+        """
         directory.mkdir(parents=True, exist_ok=True)
         with _locked(directory, fcntl.LOCK_EX):  # bots and the CLI may save and load at the same time
-            # Written first and checked at load: without it (or with another fingerprint) nothing loads.
-            np.save(directory / "documents.npy", self.documents, allow_pickle=False)
+            fields = {name: getattr(self, name).write(directory / name) for name in FIELDS}
+            documents_dir = directory / _DOCUMENTS_DIR
+            documents_dir.mkdir(exist_ok=True)
+            for name, document_of in self._documents.items():
+                path = documents_dir / f"{name}.npy"
+                if not path.is_file():
+                    write_atomically(path, lambda f, document_of=document_of: np.save(f, document_of))
+            write_json(directory / _MANIFEST_FILE, {
+                "format": FORMAT_VERSION, "fingerprint": self.fingerprint, "fields": fields,
+                "documents": list(self._documents),
+            })
             for name in FIELDS:
-                getattr(self, name).save(directory / name)
+                collect_garbage(directory / name, referenced(fields[name]))
+            collect_garbage(documents_dir, {f"{name}.npy" for name in self._documents})
+            collect_garbage(directory, {*FIELDS, _DOCUMENTS_DIR, _MANIFEST_FILE})
 
     @classmethod
     def load(
-        cls, directory: Path, params: IndexParams, *, fingerprint: str, versions: Mapping[str, str]
+        cls, directory: Path, params: IndexParams, *, fingerprint: str | None, versions: Mapping[str, str]
     ) -> SearchIndex:
-        """Read an index saved by save(); raise StaleIndex unless every field matches."""
-        if directory.is_dir() and not (directory / "words").is_dir():
-            shutil.rmtree(directory)  # an index of the previous, single-field layout
-        if not directory.is_dir():
-            raise StaleIndex(f"no index at {directory}")
+        """Read an index saved by save(); raise StaleIndex unless every field matches (and the fingerprint, if given)."""
+        if not (directory / _MANIFEST_FILE).is_file():
+            raise StaleIndex(f"no index at {directory}: {_MANIFEST_FILE} is missing")
         with _locked(directory, fcntl.LOCK_SH):
+            try:
+                manifest = json.loads((directory / _MANIFEST_FILE).read_text(encoding="utf-8"))
+                entries = {name: manifest["fields"][name] for name in FIELDS}
+                names = list(manifest["documents"])
+                if manifest["format"] != FORMAT_VERSION:
+                    raise StaleIndex(f"index format differs: saved {manifest['format']!r}, now {FORMAT_VERSION!r}")
+            except (OSError, ValueError, TypeError, KeyError) as e:
+                raise StaleIndex(f"unreadable {directory / _MANIFEST_FILE}: {e!r}") from e
             fields = {
-                name: PassageIndex.load(directory / name, params, fingerprint=fingerprint, versions=versions)
+                name: PassageIndex.read(directory / name, entries[name], params, fingerprint=fingerprint, versions=versions)
                 for name in FIELDS
             }
             try:
-                documents = np.load(directory / "documents.npy", allow_pickle=False)
+                documents = {}
+                for name in names:
+                    if not isinstance(name, str) or "/" in name:
+                        raise ValueError(f"bad segment name {name!r}")
+                    document_of = np.load(directory / _DOCUMENTS_DIR / f"{name}.npy", allow_pickle=False)
+                    if document_of.ndim != 1 or document_of.dtype.kind != "i":
+                        raise ValueError(f"document ids of {name} have shape {document_of.shape}")
+                    documents[name] = document_of.astype(np.int64, copy=False)
             except (OSError, ValueError) as e:
-                raise StaleIndex(f"unreadable {directory / 'documents.npy'}: {e!r}") from e
-        return cls(fields["words"], fields["grams"], fields["context"], documents.astype(np.int64, copy=False))
+                raise StaleIndex(f"unreadable document ids in {directory}: {e!r}") from e
+        if len({index.fingerprint for index in fields.values()}) != 1:
+            raise StaleIndex(f"the fields of the index at {directory} were saved at different times")
+        return cls(fields["words"], fields["grams"], fields["context"], documents)
 
 
 @contextmanager
@@ -198,6 +326,14 @@ def _weights(tokens: Sequence[str], extra: Mapping[str, float]) -> dict[str, flo
     for token, weight in extra.items():
         weights.setdefault(token, weight)
     return weights
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """For each value, whether it is in sorted_set (fast when the set is small and the values many)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    positions = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[positions] == values
 
 
 def _share_of_best(scores: np.ndarray | None, n: int) -> np.ndarray:

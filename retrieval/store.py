@@ -388,27 +388,40 @@ class Store:
         rows = await self._reader.execute_fetchall("SELECT id, text, sections FROM documents ORDER BY id")
         return [(row[0], row[1], [tuple(s) for s in json.loads(row[2])]) for row in rows]
 
-    async def searchable_passages(self) -> list[tuple[int, int, str]]:
-        """(id, document id, text) of every passage of a primary document (not a republished copy), by id."""
+    async def searchable_passages(self, documents: Iterable[int] | None = None) -> list[tuple[int, int, str]]:
+        """(id, document id, text) of every passage of a primary document (not a republished copy), by id.
+
+        With `documents`, only the passages of those of them that are primary.
+        """
+        among, parameters = _among("d.id", documents)
         rows = await self._reader.execute_fetchall(
-            """SELECT p.id, p.document_id, p.text FROM passages p
-               JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL ORDER BY p.id"""
+            f"""SELECT p.id, p.document_id, p.text FROM passages p
+               JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL {among} ORDER BY p.id""",
+            parameters,
         )
         return [(row[0], row[1], row[2]) for row in rows]
 
-    async def document_contexts(self, lead_chars: int = 150) -> list[tuple[int, str]]:
-        """(id, title, region, source and opening text) of every primary document, by id.
+    async def document_contexts(
+        self, lead_chars: int = 150, documents: Iterable[int] | None = None
+    ) -> list[tuple[int, str]]:
+        """(id, title, region, source and opening text) of every primary document (or of those in `documents`), by id.
 
         A passage is also matched through these: a report's title or opening often names the place and the
         method that its paragraphs only imply.
         """
+        among, parameters = _among("id", documents)
         rows = await self._reader.execute_fetchall(
-            """SELECT id, coalesce(title, '') || char(10) || coalesce(region, '') || char(10) || coalesce(source, '')
+            f"""SELECT id, coalesce(title, '') || char(10) || coalesce(region, '') || char(10) || coalesce(source, '')
                       || char(10) || substr(text, 1, ?) FROM documents
-               WHERE duplicate_of IS NULL ORDER BY id""",
-            (lead_chars,),
+               WHERE duplicate_of IS NULL {among} ORDER BY id""",
+            (lead_chars, *parameters),
         )
         return [(row[0], row[1]) for row in rows]
+
+    async def primary_document_ids(self) -> list[int]:
+        """The ids of the searchable documents (not republished copies), ascending: what the index must hold."""
+        rows = await self._reader.execute_fetchall("SELECT id FROM documents WHERE duplicate_of IS NULL ORDER BY id")
+        return [row[0] for row in rows]
 
     async def passages_by_id(self, ids: Iterable[int]) -> dict[int, PassageRow]:
         """Passages with their citation fields, keyed by id; ids no longer stored are absent."""
@@ -715,6 +728,13 @@ class Store:
             "INSERT INTO meta (key, value) VALUES ('generation', '1') "
             "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
+
+
+def _among(column: str, ids: Iterable[int] | None) -> tuple[str, tuple[str, ...]]:
+    """An SQL condition (and its parameter) keeping rows whose column is among ids; nothing when ids is None."""
+    if ids is None:
+        return "", ()
+    return f"AND {column} IN (SELECT value FROM json_each(?))", (json.dumps([int(i) for i in ids]),)
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:

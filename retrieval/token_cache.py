@@ -10,6 +10,7 @@ A missing or corrupt cache is rebuilt and a busy one skipped: it costs a full se
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sqlite3
 import uuid
@@ -102,6 +103,42 @@ class TokenCache:
                 logger.warning("could not update token cache %s: %s", self.path, error)
         found.update(new)
         return [found[item_id] for item_id, _ in items]
+
+    def store(self, kind: str, items: Sequence[tuple[int, str]], lists: Sequence[TokenLists], removed: Sequence[int]) -> None:
+        """Keep these (id, text)s' token lists and drop the rows of the removed ids; other rows are left alone.
+
+        For an index update: costs what these texts hold, where tokens() reads and prunes the whole kind.
+        """
+        try:
+            with closing(self._connect()) as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    if not self._current(dict(db.execute("SELECT key, value FROM meta"))):
+                        db.execute("ROLLBACK")
+                        return  # for another tokenizer: the next reindex empties and fills it
+                    distinct = list(dict.fromkeys(token for token_lists in lists for tokens in token_lists for token in tokens))
+                    ids_of = dict(db.execute(
+                        "SELECT token, id FROM vocabulary WHERE token IN (SELECT value FROM json_each(?))",
+                        (json.dumps(distinct, ensure_ascii=False),),
+                    ))
+                    next_id = db.execute("SELECT coalesce(max(id), -1) + 1 FROM vocabulary").fetchone()[0]
+                    fresh = [token for token in distinct if token not in ids_of]
+                    ids_of.update((token, next_id + i) for i, token in enumerate(fresh))
+                    db.executemany("INSERT INTO vocabulary (id, token) VALUES (?, ?)",
+                                   ((ids_of[token], token) for token in fresh))
+                    db.executemany("DELETE FROM tokens WHERE kind = ? AND id = ?", ((kind, i) for i in removed))
+                    db.executemany(
+                        "INSERT OR REPLACE INTO tokens (kind, id, digest, lists) VALUES (?, ?, ?, ?)",
+                        ((kind, item_id, digest(text), _encode(token_lists, ids_of, []))
+                         for (item_id, text), token_lists in zip(items, lists, strict=True)),
+                    )
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as error:
+            logger.warning("could not update token cache %s: %s", self.path, error)
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import random
-
 import shutil
 from pathlib import Path
 
@@ -342,20 +342,23 @@ async def test_refresh_follows_another_writer_and_keeps_answering_meanwhile(
     other = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
     try:
         (tmp_path / "night-school.txt").write_text(NEW_REPORT, encoding="utf-8")
-        # The other writer commits but has not saved its index yet: the serving corpus must build its own.
+        # The other writer commits but has not saved its index yet: the serving corpus catches up by itself,
+        # indexing only the new document.
         await other._ingest_path(files_under([tmp_path / "night-school.txt"])[0])
         building, release = threading.Event(), threading.Event()
-        build = serving._build_index
+        update = serving._updated_index
 
-        def slow_build(*args: object) -> object:
+        def slow_update(*args: object) -> object:
             building.set()
             release.wait(10)
-            return build(*args)
+            return update(*args)
 
-        monkeypatch.setattr(serving, "_build_index", slow_build)
+        monkeypatch.setattr(serving, "_updated_index", slow_update)
+        monkeypatch.setattr(serving, "_build_index", lambda *args: pytest.fail("the whole index was rebuilt"))
         refreshing = asyncio.create_task(serving.refresh())
         assert await asyncio.to_thread(building.wait, 10)
         assert await search_texts(serving, "村官回归工程")  # the old index answers while the new one is built
+        assert await search_texts(serving, "红色夜校") == []
         release.set()
         assert await refreshing is True
         assert await search_texts(serving, "红色夜校")
@@ -396,3 +399,147 @@ async def test_an_index_save_waits_for_another_processes_save_and_spares_its_fil
         holder.wait()
     assert not in_progress.exists()  # its owner is gone: now it is a leftover
     assert await search_texts(corpus, "村官回归工程")
+
+
+# An index that grows ----------------------------------------------------------------------------------------
+
+
+def forbid_full_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any whole-index build fail the test."""
+    monkeypatch.setattr(PassageIndex, "build", lambda *args, **kwargs: pytest.fail("the whole index was rebuilt"))
+
+
+async def test_adding_one_document_segments_only_its_passages(
+    corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    segmented: list[str] = []
+    passage_tokens = corpus.tokenizer.passage_tokens
+    monkeypatch.setattr(corpus.tokenizer, "passage_tokens", lambda text: segmented.append(text) or passage_tokens(text))
+    forbid_full_builds(monkeypatch)
+    before = len(corpus.index)
+    path = tmp_path / "night-school.txt"
+    path.write_text(NEW_REPORT, encoding="utf-8")
+    [report] = await corpus.ingest([path])
+    assert len(segmented) == report.articles[0].passages == len(corpus.index) - before
+    assert any("四十二期" in text for text in segmented)
+    texts = await search_texts(corpus, "红色夜校")
+    assert texts and "四十二期" in texts[0]
+
+
+async def test_removing_a_file_takes_it_out_without_a_rebuild(
+    corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "night-school.txt"
+    path.write_text(NEW_REPORT, encoding="utf-8")
+    await corpus.ingest([path])
+    before = len(corpus.index)
+    forbid_full_builds(monkeypatch)
+    monkeypatch.setattr(corpus.tokenizer, "passage_tokens", lambda text: pytest.fail("a passage was segmented"))
+    [removal] = await corpus.remove(["night-school.txt"], removed_by="admin")
+    assert removal.path == "night-school.txt"
+    assert await search_texts(corpus, "红色夜校") == []
+    assert len(corpus.index) == before - 1
+    assert await search_texts(corpus, "村官回归工程")
+
+
+QUESTIONS = ["红色夜校", "村官回归工程", "软弱涣散村党组织整顿", "第一书记", "沙坡头区", "党员学习政策", "集体经济"]
+
+
+async def answers(corpus: Corpus) -> list[list[tuple[int, float]]]:
+    """Every question's hits as (passage id, score)."""
+    searcher = Searcher.over(corpus)
+    results = [await searcher.search(question, k=10) for question in QUESTIONS]
+    return [[(hit.passage_id, round(hit.score, 9)) for hit in result.hits] for result in results]
+
+
+async def test_after_adds_replacements_and_removals_answers_are_those_of_a_reindex(
+    corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(5)
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    forbid_full_builds(monkeypatch)
+    for number in range(6):
+        text = NEW_REPORT.replace("某某县", rng.choice(["沙坡头区", "鹿寨县", "平昌县"])).replace("四十二", str(number))
+        (folder / f"report-{number}.txt").write_text(text + UNRELATED_SENTENCES[number], encoding="utf-8")
+        await corpus.ingest([folder / f"report-{number}.txt"])
+    (folder / "report-2.txt").write_text(NEW_REPORT.replace("红色", "蓝色"), encoding="utf-8")
+    await corpus.ingest([folder / "report-2.txt"])  # replaced
+    # The same report republished: a copy, not searched, until its original is removed.
+    copy = (SEEDS / sorted(p.name for p in SEEDS.iterdir())[0]).read_bytes()
+    (folder / "republished.txt").write_bytes("来源：转载\n\n".encode() + copy)
+    await corpus.ingest([folder / "republished.txt"])
+    await corpus.remove(["report-4.txt", sorted(p.name for p in SEEDS.iterdir())[0]], removed_by="admin")
+    grown = await answers(corpus)
+    assert len(corpus.index.words.segments()) > 1  # it did grow in segments
+    monkeypatch.undo()
+    await corpus.reindex()
+    assert len(corpus.index.words.segments()) == 1
+    assert grown == await answers(corpus)
+
+
+async def test_a_crash_between_saving_the_new_segments_and_the_manifest_leaves_a_consistent_index(
+    seeded_dir: Path, tokenizer: Tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.backend as backend
+
+    database = seeded_dir / "rectbot.sqlite3"
+    corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    path = tmp_path / "night-school.txt"
+    path.write_text(NEW_REPORT, encoding="utf-8")
+
+    def crash(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backend, "write_json", crash)  # segments written, the manifest (the commit) not
+    try:
+        with pytest.raises(OSError, match="No space"):
+            await corpus.ingest([path])
+        assert await search_texts(corpus, "村官回归工程")  # the index in use is the previous one
+    finally:
+        await corpus.close()
+    monkeypatch.undo()
+    assert any(p.name.startswith("seg-") for p in (corpus.index_dir / "words").iterdir())
+    forbid_full_builds(monkeypatch)
+    reopened = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
+    try:
+        # The previous index loads, then catches up with the database: only the new report is indexed.
+        assert reopened.index.fingerprint == await reopened.store.fingerprint()
+        assert await search_texts(reopened, "红色夜校")
+        manifest = json.loads((reopened.index_dir / "manifest.json").read_text(encoding="utf-8"))
+        saved = {entry["name"] for entry in manifest["fields"]["words"]["segments"]}
+        assert {p.name for p in (reopened.index_dir / "words").iterdir()} == saved | {
+            entry["dead"] for entry in manifest["fields"]["words"]["segments"] if entry["dead"]
+        }
+    finally:
+        await reopened.close()
+
+
+async def test_searches_during_an_add_are_answered_from_the_old_index(
+    corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+
+    updating, release = threading.Event(), threading.Event()
+    update = corpus._updated_index
+
+    def slow_update(*args: object) -> object:
+        updating.set()
+        release.wait(10)
+        return update(*args)
+
+    monkeypatch.setattr(corpus, "_updated_index", slow_update)
+    path = tmp_path / "night-school.txt"
+    path.write_text(NEW_REPORT, encoding="utf-8")
+    old = corpus.index
+    ingesting = asyncio.create_task(corpus.ingest([path]))
+    assert await asyncio.to_thread(updating.wait, 10)
+    assert corpus.index is old
+    assert await search_texts(corpus, "村官回归工程")
+    assert await search_texts(corpus, "红色夜校") == []
+    release.set()
+    [report] = await ingesting
+    assert report.status == "added" and corpus.index is not old
+    assert await search_texts(corpus, "红色夜校")
+

@@ -1,16 +1,19 @@
-"""Tests for retrieval.index: equivalence of the two engines, search behaviour, persistence."""
+"""Tests for retrieval.index: equivalence of the two engines, search behaviour, persistence, growth."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rank_bm25
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import retrieval.index as index_module
 from retrieval.index import ENGINES, IDF_METHODS, IndexParams, PassageIndex, ScoredPassage, StaleIndex
@@ -361,13 +364,13 @@ def test_load_after_an_engine_upgrade_is_stale(
     saved: tuple[Path, PassageIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(index_module, "_engine_version", lambda engine: f"{engine} 9.9.9")
-    with pytest.raises(StaleIndex, match=r"versions differ: engine: 'bm25s [\d.]+' -> 'bm25s 9.9.9'"):
+    with pytest.raises(StaleIndex, match=r"versions differ: engine: 'bm25s tf-columns \d+' -> 'bm25s 9.9.9'"):
         load(saved[0], IndexParams())
 
 
 def test_load_of_another_format_is_stale(saved: tuple[Path, PassageIndex], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_module, "FORMAT_VERSION", "2")
-    with pytest.raises(StaleIndex, match="index format differs: saved '1', now '2'"):
+    monkeypatch.setattr(index_module, "FORMAT_VERSION", "3")
+    with pytest.raises(StaleIndex, match="index format differs: saved '2', now '3'"):
         load(saved[0], IndexParams())
 
 
@@ -376,22 +379,31 @@ def test_load_with_another_fingerprint_is_stale(saved: tuple[Path, PassageIndex]
         load(saved[0], IndexParams(), fingerprint="corpus-v2")
 
 
+def test_load_without_a_fingerprint_accepts_any_and_reports_it(saved: tuple[Path, PassageIndex]) -> None:
+    assert load(saved[0], IndexParams(), fingerprint=None).fingerprint == FINGERPRINT
+
+
 def test_load_of_a_missing_directory_is_stale(tmp_path: Path) -> None:
     with pytest.raises(StaleIndex, match=r"no index at .*params\.json is missing"):
         load(tmp_path / "nothing-here", IndexParams())
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"format": "1"}', "[]", ""])
+@pytest.mark.parametrize("content", ["{not json", '{"format": "2"}', "[]", ""])
 def test_load_with_a_corrupt_params_json_is_stale(saved: tuple[Path, PassageIndex], content: str) -> None:
     (saved[0] / "params.json").write_text(content, encoding="utf-8")
-    with pytest.raises(StaleIndex, match=r"unreadable .*params\.json"):
+    with pytest.raises(StaleIndex, match=r"unreadable"):
         load(saved[0], IndexParams())
 
 
+def segment_folder(directory: Path) -> Path:
+    [folder] = [path for path in directory.iterdir() if path.is_dir()]
+    return folder
+
+
 @pytest.mark.parametrize("damage", ["truncate", "delete"])
-@pytest.mark.parametrize("name", ["passage_ids.npy", "bm25s/data.csc.index.npy", "bm25s/vocab.index.json"])
+@pytest.mark.parametrize("name", ["ids.npy", "rows.npy", "tf.npy", "indptr.npy", "vocabulary.json"])
 def test_load_with_damaged_index_files_is_stale(saved: tuple[Path, PassageIndex], name: str, damage: str) -> None:
-    path = saved[0] / name
+    path = segment_folder(saved[0]) / name
     if damage == "delete":
         path.unlink()
     else:
@@ -400,11 +412,24 @@ def test_load_with_damaged_index_files_is_stale(saved: tuple[Path, PassageIndex]
         load(saved[0], IndexParams())
 
 
-def test_load_with_a_missing_tokens_file_is_stale(tmp_path: Path) -> None:
-    build(DOCS, "rank-bm25").save(tmp_path / "idx")
-    (tmp_path / "idx" / "tokens.jsonl").unlink()
+def test_load_with_a_missing_segment_or_removed_rows_file_is_stale(saved: tuple[Path, PassageIndex]) -> None:
+    directory, index = saved
+    shrunk = index.updated([], [], [2], fingerprint="corpus-v2")
+    shrunk.save(directory)
+    [dead_file] = directory.glob("*.dead-1.npy")
+    dead_file.unlink()
     with pytest.raises(StaleIndex, match="unreadable index files"):
-        load(tmp_path / "idx", IndexParams(engine="rank-bm25"))
+        load(directory, IndexParams(), fingerprint="corpus-v2")
+    shutil.rmtree(segment_folder(directory))
+    with pytest.raises(StaleIndex, match="unreadable index files"):
+        load(directory, IndexParams(), fingerprint="corpus-v2")
+
+
+def test_rank_bm25_saves_and_loads_the_same_segments(tmp_path: Path) -> None:
+    index = build(DOCS, "rank-bm25")
+    index.save(tmp_path / "idx")
+    loaded = load(tmp_path / "idx", IndexParams(engine="rank-bm25"))
+    assert loaded.search(["整顿", "村"], 10) == index.search(["整顿", "村"], 10)
 
 
 def test_saving_over_an_index_replaces_it(saved: tuple[Path, PassageIndex]) -> None:
@@ -417,15 +442,19 @@ def test_saving_over_an_index_replaces_it(saved: tuple[Path, PassageIndex]) -> N
     assert len(loaded) == 2
     assert [hit.passage_id for hit in loaded.search(["村"], 10)] == [10]
     assert sorted(p.name for p in directory.parent.iterdir()) == ["idx"]
+    assert len([path for path in directory.iterdir() if path.is_dir()]) == 1  # the old segment is gone
 
 
 def assert_previous_index_intact(directory: Path, previous: PassageIndex) -> None:
-    """The index at directory is the one saved before, and the crash left nothing beside it."""
-    loaded = load(directory, previous.params)
+    """The index at directory is the one saved before; the next save removes what the crash left."""
+    loaded = load(directory, previous.params, fingerprint=previous.fingerprint)
     assert len(loaded) == len(previous)
-    for query in (["整顿"], ["党支部", "村"], ["书记", "选配"]):
+    for query in (["整顿"], ["党支部", "村"], ["书记", "选配"], ["新", "文章"]):
         assert loaded.search(query, 10) == previous.search(query, 10)
-    assert sorted(p.name for p in directory.parent.iterdir()) == [directory.name]
+    previous.save(directory)
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        ["params.json", *(name for name, _ in previous.segments()), *(p.name for p in directory.glob("*.dead-*"))]
+    )
 
 
 def crash_on_call(original: Callable[..., object], call: int) -> Callable[..., object]:
@@ -443,55 +472,176 @@ def crash_on_call(original: Callable[..., object], call: int) -> Callable[..., o
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_crash_while_writing_files_leaves_the_previous_index(
-    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("call", [1, 3, 5, 6])
+def test_a_crash_while_writing_a_new_segment_leaves_the_previous_index(
+    engine: str, call: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory = tmp_path / "idx"
-    previous = build(DOCS, engine)
+    previous = build(DOCS * 10, engine)
     previous.save(directory)
-    newer = build([["新", "文章"]] * 3, engine)
-
-    def crashing_engine_save(self: object, target: Path) -> None:
-        (target / "bm25s").mkdir()
-        (target / "bm25s" / "data.csc.index.npy").write_bytes(b"\x93NUMPY half")
-        (target / "tokens.jsonl").write_text('["新", "文', encoding="utf-8")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(type(newer._engine), "save", crashing_engine_save)
+    newer = previous.updated([100, 101, 102], [["新", "文章"]] * 3, [0], fingerprint="corpus-v2")
+    assert len(newer.segments()) == 2  # too small to be merged into the first
+    # np.save is called once per segment array (5), then once for the removed rows.
+    monkeypatch.setattr(np, "save", crash_on_call(np.save, call))
     with pytest.raises(OSError, match="No space"):
         newer.save(directory)
+    monkeypatch.undo()
     assert_previous_index_intact(directory, previous)
 
 
-def test_a_crash_inside_bm25s_save_leaves_the_previous_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    directory = tmp_path / "idx"
-    previous = build(DOCS)
-    previous.save(directory)
-    # Our passage_ids.npy is the first np.save; the second is bm25s's first array.
-    monkeypatch.setattr(np, "save", crash_on_call(np.save, 2))
-    with pytest.raises(OSError, match="No space"):
-        build([["新", "文章"]] * 3).save(directory)
-    assert_previous_index_intact(directory, previous)
-
-
-def test_a_failed_rename_into_place_restores_the_previous_index(
+def test_a_crash_before_the_manifest_is_replaced_leaves_the_previous_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory = tmp_path / "idx"
-    previous = build(DOCS)
+    previous = build(DOCS * 10)
     previous.save(directory)
-    # The first rename moves the old index aside, the second would move the new one into place.
-    monkeypatch.setattr(os, "rename", crash_on_call(os.rename, 2))
+    newer = previous.updated([100, 101], [["新", "文章"]] * 2, [1], fingerprint="corpus-v2")
+    # The new segment and removed rows are written; replacing params.json (the commit) fails.
+    monkeypatch.setattr(os, "replace", crash_on_call(os.replace, 2))
     with pytest.raises(OSError, match="No space"):
-        build([["新", "文章"]] * 3).save(directory)
+        newer.save(directory)
+    monkeypatch.undo()
     assert_previous_index_intact(directory, previous)
+    newer.save(directory)
+    assert load(directory, IndexParams(), fingerprint="corpus-v2").search(["新"], 10) == newer.search(["新"], 10)
+
+
+def test_saving_after_a_change_writes_only_the_new_segment(saved: tuple[Path, PassageIndex]) -> None:
+    directory, index = saved
+    [(base, _)] = index.segments()
+    before = {path: path.stat().st_mtime_ns for path in (directory / base).iterdir()}
+    grown = index.updated([100], [["新", "文章"]], [], fingerprint="corpus-v2")
+    grown.save(directory)
+    assert {path: path.stat().st_mtime_ns for path in (directory / base).iterdir()} == before
+    assert [name for name, _ in grown.segments()][0] == base and len(grown.segments()) == 2
 
 
 def test_leftovers_of_a_killed_save_are_ignored_then_removed(saved: tuple[Path, PassageIndex]) -> None:
     directory, previous = saved
-    leftover = directory.parent / ".idx.tmp-killed"
+    leftover = directory / ".seg-killed.tmp-1234"
     leftover.mkdir()
-    (leftover / "passage_ids.npy").write_bytes(b"half")
+    (leftover / "ids.npy").write_bytes(b"half")
+    orphan = directory / "seg-never-committed"
+    orphan.mkdir()
     assert load(directory, IndexParams()).search(["整顿"], 10) == previous.search(["整顿"], 10)
     previous.save(directory)
+    assert not leftover.exists() and not orphan.exists()
     assert sorted(p.name for p in directory.parent.iterdir()) == ["idx"]
+
+
+# Growing and shrinking --------------------------------------------------------------------------------------
+
+
+def assert_same_ranking(grown: PassageIndex, live: dict[int, list[str]], queries: list[list[str]]) -> None:
+    """grown scores every passage as rank-bm25 built from scratch over the live passages does."""
+    ids = sorted(live)
+    params = IndexParams(engine="rank-bm25", idf=grown.params.idf)
+    reference = PassageIndex.build(ids, [live[i] for i in ids], params, fingerprint="scratch", versions=VERSIONS)
+    assert len(grown) == len(live)
+    for query in queries:
+        ours, theirs = all_scores(grown, query), all_scores(reference, query)
+        assert ours.keys() == theirs.keys(), query
+        ids = sorted(ours)
+        assert np.allclose([ours[i] for i in ids], [theirs[i] for i in ids], rtol=1e-6, atol=0), query
+        assert [hit.passage_id for hit in grown.search(query, 10)] == [hit.passage_id for hit in reference.search(query, 10)]
+    for word in {word for query in queries for word in query}:
+        assert grown.document_frequency(word) == sum(word in doc for doc in live.values())
+    assert set(grown.vocabulary()) == {word for doc in live.values() for word in doc}
+
+
+WORDS = ["党支部", "整顿", "软弱", "涣散", "书记", "村", "集体", "经济", "组织", "生活", "选配", "夜校"]
+docs_strategy = st.lists(st.lists(st.sampled_from(WORDS), min_size=0, max_size=12), min_size=0, max_size=6)
+step_strategy = st.tuples(docs_strategy, st.lists(st.integers(0, 10**6), max_size=4))
+
+
+@pytest.mark.parametrize("idf", IDF_METHODS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(initial=docs_strategy, steps=st.lists(step_strategy, min_size=1, max_size=8))
+def test_any_sequence_of_adds_and_removes_ranks_as_a_build_from_scratch(
+    idf: str, initial: list[list[str]], steps: list[tuple[list[list[str]], list[int]]]
+) -> None:
+    queries = [[w] for w in WORDS] + [["党支部", "整顿"], ["村", "村", "夜校"], ["经济", "不在词表"]]
+    index = build(initial, idf=idf)
+    live = dict(enumerate(initial))
+    next_id = len(initial)
+    for added, picks in steps:
+        ids = list(range(next_id, next_id + len(added)))
+        next_id += len(added)
+        removable = sorted(live)
+        removed = sorted({removable[p % len(removable)] for p in picks}) if removable else []
+        index = index.updated(ids, added, removed, fingerprint=f"v{next_id}")
+        for passage_id in removed:
+            del live[passage_id]
+        live.update(zip(ids, added, strict=True))
+        assert_same_ranking(index, live, queries)
+
+
+def test_a_larger_corpus_grown_in_batches_ranks_as_built_from_scratch(
+    corpus: tuple[list[int], list[list[str]], list[str]], queries: list[list[str]]
+) -> None:
+    ids, docs, _ = corpus
+    rng = np.random.default_rng(3)
+    index = build(docs[:1000], ids=ids[:1000])
+    live = dict(zip(ids[:1000], docs[:1000], strict=True))
+    position = 1000
+    while position < len(ids):
+        size = int(rng.integers(1, 200))
+        batch = list(zip(ids[position : position + size], docs[position : position + size], strict=True))
+        position += size
+        removed = rng.choice(sorted(live), size=int(rng.integers(0, 60)), replace=False).tolist()
+        index = index.updated([i for i, _ in batch], [d for _, d in batch], removed, fingerprint="f")
+        for passage_id in removed:
+            del live[passage_id]
+        live.update(batch)
+    assert len(index.segments()) <= 2 + int(np.log2(len(live)))  # merges keep few segments
+    assert_same_ranking(index, live, queries[:30])
+    assert_same_ranking(index.merged(), live, queries[:30])
+
+
+def test_a_passage_can_come_back_after_being_removed() -> None:
+    index = build(DOCS)
+    index = index.updated([], [], [1], fingerprint="f")
+    assert index.search(["书记"], 10) == []
+    index = index.updated([1], [["书记", "选配"]], [], fingerprint="f")
+    assert [hit.passage_id for hit in index.search(["书记"], 10)] == [1]
+    assert len(index) == len(DOCS)
+
+
+def test_updating_leaves_the_old_index_unchanged() -> None:
+    index = build(DOCS)
+    before = {tuple(q): index.search(q, 10) for q in (["整顿"], ["书记"], ["夜校"])}
+    ids_before = index.passage_ids.copy()
+    index.updated([10], [["夜校", "整顿"]], [0, 1], fingerprint="f")
+    assert {tuple(q): index.search(q, 10) for q in (["整顿"], ["书记"], ["夜校"])} == before
+    assert np.array_equal(index.passage_ids, ids_before) and len(index) == len(DOCS)
+
+
+def test_updates_refuse_ids_already_indexed_or_not_indexed() -> None:
+    index = build(DOCS)
+    with pytest.raises(ValueError, match="already"):
+        index.updated([2], [["村"]], [], fingerprint="f")
+    with pytest.raises(ValueError, match="not in the index"):
+        index.updated([], [], [42], fingerprint="f")
+    removed = index.updated([], [], [3], fingerprint="f")
+    with pytest.raises(ValueError, match="not in the index"):
+        removed.updated([], [], [3], fingerprint="f")
+
+
+def test_a_small_addition_builds_only_its_own_segment(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids, docs, _ = pseudo_chinese_corpus(2000, vocabulary=500, seed=5)
+    index = build(docs, ids=ids)
+    built: list[int] = []
+    original = index_module.Segment.build.__func__
+
+    def counting(cls: type, segment_ids: np.ndarray, segment_docs: list[list[str]]) -> object:
+        built.append(len(segment_docs))
+        return original(cls, segment_ids, segment_docs)
+
+    monkeypatch.setattr(index_module.Segment, "build", classmethod(counting))
+    merges: list[int] = []
+    original_merge = index_module.Segment.merge.__func__
+    monkeypatch.setattr(index_module.Segment, "merge", classmethod(
+        lambda cls, parts: merges.append(sum(len(s) for s, _ in parts)) or original_merge(cls, parts)))
+    grown = index.updated([10**6], [["夜校", "整顿"]], ids[:3], fingerprint="f")
+    assert built == [1] and merges == []
+    assert [hit.passage_id for hit in grown.search(["夜校"], 10)] == [10**6]

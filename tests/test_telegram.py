@@ -170,14 +170,14 @@ async def test_an_admin_upload_is_searchable_at_once(bot: Bot) -> None:
 async def test_questions_are_answered_while_an_upload_is_indexed(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = bot.core.corpus
     building, release = threading.Event(), threading.Event()
-    build = corpus._build_index
+    build = corpus._updated_index
 
     def slow_build(*args: object) -> object:  # indexing a big upload takes a while
         building.set()
         release.wait(10)
         return build(*args)
 
-    monkeypatch.setattr(corpus, "_build_index", slow_build)
+    monkeypatch.setattr(corpus, "_updated_index", slow_build)
     data = make_docx("冰城县的做法", ["冰城县推行“雪橇夜校”制度，整顿软弱涣散村党组织。"])
     bot.fake.user_message(document=bot.fake.add_file(data, "冰城县.docx"), user_id=ADMIN)
     assert await asyncio.to_thread(building.wait, 10)

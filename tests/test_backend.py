@@ -1,0 +1,249 @@
+"""Tests for retrieval.backend: a SearchIndex grown and shrunk ranks as one built from scratch; saves are crash-safe."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import retrieval.index as index_module
+from retrieval.backend import SearchIndex
+from retrieval.index import IndexParams, StaleIndex
+from retrieval.query import Query
+from retrieval.tokenizer import PassageTokens, bigrams
+
+VERSIONS = {"tokenizer": "test"}
+WORDS = ["党支部", "整顿", "软弱", "涣散", "书记", "村", "集体", "经济", "夜校", "沙坡头区", "中卫"]
+
+# A document: its context words and its passages' words (grams are derived from the words).
+Document = tuple[list[str], list[list[str]]]
+
+
+def tokens(words: list[str]) -> PassageTokens:
+    return PassageTokens(list(words), [gram for word in words for gram in bigrams(word)])
+
+
+def query(*words: str) -> Query:
+    return Query(text="".join(words), topic=words, words=words, grams=tuple(g for w in words for g in bigrams(w)))
+
+
+QUERIES = [query(w) for w in WORDS] + [query("党支部", "整顿"), query("夜校", "中卫"), query("村", "经济", "书记")]
+
+
+class Library:
+    """Documents with ids handed out as the store does (never reused), passages numbered likewise."""
+
+    def __init__(self) -> None:
+        self.documents: dict[int, tuple[list[str], list[tuple[int, list[str]]]]] = {}
+        self.next_document = 1
+        self.next_passage = 1
+
+    def add(self, document: Document) -> tuple[list[tuple[int, int, PassageTokens]], list[tuple[int, list[str]]]]:
+        doc_id = self.next_document
+        self.next_document += 1
+        passages = []
+        for words in document[1]:
+            passages.append((self.next_passage, words))
+            self.next_passage += 1
+        self.documents[doc_id] = (document[0], passages)
+        return [(pid, doc_id, tokens(words)) for pid, words in passages], [(doc_id, document[0])]
+
+    def scratch(self, fingerprint: str) -> SearchIndex:
+        passages = sorted((pid, doc_id, tokens(words)) for doc_id, (_, ps) in self.documents.items() for pid, words in ps)
+        contexts = sorted((doc_id, context) for doc_id, (context, _) in self.documents.items())
+        return SearchIndex.build(passages, contexts, IndexParams(), fingerprint=fingerprint, versions=VERSIONS)
+
+
+def assert_same_results(grown: SearchIndex, scratch: SearchIndex) -> None:
+    assert len(grown) == len(scratch)
+    assert sorted(grown.passage_ids().tolist()) == sorted(scratch.passage_ids().tolist())
+    assert grown.document_ids().tolist() == scratch.document_ids().tolist()
+    for q in QUERIES:
+        ours, theirs = grown.search(q, 50), scratch.search(q, 50)
+        assert [(c.passage_id, c.document_id) for c in ours] == [(c.passage_id, c.document_id) for c in theirs], q
+        assert np.allclose([c.score for c in ours], [c.score for c in theirs], rtol=1e-9)
+        assert np.allclose([c.context for c in ours], [c.context for c in theirs], rtol=1e-9)
+        some = {c.document_id for c in theirs[::2]}
+        assert [c.passage_id for c in grown.search(q, 10, allowed=some)] == [
+            c.passage_id for c in scratch.search(q, 10, allowed=some)
+        ]
+    for word in WORDS:
+        assert grown.document_frequency(word) == scratch.document_frequency(word)
+        assert grown.context_frequency(word) == scratch.context_frequency(word)
+
+
+document_strategy = st.tuples(
+    st.lists(st.sampled_from(WORDS), max_size=4),
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=8), max_size=5),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    initial=st.lists(document_strategy, max_size=6),
+    steps=st.lists(st.tuples(st.lists(document_strategy, max_size=3), st.lists(st.integers(0, 99), max_size=2)),
+                   min_size=1, max_size=8),
+)
+def test_documents_added_and_removed_in_any_order_rank_as_a_build_from_scratch(
+    initial: list[Document], steps: list[tuple[list[Document], list[int]]]
+) -> None:
+    library = Library()
+    for document in initial:
+        library.add(document)
+    index = library.scratch("g0")
+    for number, (added, picks) in enumerate(steps, start=1):
+        present = sorted(library.documents)
+        removed = sorted({present[p % len(present)] for p in picks}) if present else []
+        for doc_id in removed:
+            del library.documents[doc_id]
+        passages, contexts = [], []
+        for document in added:
+            new_passages, new_contexts = library.add(document)
+            passages += new_passages
+            contexts += new_contexts
+        before = [index.search(q, 50) for q in QUERIES]
+        updated = index.updated(passages, contexts, removed, fingerprint=f"g{number}")
+        assert [index.search(q, 50) for q in QUERIES] == before  # the old index is untouched
+        index = updated
+        assert index.fingerprint == f"g{number}"
+        assert_same_results(index, library.scratch("scratch"))
+    assert_same_results(index.merged(), library.scratch("scratch"))
+
+
+def grown_library(count: int = 60) -> tuple[Library, SearchIndex]:
+    """A library of `count` documents indexed at once, then one more document added and two removed."""
+    rng = np.random.default_rng(1)
+    library = Library()
+    for _ in range(count):
+        library.add(([str(w) for w in rng.choice(WORDS, 2)],
+                     [[str(w) for w in rng.choice(WORDS, int(rng.integers(1, 8)))] for _ in range(3)]))
+    index = library.scratch("db:1")
+    passages, contexts = library.add((["夜校", "中卫"], [["夜校", "整顿", "村"], ["夜校"]]))
+    del library.documents[3], library.documents[7]
+    return library, index.updated(passages, contexts, [3, 7], fingerprint="db:2")
+
+
+def test_a_saved_grown_index_loads_with_the_same_results(tmp_path: Path) -> None:
+    library, index = grown_library()
+    assert len(index.words.segments()) == 2  # the base and the new document's segment
+    index.save(tmp_path / "idx")
+    loaded = SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint="db:2", versions=VERSIONS)
+    assert_same_results(loaded, library.scratch("scratch"))
+    assert SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint=None, versions=VERSIONS).fingerprint == "db:2"
+    with pytest.raises(StaleIndex, match="fingerprint differs"):
+        SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint="db:3", versions=VERSIONS)
+
+
+def test_saving_a_grown_index_writes_only_the_new_segments(tmp_path: Path) -> None:
+    library = Library()
+    for n in range(40):
+        library.add(([WORDS[n % len(WORDS)]], [[WORDS[(n + 1) % len(WORDS)], "村"]] * 3))
+    index = library.scratch("db:1")
+    index.save(tmp_path / "idx")
+    before = {path: path.stat().st_mtime_ns for path in (tmp_path / "idx").rglob("*") if path.is_file()}
+    passages, contexts = library.add((["夜校"], [["夜校"]]))
+    index.updated(passages, contexts, [], fingerprint="db:2").save(tmp_path / "idx")
+    after = {path: path.stat().st_mtime_ns for path in (tmp_path / "idx").rglob("*") if path.is_file()}
+    rewritten = {path.name for path in before if after.get(path) != before[path]}
+    assert rewritten == {"manifest.json"}  # the base segments were left as they were
+    assert len(set(after) - set(before)) == 3 * 6 + 1  # a segment (5 arrays + vocabulary) per field, document ids
+
+
+def crash_on_call(original: Callable[..., object], call: int) -> Callable[..., object]:
+    """Wrap original so that its `call`-th call raises, as a full disk or a kill would stop it."""
+    calls = 0
+
+    def wrapper(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == call:
+            raise OSError(28, "No space left on device")
+        return original(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.parametrize(
+    "crash", ["words segment", "grams segment", "context segment", "context removals", "document ids", "manifest"]
+)
+def test_a_crash_at_any_point_of_a_save_leaves_the_previous_index(
+    crash: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = Library()
+    for n in range(40):
+        library.add(([WORDS[n % len(WORDS)]], [[WORDS[(n + 1) % len(WORDS)], "村"]] * 3))
+    previous = library.scratch("db:1")
+    previous.save(tmp_path / "idx")
+    passages, contexts = library.add((["夜校"], [["夜校", "书记"]]))
+    newer = previous.updated(passages, contexts, [5], fingerprint="db:2")
+    del library.documents[5]
+    original_save, saves = np.save, []
+    previous.save(tmp_path / "dry-run")
+    monkeypatch.setattr(np, "save", lambda *args, **kwargs: saves.append(args[0]) or original_save(*args, **kwargs))
+    newer.save(tmp_path / "dry-run")
+    monkeypatch.undo()
+    assert len(saves) == 19  # so that the calls counted below are the ones named
+    if crash == "manifest":
+        # os.replace: the removed rows of words, grams and context, the new segment's document ids, the manifest.
+        monkeypatch.setattr(os, "replace", crash_on_call(os.replace, 5))
+    else:
+        # np.save: for words, grams and context in turn the new segment (5 arrays) and the removed rows; then ids.
+        call = {"words segment": 2, "grams segment": 9, "context segment": 15, "context removals": 18,
+                "document ids": 19}[crash]
+        monkeypatch.setattr(np, "save", crash_on_call(np.save, call))
+    with pytest.raises(OSError, match="No space"):
+        newer.save(tmp_path / "idx")
+    monkeypatch.undo()
+    loaded = SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint=None, versions=VERSIONS)
+    assert loaded.fingerprint == "db:1"
+    for q in QUERIES:
+        assert loaded.search(q, 50) == previous.search(q, 50)
+    newer.save(tmp_path / "idx")  # the next save completes and removes what the crash left
+    loaded = SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint="db:2", versions=VERSIONS)
+    assert_same_results(loaded, library.scratch("scratch"))
+    names = {path.name for path in (tmp_path / "idx").rglob("*")}
+    assert not any(".tmp-" in name for name in names)
+
+
+def test_fields_saved_with_different_fingerprints_are_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, index = grown_library()
+    index.save(tmp_path / "idx")
+    manifest_path = tmp_path / "idx" / "manifest.json"
+    manifest = index_module.json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["fields"]["grams"]["fingerprint"] = "db:1"
+    manifest_path.write_text(index_module.json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(StaleIndex, match="different times"):
+        SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint=None, versions=VERSIONS)
+
+
+@pytest.mark.parametrize("damage", ["no manifest", "bad manifest", "missing document ids"])
+def test_a_damaged_saved_index_is_stale(damage: str, tmp_path: Path) -> None:
+    _, index = grown_library()
+    index.save(tmp_path / "idx")
+    if damage == "no manifest":
+        (tmp_path / "idx" / "manifest.json").unlink()
+    elif damage == "bad manifest":
+        (tmp_path / "idx" / "manifest.json").write_text("{", encoding="utf-8")
+    else:
+        next((tmp_path / "idx" / "documents").iterdir()).unlink()
+    with pytest.raises(StaleIndex):
+        SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint=None, versions=VERSIONS)
+
+
+def test_an_index_of_the_previous_layout_is_stale_and_replaced(tmp_path: Path) -> None:
+    directory = tmp_path / "idx"
+    (directory / "words" / "bm25s").mkdir(parents=True)
+    (directory / "words" / "params.json").write_text('{"format": "1"}', encoding="utf-8")
+    (directory / "documents.npy").write_bytes(b"old")
+    with pytest.raises(StaleIndex, match="manifest.json is missing"):
+        SearchIndex.load(directory, IndexParams(), fingerprint=None, versions=VERSIONS)
+    library, index = grown_library()
+    index.save(directory)
+    assert not (directory / "documents.npy").exists() and not (directory / "words" / "bm25s").exists()
+    assert_same_results(SearchIndex.load(directory, IndexParams(), fingerprint="db:2", versions=VERSIONS),
+                        library.scratch("scratch"))
