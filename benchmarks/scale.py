@@ -503,7 +503,7 @@ def describe_library(library: Path) -> str:
 
 
 def machine_info() -> str:
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("bm25s", "rank-bm25", "jieba", "numpy"))
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("rank-bm25", "rjieba", "jieba", "numpy"))
     import sqlite3
 
     return (

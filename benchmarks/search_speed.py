@@ -80,7 +80,7 @@ def same_ranking(a: list[ScoredPassage], b: list[ScoredPassage], rtol: float = 1
 
 def machine_info() -> str:
     """One line about the interpreter, libraries and cores."""
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("bm25s", "rank-bm25", "numpy", "scipy"))
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("rank-bm25", "numpy"))
     cores = os.cpu_count()
     return f"Python {platform.python_version()} on {platform.machine()} {platform.system()}, {cores} cores; {versions}"
 

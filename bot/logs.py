@@ -52,8 +52,6 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     # httpx logs every request URL, and Telegram's Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    # bm25s sets its own logger to DEBUG on import; keep it at the level the user asked for.
-    logging.getLogger("bm25s").setLevel(level)
     redactor = RedactSecrets(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
