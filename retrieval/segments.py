@@ -178,7 +178,11 @@ class SegmentBuilder:
 
     def add(self, passage_id: int, tokens: Sequence[str]) -> None:
         """Add a row: the passage's tokens (as a bag)."""
-        counts = Counter(tokens)  # in order of first occurrence
+        if isinstance(tokens, str):
+            raise TypeError(f"passage {passage_id}: tokens must be a list of str, not a str")
+        counts = Counter(tokens)
+        if "" in counts:
+            raise ValueError(f"passage {passage_id}: the empty string is not a token")  # in order of first occurrence
         vocabulary = self._vocabulary
         self._columns.extend([vocabulary.setdefault(token, len(vocabulary)) for token in counts])
         self._tf.extend(counts.values())
