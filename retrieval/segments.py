@@ -12,9 +12,10 @@ import json
 import os
 import shutil
 import uuid
+from array import array
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -71,19 +72,10 @@ class Segment:
     @classmethod
     def build(cls, ids: np.ndarray, docs: Sequence[Sequence[str]]) -> Segment:
         """Index each passage's tokens; rows follow the order given."""
-        n = len(docs)
-        flat = list(chain.from_iterable(docs))
-        tokens = tuple(dict.fromkeys(flat))
-        vocabulary = {token: column for column, token in enumerate(tokens)}
-        columns = np.fromiter(map(vocabulary.__getitem__, flat), dtype=np.int64, count=len(flat))
-        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n)
-        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        # One sort orders the pairs by column, then row; counting equal pairs gives term frequencies.
-        pairs, tf = np.unique(columns * max(n, 1) + rows, return_counts=True)
-        indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pairs // max(n, 1), minlength=len(tokens)), out=indptr[1:])
-        return cls(new_name(), np.asarray(ids, dtype=np.int64), lengths, tokens, indptr,
-                   (pairs % max(n, 1)).astype(np.int32), tf.astype(np.float32))
+        builder = SegmentBuilder()
+        for passage_id, tokens in zip(np.asarray(ids, dtype=np.int64).tolist(), docs, strict=True):
+            builder.add(passage_id, tokens)
+        return builder.build()
 
     @classmethod
     def merge(cls, parts: Sequence[tuple[Segment, np.ndarray | None]]) -> Segment:
@@ -158,6 +150,63 @@ class Segment:
         return cls(name, ids.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False), tuple(tokens),
                    indptr.astype(np.int64, copy=False), rows.astype(np.int32, copy=False),
                    tf.astype(np.float32, copy=False))
+
+
+class SegmentBuilder:
+    """Rows added one passage at a time; each passage's tokens become column numbers and counts at once.
+
+    What it holds until build() is 12 bytes per distinct (passage, token) pair and one string per distinct
+    token, not the passages' token lists: a large segment is built from token lists made one batch at a time.
+    """
+
+    def __init__(self) -> None:
+        self._vocabulary: dict[str, int] = {}
+        self._ids = array("q")
+        self._lengths = array("q")
+        self._widths = array("q")  # distinct tokens of each row
+        self._columns = array("i")  # the column of each (row, token) pair, row by row
+        self._tf = array("f")
+
+    def __len__(self) -> int:
+        """Return the number of rows added."""
+        return len(self._ids)
+
+    @property
+    def entries(self) -> int:
+        """The number of (passage, token) pairs added."""
+        return len(self._columns)
+
+    def add(self, passage_id: int, tokens: Sequence[str]) -> None:
+        """Add a row: the passage's tokens (as a bag)."""
+        if isinstance(tokens, str):
+            raise TypeError(f"passage {passage_id}: tokens must be a list of str, not a str")
+        counts = Counter(tokens)
+        if "" in counts:
+            raise ValueError(f"passage {passage_id}: the empty string is not a token")  # in order of first occurrence
+        vocabulary = self._vocabulary
+        self._columns.extend([vocabulary.setdefault(token, len(vocabulary)) for token in counts])
+        self._tf.extend(counts.values())
+        self._ids.append(passage_id)
+        self._lengths.append(len(tokens))
+        self._widths.append(len(counts))
+
+    def build(self) -> Segment:
+        """The segment of the rows added, in the order added; the builder is emptied."""
+        n, tokens = len(self._ids), tuple(self._vocabulary)
+        columns = np.frombuffer(self._columns, dtype=np.int32) if len(self._columns) else np.zeros(0, dtype=np.int32)
+        indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(columns, minlength=len(tokens)), out=indptr[1:])
+        # Pairs were added row by row: a stable sort by column keeps each column's rows ascending.
+        order = np.argsort(columns, kind="stable")
+        del columns
+        self._columns = array("i")
+        rows = np.repeat(np.arange(n, dtype=np.int32), np.frombuffer(self._widths, dtype=np.int64) if n else 0)[order]
+        tf = (np.frombuffer(self._tf, dtype=np.float32) if len(self._tf) else np.zeros(0, dtype=np.float32))[order]
+        del order
+        segment = Segment(new_name(), np.array(self._ids, dtype=np.int64), np.array(self._lengths, dtype=np.int64),
+                          tokens, indptr, rows, tf)
+        self.__init__()
+        return segment
 
 
 def fsync_path(path: Path) -> None:

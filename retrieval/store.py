@@ -388,18 +388,31 @@ class Store:
         rows = await self._reader.execute_fetchall("SELECT id, text, sections FROM documents ORDER BY id")
         return [(row[0], row[1], [tuple(s) for s in json.loads(row[2])]) for row in rows]
 
-    async def searchable_passages(self, documents: Iterable[int] | None = None) -> list[tuple[int, int, str]]:
+    async def searchable_passages(
+        self, documents: Iterable[int] | None = None, *, after: int | None = None, limit: int | None = None
+    ) -> list[tuple[int, int, str]]:
         """(id, document id, text) of every passage of a primary document (not a republished copy), by id.
 
-        With `documents`, only the passages of those of them that are primary.
+        With `documents`, only the passages of those of them that are primary; with `after` and `limit`, the
+        first `limit` of those with a greater id (to read them a batch at a time).
         """
         among, parameters = _among("d.id", documents)
+        if after is not None:
+            among, parameters = f"{among} AND p.id > ?", (*parameters, after)
         rows = await self._reader.execute_fetchall(
             f"""SELECT p.id, p.document_id, p.text FROM passages p
-               JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL {among} ORDER BY p.id""",
-            parameters,
+               JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL {among} ORDER BY p.id
+               {"LIMIT ?" if limit is not None else ""}""",
+            (*parameters, *((limit,) if limit is not None else ())),
         )
         return [(row[0], row[1], row[2]) for row in rows]
+
+    async def count_searchable_passages(self) -> int:
+        """The number of passages of primary documents (what searchable_passages() returns)."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT count(*) FROM passages p JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL"
+        )
+        return rows[0][0]
 
     async def document_contexts(
         self, lead_chars: int = 150, documents: Iterable[int] | None = None

@@ -20,6 +20,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 logger = logging.getLogger(__name__)
 
 # Bump when the rows' layout changes; a cache of another format is emptied.
@@ -140,6 +142,10 @@ class TokenCache:
         except sqlite3.Error as error:
             logger.warning("could not update token cache %s: %s", self.path, error)
 
+    def session(self, kind: str, segment: Segment) -> TokenSession:
+        """tokens() a batch at a time (see TokenSession), for a build that holds one batch's token lists."""
+        return TokenSession(self, kind, segment)
+
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
@@ -151,18 +157,28 @@ class TokenCache:
             raise
         return db
 
-    def _read(self, kind: str, wanted: dict[int, str]) -> _Snapshot:
-        """The cached token lists of the wanted texts (none if the cache is for another tokenizer)."""
+    def _read(self, kind: str, wanted: dict[int, str], previous: _Snapshot | None = None) -> _Snapshot:
+        """The cached token lists of the wanted texts (none if the cache is for another tokenizer).
+
+        With the snapshot of a previous read, only the rows of the wanted ids are read, and only the tokens
+        added to the vocabulary since (when the cache was not emptied in between).
+        """
         with closing(self._connect()) as db:
             db.execute("BEGIN")  # one consistent snapshot
             meta = dict(db.execute("SELECT key, value FROM meta"))
             if not self._current(meta):
                 return _Snapshot({}, [], None)
-            vocabulary = [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")]
+            if previous is not None and previous.generation == meta["generation"]:
+                vocabulary = previous.vocabulary + [token for (token,) in db.execute(
+                    "SELECT token FROM vocabulary WHERE id >= ? ORDER BY id", (len(previous.vocabulary),))]
+            else:
+                vocabulary = [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")]
             found: dict[int, TokenLists] = {}
-            for item_id, stored_digest, lists in db.execute(
-                "SELECT id, digest, lists FROM tokens WHERE kind = ?", (kind,)
-            ):
+            rows = db.execute(
+                "SELECT id, digest, lists FROM tokens WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
+                (kind, json.dumps(list(wanted))),
+            ) if previous is not None else db.execute("SELECT id, digest, lists FROM tokens WHERE kind = ?", (kind,))
+            for item_id, stored_digest, lists in rows:
                 text = wanted.get(item_id)
                 if text is not None and stored_digest == digest(text):
                     decoded = _decode(lists, vocabulary)
@@ -171,8 +187,10 @@ class TokenCache:
             db.execute("COMMIT")
         return _Snapshot(found, vocabulary, meta["generation"])
 
-    def _write(self, kind: str, wanted: dict[int, str], new: dict[int, TokenLists], cached: _Snapshot) -> None:
-        """Store the newly segmented lists and drop rows of ids no longer wanted, in one short transaction."""
+    def _write(
+        self, kind: str, wanted: dict[int, str], new: dict[int, TokenLists], cached: _Snapshot, prune: bool = True
+    ) -> None:
+        """Store the newly segmented lists and (if prune) drop rows of ids not wanted, in one short transaction."""
         with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time: another process may be reindexing too
             try:
@@ -201,7 +219,7 @@ class TokenCache:
                     (kind, item_id)
                     for (item_id,) in db.execute("SELECT id FROM tokens WHERE kind = ?", (kind,))
                     if item_id not in wanted
-                ]
+                ] if prune else []
                 db.executemany("DELETE FROM tokens WHERE kind = ? AND id = ?", gone)
                 db.executemany(
                     "INSERT OR REPLACE INTO tokens (kind, id, digest, lists) VALUES (?, ?, ?, ?)",
@@ -218,6 +236,20 @@ class TokenCache:
                 db.execute("ROLLBACK")
                 raise
 
+    def _prune(self, kind: str, kept: np.ndarray) -> None:
+        """Drop the rows of this kind whose id is not among kept (sorted)."""
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                ids = np.fromiter((i for (i,) in db.execute("SELECT id FROM tokens WHERE kind = ?", (kind,))), dtype=np.int64)
+                positions = np.minimum(np.searchsorted(kept, ids), max(len(kept) - 1, 0))
+                gone = ids[kept[positions] != ids] if len(kept) else ids
+                db.executemany("DELETE FROM tokens WHERE kind = ? AND id = ?", ((kind, i) for i in gone.tolist()))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
     def _current(self, meta: dict[str, str]) -> bool:
         """Whether the cache's rows were cut by this tokenizer, in this format."""
         return meta.get("format") == FORMAT and meta.get("version") == self.version and "generation" in meta
@@ -229,6 +261,66 @@ class TokenCache:
                 path.unlink(missing_ok=True)
             except OSError as error:
                 logger.warning("cannot remove %s: %s", path, error)
+
+
+class TokenSession:
+    """TokenCache.tokens() a batch at a time: only one batch's token lists and rows are held.
+
+    Once close() is called, the cache holds the ids of this kind given in the batches and no others (as after
+    tokens() with all of them). Each batch is read and written in its own short transaction.
+    """
+
+    def __init__(self, cache: TokenCache, kind: str, segment: Segment) -> None:
+        self._cache = cache
+        self._kind = kind
+        self._segment = segment
+        self._snapshot = _Snapshot({}, [], None)
+        self._usable = True  # False once the cache was busy: the rest is segmented without it
+        self._ids = array("q")
+
+    def tokens(self, items: Sequence[tuple[int, str]]) -> list[TokenLists]:
+        """The token lists of each (id, text), from the cache where the text is unchanged, else segmented."""
+        cache, kind = self._cache, self._kind
+        wanted = dict(items)
+        if len(wanted) != len(items):
+            raise ValueError(f"{kind} ids must be unique")
+        found: dict[int, TokenLists] = {}
+        if self._usable:
+            try:
+                self._snapshot = cache._read(kind, wanted, self._snapshot)
+                found = self._snapshot.found
+            except sqlite3.Error as error:
+                self._snapshot = _Snapshot({}, [], None)
+                if _busy(error):
+                    self._usable = False
+                    logger.warning("token cache %s is busy: segmenting without it", cache.path)
+                else:
+                    logger.warning("token cache %s is unreadable (%s): rebuilding it", cache.path, error)
+                    cache._remove()
+        missing = [(item_id, text) for item_id, text in items if item_id not in found]
+        new: dict[int, TokenLists] = {}
+        for start in range(0, len(missing), _BATCH):
+            batch = missing[start : start + _BATCH]
+            new.update(zip((item_id for item_id, _ in batch), self._segment([text for _, text in batch]), strict=True))
+            cache.segmented += len(batch)
+        if self._usable and new:
+            try:
+                cache._write(kind, wanted, new, self._snapshot, prune=False)
+            except sqlite3.Error as error:
+                logger.warning("could not update token cache %s: %s", cache.path, error)
+        self._ids.extend(wanted)
+        found.update(new)
+        self._snapshot = self._snapshot._replace(found={})
+        return [found[item_id] for item_id, _ in items]
+
+    def close(self) -> None:
+        """Drop the cached rows of this kind whose id was in no batch."""
+        if not self._usable:
+            return
+        try:
+            self._cache._prune(self._kind, np.unique(np.array(self._ids, dtype=np.int64)))
+        except sqlite3.Error as error:
+            logger.warning("could not update token cache %s: %s", self._cache.path, error)
 
 
 def _busy(error: sqlite3.Error) -> bool:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retrieval.index as index_module
-from retrieval.backend import SearchIndex
+from retrieval.backend import SearchIndex, SearchIndexBuilder
 from retrieval.index import IndexParams, StaleIndex
 from retrieval.query import Query
 from retrieval.tokenizer import PassageTokens, bigrams
@@ -126,6 +126,27 @@ def grown_library(count: int = 60) -> tuple[Library, SearchIndex]:
     passages, contexts = library.add((["夜校", "中卫"], [["夜校", "整顿", "村"], ["夜校"]]))
     del library.documents[3], library.documents[7]
     return library, index.updated(passages, contexts, [3, 7], fingerprint="db:2")
+
+
+def test_an_index_built_in_small_segments_ranks_as_one_built_in_one(tmp_path: Path) -> None:
+    library, _ = grown_library()
+    whole = library.scratch("db:2")
+    builder = SearchIndexBuilder(segment_entries=25)
+    for doc_id, (_, passages) in sorted(library.documents.items()):
+        for passage_id, words in passages:
+            builder.add(passage_id, doc_id, tokens(words))
+    contexts = sorted((doc_id, context) for doc_id, (context, _) in library.documents.items())
+    pieces = builder.build(contexts, IndexParams(), fingerprint="db:2", versions=VERSIONS)
+    assert len(whole.words.segments()) == 1
+    assert len(pieces.words.segments()) > 3 and len(pieces.grams.segments()) > 3
+    assert len(pieces.words.segments()) != len(pieces.grams.segments())  # each field is cut at its own size
+    assert_same_results(pieces, whole)
+    pieces.save(tmp_path / "idx")
+    assert_same_results(SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint="db:2", versions=VERSIONS), whole)
+    # Growing and shrinking it works as for any index.
+    passages, contexts = library.add((["夜校"], [["夜校", "书记"]]))
+    del library.documents[5]
+    assert_same_results(pieces.updated(passages, contexts, [5], fingerprint="db:3"), library.scratch("db:3"))
 
 
 def test_a_saved_grown_index_loads_with_the_same_results(tmp_path: Path) -> None:

@@ -354,7 +354,7 @@ async def test_refresh_follows_another_writer_and_keeps_answering_meanwhile(
             return update(*args)
 
         monkeypatch.setattr(serving, "_updated_index", slow_update)
-        monkeypatch.setattr(serving, "_build_index", lambda *args: pytest.fail("the whole index was rebuilt"))
+        monkeypatch.setattr(serving, "_build_from_store", lambda *args: pytest.fail("the whole index was rebuilt"))
         refreshing = asyncio.create_task(serving.refresh())
         assert await asyncio.to_thread(building.wait, 10)
         assert await search_texts(serving, "村官回归工程")  # the old index answers while the new one is built

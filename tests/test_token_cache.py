@@ -84,6 +84,23 @@ def test_only_new_or_changed_texts_are_cut_and_removed_ids_are_dropped(tmp_path:
     assert cached_ids(path, "passage") == {1, 3, 4}
 
 
+def test_a_session_reads_batch_by_batch_as_tokens_reads_all_at_once(tmp_path: Path) -> None:
+    path, segment = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁"), (3, "戊己")], segment)
+    segment.texts.clear()
+    session = TokenCache(path, "v1").session("passage", segment)
+    got = session.tokens([(1, "甲乙"), (3, "戊己改")]) + session.tokens([(4, "庚辛"), (5, "庚辛")])
+    session.close()
+    assert segment.texts == ["戊己改", "庚辛", "庚辛"]
+    assert got == [(["甲", "乙"], ["甲乙"]), (["戊", "己", "改"], ["戊己改"]), (["庚", "辛"], ["庚辛"]),
+                   (["庚", "辛"], ["庚辛"])]
+    assert cached_ids(path, "passage") == {1, 3, 4, 5}
+    segment.texts.clear()
+    again = TokenCache(path, "v1").session("passage", segment)
+    assert again.tokens([(5, "庚辛")]) + again.tokens([(4, "庚辛")]) == [(["庚", "辛"], ["庚辛"])] * 2
+    assert segment.texts == []
+
+
 def test_kinds_are_kept_apart(tmp_path: Path) -> None:
     path, segment = tmp_path / "t.sqlite3", FakeSegment()
     TokenCache(path, "v1").tokens("passage", [(1, "甲乙")], segment)
