@@ -110,6 +110,8 @@ class SearchIndex:
         order = np.argsort(context.passage_ids[rows], kind="stable")
         self._context_ids = context.passage_ids[rows][order]
         self._context_rows = rows[order]
+        # For each row of the word and bigram indexes, the context row of its document, if it has one.
+        self._row_context, self._row_has_context = _context_of(self.documents, self._context_ids, self._context_rows)
         self.fingerprint = words.fingerprint
 
     def __len__(self) -> int:
@@ -145,29 +147,42 @@ class SearchIndex:
         """Return the k best passages (of documents in `allowed`, when given), best first, ties by passage id."""
         word_weights = _weights(query.words, query.expansions)
         gram_weights = _weights(query.grams, {g: w for token, w in query.expansions.items() for g in bigrams(token)})
-        rows = len(self.documents)
-        words = _share_of_best(self.words.weighted_scores(word_weights), rows)
-        grams = _share_of_best(self.grams.weighted_scores(gram_weights), rows)
+        word_scores, word_best = _with_best(self.words.weighted_scores(word_weights))
+        gram_scores, gram_best = _with_best(self.grams.weighted_scores(gram_weights))
+        # Only rows some field scores can match: the sums below are taken over them alone.
+        if word_best and gram_best:
+            candidates = np.flatnonzero((word_scores > 0) | (gram_scores > 0))
+        elif word_best or gram_best:
+            candidates = np.flatnonzero((word_scores if word_best else gram_scores) > 0)
+        else:
+            candidates = np.zeros(0, dtype=np.int64)
+        if allowed is not None and len(candidates):
+            candidates = candidates[np.isin(self.documents[candidates], np.fromiter(allowed, dtype=np.int64))]
+        words = word_scores[candidates] / word_best if word_best else np.zeros(len(candidates))
+        grams = gram_scores[candidates] / gram_best if gram_best else np.zeros(len(candidates))
         own = self.weights.words * words + self.weights.grams * grams
-        matched = own > 0
-        if allowed is not None:
-            matched &= np.isin(self.documents, np.fromiter(allowed, dtype=np.int64))
-        candidates = np.flatnonzero(matched)
+        matched = np.flatnonzero(own > 0)
+        candidates, words, grams, own = candidates[matched], words[matched], grams[matched], own[matched]
         if k <= 0 or len(candidates) == 0:
             return []
         context_scores = self.context.weighted_scores(word_weights)
         context = np.zeros(len(candidates))
         if context_scores is not None and context_scores.max() > 0 and len(self._context_ids):
-            documents = self.documents[candidates]
-            positions = np.minimum(np.searchsorted(self._context_ids, documents), len(self._context_ids) - 1)
-            found = self._context_ids[positions] == documents
-            context = np.where(found, context_scores[self._context_rows[positions]] / context_scores.max(), 0.0)
-        combined = own[candidates] + self.weights.context * context
+            found = self._row_has_context[candidates]
+            context = np.where(found, context_scores[self._row_context[candidates]] / context_scores.max(), 0.0)
+        combined = own + self.weights.context * context
+        if len(combined) > k:
+            # Keep everything tied with the k-th best score, so that ties are cut by passage id below.
+            kth_best = np.partition(combined, len(combined) - k)[len(combined) - k]
+            kept = np.flatnonzero(combined >= kth_best)
+            candidates, words, grams, context, combined = (
+                candidates[kept], words[kept], grams[kept], context[kept], combined[kept]
+            )
         ids = self.words.passage_ids[candidates]
         order = np.lexsort((ids, -combined))[:k]
         return [
             Candidate(int(ids[i]), int(self.documents[candidates[i]]), float(combined[i]),
-                      float(words[candidates[i]]), float(grams[candidates[i]]), float(context[i]))
+                      float(words[i]), float(grams[i]), float(context[i]))
             for i in order
         ]
 
@@ -398,7 +413,20 @@ def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[positions] == values
 
 
-def _share_of_best(scores: np.ndarray | None, n: int) -> np.ndarray:
-    if scores is None or n == 0 or scores.max() <= 0:
-        return np.zeros(n)
-    return scores / scores.max()
+def _with_best(scores: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """The scores and their best, or an empty array and 0.0 when no row scores above 0."""
+    if scores is None or len(scores) == 0:
+        return np.zeros(0), 0.0
+    best = float(scores.max())
+    return (scores, best) if best > 0 else (np.zeros(0), 0.0)
+
+
+def _context_of(
+    documents: np.ndarray, context_ids: np.ndarray, context_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row's document, its row in the context index (0 when it has none) and whether it has one."""
+    if len(context_ids) == 0:
+        return np.zeros(len(documents), dtype=np.int64), np.zeros(len(documents), dtype=bool)
+    positions = np.minimum(np.searchsorted(context_ids, documents), len(context_ids) - 1)
+    found = context_ids[positions] == documents
+    return np.where(found, context_rows[positions], 0), found
