@@ -121,8 +121,8 @@ class Segment:
         temporary = directory / f".{self.name}.tmp-{uuid.uuid4().hex[:8]}"
         temporary.mkdir(parents=True)
         try:
-            for name, array in zip(_FILES, (self.ids, self.lengths, self.indptr, self.rows, self.tf), strict=True):
-                np.save(temporary / name, array, allow_pickle=False)
+            for name, values in zip(_FILES, (self.ids, self.lengths, self.indptr, self.rows, self.tf), strict=True):
+                np.save(temporary / name, values, allow_pickle=False)
             with open(temporary / _VOCABULARY_FILE, "w", encoding="utf-8") as f:
                 json.dump(self.tokens, f, ensure_ascii=False)
             for path in temporary.iterdir():
@@ -143,10 +143,10 @@ class Segment:
         if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
             raise ValueError(f"{folder / _VOCABULARY_FILE} is not a list of tokens")
         ids, lengths, indptr, rows, tf = arrays
-        for label, array, kind in (("ids", ids, "i"), ("lengths", lengths, "i"), ("indptr", indptr, "i"),
+        for label, values, kind in (("ids", ids, "i"), ("lengths", lengths, "i"), ("indptr", indptr, "i"),
                                    ("rows", rows, "i"), ("tf", tf, "f")):
-            if array.ndim != 1 or array.dtype.kind != kind:
-                raise ValueError(f"{folder}: {label} has shape {array.shape} and dtype {array.dtype}")
+            if values.ndim != 1 or values.dtype.kind != kind:
+                raise ValueError(f"{folder}: {label} has shape {values.shape} and dtype {values.dtype}")
         return cls(name, ids.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False), tuple(tokens),
                    indptr.astype(np.int64, copy=False), rows.astype(np.int32, copy=False),
                    tf.astype(np.float32, copy=False))

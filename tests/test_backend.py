@@ -268,3 +268,12 @@ def test_an_index_of_the_previous_layout_is_stale_and_replaced(tmp_path: Path) -
     assert not (directory / "documents.npy").exists() and not (directory / "words" / "bm25s").exists()
     assert_same_results(SearchIndex.load(directory, IndexParams(), fingerprint="db:2", versions=VERSIONS),
                         library.scratch("scratch"))
+
+
+def test_the_top_k_is_the_head_of_the_whole_ranking_with_ties_by_passage_id() -> None:
+    _, index = grown_library()
+    for q in QUERIES:
+        whole = index.search(q, len(index))
+        assert [(-c.score, c.passage_id) for c in whole] == sorted((-c.score, c.passage_id) for c in whole)
+        for k in (1, 3, 10):
+            assert [c.passage_id for c in index.search(q, k)] == [c.passage_id for c in whole[:k]], (q, k)
