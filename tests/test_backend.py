@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from retrieval.backend import SearchIndex, SearchIndexBuilder
 from retrieval.index import IndexParams, StaleIndex
 from retrieval.query import Query
 from retrieval.tokenizer import PassageTokens, bigrams
+from tests.test_index import crash_on_call
 
 VERSIONS = {"tokenizer": "test"}
 WORDS = ["党支部", "整顿", "软弱", "涣散", "书记", "村", "集体", "经济", "夜校", "沙坡头区", "中卫"]
@@ -173,20 +173,6 @@ def test_saving_a_grown_index_writes_only_the_new_segments(tmp_path: Path) -> No
     rewritten = {path.name for path in before if after.get(path) != before[path]}
     assert rewritten == {"manifest.json"}  # the base segments were left as they were
     assert len(set(after) - set(before)) == 3 * 6 + 1  # a segment (5 arrays + vocabulary) per field, document ids
-
-
-def crash_on_call(original: Callable[..., object], call: int) -> Callable[..., object]:
-    """Wrap original so that its `call`-th call raises, as a full disk or a kill would stop it."""
-    calls = 0
-
-    def wrapper(*args: object, **kwargs: object) -> object:
-        nonlocal calls
-        calls += 1
-        if calls == call:
-            raise OSError(28, "No space left on device")
-        return original(*args, **kwargs)
-
-    return wrapper
 
 
 @pytest.mark.parametrize(

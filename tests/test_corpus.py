@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,20 @@ NEW_REPORT = (
     "时间：2020-05-06 来源：测试日报\n\n"
     "某某县在软弱涣散村开办红色夜校，每周三晚上组织党员学习政策、讨论村务，半年来共办夜校四十二期。\n"
 )
+
+
+def hold(monkeypatch: pytest.MonkeyPatch, target: object, name: str) -> tuple[threading.Event, threading.Event]:
+    """Make target.name wait, once called, until released: (called, release)."""
+    called, release = threading.Event(), threading.Event()
+    original = getattr(target, name)
+
+    def held(*args: object) -> object:
+        called.set()
+        release.wait(10)
+        return original(*args)
+
+    monkeypatch.setattr(target, name, held)
+    return called, release
 
 
 async def search_texts(corpus: Corpus, question: str) -> list[str]:
@@ -335,7 +350,6 @@ async def test_refresh_follows_another_writer_and_keeps_answering_meanwhile(
     seeded_dir: Path, tokenizer: Tokenizer, tmp_path: Path, monkeypatch
 ) -> None:
     import asyncio
-    import threading
 
     database = seeded_dir / "rectbot.sqlite3"
     serving = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
@@ -345,15 +359,7 @@ async def test_refresh_follows_another_writer_and_keeps_answering_meanwhile(
         # The other writer commits but has not saved its index yet: the serving corpus catches up by itself,
         # indexing only the new document.
         await other._ingest_path(files_under([tmp_path / "night-school.txt"])[0])
-        building, release = threading.Event(), threading.Event()
-        update = serving._updated_index
-
-        def slow_update(*args: object) -> object:
-            building.set()
-            release.wait(10)
-            return update(*args)
-
-        monkeypatch.setattr(serving, "_updated_index", slow_update)
+        building, release = hold(monkeypatch, serving, "_updated_index")
         monkeypatch.setattr(serving, "_build_from_store", lambda *args: pytest.fail("the whole index was rebuilt"))
         refreshing = asyncio.create_task(serving.refresh())
         assert await asyncio.to_thread(building.wait, 10)
@@ -519,17 +525,8 @@ async def test_searches_during_an_add_are_answered_from_the_old_index(
     corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import asyncio
-    import threading
 
-    updating, release = threading.Event(), threading.Event()
-    update = corpus._updated_index
-
-    def slow_update(*args: object) -> object:
-        updating.set()
-        release.wait(10)
-        return update(*args)
-
-    monkeypatch.setattr(corpus, "_updated_index", slow_update)
+    updating, release = hold(monkeypatch, corpus, "_updated_index")
     path = tmp_path / "night-school.txt"
     path.write_text(NEW_REPORT, encoding="utf-8")
     old = corpus.index
