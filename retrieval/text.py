@@ -97,5 +97,10 @@ def normalize_for_phrase_match(text: str) -> str:
 
 def text_fingerprint(text: str) -> str:
     """Identifies a text whatever its script, punctuation or spacing."""
-    return hashlib.sha256(normalize_for_phrase_match(text).encode("utf-8")).hexdigest()
+    return fingerprint_of_normalized(normalize(text))
+
+
+def fingerprint_of_normalized(normalized: str) -> str:
+    """text_fingerprint() of a text already normalize()d."""
+    return hashlib.sha256(_PUNCT_FOR_MATCHING.sub("", normalized).encode("utf-8")).hexdigest()
 
