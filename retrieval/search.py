@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -215,7 +216,11 @@ class Searcher:
         coverage = _Coverage(query, parser, self.tokenizer)
         distinct: list[tuple[float, Candidate, PassageRow, str]] = []
         seen_texts: set[str] = set()
-        for candidate in candidates:
+        needed = max(offset + k, self.params.evidence_depth)
+        best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
+        for candidate in candidates:  # best first by the index's score
+            if len(best) == needed and candidate.score + self.params.coverage_weight <= best[0]:
+                break  # neither this candidate nor any after it can reach the page, even holding every word
             row = rows.get(candidate.passage_id)
             if row is None:  # deleted since the index was built
                 continue
@@ -228,6 +233,7 @@ class Searcher:
             # usually the answer (Lucene's old coordination factor does the same).
             score = candidate.score + self.params.coverage_weight * coverage.of(cited)
             distinct.append((score, candidate, row, cited))
+            (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
         if not distinct:
             return SearchResult(query, Confidence.OFF_TOPIC)
         distinct.sort(key=lambda entry: -entry[0])  # stable: ties keep the index's order
