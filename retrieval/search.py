@@ -173,7 +173,7 @@ class Searcher:
 
     def warm_up(self) -> None:
         """Load now what questions need (vocabularies, pinyin, place names, the parser over the index), so that
-        the first question waits for none of it; blocking: a server runs it in a thread before it listens."""
+        the first question waits for none of it; blocking: a server runs it in a thread before it reports ready."""
         self.tokenizer.warm_up()
         bundled_gazetteer()
         current = self._current()
