@@ -24,7 +24,8 @@ PINYIN_NOTE = re.compile(
     rf"(?<=[{HAN}])[(（](?=[a-zü{TONE_VOWELS}]*[{TONE_VOWELS}])[a-zü{TONE_VOWELS}]{{1,7}}[)）]"
 )
 
-# Characters removed before phrase matching (see shared/eval/README.md).
+# Characters removed before phrase matching: an expected phrase is found in an excerpt whatever its spacing and
+# punctuation (quotes, brackets, 、，。：；！？, dashes).
 _PUNCT_FOR_MATCHING = re.compile(
     r"[\s\"'“”‘’「」『』《》〈〉()（）\[\]【】〔〕、，,。.：:；;！!？?—–\-－~～…·•]+"
 )
