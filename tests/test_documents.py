@@ -22,7 +22,7 @@ from retrieval.documents import (
     read_document,
 )
 from retrieval.text import normalize_for_phrase_match, strip_pinyin_notes
-from tests.docfactory import make_docx, make_image_only_pdf, make_pdf, wrap
+from testkit.docfactory import make_docx, make_image_only_pdf, make_pdf, wrap
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
