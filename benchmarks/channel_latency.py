@@ -3,7 +3,7 @@
     python benchmarks/channel_latency.py [--rounds 5]
 
 Core.ask is search plus the query log and saved answer. Telegram: a question queued at a fake Bot API server
-(tests/fakes/bot_api.py) -> the real Application long-polls it over HTTP on 127.0.0.1 -> sendMessage. WeCom: a
+(testkit/fakes/bot_api.py) -> the real Application long-polls it over HTTP on 127.0.0.1 -> sendMessage. WeCom: a
 question sealed by wechatpy and posted to the real callback server on 127.0.0.1 -> the encrypted passive reply,
 opened by wechatpy.
 """
@@ -30,7 +30,7 @@ from retrieval.corpus import Corpus  # noqa: E402
 from retrieval.evaluation import load_questions  # noqa: E402
 from bot.wecom import WeComChannel  # noqa: E402
 from bot.wecom_crypto import WeComCrypto  # noqa: E402
-from tests.fakes.bot_api import TOKEN, FakeBotApi  # noqa: E402
+from testkit.fakes.bot_api import TOKEN, FakeBotApi  # noqa: E402
 
 import httpx  # noqa: E402
 from wechatpy.enterprise.crypto import WeChatCrypto  # noqa: E402

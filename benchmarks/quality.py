@@ -1,9 +1,10 @@
 """Answer quality on the frozen held-out questions, over the seeds alone and over the seeds plus shared pages.
 
-    python benchmarks/quality.py [--half tune|test|all] [--pages ../shared/corpus/pages] [-v]
+    python benchmarks/quality.py [--half tune|test|all] [--pages DIR] [-v]
 
 Questions live in tests/data/questions/ (written by helpers who never read the ranking code, split into a
-tuning half and a test half before any tuning). Tune on `--half tune`; report `--half test`.
+tuning half and a test half before any tuning). Tune on `--half tune`; report `--half test`. The pages are the
+development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 """
 
 from __future__ import annotations

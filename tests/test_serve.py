@@ -31,8 +31,8 @@ from bot.logs import RedactSecrets
 from bot.serve import serve
 from retrieval.corpus import Corpus
 from retrieval.tokenizer import Tokenizer
+from testkit.fakes.bot_api import TOKEN, FakeBotApi
 from tests.conftest import ROOT
-from tests.fakes.bot_api import TOKEN, FakeBotApi
 
 USER = 1001
 CORP_ID = "wx49f0ab532d5d035a"

@@ -16,8 +16,8 @@ from bot.core import Answer, Asker, Core, Notice
 from bot.telegram import Button, TelegramChannel, button_data, keyboard, parse_button
 from retrieval.corpus import Corpus
 from retrieval.search import Hit
-from tests.docfactory import make_docx
-from tests.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
+from testkit.docfactory import make_docx
+from testkit.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
 
 ADMIN = 9
 USER = 1001

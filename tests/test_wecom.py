@@ -26,7 +26,7 @@ from bot.wecom import UPLOADING, WeComChannel
 from bot.wecom_api import WeComApi
 from bot.wecom_crypto import WeComCrypto
 from retrieval.corpus import MAX_FILE_BYTES, Corpus
-from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi
+from testkit.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi
 
 TOKEN = "123456"
 KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
