@@ -174,12 +174,13 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     import asyncio
     import getpass
 
+    from bot.chatlog import ChatLog
     from bot.core import Asker, Pending
     from bot.render import render_plain
 
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
-        core = build_core(corpus, config)
+        core = build_core(corpus, await ChatLog.open(corpus.store.database), config)
         asker = Asker(channel="cli", user_id=getpass.getuser(), is_admin=True)
         print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
         while True:
@@ -342,13 +343,15 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """Run the chat channels (all configured ones by default) until interrupted."""
     from telegram.error import InvalidToken, TelegramError
 
+    from bot.chatlog import ChatLog
+
     try:
         channels = channels_to_run(config, args.channels)
     except NoChannel as error:
         raise CommandError(str(error)) from None
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
-        await serve(build_core(corpus, config), config, channels)
+        await serve(build_core(corpus, await ChatLog.open(corpus.store.database), config), config, channels)
     except (NoChannel, OSError) as error:
         raise CommandError(str(error)) from None
     except InvalidToken as error:

@@ -20,6 +20,7 @@ from bot.access import Access, RateLimiter
 if TYPE_CHECKING:
     import asyncio
 
+    from bot.chatlog import ChatLog
     from bot.config import Config
     from bot.core import Core
     from bot.wecom import WeComChannel
@@ -79,13 +80,14 @@ def searcher_for(corpus: Corpus, config: Config) -> Searcher:
     return Searcher.over(corpus, params)
 
 
-def build_core(corpus: Corpus, config: Config) -> Core:
+def build_core(corpus: Corpus, chatlog: ChatLog, config: Config) -> Core:
     """The platform-neutral core with the configured search and limits."""
     from bot.core import Core
 
     return Core(
         corpus,
         searcher_for(corpus, config),
+        chatlog=chatlog,
         top_k=config.search.top_k,
         max_question_chars=config.search.max_question_chars,
         rate_limiter=RateLimiter(config.chat.rate_limit),

@@ -25,6 +25,7 @@ import pytest
 import httpx
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from bot.chatlog import ChatLog
 from bot.cli import main
 from bot.config import load_config
 from bot.logs import RedactSecrets
@@ -253,7 +254,7 @@ async def test_serve_warms_up_before_it_listens(seeded_dir: Path, tmp_path: Path
         "RECTBOT_WECOM_ENCODING_AES_KEY": WECOM_KEY, "RECTBOT_WECOM_PORT": str(port),
     })
     stop = asyncio.Event()
-    serving = asyncio.create_task(serve(build_core(corpus, config), config, ["wecom"], stop))
+    serving = asyncio.create_task(serve(build_core(corpus, await ChatLog.open(corpus.store.database), config), config, ["wecom"], stop))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             while True:

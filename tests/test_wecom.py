@@ -18,6 +18,7 @@ from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.access import Access, RateLimiter
+from bot.chatlog import ChatLog
 from bot.core import Asker, Core
 from bot.render import WECOM_MAX_BYTES
 from bot.wecom import UPLOADING, HttpServer, WeComChannel
@@ -103,7 +104,7 @@ class WeCom:
 
 @asynccontextmanager
 async def running(corpus: Corpus, api: FakeWeComApi, deadline: float = 4.0, **lists: tuple[str, ...]) -> AsyncIterator[WeCom]:
-    core = Core(corpus, rate_limiter=RateLimiter(100))
+    core = Core(corpus, chatlog=await ChatLog.open(corpus.store.database), rate_limiter=RateLimiter(100))
     channel = WeComChannel(
         core,
         Access.from_ids(lists.get("admins", (ADMIN,)), lists.get("allowed_users", ())),
@@ -151,8 +152,8 @@ async def test_url_verification_answers_the_decrypted_echostr(wecom: WeCom) -> N
     assert (await wecom.http.get(PATH, params=params)).status_code == 403
 
 
-async def test_the_published_verification_vector_over_http(corpus: Corpus) -> None:
-    channel = WeComChannel(Core(corpus), Access(), WeComCrypto(TOKEN, KEY, CORP_ID), clock=lambda: 1411443780)
+async def test_the_published_verification_vector_over_http(corpus: Corpus, chatlog: ChatLog) -> None:
+    channel = WeComChannel(Core(corpus, chatlog=chatlog), Access(), WeComCrypto(TOKEN, KEY, CORP_ID), clock=lambda: 1411443780)
     server = HttpServer(channel.app(PATH), "127.0.0.1", 0)
     port = await server.start()
     try:
@@ -171,8 +172,8 @@ async def test_a_question_is_answered_with_sources_and_dates_within_2048_bytes(w
     text = await wecom.ask(QUESTION)
     assert len(text.encode("utf-8")) <= WECOM_MAX_BYTES
     assert "【1】" in text and "【3】" in text and "【4】" not in text and text.count("\n—— ") == 3
-    answer_id = await wecom.core.store.conversation("wecom", USER)
-    first = (await wecom.core.store.answer(answer_id)).shown[0]
+    answer_id = await wecom.core.chatlog.conversation("wecom", USER)
+    first = (await wecom.core.chatlog.answer(answer_id)).shown[0]
     row = (await wecom.core.store.passages_by_id([first]))[first]
     assert row.source in text and row.date in text
     assert "更多" in text and "上下文 N" in text and "全文 N" in text
@@ -466,5 +467,5 @@ async def test_a_question_with_characters_xml_allows_but_no_reply_should_hold_is
 ) -> None:
     answer = await wecom.ask("软弱涣散\x7f村党组织\ufdd0怎么\x9b整顿")  # DEL, a non-character, a C1 control
     assert "【1】" in answer
-    answer_id = await wecom.core.store.conversation("wecom", USER)
-    assert (await wecom.core.store.answer(answer_id)).question == QUESTION
+    answer_id = await wecom.core.chatlog.conversation("wecom", USER)
+    assert (await wecom.core.chatlog.answer(answer_id)).question == QUESTION
