@@ -37,7 +37,8 @@ class Bot:
 @asynccontextmanager
 async def running_bot(corpus: Corpus, fake: FakeBotApi, rate_limit: int = 100, **access: tuple[int, ...]) -> AsyncIterator[Bot]:
     """Start the real Application against the fake server; stop it and check no call was rejected."""
-    core = Core(corpus, chatlog=await ChatLog.open(corpus.store.database), top_k=3, max_question_chars=300, rate_limiter=RateLimiter(rate_limit))
+    chatlog = await ChatLog.open(corpus.store.database)
+    core = Core(corpus, chatlog=chatlog, top_k=3, max_question_chars=300, rate_limiter=RateLimiter(rate_limit))
     config = TelegramConfig(token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, admins=(ADMIN,), **access)
     channel = TelegramChannel(core, Access.from_ids(config.admins, config.allowed_users, config.allowed_chats))
     stop = asyncio.Event()
