@@ -343,15 +343,13 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """Run the chat channels (all configured ones by default) until interrupted."""
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.chatlog import ChatLog
-
     try:
         channels = channels_to_run(config, args.channels)
     except NoChannel as error:
         raise CommandError(str(error)) from None
-    corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
-        await serve(build_core(corpus, await ChatLog.open(corpus.store.database), config), config, channels)
+        # The HTTP host listens (/healthz, /readyz) while the corpus opens.
+        await serve(config, channels, lambda: open_corpus(config, terminal_progress(sys.stderr)))
     except (NoChannel, OSError) as error:
         raise CommandError(str(error)) from None
     except InvalidToken as error:
@@ -360,8 +358,6 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         ) from None
     except TelegramError as error:
         raise CommandError(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
-    finally:
-        await corpus.close()
     return 0
 
 

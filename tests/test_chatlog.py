@@ -14,7 +14,7 @@ from retrieval import store as store_module
 from retrieval.corpus import Corpus
 from retrieval.db import timestamp
 from retrieval.store import Removal, Store
-from tests.old_releases import migrated_as_released, release_migrations, written_by_release
+from testkit.old_releases import migrated_as_released, release_migrations, written_by_release
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)
 

@@ -10,7 +10,7 @@ import pytest
 from retrieval.documents import Article
 from retrieval.passages import Passage
 from retrieval.store import FileRecord, Store, StoredArticle
-from tests.old_releases import migrated_as_released
+from testkit.old_releases import migrated_as_released
 
 
 async def test_an_older_database_is_migrated_keeping_its_documents(tmp_path: Path) -> None:

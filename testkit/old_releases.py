@@ -6,7 +6,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 MIGRATION_MARK = re.compile(r"^-- migration: (\S+)$", re.MULTILINE)
 
 
