@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.chatlog import ChatLog  # noqa: E402
 from bot.config import TelegramConfig  # noqa: E402
 from bot.core import Asker, Core  # noqa: E402
 from bot.http import HttpHost  # noqa: E402
@@ -58,7 +59,7 @@ async def main(rounds: int) -> None:
     questions = [q.q for q in load_questions(QUESTIONS)]
     with tempfile.TemporaryDirectory() as tmp:
         corpus = await Corpus.open(Path(tmp) / "rectbot.sqlite3", seeds=ROOT / "seeds")
-        core = Core(corpus)
+        core = Core(corpus, chatlog=await ChatLog.open(corpus.store.database))
         async with FakeBotApi() as fake:
             config = TelegramConfig(token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url)
             stop = asyncio.Event()

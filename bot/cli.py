@@ -174,12 +174,13 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     import asyncio
     import getpass
 
+    from bot.chatlog import ChatLog
     from bot.core import Asker, Pending
     from bot.render import render_plain
 
     corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
-        core = build_core(corpus, config)
+        core = build_core(corpus, await ChatLog.open(corpus.store.database), config)
         asker = Asker(channel="cli", user_id=getpass.getuser(), is_admin=True)
         print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
         while True:

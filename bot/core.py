@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.access import Access, RateLimiter, Verdict
+from bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
 from retrieval.corpus import IngestReport, ReindexReport
 from retrieval.corpus import Corpus
 from retrieval.search import Confidence, Hit, Searcher
-from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats, Removal, SavedAnswer
+from retrieval.store import DocumentRow, PassageRow, Removal
 from retrieval.text import safe_text
 
 logger = logging.getLogger(__name__)
@@ -213,6 +214,7 @@ class Core:
         corpus: Corpus,
         searcher: Searcher | None = None,
         *,
+        chatlog: ChatLog,
         top_k: int = 3,
         max_question_chars: int = 300,
         rate_limiter: RateLimiter | None = None,
@@ -223,6 +225,7 @@ class Core:
         self.corpus = corpus
         self.searcher = searcher or Searcher.over(corpus)
         self.store = corpus.store
+        self.chatlog = chatlog
         self.top_k = top_k
         self.max_question_chars = max_question_chars
         self.rate_limiter = rate_limiter
@@ -303,7 +306,7 @@ class Core:
         answered = len(result.hits[: self.top_k])
         asked = AskedQuestion(asker.channel, asker.user_id, asker.chat_type, question, answered, latency_ms)
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        answer_id = await self.store.log_question(
+        answer_id = await self.chatlog.log_question(
             asked, [hit.passage_id for hit in shown], asker.conversation, owner=asker.owner, token=token
         )
         if not shown:
@@ -317,13 +320,13 @@ class Core:
     async def more(self, asker: Asker, ref: AnswerRef | None = None) -> Reply:
         """The next excerpts for an answer: the user's last one, or the one a button names (its owner's only)."""
         if ref is None:
-            answer_id = await self.store.conversation(asker.channel, asker.conversation)
+            answer_id = await self.chatlog.conversation(asker.channel, asker.conversation)
             if answer_id is None:
                 return Notice("no_question", "还没有提问。请先发一个问题，再回复“更多”。")
         else:
             answer_id = ref.answer_id
         async with self._paging:
-            saved = await self.store.answer(answer_id)
+            saved = await self.chatlog.answer(answer_id)
             if (refusal := refuse(asker, saved, ref)) is not None:
                 return refusal
             # Search afresh and skip what was shown: the index may have changed since.
@@ -332,7 +335,7 @@ class Core:
             if not new:
                 return NothingFound(saved.question, after_more=True)
             page = new[: self.top_k]
-            await self.store.extend_answer(answer_id, [hit.passage_id for hit in page])
+            await self.chatlog.extend_answer(answer_id, [hit.passage_id for hit in page])
         return Answer(
             answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k,
             related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
@@ -341,8 +344,8 @@ class Core:
 
     async def context(self, asker: Asker, number: int, ref: AnswerRef | None = None) -> Reply:
         """The passages around excerpt `number` of an answer: the user's last one, or the one a button names."""
-        answer_id = await self.store.conversation(asker.channel, asker.conversation) if ref is None else ref.answer_id
-        saved = await self.store.answer(answer_id) if answer_id is not None else None
+        answer_id = await self.chatlog.conversation(asker.channel, asker.conversation) if ref is None else ref.answer_id
+        saved = await self.chatlog.answer(answer_id) if answer_id is not None else None
         if answer_id is not None and (refusal := refuse(asker, saved, ref)) is not None:
             return refusal
         if saved is None or not saved.shown:
@@ -367,9 +370,9 @@ class Core:
         """Store a 👍 (+1) or 👎 (-1) on an answer, from its owner; any other vote is refused."""
         if vote not in (1, -1):
             return Notice("expired", EXPIRED)
-        if (refusal := refuse(asker, await self.store.answer(ref.answer_id), ref)) is not None:
+        if (refusal := refuse(asker, await self.chatlog.answer(ref.answer_id), ref)) is not None:
             return refusal
-        await self.store.save_vote(ref.answer_id, asker.user_id, vote)
+        await self.chatlog.save_vote(ref.answer_id, asker.user_id, vote)
         return Notice("thanks", "谢谢反馈！" if vote > 0 else "谢谢反馈，我们会补充更合适的材料。")
 
     async def document(self, document_id: int) -> Reply:
@@ -385,7 +388,7 @@ class Core:
             return Notice("not_admin", "抱歉，只有管理员可以查看统计。")
         now = self.now()
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        questions = await self.store.question_stats(midnight, now - timedelta(days=7))
+        questions = await self.chatlog.question_stats(midnight, now - timedelta(days=7))
         documents = len(await self.store.documents())
         passages = len(self.corpus.index) if self.corpus.index is not None else 0
         if asker.chat_id is not None:

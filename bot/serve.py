@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from starlette.routing import BaseRoute
 
+    from bot.chatlog import ChatLog
     from bot.config import Config
     from bot.core import Core
     from bot.http import HttpHost
@@ -153,13 +154,14 @@ def searcher_for(corpus: Corpus, config: Config) -> Searcher:
     return Searcher.over(corpus, params)
 
 
-def build_core(corpus: Corpus, config: Config) -> Core:
+def build_core(corpus: Corpus, chatlog: ChatLog, config: Config) -> Core:
     """The platform-neutral core with the configured search, limits and every channel's allow-lists."""
     from bot.core import Core
 
     return Core(
         corpus,
         searcher_for(corpus, config),
+        chatlog=chatlog,
         top_k=config.search.top_k,
         max_question_chars=config.search.max_question_chars,
         rate_limiter=RateLimiter(config.chat.rate_limit),
@@ -198,6 +200,7 @@ async def serve(
     SIGINT or SIGTERM); a channel that fails stops the others. The corpus is closed at the end."""
     import asyncio
 
+    from bot.chatlog import ChatLog
     from bot.http import HttpHost
 
     if stop is None:
@@ -214,7 +217,8 @@ async def serve(
     try:
         host.wait_for("opening the corpus")
         corpus = await before_stop(open_corpus(), stop)
-        await run_channels(build_core(corpus, config), config, channels, host, stop)
+        chatlog = await ChatLog.open(corpus.store.database)
+        await run_channels(build_core(corpus, chatlog, config), config, channels, host, stop)
     except Stopped:
         logger.info("stopped while starting")
     finally:

@@ -189,7 +189,7 @@ class WeComChannel:
             client = request.client.host if request.client else "?"
             logger.info("wecom: %s disconnected before sending the whole request; nothing was done", client)
             return Response(status_code=400)  # nobody reads it
-        if not await self.core.store.first_sighting(CHANNEL, incoming.message_id):
+        if not await self.core.chatlog.first_sighting(CHANNEL, incoming.message_id):
             logger.info("wecom: message %s delivered again; already handled", incoming.message_id)
             return Response(status_code=200)
         text = await self._answer(incoming, self.reply_deadline - (time.monotonic() - arrived))

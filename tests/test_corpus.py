@@ -207,10 +207,8 @@ async def test_a_crash_during_reindex_leaves_search_working(corpus: Corpus, monk
 
 async def test_migrations_are_recorded(corpus: Corpus) -> None:
     rows = await corpus.store._reader.execute_fetchall("SELECT name FROM migrations")
-    assert [row[0] for row in rows] == ["001_documents_and_passages", "002_questions_feedback_conversations",
-                                         "003_never_reuse_document_and_passage_ids",
-                                         "004_files_by_path_and_removals", "005_private_answers",
-                                         "006_document_lookups"]
+    assert [row[0] for row in rows] == ["001_documents_and_passages", "003_never_reuse_document_and_passage_ids",
+                                         "004_files_by_path_and_removals", "006_document_lookups"]
 
 
 async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, tokenizer: Tokenizer) -> None:
@@ -317,16 +315,10 @@ async def test_uploads_are_identified_by_their_chat_and_name(corpus: Corpus) -> 
 
 
 async def test_a_database_from_before_paths_migrates_without_loss(tmp_path: Path, tokenizer: Tokenizer) -> None:
-    import sqlite3
-
-    from retrieval.store import MIGRATIONS
+    from testkit.old_releases import migrated_as_released
 
     database = tmp_path / "old.sqlite3"
-    old = sqlite3.connect(database)
-    old.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for name, sql in MIGRATIONS[:3]:
-        old.executescript(sql)
-        old.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
+    old = migrated_as_released(database, through="003_never_reuse_document_and_passage_ids")
     old.execute("INSERT INTO files VALUES (1, 'night-school.txt', 'abc', 'utf-8', 10, '2026-01-01')")
     old.execute(
         "INSERT INTO documents (id, file_id, position, title, sections, text, text_hash) "

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from bot.chatlog import ChatLog
 from bot.core import Answer, Asker, Context, Core, Notice, Reply
 from bot.render import (
     TELEGRAM_MAX_CHARS,
@@ -170,7 +171,7 @@ RENDERERS: list[Callable[[Reply], str]] = [
 async def test_a_traditional_report_is_shown_in_the_configured_script(
     empty_corpus: Corpus, script: str, shown: list[str], hidden: list[str]
 ) -> None:
-    core = Core(empty_corpus, script=script)
+    core = Core(empty_corpus, chatlog=await ChatLog.open(empty_corpus.store.database), script=script)
     admin, user = Asker("telegram", "9", is_admin=True), Asker("telegram", "1")
 
     async def fetch() -> bytes:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.chatlog import ChatLog
 from bot.core import Answer, Asker, Context, Core, NothingFound, Notice
 from bot.render import TELEGRAM_MAX_CHARS, WECOM_MAX_BYTES, render_plain, render_telegram, render_wecom
 from bot.wecom import reply_xml
@@ -208,8 +209,8 @@ async def test_a_question_of_nothing_but_invalid_code_points_is_an_empty_questio
         await searcher.search("\udc80\x01\ufffe", k=3)
 
 
-async def test_core_answers_a_question_holding_lone_surrogates(corpus: Corpus, searcher: Searcher) -> None:
-    core = Core(corpus, searcher)
+async def test_core_answers_a_question_holding_lone_surrogates(corpus: Corpus, searcher: Searcher, chatlog: ChatLog) -> None:
+    core = Core(corpus, searcher, chatlog=chatlog)
     reply = await core.handle(Asker("telegram", "1"), "软弱涣散\udc80村党组织怎么整顿")
     assert isinstance(reply, Answer) and reply.question == "软弱涣散村党组织怎么整顿"
 

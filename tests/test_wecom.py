@@ -19,6 +19,7 @@ from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.access import Access, RateLimiter
+from bot.chatlog import ChatLog
 from bot.core import Asker, Core
 from bot.render import WECOM_MAX_BYTES
 from bot.http import HttpHost
@@ -120,7 +121,7 @@ async def on_host(channel: WeComChannel) -> AsyncIterator[str]:
 @asynccontextmanager
 async def running(corpus: Corpus, api: FakeWeComApi, deadline: float = 4.0, **lists: tuple[str, ...]) -> AsyncIterator[WeCom]:
     access = Access.from_ids(lists.get("admins", (ADMIN,)), lists.get("allowed_users", ()))
-    core = Core(corpus, rate_limiter=RateLimiter(100), access={"wecom": access})
+    core = Core(corpus, chatlog=await ChatLog.open(corpus.store.database), rate_limiter=RateLimiter(100), access={"wecom": access})
     channel = WeComChannel(
         core, WeComCrypto(TOKEN, KEY, CORP_ID), WeComApi(api.base_url, CORP_ID, SECRET, AGENT_ID),
         path=PATH, reply_deadline=deadline,
@@ -158,8 +159,8 @@ async def test_url_verification_answers_the_decrypted_echostr(wecom: WeCom) -> N
     assert (await wecom.http.get(PATH, params=params)).status_code == 403
 
 
-async def test_the_published_verification_vector_over_http(corpus: Corpus) -> None:
-    channel = WeComChannel(Core(corpus), WeComCrypto(TOKEN, KEY, CORP_ID), path=PATH, clock=lambda: 1411443780)
+async def test_the_published_verification_vector_over_http(corpus: Corpus, chatlog: ChatLog) -> None:
+    channel = WeComChannel(Core(corpus, chatlog=chatlog), WeComCrypto(TOKEN, KEY, CORP_ID), path=PATH, clock=lambda: 1411443780)
     async with on_host(channel) as base_url, httpx.AsyncClient(base_url=base_url) as http:
         response = await http.get(PATH, params={
             "msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96", "timestamp": "1411443780",
@@ -173,8 +174,8 @@ async def test_a_question_is_answered_with_sources_and_dates_within_2048_bytes(w
     text = await wecom.ask(QUESTION)
     assert len(text.encode("utf-8")) <= WECOM_MAX_BYTES
     assert "【1】" in text and "【3】" in text and "【4】" not in text and text.count("\n—— ") == 3
-    answer_id = await wecom.core.store.conversation("wecom", USER)
-    first = (await wecom.core.store.answer(answer_id)).shown[0]
+    answer_id = await wecom.core.chatlog.conversation("wecom", USER)
+    first = (await wecom.core.chatlog.answer(answer_id)).shown[0]
     row = (await wecom.core.store.passages_by_id([first]))[first]
     assert row.source in text and row.date in text
     assert "更多" in text and "上下文 N" in text and "全文 N" in text
@@ -463,5 +464,5 @@ async def test_a_question_with_characters_xml_allows_but_no_reply_should_hold_is
 ) -> None:
     answer = await wecom.ask("软弱涣散\x7f村党组织\ufdd0怎么\x9b整顿")  # DEL, a non-character, a C1 control
     assert "【1】" in answer
-    answer_id = await wecom.core.store.conversation("wecom", USER)
-    assert (await wecom.core.store.answer(answer_id)).question == QUESTION
+    answer_id = await wecom.core.chatlog.conversation("wecom", USER)
+    assert (await wecom.core.chatlog.answer(answer_id)).question == QUESTION
