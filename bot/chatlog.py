@@ -99,6 +99,21 @@ class QuestionStats:
     unanswered: tuple[tuple[str, int], ...]  # most frequent questions that found nothing, with counts
 
 
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """A question as an admin exports it to report upward: no user ids."""
+
+    id: int
+    asked_at: str  # ISO 8601, UTC
+    channel: str
+    chat_type: str
+    question: str
+    answered: bool  # confident excerpts were shown (a possibly related answer counts as not answered)
+    excerpts: int
+    votes_up: int
+    votes_down: int
+
+
 class ChatLog:
     """The chat tables of a database, written through its one write path (shared with the corpus)."""
 
@@ -158,6 +173,19 @@ class ChatLog:
             (week, gaps),
         )
         return QuestionStats(*rows[0], *votes[0], tuple((row[0], row[1]) for row in unanswered))
+
+    async def logged_questions(self, since: datetime | None = None) -> list[LoggedQuestion]:
+        """Every question asked since a time (all when None), oldest first, with its votes."""
+        rows = await self.database.reader.execute_fetchall(
+            """SELECT q.id, q.asked_at, q.channel, q.chat_type, q.question, q.hits,
+                      count(f.vote) FILTER (WHERE f.vote > 0), count(f.vote) FILTER (WHERE f.vote < 0)
+               FROM questions q LEFT JOIN feedback f ON f.question_id = q.id
+               WHERE q.asked_at >= ? GROUP BY q.id ORDER BY q.asked_at, q.id""",
+            (timestamp(since) if since else "",),
+        )
+        return [
+            LoggedQuestion(row[0], row[1], row[2], row[3], row[4], row[5] > 0, row[5], row[6], row[7]) for row in rows
+        ]
 
     # Writes
 

@@ -173,3 +173,19 @@ async def test_a_database_the_release_wrote_keeps_every_row_and_all_of_it_works(
         assert [(d.id, d.duplicate_of) for d in await store.documents()] == [(2, None)]
         assert [row[0] for row in await store.searchable_passages()] == [3, 4]
         assert await store.fingerprint() == "acff637cc3644c24a2275b892792c264:5"
+
+
+async def test_questions_are_exported_with_their_outcome_and_votes_but_no_user(chatlog: ChatLog) -> None:
+    answered = await chatlog.log_question(asked("第一书记怎么选派", hits=3, user="secret-user"), [1, 2, 3], "c1")
+    await chatlog.log_question(asked("合作医疗怎么报销", hits=0, channel="wecom"), [], "c2")
+    await chatlog.save_vote(answered, "u1", 1)
+    await chatlog.save_vote(answered, "u2", 1)
+    await chatlog.save_vote(answered, "u3", -1)
+    exported = await chatlog.logged_questions()
+    assert [(q.question, q.channel, q.answered, q.votes_up, q.votes_down) for q in exported] == [
+        ("第一书记怎么选派", "telegram", True, 2, 1),
+        ("合作医疗怎么报销", "wecom", False, 0, 0),
+    ]
+    assert all("secret-user" not in repr(q) for q in exported)
+    assert await chatlog.logged_questions(since=datetime.now(timezone.utc) + timedelta(minutes=1)) == []
+    assert len(await chatlog.logged_questions(since=LONG_AGO)) == 2
