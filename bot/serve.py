@@ -145,12 +145,9 @@ def channels_to_run(config: Config, requested: list[str]) -> list[str]:
 
 def searcher_for(corpus: Corpus, config: Config) -> Searcher:
     """A searcher with the configured parameters."""
-    from retrieval.search import SearchParams, Searcher
+    from retrieval.search import Searcher
 
-    params = SearchParams(
-        confident_coverage=config.search.confident_coverage, related_coverage=config.search.related_coverage
-    )
-    return Searcher.over(corpus, params)
+    return Searcher.over(corpus, config.search.params())
 
 
 def build_core(corpus: Corpus, config: Config) -> Core:
