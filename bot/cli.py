@@ -136,12 +136,13 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     import asyncio
     import getpass
 
+    from bot.access import ChannelName
     from bot.core import Asker, Pending
     from bot.render import render_plain
 
     async with opened_corpus(config) as corpus:
         core = build_core(corpus, config)
-        asker = Asker(channel="cli", user_id=getpass.getuser(), is_admin=True)
+        asker = Asker(channel=ChannelName.CLI, user_id=getpass.getuser(), is_admin=True)
         print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
         while True:
             try:

@@ -296,7 +296,7 @@ def _check_environment(environ: dict[str, str]) -> None:
     name = unknown[0]
     section = name.removeprefix(ENV_PREFIX).split("_", 1)[0].lower()
     if section in sections():
-        same = [env for env, key in known.items() if key.startswith(f"{section}.") and key not in RENAMED]
+        same = [f"${env}" for env, key in known.items() if key.startswith(f"{section}.") and key not in RENAMED]
         raise ConfigError(f"unknown environment variable ${name}; known for [{section}]: {', '.join(same)}")
     raise ConfigError(
         f"unknown environment variable ${name}; known: ${CONFIG_ENV} and {ENV_PREFIX}<SECTION>_<KEY> for the "
