@@ -23,7 +23,6 @@ from retrieval.segments import Segment, fsync_path
 logger = logging.getLogger(__name__)
 
 
-
 class Engine(StrEnum):
     """A BM25 implementation the index can score with."""
 
@@ -39,8 +38,9 @@ class IdfMethod(StrEnum):
     ATIRE = "atire"
 
 
-ENGINES = tuple(Engine)
-IDF_METHODS = tuple(IdfMethod)
+# The names, as plain strings (for argument parsers and messages).
+ENGINES = tuple(engine.value for engine in Engine)
+IDF_METHODS = tuple(method.value for method in IdfMethod)
 
 # Bump when the files written by save() change meaning; an index of another format is stale.
 FORMAT_VERSION = "2"
@@ -90,9 +90,9 @@ class IndexParams:
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(Engine)}, not {self.engine!r}")
+            raise ValueError(f"engine must be one of {ENGINES}, not {self.engine!r}")
         if self.idf not in IDF_METHODS:
-            raise ValueError(f"idf must be one of {', '.join(IdfMethod)}, not {self.idf!r}")
+            raise ValueError(f"idf must be one of {IDF_METHODS}, not {self.idf!r}")
         object.__setattr__(self, "engine", Engine(self.engine))  # a name given as a plain string
         object.__setattr__(self, "idf", IdfMethod(self.idf))
         if not self.k1 >= 0:
