@@ -44,6 +44,13 @@ def setting(default: Any, help: str, secret: bool = False) -> Any:
     return field(default=default, repr=not secret, metadata={"help": help, "secret": secret})
 
 
+def library_params(params_class: type[P], section: Any) -> P:
+    """The library's parameters with the values of the section's keys of the same names; the rest are defaults."""
+    names = {f.name for f in dataclasses.fields(params_class)}  # type: ignore[arg-type]
+    values = {f.name: getattr(section, f.name) for f in dataclasses.fields(section) if f.name in names}
+    return params_class(**values)
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     database: Path = setting(
@@ -56,13 +63,6 @@ class StorageConfig:
 @dataclass(frozen=True)
 class CorpusConfig:
     seeds: Path = setting(BUNDLED_SEEDS, "Folder ingested automatically into an empty database (the bundled seeds).")
-
-
-def library_params(params_class: type[P], section: Any) -> P:
-    """The library's parameters with the values of the section's keys of the same names; the rest are defaults."""
-    names = {f.name for f in dataclasses.fields(params_class)}  # type: ignore[arg-type]
-    values = {f.name: getattr(section, f.name) for f in dataclasses.fields(section) if f.name in names}
-    return params_class(**values)
 
 
 @dataclass(frozen=True)
