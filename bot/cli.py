@@ -1,7 +1,8 @@
 """The `rectbot` command: ask, chat, ingest, remove, reindex, docs, eval, serve.
 
 Each command imports what it needs when it runs: `rectbot --help` loads no search or chat library, and
-`rectbot ask` no chat channel (python-telegram-bot, Starlette, uvicorn, httpx).
+`rectbot ask` no chat channel (python-telegram-bot, Starlette, uvicorn, httpx). What a command prints is
+rendered by bot.render; this module parses arguments, runs the work and turns domain errors into one line.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
-from retrieval.text import in_script, safe_text
+from retrieval.text import safe_text
 
 if TYPE_CHECKING:
     from bot.config import Config
     from retrieval.corpus import Corpus, Progress
-    from retrieval.search import Hit, SearchResult
     from retrieval.parsing import ParsePool
     from retrieval.store import DocumentRow
 
@@ -34,6 +35,7 @@ class CommandError(Exception):
 
 
 SIGPIPE_STATUS = 141  # what a shell reports for a program stopped by SIGPIPE, as `yes | head` is
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def read_questions(stream: TextIO) -> list[str]:
@@ -65,62 +67,49 @@ async def open_corpus(config: Config, progress: Progress | None = None) -> Corpu
     import sqlite3
 
     from retrieval.corpus import Corpus
-    from retrieval.index import IndexParams
-    from retrieval.passages import PassageParams
 
     try:
         return await Corpus.open(
             config.storage.database,
             seeds=config.corpus.seeds,
-            index_params=IndexParams(
-                engine=config.index.engine, k1=config.index.k1, b=config.index.b, idf=config.index.idf
-            ),
-            passage_params=PassageParams(
-                target_chars=config.passages.target_chars, max_chars=config.passages.max_chars
-            ),
+            index_params=config.index.params(),
+            passage_params=config.passages.params(),
             progress=progress,
             parser=parse_pool(config),
         )
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.DatabaseError, OSError) as error:
         raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
-    except OSError as error:
-        raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
+
+
+@asynccontextmanager
+async def opened_corpus(config: Config, progress: Progress | None = None) -> AsyncIterator[Corpus]:
+    """The configured corpus, open for the block and closed after it, whatever happens in it; opening it shows
+    `progress` (default: a progress line on a terminal)."""
+    corpus = await open_corpus(config, progress or terminal_progress(sys.stderr))
+    try:
+        yield corpus
+    finally:
+        await corpus.close()
 
 
 def parse_pool(config: Config) -> ParsePool:
     """The process's worker pool, or one with the configured limits when they are not the defaults."""
     from retrieval.parsing import ParseLimits, ParsePool, shared_pool
 
-    limits = ParseLimits(config.parsing.memory_mb, config.parsing.cpu_seconds, config.parsing.wall_seconds)
+    limits = config.parsing.params()
     return shared_pool() if limits == ParseLimits() else ParsePool(limits)
-
-
-def hit_json(hit: Hit) -> dict:
-    """A hit as the JSON object `rectbot ask --json` prints."""
-    return {
-        "text": hit.text,
-        "title": hit.title,
-        "source": hit.source,
-        "date": hit.date,
-        "doc_id": hit.doc_id,
-        "passage_id": hit.passage_id,
-        "section": hit.section,
-        "author": hit.author,
-        "region": hit.region,
-        "score": round(hit.score, 4),
-        "matched_terms": list(hit.matched_terms),
-    }
 
 
 async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     """Answer one question, or one per line of standard input with `-`."""
+    from bot.render import result_json, result_plain
     from retrieval.search import EmptyQuestion
 
-    if args.top < 1:
+    top = config.search.top_k if args.top is None else args.top
+    if top < 1:
         raise CommandError("--top must be at least 1")
     questions = read_questions(sys.stdin) if args.question == "-" else [safe_text(args.question)]
-    corpus = await open_corpus(config, terminal_progress(sys.stderr))
-    try:
+    async with opened_corpus(config) as corpus:
         searcher = searcher_for(corpus, config)
         for question in questions:
             if args.question == "-" and not question.strip():
@@ -132,41 +121,14 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
                 print(json.dumps({"question": question, "error": message}, ensure_ascii=False) if args.json else message)
                 continue
             try:
-                result = await searcher.search(question, k=args.top)
+                result = await searcher.search(question, k=top)
             except EmptyQuestion as error:
                 raise CommandError(str(error)) from None
             if args.json:
                 print(safe_text(json.dumps(result_json(question, result), ensure_ascii=False)))
             else:
-                shown = format_result(question, result, show_question=len(questions) > 1, script=config.display.script)
-                print(safe_text(shown))
-    finally:
-        await corpus.close()
+                print(result_plain(question, result, show_question=len(questions) > 1, script=config.display.script))
     return 0
-
-
-def result_json(question: str, result: SearchResult) -> dict[str, object]:
-    """`--json`: confident excerpts in `hits`, possibly related ones in `related`, and how the question was read."""
-    return {
-        "question": question,
-        "confidence": str(result.confidence),
-        "hits": [hit_json(h) for h in result.hits],
-        "related": [hit_json(h) for h in result.related],
-        "searched_as": [{"typed": typed, "searched": searched} for typed, searched in result.query.repairs],
-    }
-
-
-def format_result(question: str, result: SearchResult, show_question: bool, script: str = "simplified") -> str:
-    """Numbered excerpts with their citations (marked when only possibly related), or a plain 'nothing found'."""
-    from bot.render import citation, notes
-
-    lines = [f"问：{question}"] if show_question else []
-    lines += notes(result.query.repairs, related=bool(result.related))
-    if not result.shown:
-        lines.append("没有找到相关的报告段落。试试更短的问题或报告里的关键词。")
-    for number, hit in enumerate(result.shown, start=1):
-        lines.append(f"【{number}】{in_script(hit.text, script)}\n    —— {citation(hit, script)}\n")
-    return "\n".join(lines)
 
 
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
@@ -174,14 +136,14 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     import asyncio
     import getpass
 
+    from bot.access import ChannelName
     from bot.chatlog import ChatLog
     from bot.core import Asker, Pending
     from bot.render import render_plain
 
-    corpus = await open_corpus(config, terminal_progress(sys.stderr))
-    try:
+    async with opened_corpus(config) as corpus:
         core = build_core(corpus, await ChatLog.open(corpus.store.database), config)
-        asker = Asker(channel="cli", user_id=getpass.getuser(), is_admin=True)
+        asker = Asker(channel=ChannelName.CLI, user_id=getpass.getuser(), is_admin=True)
         print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
         while True:
             try:
@@ -196,38 +158,31 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
             if isinstance(reply, Pending):
                 print(render_plain(await reply.job))
             print()
-    finally:
-        await corpus.close()
 
 
 async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     """Ingest files and folders, one line per file; exit 1 if any was rejected (skipped formats do not count)."""
+    from bot.render import ingest_plain
+    from retrieval.corpus import IngestStatus
+
     missing = [path for path in args.paths if not path.exists()]
     if missing:
         raise CommandError(f"no such file or folder: {', '.join(map(str, missing))}")
     progress = terminal_progress(sys.stderr)
-    corpus = await open_corpus(config, progress)
-    try:
+    async with opened_corpus(config, progress) as corpus:
         reports = await corpus.ingest(args.paths, progress=progress)
-    finally:
-        await corpus.close()
     for report in reports:
-        detail = f" ({report.reason})" if report.reason else ""
-        articles = "".join(
-            f"\n    {a.title or '(untitled)'} | {a.date or 'date unknown'} | {a.source or 'source unknown'}"
-            f" | {a.passages} passages{' | republished copy, not searched twice' if a.republished else ''}"
-            for a in report.articles
-        )
-        print(f"{report.status:<9} {report.path}{detail}{articles}")
-    return 1 if any(r.status == "rejected" for r in reports) else 0
+        print(ingest_plain(report))
+    return 1 if any(r.status is IngestStatus.REJECTED for r in reports) else 0
 
 
 async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
     """Remove documents (by id) or files (by path), after a confirmation on a terminal or with --yes."""
     import getpass
 
-    corpus = await open_corpus(config, terminal_progress(sys.stderr))
-    try:
+    from bot.render import removal_plan_plain, removed_plain
+
+    async with opened_corpus(config) as corpus:
         documents = await corpus.store.documents()
         by_id = {str(doc.id): doc.path for doc in documents}
         known_paths = {doc.path for doc in documents}
@@ -241,11 +196,7 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
                 paths.append(path)
         if unknown:
             raise CommandError(f"no document or file {', '.join(unknown)} (see rectbot docs); nothing was removed")
-        for path in paths:
-            print(f"{path}:")
-            for doc in documents:
-                if doc.path == path:
-                    print(f"    #{doc.id} {doc.title or '(untitled)'}")
+        print(removal_plan_plain(paths, documents))
         if not args.yes:
             if not sys.stdin.isatty():
                 raise CommandError("not a terminal: add --yes to remove without being asked; nothing was removed")
@@ -253,22 +204,19 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
                 print("nothing was removed")
                 return 1
         removed = await corpus.remove(paths, removed_by=f"cli:{getpass.getuser()}")
-    finally:
-        await corpus.close()
     for removal in removed:
-        print(f"removed   {removal.path} ({len(removal.titles)} documents)")
+        print(removed_plain(removal))
     return 0
 
 
 async def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
     """Rebuild the index from the database."""
+    from bot.render import reindexed_plain
+
     progress = terminal_progress(sys.stderr)
-    corpus = await open_corpus(config, progress)
-    try:
+    async with opened_corpus(config, progress) as corpus:
         report = await corpus.reindex(progress=progress)
-    finally:
-        await corpus.close()
-    print(f"indexed {report.passages} passages in {report.seconds:.2f} s")
+    print(reindexed_plain(report))
     return 0
 
 
@@ -276,24 +224,15 @@ async def cmd_docs(args: argparse.Namespace, config: Config) -> int:
     """List the documents, filtered by region, date or words in title, source or path."""
     import dataclasses
 
-    corpus = await open_corpus(config, terminal_progress(sys.stderr))
-    try:
+    from bot.render import document_plain
+
+    async with opened_corpus(config) as corpus:
         documents = [doc for doc in await corpus.store.documents() if wanted(doc, args)]
-    finally:
-        await corpus.close()
     if args.json:
         print(json.dumps([dataclasses.asdict(doc) for doc in documents], ensure_ascii=False, indent=1))
         return 0
     for doc in documents:
-        copy = f" | copy of #{doc.duplicate_of}" if doc.duplicate_of else ""
-        also = f" | also in: {', '.join(doc.also_in)}" if doc.also_in and not doc.duplicate_of else ""
-        print(f"#{doc.id} {doc.title or '(untitled)'}")
-        print(
-            f"    {doc.date or 'date unknown'} | {doc.source or 'source unknown'} | {doc.author or '-'} | "
-            f"{doc.region or '-'} | {doc.passages} passages{copy}{also} | {doc.path}"
-        )
-        if doc.sections:
-            print(f"    sections: {', '.join(doc.sections)}")
+        print(document_plain(doc))
     return 0
 
 
@@ -312,30 +251,16 @@ def wanted(doc: DocumentRow, args: argparse.Namespace) -> bool:
 
 async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     """Run a question file and print the metrics."""
+    from bot.render import eval_plain
     from retrieval.evaluation import evaluate, load_questions
 
     try:
         questions = load_questions(args.file)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CommandError(f"cannot read question file {args.file}: {error}") from None
-    corpus = await open_corpus(config, terminal_progress(sys.stderr))
-    try:
+    async with opened_corpus(config) as corpus:
         report = await evaluate(searcher_for(corpus, config), questions)
-    finally:
-        await corpus.close()
-    if args.verbose:
-        for result in report.results:
-            mark = "ok " if (result.first_good_rank or 0) and result.first_good_rank <= 3 else "-- "
-            if result.question.kind == "abstain":
-                mark = "ok " if result.hits == 0 else "-- "
-            print(f"{mark}{result.question.id} [{result.question.kind}] rank={result.first_good_rank} "
-                  f"hits={result.hits} related={result.related} {result.question.q}")
-    print(f"questions: {len(report.answerable)} answerable, {len(report.abstain)} abstain")
-    print(f"Hit@1  {report.hit_at(1):.3f}")
-    print(f"Hit@3  {report.hit_at(3):.3f}")
-    print(f"MRR@5  {report.mrr_at_5:.3f}")
-    print(f"paraphrase Hit@3  {report.hit_at(3, 'paraphrase'):.3f}")
-    print(f"Abstain {report.abstain_rate:.3f}")
+    print(eval_plain(report, args.verbose))
     return 0
 
 
@@ -384,7 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; --config is accepted by every command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: $RECTBOT_CONFIG, else ./config.toml)")
-    common.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    common.add_argument(
+        "--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",
+        help=f"logging level: {', '.join(LOG_LEVELS)} (default WARNING)",
+    )
     parser = argparse.ArgumentParser(
         prog="rectbot",
         description="Cited excerpts from real reports on rectifying weak and lax grassroots party organisations.",
@@ -392,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ask = sub.add_parser("ask", parents=[common], help="answer a question with the best excerpts")
     ask.add_argument("question", help="the question, or - to read one question per line from standard input")
-    ask.add_argument("--top", type=int, default=3, help="number of excerpts (default 3)")
+    ask.add_argument("--top", type=int, help="number of excerpts (default: search.top_k in the config, 3)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     sub.add_parser("chat", parents=[common], help="interactive chat on the terminal")
     ingest = sub.add_parser("ingest", parents=[common], help="add or update documents (files or folders)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access import Access, RateLimiter, Verdict
+from bot.access import Access, ChannelName, RateLimiter, Verdict
 from bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
 from retrieval.corpus import IngestReport, ReindexReport
 from retrieval.corpus import Corpus
@@ -39,7 +39,7 @@ TOKEN_BYTES = 9  # an answer's button token: 72 random bits, 12 URL-safe charact
 class Asker:
     """Who sent a message, and where."""
 
-    channel: str  # telegram | wecom | cli
+    channel: ChannelName
     user_id: str
     chat_type: str = "private"
     chat_id: str | None = None  # set in group chats, where each member follows their own questions
@@ -218,7 +218,7 @@ class Core:
         top_k: int = 3,
         max_question_chars: int = 300,
         rate_limiter: RateLimiter | None = None,
-        access: Mapping[str, Access] | None = None,
+        access: Mapping[ChannelName, Access] | None = None,
         script: str = "simplified",
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     ) -> None:
@@ -258,7 +258,9 @@ class Core:
             return await self.remove(asker, int(match.group(1)))
         return await self.ask(asker, message)
 
-    def asker(self, channel: str, user_id: object, chat_type: str = "private", chat_id: object | None = None) -> Asker:
+    def asker(
+        self, channel: ChannelName, user_id: object, chat_type: str = "private", chat_id: object | None = None
+    ) -> Asker:
         """Who sent a message (chat_id only in group chats), an admin if the channel's config says so."""
         return Asker(
             channel, str(user_id), chat_type, None if chat_id is None else str(chat_id),

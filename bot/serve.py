@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.access import Access, RateLimiter
+from bot.access import Access, ChannelName, RateLimiter
 
 if TYPE_CHECKING:
     import asyncio
@@ -57,7 +57,7 @@ class Channel(Protocol):
 class ChannelKind:
     """A channel `rectbot serve` can run: its name, the settings it needs, its allow-lists, how to build it."""
 
-    name: str
+    name: ChannelName
     settings: Callable[[Config], dict[str, object]]  # each setting it needs, as the user sets it -> its value
     access: Callable[[Config], Access]
     build: Callable[[Core, Config], Channel]  # imports the channel's libraries
@@ -93,11 +93,11 @@ def wecom_channel(core: Core, config: Config) -> Channel:
     return WeComChannel(core, crypto, api, path=settings.path)
 
 
-CHANNELS: dict[str, ChannelKind] = {
+CHANNELS: dict[ChannelName, ChannelKind] = {
     kind.name: kind
     for kind in [
         ChannelKind(
-            "telegram",
+            ChannelName.TELEGRAM,
             settings=lambda config: {"telegram.token (or RECTBOT_TELEGRAM_TOKEN)": config.telegram.token},
             access=lambda config: Access.from_ids(
                 config.telegram.admins, config.telegram.allowed_users, config.telegram.allowed_chats
@@ -105,7 +105,7 @@ CHANNELS: dict[str, ChannelKind] = {
             build=telegram_channel,
         ),
         ChannelKind(
-            "wecom",
+            ChannelName.WECOM,
             settings=lambda config: {
                 "wecom.corp_id": config.wecom.corp_id,
                 "wecom.token (or RECTBOT_WECOM_TOKEN)": config.wecom.token,
@@ -146,12 +146,9 @@ def channels_to_run(config: Config, requested: list[str]) -> list[str]:
 
 def searcher_for(corpus: Corpus, config: Config) -> Searcher:
     """A searcher with the configured parameters."""
-    from retrieval.search import SearchParams, Searcher
+    from retrieval.search import Searcher
 
-    params = SearchParams(
-        confident_coverage=config.search.confident_coverage, related_coverage=config.search.related_coverage
-    )
-    return Searcher.over(corpus, params)
+    return Searcher.over(corpus, config.search.params())
 
 
 def build_core(corpus: Corpus, chatlog: ChatLog, config: Config) -> Core:

@@ -28,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.access import ChannelName
 from bot.config import TelegramConfig
 from bot.core import (
     EXPIRED,
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
+CHANNEL = ChannelName.TELEGRAM
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
 MAX_ALERT_CHARS = 200  # Telegram's limit for a callback answer shown as an alert
 COMMANDS = [

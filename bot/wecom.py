@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.access import ChannelName
 from bot.core import FAILED, HELP_TEXT, TEXT_ONLY, Core, Download, FetchError, Notice, Pending, Reply, Silence
 from bot.render import render_wecom
 from bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
@@ -28,7 +29,7 @@ from retrieval.documents import SUPPORTED_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "wecom"
+CHANNEL = ChannelName.WECOM
 PATH = "/wecom/callback"
 REPLY_DEADLINE = 4.0  # seconds; WeCom gives up after 5 and retries
 MAX_BODY_BYTES = 64 * 1024  # a text message envelope is a few KB

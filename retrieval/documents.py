@@ -31,6 +31,7 @@ from retrieval.formats import (
     DocumentError,
     RawDocument,
     ReadLimits,
+    Rejection,
     check_text_length,
     reader_for,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Article",
     "DocumentError",
     "ParsedFile",
+    "Rejection",
     "Section",
     "parse_bytes",
     "read_document",
@@ -126,14 +128,15 @@ def parse_bytes(data: bytes, file_name: str, limits: ReadLimits = ReadLimits()) 
     """
     suffix = Path(file_name).suffix.lower()
     if suffix not in READERS:
-        raise DocumentError(f"unsupported format {suffix}" if suffix else "unsupported format (no file extension)")
+        reason = f"unsupported format {suffix}" if suffix else "unsupported format (no file extension)"
+        raise DocumentError(Rejection.UNSUPPORTED_FORMAT, reason)
     if not data.strip():
-        raise DocumentError("empty file")
+        raise DocumentError(Rejection.EMPTY, "empty file")
     raw = reader_for(suffix, data)(data, limits)
     check_text_length(raw.lines, limits)
     articles = _articles(raw)
     if not articles:
-        raise DocumentError("no readable text")
+        raise DocumentError(Rejection.NO_TEXT, "no readable text")
     logger.debug("%s: %d article(s), encoding %s", file_name, len(articles), raw.encoding)
     return ParsedFile(
         file_name=file_name,
