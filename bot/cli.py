@@ -31,7 +31,12 @@ logger = logging.getLogger(__name__)
 
 
 class CommandError(Exception):
-    """A problem to report to the user in one line, with exit status 2."""
+    """A usage problem (a bad argument or setting) to report in one line, with exit status 2."""
+
+
+class Failure(Exception):
+    """Work that could not be done (a database that cannot be opened, a network error), reported in one line
+    with exit status 1."""
 
 
 SIGPIPE_STATUS = 141  # what a shell reports for a program stopped by SIGPIPE, as `yes | head` is
@@ -62,12 +67,28 @@ def terminal_progress(stream: TextIO) -> Progress | None:
     return show
 
 
+def announce_first_run(config: Config, stream: TextIO) -> None:
+    """Say where a new database goes and what it starts with: a missing seed folder is never silent."""
+    from retrieval.formats import SUPPORTED_SUFFIXES
+
+    database, seeds = config.storage.database, config.corpus.seeds
+    if database.exists():
+        return
+    found = [p for p in seeds.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES] if seeds.is_dir() else []
+    if found:
+        print(f"首次运行：正在导入 {len(found)} 份种子报告到 {database.parent} …", file=stream)
+    else:
+        print(f"rectbot: first run: no seed reports in {seeds}; the database at {database} starts empty "
+              "(add documents with `rectbot ingest PATH`)", file=stream)
+
+
 async def open_corpus(config: Config, progress: Progress | None = None) -> Corpus:
     """Open the configured corpus, turning storage failures into a clear message."""
     import sqlite3
 
     from retrieval.corpus import Corpus
 
+    announce_first_run(config, sys.stderr)
     try:
         return await Corpus.open(
             config.storage.database,
@@ -78,15 +99,23 @@ async def open_corpus(config: Config, progress: Progress | None = None) -> Corpu
             parser=parse_pool(config),
         )
     except (sqlite3.DatabaseError, OSError) as error:
-        raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
+        raise Failure(f"cannot open database {config.storage.database}: {error}") from None
 
 
 @asynccontextmanager
-async def opened_corpus(config: Config, progress: Progress | None = None) -> AsyncIterator[Corpus]:
+async def opened_corpus(
+    config: Config, progress: Progress | None = None, *, to_search: bool = False
+) -> AsyncIterator[Corpus]:
     """The configured corpus, open for the block and closed after it, whatever happens in it; opening it shows
-    `progress` (default: a progress line on a terminal)."""
+    `progress` (default: a progress line on a terminal). `to_search`: an empty corpus is a Failure, not a
+    silent "nothing found" for every question."""
     corpus = await open_corpus(config, progress or terminal_progress(sys.stderr))
     try:
+        if to_search and await corpus.store.count_searchable_passages() == 0:
+            raise Failure(
+                f"the database at {config.storage.database} holds no documents: add some with `rectbot ingest PATH`"
+                + ("" if config.corpus.seeds.is_dir() else f" (the seed folder {config.corpus.seeds} does not exist)")
+            )
         yield corpus
     finally:
         await corpus.close()
@@ -109,7 +138,7 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     if top < 1:
         raise CommandError("--top must be at least 1")
     questions = read_questions(sys.stdin) if args.question == "-" else [safe_text(args.question)]
-    async with opened_corpus(config) as corpus:
+    async with opened_corpus(config, to_search=True) as corpus:
         searcher = searcher_for(corpus, config)
         for question in questions:
             if args.question == "-" and not question.strip():
@@ -141,7 +170,7 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     from bot.core import Asker, Pending
     from bot.render import render_plain
 
-    async with opened_corpus(config) as corpus:
+    async with opened_corpus(config, to_search=True) as corpus:
         core = build_core(corpus, await ChatLog.open(corpus.store.database), config)
         asker = Asker(channel=ChannelName.CLI, user_id=getpass.getuser(), is_admin=True)
         print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
@@ -227,7 +256,11 @@ async def cmd_docs(args: argparse.Namespace, config: Config) -> int:
     from bot.render import document_plain
 
     async with opened_corpus(config) as corpus:
-        documents = [doc for doc in await corpus.store.documents() if wanted(doc, args)]
+        everything = await corpus.store.documents()
+    documents = [doc for doc in everything if wanted(doc, args)]
+    if not everything:
+        print(f"rectbot: the database at {config.storage.database} holds no documents "
+              "(add some with `rectbot ingest PATH`)", file=sys.stderr)
     if args.json:
         print(json.dumps([dataclasses.asdict(doc) for doc in documents], ensure_ascii=False, indent=1))
         return 0
@@ -258,7 +291,7 @@ async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
         questions = load_questions(args.file)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CommandError(f"cannot read question file {args.file}: {error}") from None
-    async with opened_corpus(config) as corpus:
+    async with opened_corpus(config, to_search=True) as corpus:
         report = await evaluate(searcher_for(corpus, config), questions)
     print(eval_plain(report, args.verbose))
     return 0
@@ -275,14 +308,16 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     try:
         # The HTTP host listens (/healthz, /readyz) while the corpus opens.
         await serve(config, channels, lambda: open_corpus(config, terminal_progress(sys.stderr)))
-    except (NoChannel, OSError) as error:
+    except NoChannel as error:
         raise CommandError(str(error)) from None
+    except OSError as error:
+        raise Failure(str(error)) from None
     except InvalidToken as error:
-        raise CommandError(
+        raise Failure(
             f"telegram: {error} The Bot API answered 401 or 404: check telegram.token, and telegram.base_url if set"
         ) from None
     except TelegramError as error:
-        raise CommandError(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
+        raise Failure(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
     return 0
 
 
@@ -305,18 +340,49 @@ def date_prefix(text: str) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; --config is accepted by every command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="config file (default: $RECTBOT_CONFIG, else ./config.toml)")
-    common.add_argument(
-        "--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",
-        help=f"logging level: {', '.join(LOG_LEVELS)} (default WARNING)",
+def add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """--config and --log-level, accepted before the command and after it."""
+    parser.add_argument(
+        "--config", type=Path, default=default, help="config file (default: $RECTBOT_CONFIG, else ./config.toml)"
     )
+    parser.add_argument(
+        "--log-level", default="WARNING" if default is None else default, type=str.upper, choices=LOG_LEVELS,
+        metavar="LEVEL", help=f"logging level: {', '.join(LOG_LEVELS)} (default WARNING)",
+    )
+
+
+def installed_version() -> str:
+    """rectbot's version as installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rectbot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+class VersionAction(argparse.Action):
+    """--version: looked up only when asked, so `rectbot --help` stays fast."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print rectbot's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"rectbot {installed_version()}")
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; the global options go before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    # After the command they override what was given before it only when given: no defaults of their own.
+    add_global_options(common, argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
         prog="rectbot",
         description="Cited excerpts from real reports on rectifying weak and lax grassroots party organisations.",
     )
+    parser.add_argument("--version", action=VersionAction)
+    add_global_options(parser, None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ask = sub.add_parser("ask", parents=[common], help="answer a question with the best excerpts")
     ask.add_argument("question", help="the question, or - to read one question per line from standard input")
@@ -354,12 +420,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         redactor = RedactSecrets(config.secrets())
-        configure_logging(args.log_level, config.secrets())
+        configure_logging(args.log_level, config.secrets(), config.logging.format, config.logging.sql)
         return asyncio.run(COMMANDS[args.command](args, config))
-    except (ConfigError, CommandError) as error:
+    except (ConfigError, CommandError, Failure) as error:
         # Messages can quote what a library said, and libraries quote tokens: redacted as the logs are.
         print(f"rectbot: {safe_text(redactor.redact(str(error)))}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(error, Failure) else 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

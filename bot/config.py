@@ -14,9 +14,11 @@ import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.logs import LogFormat
 from retrieval.index import Engine, IdfMethod, IndexParams
 from retrieval.parsing import ParseLimits
 from retrieval.passages import PassageParams
@@ -29,6 +31,7 @@ BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 RENAMED = {"wecom.host": "http.host", "wecom.port": "http.port"}
 ENV_PREFIX = "RECTBOT_"
 CONFIG_ENV = "RECTBOT_CONFIG"
+HOME_ENV = "RECTBOT_HOME"
 
 # The library's defaults, which the keys that set its parameters share.
 _INDEX, _PASSAGES, _SEARCH, _PARSING = IndexParams(), PassageParams(), SearchParams(), ParseLimits()
@@ -51,12 +54,26 @@ def library_params(params_class: type[P], section: Any) -> P:
     return params_class(**values)
 
 
+DATABASE_NAME = "rectbot.sqlite3"
+
+
+def data_home(environ: Mapping[str, str]) -> Path:
+    """Where rectbot keeps its data when no config names a database: $RECTBOT_HOME, else the platform's user
+    data folder (~/.local/share/rectbot on Linux), so that every shell and service finds the same database."""
+    if environ.get(HOME_ENV):
+        return Path(environ[HOME_ENV]).expanduser().absolute()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("rectbot", appauthor=False))
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     database: Path = setting(
-        Path("rectbot-data/rectbot.sqlite3"),
-        "SQLite database file; the index and jieba cache are kept beside it. Relative paths in a config "
-        "file are relative to that file.",
+        Path(DATABASE_NAME),
+        "SQLite database file; the index and caches are kept beside it. Default: rectbot.sqlite3 in the data "
+        "directory ($RECTBOT_HOME, else the user data folder, ~/.local/share/rectbot on Linux). Relative paths in "
+        "a config file are relative to that file.",
     )
 
 
@@ -144,6 +161,12 @@ class ParsingConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    format: LogFormat = setting(LogFormat.TEXT, "Log lines: text (for people) or json (one object per line, for log collectors).")
+    sql: bool = setting(False, "Also log every SQL statement (aiosqlite) at --log-level DEBUG; off, DEBUG stays readable.")
+
+
+@dataclass(frozen=True)
 class DisplayConfig:
     script: Script = setting(
         Script.SIMPLIFIED,
@@ -193,6 +216,7 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     parsing: ParsingConfig = field(default_factory=ParsingConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
@@ -276,7 +300,7 @@ def declared_keys() -> dict[str, str]:
 
 def environment_names() -> dict[str, str]:
     """Every environment variable rectbot reads -> what it sets (a key, an old key name, or the config file)."""
-    names = {CONFIG_ENV: "the config file"}
+    names = {CONFIG_ENV: "the config file", HOME_ENV: "the data directory"}
     for key in [*declared_keys(), *RENAMED]:
         names[_env_name(key)] = key
     return names
@@ -299,7 +323,7 @@ def _check_environment(environ: dict[str, str]) -> None:
         same = [f"${env}" for env, key in known.items() if key.startswith(f"{section}.") and key not in RENAMED]
         raise ConfigError(f"unknown environment variable ${name}; known for [{section}]: {', '.join(same)}")
     raise ConfigError(
-        f"unknown environment variable ${name}; known: ${CONFIG_ENV} and {ENV_PREFIX}<SECTION>_<KEY> for the "
+        f"unknown environment variable ${name}; known: ${CONFIG_ENV}, ${HOME_ENV} and {ENV_PREFIX}<SECTION>_<KEY> for the "
         f"sections {', '.join(sections())}"
     )
 
@@ -412,6 +436,8 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
                     raise ConfigError(f"config keys {new[0]} and {old[0]} are both set, to different values: remove the old one")
                 values[key] = value
                 break
+        if name == "storage" and "database" not in values:
+            values["database"] = data_home(environ) / DATABASE_NAME
         built[name] = cls(**values)
     return Config(**built, source=path, renamed=renamed)
 
