@@ -160,9 +160,50 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def start_line_editing(history: Path) -> bool:
+    """Arrow keys, Home/End and history for input() (readline, where Python has it), history kept in a file."""
+    try:
+        import readline
+    except ImportError:  # Windows: the console edits lines itself
+        return False
+    readline.set_history_length(1000)
+    try:
+        readline.read_history_file(history)
+    except OSError:
+        pass  # no history yet
+    return True
+
+
+def save_history(history: Path) -> None:
+    """Keep the chat's history for next time (a failure only loses the history)."""
+    import readline
+
+    try:
+        readline.write_history_file(history)
+    except OSError as error:
+        logger.warning("cannot save chat history to %s: %s", history, error)
+
+
+def read_line(prompt: str) -> str:
+    """A line typed at the prompt; Ctrl-C clears it (an empty line), Ctrl-D raises EOFError.
+
+    input() runs on the event loop's thread, not a worker: readline and Ctrl-C only work there. While it waits,
+    Ctrl-C raises KeyboardInterrupt at once instead of asyncio's handler cancelling the command after Enter.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return input(prompt)
+    except KeyboardInterrupt:
+        print("^C")
+        return ""
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """An interactive chat on the terminal, with the replies the bots give."""
-    import asyncio
     import getpass
 
     from bot.access import ChannelName
@@ -173,12 +214,16 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     async with opened_corpus(config, to_search=True) as corpus:
         core = build_core(corpus, await ChatLog.open(corpus.store.database), config)
         asker = Asker(channel=ChannelName.CLI, user_id=getpass.getuser(), is_admin=True)
-        print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
+        history = config.storage.database.with_name("chat-history")
+        editing = sys.stdin.isatty() and start_line_editing(history)
+        print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-C 清除这一行，Ctrl-D 退出。")
         while True:
             try:
-                line = await asyncio.to_thread(input, "> ")
+                line = read_line("> ")
             except EOFError:
                 print()
+                if editing:
+                    save_history(history)
                 return 0
             if not line.strip():
                 continue
@@ -321,6 +366,79 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def cmd_info(args: argparse.Namespace, config: Config) -> int:
+    """What is installed and where: versions, data directory, corpus, index, and every setting in effect."""
+    import platform
+    import sqlite3
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bot.config import HOME_ENV, data_home
+    from bot.render import info_plain
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    database = config.storage.database
+    async with opened_corpus(config) as corpus:
+        files = await corpus.store.count_files()
+        documents = len(await corpus.store.documents())
+        passages = await corpus.store.count_searchable_passages()
+        indexed = len(corpus.index) if corpus.index is not None else 0
+    size = sum(p.stat().st_size for p in database.parent.glob(f"{database.name}*") if p.is_file())
+    facts = [
+        ("rectbot", installed_version()),
+        ("python", f"{platform.python_version()} ({sys.executable})"),
+        ("sqlite", sqlite3.sqlite_version),
+        ("libraries", ", ".join(f"{name} {installed(name)}" for name in
+                                ("rjieba", "jieba", "numpy", "aiosqlite", "python-telegram-bot", "starlette", "uvicorn"))),
+        ("config file", str(config.source) if config.source else "none (defaults and RECTBOT_* variables)"),
+        ("data directory", f"{data_home(os.environ)}" + (f" (from ${HOME_ENV})" if os.environ.get(HOME_ENV) else "")),
+        ("database", f"{database} ({size / 1e6:.1f} MB with its WAL)"),
+        ("corpus", f"{files} files, {documents} documents, {passages} searchable passages"),
+        ("index", f"{corpus.index_dir}: {indexed} passages" + ("" if indexed == passages else " (behind the database)")),
+    ]
+    print(info_plain(facts, config.effective()))
+    return 0
+
+
+async def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    """A consistent copy of the database while bots keep running (SQLite's online backup API)."""
+    import asyncio
+
+    from bot.backup import BackupError, backup_database
+    from bot.render import backup_plain
+
+    try:
+        report = await asyncio.to_thread(backup_database, config.storage.database, args.file.absolute())
+    except BackupError as error:
+        raise Failure(str(error)) from None
+    print(backup_plain(report))
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace, config: Config) -> int:
+    """The question log, for admins who report upward: CSV or JSON lines on standard output."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.chatlog import ChatLog
+    from bot.render import questions_csv, questions_jsonl
+
+    since = None
+    if args.since:
+        # A day is counted in the configured time zone, as /stats counts 'today'.
+        since = datetime.fromisoformat(args.since).replace(tzinfo=ZoneInfo(config.chat.timezone))
+    async with opened_corpus(config) as corpus:
+        questions = await (await ChatLog.open(corpus.store.database)).logged_questions(since)
+    sys.stdout.write(questions_csv(questions) if args.csv else questions_jsonl(questions))
+    if not questions:
+        print("rectbot: no questions were asked" + (f" since {args.since}" if args.since else ""), file=sys.stderr)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "ask": cmd_ask,
     "chat": cmd_chat,
@@ -330,6 +448,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "remove": cmd_remove,
     "eval": cmd_eval,
     "serve": cmd_serve,
+    "info": cmd_info,
+    "backup": cmd_backup,
+    "export": cmd_export,
 }
 
 
@@ -372,6 +493,13 @@ class VersionAction(argparse.Action):
         parser.exit()
 
 
+def day(text: str) -> str:
+    """An --since value for export: YYYY-MM-DD."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; the global options go before or after the command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -405,6 +533,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("-v", "--verbose", action="store_true", help="one line per question")
     serving = sub.add_parser("serve", parents=[common], help="run the chat bots (default: every configured channel)")
     serving.add_argument("channels", nargs="*", metavar="CHANNEL", help=f"one of: {', '.join(CHANNELS)}")
+    sub.add_parser("info", parents=[common], help="versions, data directory, corpus, index and settings in effect")
+    backup = sub.add_parser("backup", parents=[common], help="copy the database safely while rectbot runs")
+    backup.add_argument("file", type=Path, help="the new file to write (never overwritten)")
+    export = sub.add_parser("export", parents=[common], help="export the question log")
+    export.add_argument("what", choices=("questions",), help="what to export: questions")
+    export.add_argument("--since", type=day, help="only questions asked on or after YYYY-MM-DD (chat.timezone)")
+    export.add_argument("--csv", action="store_true", help="CSV with a header row (default: one JSON object per line)")
     return parser
 
 

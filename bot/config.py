@@ -224,6 +224,21 @@ class Config:
     source: Path | None = None  # the file this was read from, if any
     renamed: tuple[str, ...] = ()  # a warning per old key name used (see RENAMED)
 
+    def effective(self) -> list[tuple[str, str]]:
+        """Every key and the value in effect ('section.key', shown value); secrets only say whether they are set."""
+        shown = []
+        for name, cls in sections().items():
+            for f in dataclasses.fields(cls):
+                value = getattr(getattr(self, name), f.name)
+                if f.metadata["secret"]:
+                    text = "(set)" if value else "(not set)"
+                elif isinstance(value, tuple):
+                    text = ", ".join(map(str, value)) or "(none)"
+                else:
+                    text = str(value) if value != "" else "(empty)"
+                shown.append((f"{name}.{f.name}", text))
+        return shown
+
     def secrets(self) -> list[str]:
         """The values of every secret key that is set, for the log filter."""
         return [
