@@ -193,7 +193,9 @@ def test_the_terminal_chat_edits_lines_clears_them_on_ctrl_c_and_quits_on_ctrl_d
         answer = _read_until(main_fd, b"\r\n> ").decode(errors="replace")
         assert "【1】" in answer and "^[[D" not in answer
         # Ctrl-C in the middle of a line clears it at once: no answer, a new prompt.
-        os.write(main_fd, "半截问题".encode() + b"\x03")
+        os.write(main_fd, "半截问题".encode())
+        _read_until(main_fd, "半截问题".encode())  # echoed by readline: it is reading the line
+        os.write(main_fd, b"\x03")
         cleared = _read_until(main_fd, b"> ").decode(errors="replace")
         assert "^C" in cleared and "【" not in cleared
         os.write(main_fd, "更多！".encode() + b"\r")
