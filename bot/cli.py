@@ -18,20 +18,24 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
-from retrieval.text import safe_text
+from rectbot.bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
+from rectbot.retrieval.text import safe_text
 
 if TYPE_CHECKING:
-    from bot.config import Config
-    from retrieval.corpus import Corpus, Progress
-    from retrieval.parsing import ParsePool
-    from retrieval.store import DocumentRow
+    from rectbot.bot.config import Config
+    from rectbot.retrieval.corpus import Corpus, Progress
+    from rectbot.retrieval.parsing import ParsePool
+    from rectbot.retrieval.store import DocumentRow
 
 logger = logging.getLogger(__name__)
 
 
 class CommandError(Exception):
     """A usage problem (a bad argument or setting) to report in one line, with exit status 2."""
+
+
+class NeverRaised(Exception):
+    """Stands for the exceptions of a library that is not installed."""
 
 
 class Failure(Exception):
@@ -69,7 +73,7 @@ def terminal_progress(stream: TextIO) -> Progress | None:
 
 def announce_first_run(config: Config, stream: TextIO) -> None:
     """Say where a new database goes and what it starts with: a missing seed folder is never silent."""
-    from retrieval.formats import SUPPORTED_SUFFIXES
+    from rectbot.retrieval.formats import SUPPORTED_SUFFIXES
 
     database, seeds = config.storage.database, config.corpus.seeds
     if database.exists():
@@ -86,7 +90,7 @@ async def open_corpus(config: Config, progress: Progress | None = None) -> Corpu
     """Open the configured corpus, turning storage failures into a clear message."""
     import sqlite3
 
-    from retrieval.corpus import Corpus
+    from rectbot.retrieval.corpus import Corpus
 
     announce_first_run(config, sys.stderr)
     try:
@@ -123,7 +127,7 @@ async def opened_corpus(
 
 def parse_pool(config: Config) -> ParsePool:
     """The process's worker pool, or one with the configured limits when they are not the defaults."""
-    from retrieval.parsing import ParseLimits, ParsePool, shared_pool
+    from rectbot.retrieval.parsing import ParseLimits, ParsePool, shared_pool
 
     limits = config.parsing.params()
     return shared_pool() if limits == ParseLimits() else ParsePool(limits)
@@ -131,8 +135,8 @@ def parse_pool(config: Config) -> ParsePool:
 
 async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     """Answer one question, or one per line of standard input with `-`."""
-    from bot.render import result_json, result_plain
-    from retrieval.search import EmptyQuestion
+    from rectbot.bot.render import result_json, result_plain
+    from rectbot.retrieval.search import EmptyQuestion
 
     top = config.search.top_k if args.top is None else args.top
     if top < 1:
@@ -206,10 +210,10 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """An interactive chat on the terminal, with the replies the bots give."""
     import getpass
 
-    from bot.access import ChannelName
-    from bot.chatlog import ChatLog
-    from bot.core import Asker, Pending
-    from bot.render import render_plain
+    from rectbot.bot.access import ChannelName
+    from rectbot.bot.chatlog import ChatLog
+    from rectbot.bot.core import Asker, Pending
+    from rectbot.bot.render import render_plain
 
     async with opened_corpus(config, to_search=True) as corpus:
         core = build_core(corpus, await ChatLog.open(corpus.store.database), config)
@@ -236,8 +240,8 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     """Ingest files and folders, one line per file; exit 1 if any was rejected (skipped formats do not count)."""
-    from bot.render import ingest_plain
-    from retrieval.corpus import IngestStatus
+    from rectbot.bot.render import ingest_plain
+    from rectbot.retrieval.corpus import IngestStatus
 
     missing = [path for path in args.paths if not path.exists()]
     if missing:
@@ -254,7 +258,7 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
     """Remove documents (by id) or files (by path), after a confirmation on a terminal or with --yes."""
     import getpass
 
-    from bot.render import removal_plan_plain, removed_plain
+    from rectbot.bot.render import removal_plan_plain, removed_plain
 
     async with opened_corpus(config) as corpus:
         documents = await corpus.store.documents()
@@ -285,7 +289,7 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
     """Rebuild the index from the database."""
-    from bot.render import reindexed_plain
+    from rectbot.bot.render import reindexed_plain
 
     progress = terminal_progress(sys.stderr)
     async with opened_corpus(config, progress) as corpus:
@@ -298,7 +302,7 @@ async def cmd_docs(args: argparse.Namespace, config: Config) -> int:
     """List the documents, filtered by region, date or words in title, source or path."""
     import dataclasses
 
-    from bot.render import document_plain
+    from rectbot.bot.render import document_plain
 
     async with opened_corpus(config) as corpus:
         everything = await corpus.store.documents()
@@ -329,12 +333,12 @@ def wanted(doc: DocumentRow, args: argparse.Namespace) -> bool:
 
 async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     """Run a question file and print the metrics."""
-    from bot.render import eval_plain
-    from retrieval.evaluation import evaluate, load_questions
+    from rectbot.bot.render import eval_plain
+    from rectbot.retrieval.evaluation import evaluate, load_questions
 
     try:
         questions = load_questions(args.file)
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError) as error:  # QuestionFileError says where and what the format is
         raise CommandError(f"cannot read question file {args.file}: {error}") from None
     async with opened_corpus(config, to_search=True) as corpus:
         report = await evaluate(searcher_for(corpus, config), questions)
@@ -344,7 +348,10 @@ async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """Run the chat channels (all configured ones by default) until interrupted."""
-    from telegram.error import InvalidToken, TelegramError
+    try:
+        from telegram.error import InvalidToken, TelegramError
+    except ImportError:  # installed without the telegram extra: there are no Telegram errors to explain
+        InvalidToken = TelegramError = NeverRaised  # noqa: N806
 
     try:
         channels = channels_to_run(config, args.channels)
@@ -372,8 +379,8 @@ async def cmd_info(args: argparse.Namespace, config: Config) -> int:
     import sqlite3
     from importlib.metadata import PackageNotFoundError, version
 
-    from bot.config import HOME_ENV, data_home
-    from bot.render import info_plain
+    from rectbot.bot.config import HOME_ENV, data_home
+    from rectbot.bot.render import info_plain
 
     def installed(name: str) -> str:
         try:
@@ -408,8 +415,8 @@ async def cmd_backup(args: argparse.Namespace, config: Config) -> int:
     """A consistent copy of the database while bots keep running (SQLite's online backup API)."""
     import asyncio
 
-    from bot.backup import BackupError, backup_database
-    from bot.render import backup_plain
+    from rectbot.bot.backup import BackupError, backup_database
+    from rectbot.bot.render import backup_plain
 
     try:
         report = await asyncio.to_thread(backup_database, config.storage.database, args.file.absolute())
@@ -424,8 +431,8 @@ async def cmd_export(args: argparse.Namespace, config: Config) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.chatlog import ChatLog
-    from bot.render import questions_csv, questions_jsonl
+    from rectbot.bot.chatlog import ChatLog
+    from rectbot.bot.render import questions_csv, questions_jsonl
 
     since = None
     if args.since:
@@ -548,8 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import asyncio  # after parsing: `rectbot --help` needs neither asyncio nor the config machinery
 
-    from bot.config import ConfigError, load_config
-    from bot.logs import RedactSecrets, configure_logging
+    from rectbot.bot.config import ConfigError, load_config
+    from rectbot.bot.logs import RedactSecrets, configure_logging
 
     redactor = RedactSecrets(())
     try:

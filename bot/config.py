@@ -9,6 +9,7 @@ and its choices from the library (IndexParams, PassageParams, SearchParams, Pars
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -18,14 +19,22 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.logs import LogFormat
-from retrieval.index import Engine, IdfMethod, IndexParams
-from retrieval.parsing import ParseLimits
-from retrieval.passages import PassageParams
-from retrieval.search import SearchParams
-from retrieval.text import Script
+from rectbot.bot.logs import LogFormat
+from rectbot.retrieval.index import Engine, IdfMethod, IndexParams
+from rectbot.retrieval.parsing import ParseLimits
+from rectbot.retrieval.passages import PassageParams
+from rectbot.retrieval.search import SearchParams
+from rectbot.retrieval.text import Script
 
-BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+def bundled_seeds() -> Path:
+    """The five seed reports shipped inside the package (rectbot.seeds, package data)."""
+    spec = importlib.util.find_spec("rectbot.seeds")
+    # A namespace package: installed, one folder; installed editable, the repository's seeds/ and a finder hook.
+    folders = [Path(p) for p in (spec.submodule_search_locations or []) if Path(p).is_dir()] if spec else []
+    return folders[0] if folders else Path(__file__).resolve().parent.parent / "seeds"
+
+
+BUNDLED_SEEDS = bundled_seeds()
 # Old key name -> its new name. An old name still works (in the file and as RECTBOT_<SECTION>_<KEY>) when the new
 # one is not set, with a warning at start-up; both set to different values is an error.
 RENAMED = {"wecom.host": "http.host", "wecom.port": "http.port"}

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access import Access, ChannelName, RateLimiter, Verdict
-from bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
-from retrieval.corpus import IngestReport, ReindexReport
-from retrieval.corpus import Corpus
-from retrieval.search import Confidence, Hit, Searcher
-from retrieval.store import DocumentRow, PassageRow, Removal
-from retrieval.text import safe_text
+from rectbot.bot.access import Access, ChannelName, RateLimiter, Verdict
+from rectbot.bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
+from rectbot.retrieval.corpus import IngestReport, ReindexReport
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Confidence, Hit, Searcher
+from rectbot.retrieval.store import DocumentRow, PassageRow, Removal
+from rectbot.retrieval.text import safe_text
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from bot.backup import BackupReport
-from bot.chatlog import LoggedQuestion
-from bot.core import (
+from rectbot.bot.backup import BackupReport
+from rectbot.bot.chatlog import LoggedQuestion
+from rectbot.bot.core import (
     Answer,
     ConfirmRemoval,
     Context,
@@ -34,12 +34,12 @@ from bot.core import (
     Silence,
     Stats,
 )
-from retrieval.corpus import IngestReport, IngestStatus, ReindexReport
-from retrieval.evaluation import EvalReport
-from retrieval.formats import Rejection
-from retrieval.search import Hit, SearchResult
-from retrieval.store import DocumentRow, Removal
-from retrieval.text import Script, in_script, safe_text
+from rectbot.retrieval.corpus import IngestReport, IngestStatus, ReindexReport
+from rectbot.retrieval.evaluation import EvalReport
+from rectbot.retrieval.formats import Rejection
+from rectbot.retrieval.search import Hit, SearchResult
+from rectbot.retrieval.store import DocumentRow, Removal
+from rectbot.retrieval.text import Script, in_script, safe_text
 
 UNKNOWN_DATE = "日期不详"
 UNKNOWN_SOURCE = "来源不详"

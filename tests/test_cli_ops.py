@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from rectbot.bot.cli import main
 from tests.conftest import ROOT
 
 
@@ -134,7 +134,7 @@ def test_export_questions_as_csv_and_json_lines(home: Path, monkeypatch, capsys)
 
 
 def _stderr_lines(args: list[str], env: dict[str, str]) -> list[str]:
-    result = subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
+    result = subprocess.run([sys.executable, "-m", "rectbot.bot.cli", *args], capture_output=True, text=True, env=env,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stderr.splitlines()
@@ -149,7 +149,7 @@ def test_json_logs_are_one_object_per_line(home: Path) -> None:
     lines = _stderr_lines(["--log-level", "INFO", "ask", "第一书记"], _child_env(home, RECTBOT_LOGGING_FORMAT="json"))
     entries = [json.loads(line) for line in lines]
     assert entries and all({"time", "level", "logger", "message"} <= set(e) for e in entries)
-    assert any(e["logger"].startswith("retrieval") for e in entries)
+    assert any(e["logger"].startswith("rectbot.retrieval") for e in entries)
 
 
 def test_debug_logs_leave_out_sql_unless_asked(home: Path) -> None:
@@ -182,7 +182,7 @@ def _own_terminal() -> None:
 @pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX system")
 def test_the_terminal_chat_edits_lines_clears_them_on_ctrl_c_and_quits_on_ctrl_d(home: Path) -> None:
     main_fd, child_fd = pty.openpty()
-    chat = subprocess.Popen([sys.executable, "-m", "bot.cli", "chat"], stdin=child_fd, stdout=child_fd,
+    chat = subprocess.Popen([sys.executable, "-m", "rectbot.bot.cli", "chat"], stdin=child_fd, stdout=child_fd,
                             stderr=child_fd, env={**_child_env(home), "TERM": "xterm"}, close_fds=True,
                             preexec_fn=_own_terminal)
     os.close(child_fd)
@@ -207,3 +207,24 @@ def test_the_terminal_chat_edits_lines_clears_them_on_ctrl_c_and_quits_on_ctrl_d
         chat.kill()
         os.close(main_fd)
     assert (home / "chat-history").is_file()
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ('["软弱涣散怎么整顿"]', "question 1 is a JSON str, not an object"),
+        ('{"q": "x"}', "found a JSON dict"),
+        ('[{"id": "a1"}]', 'question 1 has no "q"'),
+        ('[{"id": "a1", "q": "第一书记", "any": "选派"}]', '"any" must be a list of strings'),
+        ('[{"id": "a1", "q": "第一书记", "kind": "weird"}]', '"kind" must be one of lexical'),
+        ("not json", "not JSON"),
+    ],
+)
+def test_a_malformed_question_file_says_what_is_wrong_and_the_format(
+    home: Path, tmp_path: Path, capsys, content: str, said: str
+) -> None:
+    questions = tmp_path / "questions.json"
+    questions.write_text(content, encoding="utf-8")
+    status, out, err = run(capsys, "eval", str(questions))
+    assert status == 2 and out == "" and said in err and "Traceback" not in err
+    assert "string indices" not in err

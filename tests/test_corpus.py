@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus, files_under
-from retrieval.index import PassageIndex
-from retrieval.search import Confidence, Searcher
-from retrieval.store import Store
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus, files_under
+from rectbot.retrieval.index import PassageIndex
+from rectbot.retrieval.search import Confidence, Searcher
+from rectbot.retrieval.store import Store
+from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import SEEDS
 
 NEW_REPORT = (
@@ -212,7 +212,7 @@ async def test_migrations_are_recorded(corpus: Corpus) -> None:
 
 
 async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, tokenizer: Tokenizer) -> None:
-    from retrieval.passages import PassageParams
+    from rectbot.retrieval.passages import PassageParams
 
     database = seeded_dir / "rectbot.sqlite3"
     corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer, passage_params=PassageParams(100, 160))
@@ -478,7 +478,7 @@ async def test_after_adds_replacements_and_removals_answers_are_those_of_a_reind
 async def test_a_crash_between_saving_the_new_segments_and_the_manifest_leaves_a_consistent_index(
     seeded_dir: Path, tokenizer: Tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retrieval.backend as backend
+    import rectbot.retrieval.backend as backend
 
     database = seeded_dir / "rectbot.sqlite3"
     corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)
