@@ -173,10 +173,15 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 60) -> bytes:
 def _own_terminal() -> None:
     """In the child: a new session whose controlling terminal is the pty, so Ctrl-C there sends SIGINT."""
     import fcntl
+    import signal
     import termios
 
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # As a login shell starts a program: the test runner's threads may have SIGINT blocked or ignored, and a
+    # child inherits both.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX system")
@@ -195,6 +200,7 @@ def test_the_terminal_chat_edits_lines_clears_them_on_ctrl_c_and_quits_on_ctrl_d
         # Ctrl-C in the middle of a line clears it at once: no answer, a new prompt.
         os.write(main_fd, "半截问题".encode())
         _read_until(main_fd, "半截问题".encode())  # echoed by readline: it is reading the line
+        time.sleep(0.5)  # as a person pauses before giving up on a line
         os.write(main_fd, b"\x03")
         cleared = _read_until(main_fd, b"> ").decode(errors="replace")
         assert "^C" in cleared and "【" not in cleared
