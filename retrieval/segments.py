@@ -79,40 +79,71 @@ class Segment:
 
     @classmethod
     def merge(cls, parts: Sequence[tuple[Segment, np.ndarray | None]]) -> Segment:
-        """One segment holding the live rows of each (segment, dead rows or None), in that order."""
+        """One segment holding the live rows of each (segment, dead rows or None), in that order.
+
+        Each column's rows are already ascending within a segment and the segments' rows follow one another, so
+        every entry's place is computed (a counting sort): time and memory are linear in the entries merged.
+        """
         tokens: dict[str, int] = {}
-        columns, rows, tfs, ids, lengths = [], [], [], [], []
+        sources = []
         offset = 0
         for segment, dead in parts:
-            keep = np.ones(len(segment), dtype=bool) if dead is None else ~dead
-            renumbered = np.cumsum(keep) - 1 + offset
             remap = np.fromiter((tokens.setdefault(token, len(tokens)) for token in segment.tokens),
                                 dtype=np.int64, count=len(segment.tokens))
-            entry_columns = np.repeat(remap, np.diff(segment.indptr))
-            live = keep[segment.rows]
-            columns.append(entry_columns[live])
-            rows.append(renumbered[segment.rows[live]])
-            tfs.append(segment.tf[live])
-            ids.append(segment.ids[keep])
-            lengths.append(segment.lengths[keep])
-            offset += int(keep.sum())
-        all_columns = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
-        all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        order = np.lexsort((all_rows, all_columns))
+            if dead is None:
+                live_entries, renumbered = None, None
+                counts = np.diff(segment.indptr)
+                kept = len(segment)
+            else:
+                keep = ~dead
+                live_entries = keep[segment.rows]
+                running = np.zeros(len(live_entries) + 1, dtype=np.int64)
+                np.cumsum(live_entries, out=running[1:])
+                counts = running[segment.indptr[1:]] - running[segment.indptr[:-1]]
+                renumbered = (np.cumsum(keep) - 1).astype(np.int32)
+                kept = int(keep.sum())
+            sources.append((segment, dead, remap, counts, live_entries, renumbered, offset))
+            offset += kept
+        totals = np.zeros(len(tokens), dtype=np.int64)
+        for _, _, remap, counts, _, _, _ in sources:
+            totals[remap] += counts  # a segment's tokens are distinct: no index repeats
+        starts = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(totals, out=starts[1:])
+        cursor = starts[:-1].copy()  # where the next segment's entries of each column go
+        entries = int(starts[-1])
+        tf_type = np.result_type(*(segment.tf.dtype for segment, _ in parts)) if parts else np.float32
+        rows = np.empty(entries, dtype=np.int32)
+        tf = np.empty(entries, dtype=tf_type)
+        for segment, dead, remap, counts, live_entries, renumbered, first_row in sources:
+            n = int(counts.sum())
+            if n == 0:
+                continue
+            column_of = np.repeat(remap, counts)
+            group_start = np.repeat(np.cumsum(counts) - counts, counts)
+            places = cursor[column_of] + (np.arange(n, dtype=np.int64) - group_start)
+            del column_of, group_start
+            if live_entries is None:
+                rows[places] = segment.rows + np.int32(first_row)
+                tf[places] = segment.tf
+            else:
+                rows[places] = renumbered[segment.rows[live_entries]] + np.int32(first_row)
+                tf[places] = segment.tf[live_entries]
+            cursor[remap] += counts
         # Tokens held only by removed rows are left out.
-        counts = np.bincount(all_columns, minlength=len(tokens))
-        held = np.flatnonzero(counts)
+        held = np.flatnonzero(totals)
         token_list = list(tokens)
         indptr = np.zeros(len(held) + 1, dtype=np.int64)
-        np.cumsum(counts[held], out=indptr[1:])
+        np.cumsum(totals[held], out=indptr[1:])
+        ids = [segment.ids if dead is None else segment.ids[~dead] for segment, dead in parts]
+        lengths = [segment.lengths if dead is None else segment.lengths[~dead] for segment, dead in parts]
         return cls(
             new_name(),
             np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64),
             np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64),
             tuple(token_list[column] for column in held.tolist()),
             indptr,
-            all_rows[order].astype(np.int32),
-            (np.concatenate(tfs) if tfs else np.zeros(0, dtype=np.float32))[order],
+            rows,
+            tf,
         )
 
     def save(self, directory: Path) -> None:
@@ -129,6 +160,7 @@ class Segment:
                 fsync_path(path)
             fsync_path(temporary)
             os.rename(temporary, target)
+            fsync_path(directory)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
