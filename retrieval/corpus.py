@@ -129,6 +129,7 @@ class Corpus:
         self._merging: asyncio.Task[None] | None = None
         self._merge_job: MergeJob | None = None  # the merge running now
         self._stop_merging = threading.Event()
+        self._merge_limit: int | None = None  # while stopping: larger merges are not started
         self._merge_failed_on: SearchIndex | None = None  # not tried again until the index changes
         self._closing = False
 
@@ -190,9 +191,13 @@ class Corpus:
         """Stop the background merge at its next step (one that small is let finish) and wait for it."""
         if self._merging is None:
             return
-        if self._merge_job is None or self._merge_job.entries > unless_smaller_than:
+        self._merge_limit = unless_smaller_than
+        if self._merge_job is not None and self._merge_job.entries > unless_smaller_than:
             self._stop_merging.set()
-        await self._merging
+        try:
+            await self._merging
+        finally:
+            self._merge_limit = None
 
     async def _merge(self) -> None:
         """Merge segments until the index calls for no more, each merge saved, then swapped in whole.
@@ -205,12 +210,12 @@ class Corpus:
         staging = SearchIndex.staging_folder(self.index_dir)
         try:
             while (base := self.index) is not None and (job := base.planned_merges()) is not None:
-                if self._closing and job.entries > FINISH_ON_CLOSE_ENTRIES:
+                if self._merge_limit is not None and job.entries > self._merge_limit:
                     return
                 self._merge_job = job
                 started = time.perf_counter()
                 done = await asyncio.to_thread(job.run, staging, self._stop_merging)
-                if done is None:
+                if done is None or self._stop_merging.is_set():
                     return  # stopped
                 while True:
                     current = self.index
