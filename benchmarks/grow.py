@@ -7,6 +7,9 @@ Over scale.py's deterministic seed-like corpus of N passages (its generator, not
   remove    Corpus.remove([one report of the corpus]) until none of its passages is indexed
   p50       Searcher.search over the same questions, end to end, on the rebuilt index, after the add (two
             segments) and after the remove (two segments, removed rows); and SearchIndex.search alone
+  merge     a big merge in the background (as if the new segments had reached half the base: MERGE_RATIO raised
+            for the run), and meanwhile another new report ingested until searchable, and the questions asked;
+            then how long the merge took to be saved and swapped in, and the segments left
 
 Usage: python benchmarks/grow.py [--sizes 10000,100000] [--questions 200] [--workdir DIR]
 """
@@ -83,7 +86,30 @@ async def measure(size: int, questions: list[str], work: Path, material) -> dict
         remove = time.perf_counter() - started
         assert removal.path == victim and len(corpus.index.passages_of(documents)) == 0
         p50_removed = await question_p50(corpus, questions)
+
+        import retrieval.index as index_module
+
+        index_module.MERGE_RATIO = 10**6  # every segment catches up with the one before: merge as much as allowed
+        before_merge = len(corpus.index.words.segments())
+        started = time.perf_counter()
+        merging = asyncio.create_task(corpus.merges_done())
+        await asyncio.sleep(0)
+        second = work / f"new-{size}-2.txt"
+        second.write_text(NEW_REPORT.format(county="另一县").replace("星火", "燎原"), encoding="utf-8")
+        add_started = time.perf_counter()
+        [added] = await corpus.ingest([second])
+        found = any("燎原夜校" in hit.text for hit in (await searcher.search("燎原夜校")).shown)
+        add_during_merge = time.perf_counter() - add_started
+        assert added.status == "added" and found, (added, found)
+        merge_running = not merging.done()
+        p50_merging = await question_p50(corpus, questions)
+        await merging
+        merge_seconds = time.perf_counter() - started
+        index_module.MERGE_RATIO = 2
         return {
+            "merge": merge_seconds, "add_during_merge": add_during_merge, "merge_running": merge_running,
+            "p50_merging": p50_merging[0], "segments_before_merge": before_merge,
+            "segments_after_merge": len(corpus.index.words.segments()),
             "passages": report.passages, "ingest": ingest_seconds, "rebuild": rebuild, "add": add, "remove": remove,
             "segments": len(corpus.index.words.segments()),
             "p50_rebuilt": p50_rebuilt[0], "p50_added": p50_added[0], "p50_removed": p50_removed[0],
@@ -106,6 +132,18 @@ def table(rows: list[dict[str, float]]) -> str:
             f"| {row['remove']:.2f} s ({row['rebuild'] / row['remove']:.0f}x) "
             f"| {row['p50_rebuilt']:.1f} / {row['p50_added']:.1f} / {row['p50_removed']:.1f} ms "
             f"| {row['index_rebuilt']:.2f} / {row['index_added']:.2f} / {row['index_removed']:.2f} ms |"
+        )
+    lines += [
+        "",
+        "| passages | background merge: saved and swapped in | segments per field before → after | one new file → "
+        "searchable meanwhile | question p50 meanwhile |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['passages']:,} | {row['merge']:.1f} s | {row['segments_before_merge']} → {row['segments_after_merge']} "
+            f"| {row['add_during_merge']:.2f} s{'' if row['merge_running'] else ' (merge already done)'} "
+            f"| {row['p50_merging']:.1f} ms |"
         )
     return "\n".join(lines)
 
