@@ -39,7 +39,7 @@ class Segment:
     tokens: tuple[str, ...]  # the token of each column
     indptr: np.ndarray  # int64: column c's entries are [indptr[c], indptr[c + 1])
     rows: np.ndarray  # int32: the row of each entry, ascending within a column
-    tf: np.ndarray  # float32: how often the column's token occurs in the row
+    tf: np.ndarray  # uint8 when every count fits (a passage rarely holds a token 256 times), else float32
     vocabulary: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -111,7 +111,7 @@ class Segment:
         np.cumsum(totals, out=starts[1:])
         cursor = starts[:-1].copy()  # where the next segment's entries of each column go
         entries = int(starts[-1])
-        tf_type = np.result_type(*(segment.tf.dtype for segment, _ in parts)) if parts else np.float32
+        tf_type = np.result_type(*(segment.tf.dtype for segment, _ in parts)) if parts else np.uint8
         rows = np.empty(entries, dtype=np.int32)
         tf = np.empty(entries, dtype=tf_type)
         for segment, dead, remap, counts, live_entries, renumbered, first_row in sources:
@@ -175,13 +175,13 @@ class Segment:
         if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
             raise ValueError(f"{folder / _VOCABULARY_FILE} is not a list of tokens")
         ids, lengths, indptr, rows, tf = arrays
-        for label, values, kind in (("ids", ids, "i"), ("lengths", lengths, "i"), ("indptr", indptr, "i"),
-                                   ("rows", rows, "i"), ("tf", tf, "f")):
-            if values.ndim != 1 or values.dtype.kind != kind:
+        for label, values, kinds in (("ids", ids, "i"), ("lengths", lengths, "i"), ("indptr", indptr, "i"),
+                                    ("rows", rows, "i"), ("tf", tf, "fu")):
+            if values.ndim != 1 or values.dtype.kind not in kinds:
                 raise ValueError(f"{folder}: {label} has shape {values.shape} and dtype {values.dtype}")
         return cls(name, ids.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False), tuple(tokens),
                    indptr.astype(np.int64, copy=False), rows.astype(np.int32, copy=False),
-                   tf.astype(np.float32, copy=False))
+                   tf if tf.dtype == np.uint8 else tf.astype(np.float32, copy=False))
 
 
 class SegmentBuilder:
@@ -235,10 +235,18 @@ class SegmentBuilder:
         rows = np.repeat(np.arange(n, dtype=np.int32), np.frombuffer(self._widths, dtype=np.int64) if n else 0)[order]
         tf = (np.frombuffer(self._tf, dtype=np.float32) if len(self._tf) else np.zeros(0, dtype=np.float32))[order]
         del order
+        tf = compact_counts(tf)
         segment = Segment(new_name(), np.array(self._ids, dtype=np.int64), np.array(self._lengths, dtype=np.int64),
                           tokens, indptr, rows, tf)
         self.__init__()
         return segment
+
+
+def compact_counts(tf: np.ndarray) -> np.ndarray:
+    """Term frequencies as uint8 when they all fit (a quarter of the float32 size; the same scores), else float32."""
+    if len(tf) == 0 or tf.max() <= 255:
+        return tf.astype(np.uint8)
+    return tf.astype(np.float32, copy=False)
 
 
 def fsync_path(path: Path) -> None:
