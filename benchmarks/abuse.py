@@ -29,8 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bot.core import Asker, Core, Pending  # noqa: E402
 from retrieval.corpus import Corpus  # noqa: E402
 from retrieval.tokenizer import Tokenizer  # noqa: E402
-from tests.abuse_inputs import fuzzed_questions, mutated_files  # noqa: E402
-from tests.test_abuse import assert_valid_for_every_channel  # noqa: E402
+from testkit.abuse import assert_valid_for_every_channel, fuzzed_questions, mutated_files  # noqa: E402
 
 
 @dataclass

@@ -3,7 +3,7 @@
     python benchmarks/channel_latency.py [--rounds 5]
 
 Core.ask is search plus the query log and saved answer. Telegram: a question queued at a fake Bot API server
-(tests/fakes/bot_api.py) -> the real Application long-polls it over HTTP on 127.0.0.1 -> sendMessage. WeCom: a
+(testkit/fakes/bot_api.py) -> the real Application long-polls it over HTTP on 127.0.0.1 -> sendMessage. WeCom: a
 question sealed by wechatpy and posted to the real callback server on 127.0.0.1 -> the encrypted passive reply,
 opened by wechatpy.
 """
@@ -22,15 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.access import Access  # noqa: E402
 from bot.config import TelegramConfig  # noqa: E402
 from bot.core import Asker, Core  # noqa: E402
-from bot.telegram import TelegramChannel, run_telegram  # noqa: E402
+from bot.http import HttpHost  # noqa: E402
+from bot.telegram import TelegramChannel  # noqa: E402
 from retrieval.corpus import Corpus  # noqa: E402
 from retrieval.evaluation import load_questions  # noqa: E402
-from bot.wecom import HttpServer, WeComChannel  # noqa: E402
+from bot.wecom import WeComChannel  # noqa: E402
 from bot.wecom_crypto import WeComCrypto  # noqa: E402
-from tests.fakes.bot_api import TOKEN, FakeBotApi  # noqa: E402
+from testkit.fakes.bot_api import TOKEN, FakeBotApi  # noqa: E402
 
 import httpx  # noqa: E402
 from wechatpy.enterprise.crypto import WeChatCrypto  # noqa: E402
@@ -62,9 +62,11 @@ async def main(rounds: int) -> None:
         async with FakeBotApi() as fake:
             config = TelegramConfig(token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url)
             stop = asyncio.Event()
-            task = asyncio.create_task(run_telegram(TelegramChannel(core, Access()).build_application(config), stop))
+            task = asyncio.create_task(TelegramChannel(core, config).run(stop))
             await fake.wait_for(lambda call: call.method == "deleteWebhook")
-            server = HttpServer(WeComChannel(core, Access(), WeComCrypto(*WECOM)).app("/wecom/callback"), "127.0.0.1", 0)
+            server = HttpHost("127.0.0.1", 0)
+            server.mount(WeComChannel(core, WeComCrypto(*WECOM)).routes())
+            server.ready()
             port = await server.start()
             theirs = WeChatCrypto(*WECOM)
             telegram, wecom, core_only = [], [], []

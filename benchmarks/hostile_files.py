@@ -24,7 +24,7 @@ from pathlib import Path
 from docx import Document
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout, not an installed copy
-from tests.docfactory import make_pdf  # noqa: E402
+from testkit.docfactory import make_pdf  # noqa: E402
 
 
 def docx_with(document_xml: Callable[[zipfile.ZipFile, str], None]) -> bytes:

@@ -19,7 +19,7 @@ from retrieval.search import Searcher
 from retrieval.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FILES = [ROOT.parent / "shared" / "eval" / "dev_questions.json", ROOT / "tests" / "data" / "extra_questions.json"]
+DEFAULT_FILES = [ROOT / "tests" / "data" / "dev_questions.json", ROOT / "tests" / "data" / "extra_questions.json"]
 
 
 async def main(files: list[Path]) -> None:

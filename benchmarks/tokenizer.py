@@ -1,6 +1,6 @@
 """Tokenising for the index: jieba against rjieba, and reindex time with and without the token cache.
 
-    python benchmarks/tokenizer.py [--pages ../shared/corpus/pages] [--synthetic 100000] [--jieba-synthetic]
+    python benchmarks/tokenizer.py [--pages DIR] [--synthetic 100000] [--jieba-synthetic]
 
 Prints markdown tables:
 - agreement of the two segmenters on every passage of the seeds and the pages;
@@ -10,7 +10,8 @@ Prints markdown tables:
   out), with no token cache (every passage segmented, as before the cache), a cold cache (every passage
   segmented and stored), a warm one (nothing changed) and a warm one after one new document of 20 passages;
 - segmenting the synthetic passages in two worker processes against one.
-Timings are the best of --repeat runs (default 3); the machine's other load shows in them.
+Timings are the best of --repeat runs (default 3); the machine's other load shows in them. The pages are the
+development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 """
 
 from __future__ import annotations

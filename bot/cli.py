@@ -346,9 +346,9 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         channels = channels_to_run(config, args.channels)
     except NoChannel as error:
         raise CommandError(str(error)) from None
-    corpus = await open_corpus(config, terminal_progress(sys.stderr))
     try:
-        await serve(build_core(corpus, config), config, channels)
+        # The HTTP host listens (/healthz, /readyz) while the corpus opens.
+        await serve(config, channels, lambda: open_corpus(config, terminal_progress(sys.stderr)))
     except (NoChannel, OSError) as error:
         raise CommandError(str(error)) from None
     except InvalidToken as error:
@@ -357,8 +357,6 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         ) from None
     except TelegramError as error:
         raise CommandError(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
-    finally:
-        await corpus.close()
     return 0
 
 

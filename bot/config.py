@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from retrieval.text import SCRIPTS
 
 BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+# Old key name -> its new name. An old name still works (in the file and as RECTBOT_<SECTION>_<KEY>) when the new
+# one is not set, with a warning at start-up; both set to different values is an error.
+RENAMED = {"wecom.host": "http.host", "wecom.port": "http.port"}
 
 
 class ConfigError(ValueError):
@@ -94,6 +97,14 @@ class DisplayConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    host: str = setting(
+        "127.0.0.1", "Address of the HTTP server (/healthz, /readyz, the WeCom callback); put a TLS reverse proxy in front."
+    )
+    port: int = setting(8080, "Port of the HTTP server; 0: any free one (logged).")
+
+
+@dataclass(frozen=True)
 class TelegramConfig:
     token: str = setting("", "Bot token from @BotFather (better: the RECTBOT_TELEGRAM_TOKEN environment variable).", secret=True)
     base_url: str = setting("", "Bot API base URL, for a self-hosted Bot API server; empty: https://api.telegram.org/bot.")
@@ -111,9 +122,7 @@ class WeComConfig:
     token: str = setting("", "Token of the app's callback (接收消息 -> 设置API接收).", secret=True)
     encoding_aes_key: str = setting("", "EncodingAESKey of the app's callback: 43 characters.", secret=True)
     secret: str = setting("", "The app's Secret, for sending results of slow work (active send API).", secret=True)
-    host: str = setting("127.0.0.1", "Address the callback server listens on (put a TLS reverse proxy in front).")
-    port: int = setting(8080, "Port the callback server listens on.")
-    path: str = setting("/wecom/callback", "URL path of the callback, as entered in the WeCom admin console.")
+    path: str = setting("/wecom/callback", "URL path of the callback on the HTTP server, as entered in the WeCom admin console.")
     api_base_url: str = setting("https://qyapi.weixin.qq.com", "WeCom server API, for gettoken and message/send.")
     admins: tuple[str, ...] = setting((), "WeCom user ids (账号) that may use 重建索引 and 统计.")
     allowed_users: tuple[str, ...] = setting((), "If set, only these WeCom user ids (and admins) may ask.")
@@ -129,9 +138,11 @@ class Config:
     chat: ChatConfig = field(default_factory=ChatConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
     parsing: ParsingConfig = field(default_factory=ParsingConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     wecom: WeComConfig = field(default_factory=WeComConfig)
     source: Path | None = None  # the file this was read from, if any
+    renamed: tuple[str, ...] = ()  # a warning per old key name used (see RENAMED)
 
     def secrets(self) -> list[str]:
         """The values of every secret key that is set, for the log filter."""
@@ -175,8 +186,10 @@ class Config:
             )
         if not self.wecom.path.startswith("/"):
             raise ConfigError(f"config key wecom.path must start with /, got {self.wecom.path!r}")
-        if not 0 <= self.wecom.port <= 65535:
-            raise ConfigError(f"config key wecom.port must be between 0 and 65535, got {self.wecom.port}")
+        if self.wecom.path in ("/healthz", "/readyz"):
+            raise ConfigError(f"config key wecom.path must not be {self.wecom.path}: the HTTP server answers it itself")
+        if not 0 <= self.http.port <= 65535:
+            raise ConfigError(f"config key http.port must be between 0 and 65535, got {self.http.port}")
         for key in ("confident_coverage", "related_coverage"):
             if not 0 <= getattr(self.search, key) <= 1:
                 raise ConfigError(f"config key search.{key} must be between 0 and 1, got {getattr(self.search, key)}")
@@ -191,7 +204,11 @@ def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
 
 def sections() -> dict[str, type]:
     """Config section name -> its dataclass."""
-    return {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "source"}  # type: ignore[misc]
+    return {
+        f.name: f.default_factory  # type: ignore[misc]
+        for f in dataclasses.fields(Config)
+        if f.name not in ("source", "renamed")
+    }
 
 
 def declared_keys() -> dict[str, str]:
@@ -281,6 +298,7 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
         if not isinstance(table, dict):
             raise ConfigError(f"config key {name} must be a [{name}] table")
 
+    moved, renamed = _moved_values(raw, environ)
     built: dict[str, Any] = {}
     for name, cls in known.items():
         table = dict(raw.get(name, {}))
@@ -292,9 +310,43 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
         values = {}
         for key in fields:
             env_name = f"RECTBOT_{name}_{key}".upper()
-            if environ.get(env_name):
-                values[key] = _coerce(f"{name}.{key} (from ${env_name})", environ[env_name], hints[key], None)
-            elif key in table:
-                values[key] = _coerce(f"{name}.{key}", table[key], hints[key], base)
+            old_env, old_file = moved.get(f"{name}.{key}", (None, None))
+            layers = [  # the environment wins over the file; in each, the key's name over its old name
+                ((f"{name}.{key} (from ${env_name})", environ[env_name]) if environ.get(env_name) else None, old_env, None),
+                ((f"{name}.{key}", table[key]) if key in table else None, old_file, base),
+            ]
+            for new, old, relative_to in layers:
+                if new is None and old is None:
+                    continue
+                value = _coerce(*(new or old), hints[key], relative_to)
+                if new is not None and old is not None and _coerce(*old, hints[key], relative_to) != value:
+                    raise ConfigError(f"config keys {new[0]} and {old[0]} are both set, to different values: remove the old one")
+                values[key] = value
+                break
         built[name] = cls(**values)
-    return Config(**built, source=path)
+    return Config(**built, source=path, renamed=renamed)
+
+
+Setting = tuple[str, Any]  # where a value was set (for messages), and the value
+
+
+def _moved_values(
+    raw: dict[str, Any], environ: dict[str, str]
+) -> tuple[dict[str, tuple[Setting | None, Setting | None]], tuple[str, ...]]:
+    """Values set under an old name, taken out of `raw`: new key -> (from the environment, from the file); and a
+    warning for each."""
+    moved: dict[str, tuple[Setting | None, Setting | None]] = {}
+    warnings = []
+    for old, new in RENAMED.items():
+        section, key = old.split(".")
+        env_name, new_env_name = f"RECTBOT_{section}_{key}".upper(), "RECTBOT_" + new.replace(".", "_").upper()
+        table = raw.get(section, {})
+        from_env = (f"{old} (from ${env_name})", environ[env_name]) if environ.get(env_name) else None
+        from_file = (old, table.pop(key)) if key in table else None
+        if from_env is not None:
+            warnings.append(f"${env_name} is the old name of ${new_env_name}; please rename it")
+        if from_file is not None:
+            warnings.append(f"config key {old} is the old name of {new}; please move it to [{new.split('.')[0]}]")
+        if from_env is not None or from_file is not None:
+            moved[new] = (from_env, from_file)
+    return moved, tuple(warnings)

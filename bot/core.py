@@ -7,12 +7,12 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access import RateLimiter, Verdict
+from bot.access import Access, RateLimiter, Verdict
 from retrieval.corpus import IngestReport, ReindexReport
 from retrieval.corpus import Corpus
 from retrieval.search import Confidence, Hit, Searcher
@@ -199,6 +199,10 @@ HELP_TEXT = (
 )
 EXPIRED = "这个回答已过期，请重新提问。"
 NOT_YOURS = "这是别人的提问，请自己提问后再用这些按钮。"
+NOT_ALLOWED = "抱歉，只有授权的用户可以使用。如需使用，请联系管理员。"
+TEXT_ONLY = "我只能回答文字问题。请直接输入问题，例如：软弱涣散村党组织怎么整顿"
+FAILED = "抱歉，处理这条消息时出错了，已记录下来。请稍后再试，或换个问法。"
+EVERYONE = Access()  # a channel without allow-lists: everyone may ask, nobody administers
 
 
 class Core:
@@ -212,6 +216,7 @@ class Core:
         top_k: int = 3,
         max_question_chars: int = 300,
         rate_limiter: RateLimiter | None = None,
+        access: Mapping[str, Access] | None = None,
         script: str = "simplified",
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     ) -> None:
@@ -221,6 +226,7 @@ class Core:
         self.top_k = top_k
         self.max_question_chars = max_question_chars
         self.rate_limiter = rate_limiter
+        self.access = dict(access or {})  # channel -> its allow-lists and admins
         self.script = script
         self.now = now
         self._jobs: set[asyncio.Task[Reply]] = set()  # running slow work, kept so it is not garbage-collected
@@ -228,7 +234,7 @@ class Core:
         self._removals: dict[tuple[str, str], tuple[int, datetime]] = {}  # (channel, user) -> document, deadline
 
     async def handle(self, asker: Asker, text: str) -> Reply:
-        """Answer one text message: a command word or a question (channels call throttle() first)."""
+        """Answer one text message: a command word or a question (channels call admit() first)."""
         message = safe_text(text).strip()
         word = message.lower()
         if word in HELP_WORDS:
@@ -248,6 +254,25 @@ class Core:
         if match := CONFIRM_DELETE_COMMAND.match(message):
             return await self.remove(asker, int(match.group(1)))
         return await self.ask(asker, message)
+
+    def asker(self, channel: str, user_id: object, chat_type: str = "private", chat_id: object | None = None) -> Asker:
+        """Who sent a message (chat_id only in group chats), an admin if the channel's config says so."""
+        return Asker(
+            channel, str(user_id), chat_type, None if chat_id is None else str(chat_id),
+            is_admin=self.access.get(channel, EVERYONE).is_admin(user_id),
+        )
+
+    def admit(self, asker: Asker) -> Notice | Silence | None:
+        """Check a message against the rate limit, then the allow-list: None to go on, else what to say (or not)."""
+        # The rate limit comes first, so that refusals cannot be used to flood a chat either.
+        if (refusal := self.throttle(asker)) is not None:
+            logger.info("%s: rate limit: user %s", asker.channel, asker.user_id)
+            return refusal
+        if not self.access.get(asker.channel, EVERYONE).allows(asker.user_id, asker.chat_id):
+            where = f" in chat {asker.chat_id}" if asker.chat_id is not None else ""
+            logger.info("%s: refused user %s%s: not on the allow-list", asker.channel, asker.user_id, where)
+            return Notice("not_allowed", NOT_ALLOWED)
+        return None
 
     def throttle(self, asker: Asker) -> Notice | Silence | None:
         """Count a message under the rate limit: None to go on, else what to say (once) or not say."""

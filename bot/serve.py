@@ -1,4 +1,4 @@
-"""`rectbot serve`: the configured chat channels in one process and one event loop.
+"""`rectbot serve`: the configured chat channels and one HTTP host in one process and one event loop.
 
 Importing this module is cheap, as `rectbot --help` does: each channel's libraries (python-telegram-bot,
 Starlette and uvicorn, httpx) are imported only when that channel starts, the search library only when a core
@@ -10,63 +10,137 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
 
 from bot.access import Access, RateLimiter
 
 if TYPE_CHECKING:
     import asyncio
 
+    from starlette.routing import BaseRoute
+
     from bot.config import Config
     from bot.core import Core
-    from bot.wecom import WeComChannel
+    from bot.http import HttpHost
     from retrieval.corpus import Corpus
     from retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
 
-CHANNELS = ("telegram", "wecom")
 FOLLOW_SECONDS = 1.0  # how often a running bot checks for corpus changes made by other processes
+T = TypeVar("T")
 
 
 class NoChannel(ValueError):
-    """A channel was asked for (or none is configured) without the settings it needs."""
+    """A channel was asked for (or none is configured) without the settings it needs, or does not exist."""
+
+
+class Channel(Protocol):
+    """A chat channel as `rectbot serve` runs it."""
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """HTTP routes to mount on the shared host (none for a bot that polls)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set."""
+
+    async def close(self) -> None:
+        """After the HTTP host has stopped: finish work still pending and release clients."""
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    """A channel `rectbot serve` can run: its name, the settings it needs, its allow-lists, how to build it."""
+
+    name: str
+    settings: Callable[[Config], dict[str, object]]  # each setting it needs, as the user sets it -> its value
+    access: Callable[[Config], Access]
+    build: Callable[[Core, Config], Channel]  # imports the channel's libraries
+
+    def missing(self, config: Config) -> list[str]:
+        """The settings it needs that are not set."""
+        return [name for name, value in self.settings(config).items() if not value]
+
+
+def telegram_channel(core: Core, config: Config) -> Channel:
+    """The Telegram bot, long-polling."""
+    from bot.telegram import TelegramChannel
+
+    return TelegramChannel(core, config.telegram)
+
+
+def wecom_channel(core: Core, config: Config) -> Channel:
+    """The WeCom callback; it sends results of slow work only when the Secret and AgentId are set."""
+    from bot.wecom import WeComChannel
+    from bot.wecom_api import WeComApi
+    from bot.wecom_crypto import CryptoError, WeComCrypto
+
+    settings = config.wecom
+    try:
+        crypto = WeComCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
+    except CryptoError as error:
+        raise NoChannel(f"cannot start wecom: wecom.encoding_aes_key: {error}") from None
+    api = None
+    if settings.secret and settings.agent_id:
+        api = WeComApi(settings.api_base_url, settings.corp_id, settings.secret, settings.agent_id)
+    else:
+        logger.warning("wecom: secret or agent_id not set; results of slow work (重建索引) cannot be sent")
+    return WeComChannel(core, crypto, api, path=settings.path)
+
+
+CHANNELS: dict[str, ChannelKind] = {
+    kind.name: kind
+    for kind in [
+        ChannelKind(
+            "telegram",
+            settings=lambda config: {"telegram.token (or RECTBOT_TELEGRAM_TOKEN)": config.telegram.token},
+            access=lambda config: Access.from_ids(
+                config.telegram.admins, config.telegram.allowed_users, config.telegram.allowed_chats
+            ),
+            build=telegram_channel,
+        ),
+        ChannelKind(
+            "wecom",
+            settings=lambda config: {
+                "wecom.corp_id": config.wecom.corp_id,
+                "wecom.token (or RECTBOT_WECOM_TOKEN)": config.wecom.token,
+                "wecom.encoding_aes_key (or RECTBOT_WECOM_ENCODING_AES_KEY)": config.wecom.encoding_aes_key,
+            },
+            access=lambda config: Access.from_ids(config.wecom.admins, config.wecom.allowed_users),
+            build=wecom_channel,
+        ),
+    ]
+}
+
+
+def channel_kind(name: str) -> ChannelKind:
+    """The channel of that name; NoChannel lists the known ones."""
+    if name not in CHANNELS:
+        raise NoChannel(f"unknown channel {name!r}; known: {', '.join(CHANNELS)}")
+    return CHANNELS[name]
 
 
 def configured_channels(config: Config) -> list[str]:
-    """The channels whose credentials are set."""
-    return [name for name in CHANNELS if missing_settings(config, name) == []]
+    """The channels whose settings are all set."""
+    return [name for name, kind in CHANNELS.items() if not kind.missing(config)]
 
 
 def channels_to_run(config: Config, requested: list[str]) -> list[str]:
     """The channels asked for (default: every configured one); NoChannel names what is missing."""
+    for name in requested:
+        channel_kind(name)
     channels = requested or configured_channels(config)
     if not channels:
-        raise NoChannel(
-            "no channel is configured: set telegram.token (or RECTBOT_TELEGRAM_TOKEN), or wecom.corp_id, "
-            "wecom.token and wecom.encoding_aes_key"
-        )
+        needs = "; or ".join(f"for {name}, {', '.join(kind.settings(config))}" for name, kind in CHANNELS.items())
+        raise NoChannel(f"no channel is configured: set {needs}")
     for name in channels:
-        if missing := missing_settings(config, name):
+        if missing := CHANNELS[name].missing(config):
             raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
     return channels
-
-
-def missing_settings(config: Config, channel: str) -> list[str]:
-    """The config keys a channel needs that are not set."""
-    if channel == "telegram":
-        return [] if config.telegram.token else ["telegram.token (or RECTBOT_TELEGRAM_TOKEN)"]
-    if channel == "wecom":
-        needed = {
-            "wecom.corp_id": config.wecom.corp_id,
-            "wecom.token (or RECTBOT_WECOM_TOKEN)": config.wecom.token,
-            "wecom.encoding_aes_key (or RECTBOT_WECOM_ENCODING_AES_KEY)": config.wecom.encoding_aes_key,
-        }
-        return [name for name, value in needed.items() if not value]
-    raise NoChannel(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
 
 
 def searcher_for(corpus: Corpus, config: Config) -> Searcher:
@@ -80,7 +154,7 @@ def searcher_for(corpus: Corpus, config: Config) -> Searcher:
 
 
 def build_core(corpus: Corpus, config: Config) -> Core:
-    """The platform-neutral core with the configured search and limits."""
+    """The platform-neutral core with the configured search, limits and every channel's allow-lists."""
     from bot.core import Core
 
     return Core(
@@ -89,74 +163,97 @@ def build_core(corpus: Corpus, config: Config) -> Core:
         top_k=config.search.top_k,
         max_question_chars=config.search.max_question_chars,
         rate_limiter=RateLimiter(config.chat.rate_limit),
+        access={name: kind.access(config) for name, kind in CHANNELS.items()},
         script=config.display.script,
         now=lambda: datetime.now(ZoneInfo(config.chat.timezone)),
     )
 
 
-def channel_runs(core: Core, config: Config, channels: list[str], stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
-    """One coroutine per channel (checked by channels_to_run), each running until `stop` is set."""
-    runs = []
-    for name in channels:
-        if name == "telegram":
-            from bot.telegram import TelegramChannel, run_telegram
-
-            settings = config.telegram
-            access = Access.from_ids(settings.admins, settings.allowed_users, settings.allowed_chats)
-            runs.append(run_telegram(TelegramChannel(core, access).build_application(settings), stop))
-        if name == "wecom":
-            from bot.wecom import run_wecom
-
-            runs.append(run_wecom(wecom_channel(core, config), config.wecom.host, config.wecom.port, config.wecom.path, stop))
-    return runs
+class Stopped(Exception):
+    """`stop` was set before the work finished."""
 
 
-def wecom_channel(core: Core, config: Config) -> WeComChannel:
-    """The WeCom callback channel; it sends results of slow work only when the Secret and AgentId are set."""
-    from bot.wecom import WeComChannel
-    from bot.wecom_api import WeComApi
-    from bot.wecom_crypto import CryptoError, WeComCrypto
-
-    settings = config.wecom
-    api = None
-    if settings.secret and settings.agent_id:
-        api = WeComApi(settings.api_base_url, settings.corp_id, settings.secret, settings.agent_id)
-    else:
-        logger.warning("wecom: secret or agent_id not set; results of slow work (重建索引) cannot be sent")
-    try:
-        crypto = WeComCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
-    except CryptoError as error:
-        raise NoChannel(f"cannot start wecom: wecom.encoding_aes_key: {error}") from None
-    return WeComChannel(core, Access.from_ids(settings.admins, settings.allowed_users), crypto, api)
-
-
-async def serve(core: Core, config: Config, channels: list[str], stop: asyncio.Event | None = None) -> None:
-    """Run the channels until `stop` is set (default: SIGINT or SIGTERM); a channel that fails stops the others."""
+async def before_stop(work: Awaitable[T], stop: asyncio.Event) -> T:
+    """The result of `work`, or Stopped (and `work` cancelled) if `stop` is set first."""
     import asyncio
+
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        raise Stopped
+    return task.result()
+
+
+async def serve(
+    config: Config, channels: list[str], open_corpus: Callable[[], Awaitable[Corpus]], stop: asyncio.Event | None = None
+) -> None:
+    """Listen on the HTTP host, open the corpus, warm up, then run the channels until `stop` is set (default:
+    SIGINT or SIGTERM); a channel that fails stops the others. The corpus is closed at the end."""
+    import asyncio
+
+    from bot.http import HttpHost
 
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    runs = channel_runs(core, config, channels, stop)
-    await warm_up(core)
-    logger.info("serving %s", ", ".join(channels))
-    tasks = [asyncio.create_task(run) for run in runs]
+    for warning in config.renamed:
+        logger.warning("config: %s", warning)
+    host = HttpHost(config.http.host, config.http.port)
+    port = await host.start()
+    logger.info("http: listening on http://%s:%d (/healthz, /readyz)", config.http.host, port)
+    corpus: Corpus | None = None
+    try:
+        host.wait_for("opening the corpus")
+        corpus = await before_stop(open_corpus(), stop)
+        await run_channels(build_core(corpus, config), config, channels, host, stop)
+    except Stopped:
+        logger.info("stopped while starting")
+    finally:
+        await host.stop()
+        if corpus is not None:
+            await corpus.close()
+
+
+async def run_channels(core: Core, config: Config, names: list[str], host: HttpHost, stop: asyncio.Event) -> None:
+    """Warm up, mount the channels' routes, say ready, run them until `stop`; then stop the host and close them."""
+    import asyncio
+
+    host.wait_for("warming up the search")
+    await before_stop(warm_up(core), stop)
+    channels = [channel_kind(name).build(core, config) for name in names]
+    tasks: list[asyncio.Task[None]] = []
     # `rectbot ingest` or `remove` in another process, or another bot, must be searchable here without a restart.
     follower = asyncio.create_task(core.corpus.follow_changes(FOLLOW_SECONDS))
     try:
+        for channel in channels:
+            host.mount(channel.routes())
+        host.ready(lambda: {"passages": len(core.corpus.index) if core.corpus.index is not None else 0})
+        logger.info("serving %s", ", ".join(names))
+        tasks = [asyncio.create_task(channel.run(stop)) for channel in channels]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             task.result()
     finally:
         stop.set()
+        host.wait_for("stopping")
         follower.cancel()
         await asyncio.gather(*tasks, follower, return_exceptions=True)
+        await host.stop()  # requests in flight finish before the channels close
+        for channel in channels:
+            await channel.close()
 
 
 async def warm_up(core: Core) -> None:
-    """Load everything a question needs before any channel listens, so the first question waits for nothing."""
+    """Load everything a question needs before any channel is mounted, so the first question waits for nothing."""
     import asyncio
 
     started = time.perf_counter()

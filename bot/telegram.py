@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from telegram import (
     BotCommand,
@@ -27,11 +28,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.access import Access
 from bot.config import TelegramConfig
 from bot.core import (
     EXPIRED,
+    FAILED,
     HELP_TEXT,
+    TEXT_ONLY,
     Answer,
     AnswerRef,
     Asker,
@@ -45,14 +47,14 @@ from bot.core import (
 )
 from bot.render import clip, render_telegram
 
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
 MAX_ALERT_CHARS = 200  # Telegram's limit for a callback answer shown as an alert
-NOT_ALLOWED = "抱歉，这个机器人只对授权的用户开放。如需使用，请联系管理员。"
-TEXT_ONLY = "我只能回答文字问题。请直接输入问题，例如：软弱涣散村党组织怎么整顿"
-FAILED = "抱歉，处理这条消息时出错了，已记录下来。请稍后再试，或换个问法。"
 COMMANDS = [
     BotCommand("help", "用法和示例问题"),
     BotCommand("ask", "提问（群里用）：/ask 问题"),
@@ -156,9 +158,21 @@ def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | No
 class TelegramChannel:
     """The handlers of the Telegram bot; each translates an update, calls the core, and sends the reply."""
 
-    def __init__(self, core: Core, access: Access) -> None:
+    def __init__(self, core: Core, settings: TelegramConfig, first_retry: float = 5.0) -> None:
         self.core = core
-        self.access = access
+        self.first_retry = first_retry
+        self.application = self.build_application(settings)
+
+    def routes(self) -> list[BaseRoute]:
+        """None: the bot long-polls Telegram and needs no public address."""
+        return []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set (see run_telegram)."""
+        await run_telegram(self.application, stop, self.first_retry)
+
+    async def close(self) -> None:
+        """Nothing is left once polling has stopped."""
 
     def build_application(self, config: TelegramConfig) -> Application:
         """A polling Application wired to this channel's handlers."""
@@ -189,31 +203,19 @@ class TelegramChannel:
         return application
 
     def asker(self, update: Update) -> Asker | None:
-        """Who is asking, or None (after a refusal is due) when the allow-lists exclude them."""
+        """Who is asking (the chat only in groups), or None for an update from no one."""
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return None
-        return Asker(
-            channel=CHANNEL,
-            user_id=str(user.id),
-            chat_type=chat.type,
-            chat_id=None if chat.type == ChatType.PRIVATE else str(chat.id),
-            is_admin=self.access.is_admin(user.id),
-        )
+        return self.core.asker(CHANNEL, user.id, chat.type, None if chat.type == ChatType.PRIVATE else chat.id)
 
     async def admitted(self, update: Update) -> Asker | None:
-        """The asker if they may use the bot and are within the rate limit; otherwise answer for them."""
+        """The asker if the core admits them (rate limit, allow-list); otherwise send its refusal."""
         asker = self.asker(update)
         if asker is None:
             return None
-        # The rate limit comes first, so that refusals cannot be used to flood a chat either.
-        if (refusal := self.core.throttle(asker)) is not None:
-            logger.info("rate limit: user %s", asker.user_id)
+        if (refusal := self.core.admit(asker)) is not None:
             await self.send(update, refusal)
-            return None
-        if not self.access.allows(asker.user_id, update.effective_chat.id):
-            logger.info("refused user %s in chat %s: not on the allow-list", asker.user_id, update.effective_chat.id)
-            await self.send(update, Notice("not_allowed", NOT_ALLOWED))
             return None
         return asker
 
@@ -238,7 +240,7 @@ class TelegramChannel:
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start and /help: what the bot does, with example questions."""
-        if asker := await self.admitted(update):
+        if await self.admitted(update):
             await self.send(update, Notice("help", HELP_TEXT))
 
     async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -255,7 +257,7 @@ class TelegramChannel:
 
     async def on_doc(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/doc ID: a document's title, source, date, sections and passage count."""
-        if asker := await self.admitted(update):
+        if await self.admitted(update):
             args = context.args or []
             if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 9:
                 await self.send(update, Notice("usage", DOC_USAGE))
@@ -335,11 +337,11 @@ class TelegramChannel:
         if asker is None:
             await query.answer()
             return
-        if (refusal := self.core.throttle(asker)) is not None:
-            await query.answer(refusal.text if isinstance(refusal, Notice) else None)
-            return
-        if not self.access.allows(asker.user_id, update.effective_chat.id):
-            await query.answer(NOT_ALLOWED, show_alert=True)
+        if (refusal := self.core.admit(asker)) is not None:
+            if isinstance(refusal, Notice):
+                await query.answer(refusal.text, show_alert=refusal.kind == "not_allowed")
+            else:
+                await query.answer()
             return
         if button.action == "vote":
             notice = await self.core.feedback(asker, button.ref, button.number)

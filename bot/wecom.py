@@ -1,29 +1,24 @@
-"""WeCom (企业微信) channel: the callback server of a self-built app; requests -> core calls, replies -> encrypted XML."""
+"""WeCom (企业微信) channel: the callback routes of a self-built app; requests -> core calls, replies -> encrypted XML."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import mimetypes
 import secrets
-import socket
 import time
 import unicodedata
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, ParseError
 
-import uvicorn
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from bot.access import Access
-from bot.core import HELP_TEXT, Asker, Core, Download, FetchError, Notice, Pending, Reply, Silence
+from bot.core import FAILED, HELP_TEXT, TEXT_ONLY, Core, Download, FetchError, Notice, Pending, Reply, Silence
 from bot.render import render_wecom
 from bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
 from bot.wecom_crypto import CryptoError, WeComCrypto
@@ -34,12 +29,10 @@ from retrieval.documents import SUPPORTED_SUFFIXES
 logger = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
+PATH = "/wecom/callback"
 REPLY_DEADLINE = 4.0  # seconds; WeCom gives up after 5 and retries
 MAX_BODY_BYTES = 64 * 1024  # a text message envelope is a few KB
 MAX_CLOCK_SKEW = 300  # seconds between a request's timestamp and now
-NOT_ALLOWED = "抱歉，这个应用只对授权的用户开放。如需使用，请联系管理员。"
-TEXT_ONLY = "我只能回答文字问题。请直接输入问题，例如：软弱涣散村党组织怎么整顿"
-FAILED = "抱歉，处理这条消息时出错了，已记录下来。请稍后再试，或换个问法。"
 UPLOADING = "收到文件，正在导入，完成后告诉你……"
 NO_API = "无法下载文件：服务器没有配置企业微信应用的 secret 和 agent_id。请联系管理员，或在服务器上用 rectbot ingest 导入。"
 MEDIA_EXPIRED = 40007  # invalid media_id: WeCom keeps temporary media for 3 days
@@ -136,37 +129,40 @@ class WeComChannel:
     def __init__(
         self,
         core: Core,
-        access: Access,
         crypto: WeComCrypto,
         api: WeComApi | None = None,
         *,
+        path: str = PATH,
         reply_deadline: float = REPLY_DEADLINE,
         max_upload_bytes: int = MAX_FILE_BYTES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.core = core
-        self.access = access
         self.crypto = crypto
         self.api = api
+        self.path = path
         self.reply_deadline = reply_deadline
         self.max_upload_bytes = max_upload_bytes
         self.clock = clock
         self._later: set[asyncio.Task[None]] = set()
 
-    def app(self, path: str) -> Starlette:
-        """The web app: the callback at `path` (GET verifies the URL, POST delivers messages) and /healthz."""
-        return Starlette(
-            routes=[
-                Route(path, self.verify_url, methods=["GET"]),
-                Route(path, self.receive, methods=["POST"]),
-                Route("/healthz", self.health, methods=["GET"]),
-            ]
-        )
+    def routes(self) -> list[BaseRoute]:
+        """The callback, for the HTTP host: GET verifies the URL, POST delivers messages."""
+        return [
+            Route(self.path, self.verify_url, methods=["GET"]),
+            Route(self.path, self.receive, methods=["POST"]),
+        ]
 
-    async def health(self, request: Request) -> Response:
-        """For the process supervisor: the process answers and has an index."""
-        index = self.core.corpus.index
-        return JSONResponse({"status": "ok", "passages": len(index) if index is not None else 0})
+    async def run(self, stop: asyncio.Event) -> None:
+        """The callback answers on the HTTP host; nothing else runs until `stop` is set."""
+        logger.info("wecom: callback at %s", self.path)
+        await stop.wait()
+
+    async def close(self) -> None:
+        """Once the HTTP host has stopped: deliver results still pending, then close the API client."""
+        await self.drain()
+        if self.api is not None:
+            await self.api.close()
 
     async def verify_url(self, request: Request) -> Response:
         """URL verification: check the signature and answer the decrypted echostr."""
@@ -203,14 +199,11 @@ class WeComChannel:
 
     async def _answer(self, incoming: Incoming, deadline: float) -> str:
         """The passive reply's text ('' for none); slow work is sent later with the active API."""
-        asker = Asker(CHANNEL, incoming.user_id, "app", is_admin=self.access.is_admin(incoming.user_id))
+        asker = self.core.asker(CHANNEL, incoming.user_id, "app")
         if incoming.kind == "event":
             return HELP_TEXT if incoming.event == "subscribe" else ""
-        if (refusal := self.core.throttle(asker)) is not None:
+        if (refusal := self.core.admit(asker)) is not None:
             return render_wecom(refusal)
-        if not self.access.allows(asker.user_id):
-            logger.info("wecom: refused user %s: not on the allow-list", asker.user_id)
-            return NOT_ALLOWED
         job: Coroutine[object, object, Reply]
         if incoming.kind == "text":
             job = self.core.handle(asker, safe_text(incoming.content))
@@ -341,58 +334,3 @@ class WeComChannel:
         client = request.client.host if request.client else "?"
         logger.warning("wecom: refused %s %s from %s: %s", request.method, request.url.path, client, error)
         return PlainTextResponse("refused", status_code=status)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: `rectbot serve` owns SIGINT and SIGTERM for every channel."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class HttpServer:
-    """An ASGI app served by uvicorn inside the running event loop."""
-
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        config = uvicorn.Config(app, lifespan="off", access_log=False, log_config=None, timeout_graceful_shutdown=5)
-        self._server = _Server(config)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> int:
-        """Start listening; returns the port (useful when 0 asked for any free one)."""
-        # Bind here rather than in uvicorn, which exits the whole process when the port is taken.
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted connections inherit it
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as error:
-            sock.close()
-            raise OSError(f"cannot listen on {self.host}:{self.port}: {error.strerror}") from None
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            await asyncio.sleep(0.01)
-        return sock.getsockname()[1]
-
-    async def stop(self) -> None:
-        """Stop accepting, finish the requests in flight."""
-        self._server.should_exit = True
-        if self._task is not None:
-            await self._task
-
-
-async def run_wecom(channel: WeComChannel, host: str, port: int, path: str, stop: asyncio.Event) -> None:
-    """Serve the callback until `stop` is set, then deliver results still pending."""
-    server = HttpServer(channel.app(path), host, port)
-    bound = await server.start()
-    logger.info("wecom: callback listening on http://%s:%d%s", host, bound, path)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
-        await channel.drain()
-        if channel.api is not None:
-            await channel.api.close()

@@ -26,7 +26,7 @@ class Question:
     doc: str | None = None
 
     def is_good(self, excerpt: str) -> bool:
-        """Whether an excerpt answers the question (phrases matched as shared/eval/README.md says)."""
+        """Whether an excerpt holds one of the `any` phrases (when given) and every `all` phrase, as normalised text."""
         text = normalize_for_phrase_match(excerpt)
         any_ok = not self.any or any(normalize_for_phrase_match(p) in text for p in self.any)
         return any_ok and all(normalize_for_phrase_match(p) in text for p in self.all)
@@ -93,7 +93,7 @@ class EvalReport:
 
 
 def load_questions(path: Path) -> list[Question]:
-    """Read a question file in the format of shared/eval/dev_questions.json (extra fields are optional)."""
+    """Read a question file in the format of tests/data/dev_questions.json (extra fields are optional)."""
     entries = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(entries, list):
         raise ValueError("a question file holds a JSON list of questions")

@@ -210,7 +210,7 @@ class _RankBm25Engine:
     """The reference: rank_bm25.BM25Okapi with the chosen idf, over the live rows' tokens."""
 
     def __init__(self, parts: _Parts, params: IndexParams) -> None:
-        import rank_bm25  # a test dependency; only the reference engine needs it
+        import rank_bm25  # imported on first use: only the reference engine needs it
 
         idf_function = _IDF_FUNCTIONS[params.idf]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,7 +14,7 @@ from retrieval.backend import Candidate, SearchBackend
 from retrieval.places import bundled_gazetteer
 from retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from retrieval.store import PassageRow
-from retrieval.text import normalize, text_fingerprint
+from retrieval.text import fingerprint_of_normalized, normalize
 from retrieval.tokenizer import Tokenizer
 from retrieval.typos import HomophoneRepair
 
@@ -47,6 +48,9 @@ class SearchParams:
     related_domain: float = 0.3
     # Passages looked at for the verdict.
     evidence_depth: int = 3
+    # Re-ranking: a candidate's share of the question's telling words adds this much to its score (each of
+    # the index's fields gives at most 1).
+    coverage_weight: float = 2.5
     query: QueryParams = QueryParams()
 
 
@@ -169,7 +173,7 @@ class Searcher:
 
     def warm_up(self) -> None:
         """Load now what questions need (vocabularies, pinyin, place names, the parser over the index), so that
-        the first question waits for none of it; blocking: a server runs it in a thread before it listens."""
+        the first question waits for none of it; blocking: a server runs it in a thread before it reports ready."""
         self.tokenizer.warm_up()
         bundled_gazetteer()
         current = self._current()
@@ -207,54 +211,53 @@ class Searcher:
         k: int,
         offset: int,
     ) -> SearchResult:
-        """The verdict on the distinct candidates still stored, and the page of hits asked for."""
-        distinct: list[tuple[Candidate, PassageRow, str]] = []
+        """Re-rank the distinct candidates still stored by how much of the question each holds, then give the
+        verdict on the best and the page of hits asked for."""
+        coverage = _Coverage(query, parser, self.tokenizer)
+        distinct: list[tuple[float, Candidate, PassageRow, str]] = []
         seen_texts: set[str] = set()
-        for candidate in candidates:
+        needed = max(offset + k, self.params.evidence_depth)
+        best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
+        for candidate in candidates:  # best first by the index's score
+            if len(best) == needed and candidate.score + self.params.coverage_weight <= best[0]:
+                break  # neither this candidate nor any after it can reach the page, even holding every word
             row = rows.get(candidate.passage_id)
             if row is None:  # deleted since the index was built
                 continue
-            fingerprint = text_fingerprint(row.text)
+            text, fingerprint = _matchable(row.text)
             if fingerprint in seen_texts:  # the same paragraph republished in another document
                 continue
             seen_texts.add(fingerprint)
-            cited = "\n".join(filter(None, (row.title, row.region, row.source, row.text)))
-            # A passage of a 沙坡头区 report also speaks of 中卫 and 宁夏.
-            cited = normalize("\n".join([cited, *_places_above(f"{row.title or ''}{row.region or ''}")]))
-            distinct.append((candidate, row, cited))
-            if len(distinct) >= offset + k and len(distinct) >= self.params.evidence_depth:
-                break
+            cited = f"{_citation(row.title, row.region, row.source)}\n{text}"
+            # BM25 saturates each word; a passage holding more of the question's distinct telling words is
+            # usually the answer (Lucene's old coordination factor does the same).
+            score = candidate.score + self.params.coverage_weight * coverage.of(cited)
+            distinct.append((score, candidate, row, cited))
+            (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
         if not distinct:
             return SearchResult(query, Confidence.OFF_TOPIC)
-        evidence = self._evidence(query, parser, [cited for _, _, cited in distinct[: self.params.evidence_depth]])
+        distinct.sort(key=lambda entry: -entry[0])  # stable: ties keep the index's order
+        evidence = self._evidence(query, coverage, [cited for *_, cited in distinct[: self.params.evidence_depth]])
         confidence = self._verdict(evidence)
         if confidence is Confidence.OFF_TOPIC:
             return SearchResult(query, confidence, evidence=evidence)
         terms = (*query.words, *query.expansions)
-        page = tuple(self._hit(row, c.score, terms) for c, row, _ in distinct[offset : offset + k])
+        page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
         if confidence is Confidence.CONFIDENT:
             return SearchResult(query, confidence, hits=page, evidence=evidence)
         return SearchResult(query, confidence, related=page, evidence=evidence)
 
-    def _evidence(self, query: Query, parser: QueryParser, texts: list[str]) -> Evidence:
-        weights = {word: parser.word_weight(word, query) for word in query.topic}
-        known = {word: w for word, w in weights.items() if word not in query.unknown}
-        total = sum(weights.values()) or 1.0
-        known_total = sum(known.values())
-        if not known_total:
+    def _evidence(self, query: Query, coverage: _Coverage, texts: list[str]) -> Evidence:
+        if not coverage.known_total:
             return Evidence(coverage=0.0, known=0.0)
-        # Each word's ways of being said, worked out once for all passages.
-        forms = {word: (query.stand_ins(word), self.tokenizer.parts(word)) for word in known}
         if query.pasted:
             # Pasted text asks several things at once: the top passages together must cover it, not one alone.
             texts = ["\n".join(texts)]
-        best = max(
-            sum(w for word, w in known.items() if _holds(text, word, *forms[word])) / known_total for text in texts
-        )
+        best = max(coverage.of(text) for text in texts)
         # Over all the words typed or pasted: key words of pasted text are picked for being party-building words.
         words = query.content or query.topic
         domain = sum(self.tokenizer.is_domain_word(word) for word in words) / len(words)
-        return Evidence(coverage=best, known=known_total / total, domain=domain)
+        return Evidence(coverage=best, known=coverage.known_total / coverage.total, domain=domain)
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
@@ -292,10 +295,50 @@ class Searcher:
         )
 
 
+@lru_cache(maxsize=8192)
+def _matchable(text: str) -> tuple[str, str]:
+    """A passage's normalised text and its fingerprint; remembered, as the same passages recur across questions."""
+    normalized = normalize(text)
+    return normalized, fingerprint_of_normalized(normalized)
+
+
+def forget_seen_passages() -> None:
+    """Empty the memory of passages' and citations' normalised texts (for benchmarks of first questions)."""
+    _matchable.cache_clear()
+    _citation.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def _citation(title: str | None, region: str | None, source: str | None) -> str:
+    """A document's title, region and source normalised, with the places above those it names (a passage of a
+    沙坡头区 report also speaks of 中卫 and 宁夏); remembered, as the same documents recur."""
+    places = _places_above(f"{title or ''}{region or ''}")
+    return normalize("\n".join([*filter(None, (title, region, source)), *places]))
+
+
 @lru_cache(maxsize=4096)
 def _places_above(context: str) -> tuple[str, ...]:
     """The places above those a document's title and region name; remembered, as the same documents recur."""
     return tuple(bundled_gazetteer().above(context))
+
+
+class _Coverage:
+    """The share of a question's telling words (weighted by rarity, unknown words left out) a text holds."""
+
+    def __init__(self, query: Query, parser: QueryParser, tokenizer: Tokenizer) -> None:
+        weights = {word: parser.word_weight(word, query) for word in query.topic}
+        self.known = {word: w for word, w in weights.items() if word not in query.unknown}
+        self.total = sum(weights.values()) or 1.0
+        self.known_total = sum(self.known.values())
+        # Each word's ways of being said, worked out once for all passages.
+        self._forms = {word: (query.stand_ins(word), tokenizer.parts(word)) for word in self.known}
+
+    def of(self, text: str) -> float:
+        """The share of the known words' weight that the text holds (0 when no word is known)."""
+        if not self.known_total:
+            return 0.0
+        held = sum(w for word, w in self.known.items() if _holds(text, word, *self._forms[word]))
+        return held / self.known_total
 
 
 def _holds(text: str, word: str, stand_ins: list[str], parts: list[str]) -> bool:

@@ -10,21 +10,22 @@ from functools import lru_cache
 
 import opencc
 
-_TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_ALL_HAN = re.compile(rf"[{_CJK}]+")
+TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # the Han code point ranges, for character classes
+_ALL_HAN = re.compile(rf"[{HAN}]+")
 HAN_RUN = _ALL_HAN  # a run of Han characters
 # A word worth indexing holds a Han character, a latin letter or a digit.
-MEANINGFUL = re.compile(rf"[{_CJK}a-z0-9]")
+MEANINGFUL = re.compile(rf"[{HAN}a-z0-9]")
 
 # A reading note glued after a character, as some sites print them: 網(wǎng), 區(qū), 據(jù).
 # Only a single tone-marked syllable right after a Han character counts, so that
 # ordinary brackets such as 村(社区) or (2014) are left alone.
 PINYIN_NOTE = re.compile(
-    rf"(?<=[{_CJK}])[(（](?=[a-zü{_TONE_VOWELS}]*[{_TONE_VOWELS}])[a-zü{_TONE_VOWELS}]{{1,7}}[)）]"
+    rf"(?<=[{HAN}])[(（](?=[a-zü{TONE_VOWELS}]*[{TONE_VOWELS}])[a-zü{TONE_VOWELS}]{{1,7}}[)）]"
 )
 
-# Characters removed before phrase matching (see shared/eval/README.md).
+# Characters removed before phrase matching: an expected phrase is found in an excerpt whatever its spacing and
+# punctuation (quotes, brackets, 、，。：；！？, dashes).
 _PUNCT_FOR_MATCHING = re.compile(
     r"[\s\"'“”‘’「」『』《》〈〉()（）\[\]【】〔〕、，,。.：:；;！!？?—–\-－~～…·•]+"
 )
@@ -97,5 +98,10 @@ def normalize_for_phrase_match(text: str) -> str:
 
 def text_fingerprint(text: str) -> str:
     """Identifies a text whatever its script, punctuation or spacing."""
-    return hashlib.sha256(normalize_for_phrase_match(text).encode("utf-8")).hexdigest()
+    return fingerprint_of_normalized(normalize(text))
+
+
+def fingerprint_of_normalized(normalized: str) -> str:
+    """text_fingerprint() of a text already normalize()d."""
+    return hashlib.sha256(_PUNCT_FOR_MATCHING.sub("", normalized).encode("utf-8")).hexdigest()
 

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from bot.core import Asker, Core, Pending
-from bot.render import render_plain, render_telegram, render_wecom
 from retrieval.corpus import Corpus
-from tests.abuse_inputs import fuzzed_questions, malformed_files
+from testkit.abuse import assert_valid_for_every_channel, fuzzed_questions, malformed_files
 
 ASKER = Asker(channel="telegram", user_id="7")
 ADMIN = Asker(channel="telegram", user_id="9", is_admin=True)
-
-
-def assert_valid_for_every_channel(reply: object) -> None:
-    """The reply renders for the terminal, as WeCom XML and as Telegram HTML within their limits."""
-    render_plain(reply)
-    wecom = render_wecom(reply)
-    assert len(wecom.encode("utf-8")) <= 2048
-    ET.fromstring(f"<xml><Content><![CDATA[{wecom.replace(']]>', ']]]]><![CDATA[>')}]]></Content></xml>")
-    telegram = render_telegram(reply)
-    assert len(telegram) <= 4096
-    telegram.encode("utf-8")
 
 
 async def test_a_thousand_fuzzed_messages_never_crash_and_every_reply_is_valid(corpus: Corpus) -> None:

@@ -163,3 +163,30 @@ def test_parsing_limits_reach_the_worker_pool(tmp_path: Path) -> None:
     path.write_text("[parsing]\nwall_seconds = 0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="parsing.wall_seconds"):
         load_config(path)
+
+
+def test_the_old_names_of_the_http_settings_still_work_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[wecom]\nhost = "0.0.0.0"\nport = 9090\n', encoding="utf-8")
+    config = load_config(path, environ={})
+    assert (config.http.host, config.http.port) == ("0.0.0.0", 9090)
+    assert any("wecom.port is the old name of http.port" in warning for warning in config.renamed)
+    config = load_config(path, environ={"RECTBOT_HTTP_PORT": "9191"})  # the environment wins, as for any key
+    assert config.http.port == 9191
+    config = load_config(None, environ={"RECTBOT_WECOM_PORT": "9292"})
+    assert config.http.port == 9292 and "$RECTBOT_WECOM_PORT is the old name of $RECTBOT_HTTP_PORT" in config.renamed[0]
+    assert load_config(None, environ={}).renamed == ()
+
+
+def test_a_setting_under_its_old_and_new_name_with_different_values_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[wecom]\nport = 9090\n[http]\nport = 9091\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"http\.port and wecom\.port are both set"):
+        load_config(path, environ={})
+    path.write_text('[wecom]\nport = 9090\n[http]\nport = 9090\n', encoding="utf-8")
+    assert load_config(path, environ={}).http.port == 9090
+
+
+def test_the_wecom_callback_cannot_take_the_health_check_paths() -> None:
+    with pytest.raises(ConfigError, match=r"wecom\.path must not be /readyz"):
+        load_config(None, environ={"RECTBOT_WECOM_PATH": "/readyz"})

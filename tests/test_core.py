@@ -29,7 +29,7 @@ from bot.render import render_plain
 from retrieval.corpus import Corpus
 from retrieval.search import Searcher
 from retrieval.store import AskedQuestion
-from tests.docfactory import make_docx
+from testkit.docfactory import make_docx
 
 USER = Asker(channel="telegram", user_id="1001")
 ADMIN = Asker(channel="telegram", user_id="9", is_admin=True)

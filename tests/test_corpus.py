@@ -90,7 +90,6 @@ async def test_the_same_bytes_under_another_name_are_unchanged(corpus: Corpus, t
 
 async def test_a_republished_article_is_one_excerpt_with_both_sources(corpus: Corpus, tmp_path: Path) -> None:
     # The 鹿寨县 report republished on another site: the same text in traditional script, wrapped in page chrome.
-    from retrieval.text import to_simplified  # noqa: F401  (the copy is made in traditional script below)
     import opencc
 
     body = (SEEDS / "002_fd0e3d0b9b3fec5c.txt").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from retrieval.documents import (
     read_document,
 )
 from retrieval.text import normalize_for_phrase_match, strip_pinyin_notes
-from tests.docfactory import make_docx, make_image_only_pdf, make_pdf, wrap
+from testkit.docfactory import make_docx, make_image_only_pdf, make_pdf, wrap
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -598,22 +598,6 @@ def test_paragraph_offsets_and_sections_of_a_made_up_article() -> None:
     assert [article.section_at(i) for i in (0, 3, 5, 6)] == ["篇一", "篇一", "篇二", "篇二"]
 
 
-@pytest.mark.parametrize(
-    ("author", "region"),
-    [
-        ("广西区委组织部 张三", "广西"),
-        ("宁夏区委组织部", "宁夏"),
-        ("广西壮族自治区党委组织部", "广西壮族自治区"),
-        ("中共中卫市沙坡头区党群工作部", "中卫市沙坡头区"),
-    ],
-)
-def test_region_of_an_autonomous_region_committee(author: str, region: str) -> None:
-    # 区委 after a province's name is short for 自治区党委: the region is the province, not "广西区".
-    from retrieval.documents import _region
-
-    assert _region(None, author, "", "") == region
-
-
 # ---------------------------------------------------------------- layouts found on real pages (issue 9)
 
 BODY = "该村党支部认真落实三会一课制度，党员教育管理明显加强，群众满意度逐年提高。"
@@ -883,3 +867,44 @@ def test_control_characters_from_a_pdf_or_html_never_reach_an_article() -> None:
         [article] = parse_bytes(data, name).articles
         assert "雪橇夜校" in article.text
         assert not any(ch in article.text for ch in "\x01\x1b\ufffe")
+
+
+# ---------------------------------------------------------------- steps each module takes (issue 11)
+
+
+def test_running_header_glued_to_a_paragraph_is_cut_off() -> None:
+    header = "某县2023年基层党建工作报告"
+    paragraphs = [f"第{n}部分。{BODY}{BODY}" for n in "一二三四"]
+    page = [paragraphs[0], header, paragraphs[1], header, paragraphs[2] + header, paragraphs[3]]
+    article = parse_text("\n".join(["关于整顿软弱涣散村党组织的报告", *page]) + "\n").articles[0]
+    assert article.text.split("\n") == paragraphs
+
+
+def test_a_byline_as_the_last_paragraph_is_the_author() -> None:
+    page = f"某村党支部的做法\n{BODY}\n{BODY}\n四川省康定市委组织部 郑应红\n"
+    article = parse_text(page).articles[0]
+    assert (article.author, article.region, article.text) == ("四川省康定市委组织部 郑应红", "四川省康定市", f"{BODY}\n{BODY}")
+
+
+@pytest.mark.parametrize(
+    ("core_title", "title"),
+    [("冰城县整顿软弱涣散村党组织的做法", "冰城县整顿软弱涣散村党组织的做法"), ("Microsoft Word - 文档1", None), ("文档1", None)],
+)
+def test_title_from_file_properties_only_when_the_text_has_none(core_title: str, title: str | None) -> None:
+    document = Document()
+    document.add_paragraph(BODY)
+    document.core_properties.title = core_title
+    buffer = io.BytesIO()
+    document.save(buffer)
+    article = parse_bytes(buffer.getvalue(), "report.docx").articles[0]
+    assert (article.title, article.text) == (title, BODY)
+
+
+def test_a_site_name_inside_the_text_is_content() -> None:
+    article = parse_text(f"某村党支部的做法\n共产党员网\n{BODY}\n共产党员网\n{BODY}\n").articles[0]
+    assert (article.source, article.text) == ("共产党员网", f"{BODY}\n共产党员网\n{BODY}")
+
+
+def test_title_fused_with_its_first_numbered_heading() -> None:
+    article = parse_text("某村党支部工作制度一、组织生活会每年召开一次。\n").articles[0]
+    assert (article.title, article.text) == ("某村党支部工作制度", "一、组织生活会每年召开一次。")

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.bot_api import BOT_USERNAME, TOKEN, FakeBotApi
+from testkit.fakes.bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 
 logger = logging.getLogger(__name__)
 

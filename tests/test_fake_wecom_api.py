@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi, SeenRequest, SentMessage
+from testkit.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi, SeenRequest, SentMessage
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import pytest
 
 from retrieval import formats
 from retrieval.documents import SUPPORTED_SUFFIXES, DocumentError, parse_bytes
-from tests.docfactory import make_docx
+from testkit.docfactory import make_docx
 
 TITLE = "关于整顿软弱涣散村党组织的情况报告"
 BODY = [

@@ -16,7 +16,7 @@ import pytest
 from retrieval.documents import ParsedFile, parse_bytes
 from retrieval.formats import DocumentError, Limit, LimitExceeded, ReadLimits, read_markdown
 from retrieval.parsing import ParseLimits, ParsePool
-from tests.docfactory import make_docx, make_pdf
+from testkit.docfactory import make_docx, make_pdf
 
 if TYPE_CHECKING:  # workers import this module for its parsers: keep that light
     from retrieval.corpus import Corpus

@@ -37,8 +37,8 @@ def test_the_question_set_is_frozen_and_split() -> None:
 
 async def test_held_out_questions_over_the_seeds(searcher: Searcher) -> None:
     report = await evaluate(searcher, held_out("seeds", "abstain"))
-    assert report.hit_at(3) >= 0.85, _missed(report)  # measured 0.90
-    assert report.hit_at(3, "paraphrase") >= 0.80  # measured 0.90
+    assert report.hit_at(3) >= 0.88, _missed(report)  # measured 0.92
+    assert report.hit_at(3, "paraphrase") >= 0.86  # measured 0.92
     assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 1  # measured 15 of 15
     assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 1  # measured 15 of 15
 
@@ -55,10 +55,10 @@ async def with_pages(seeded_dir: Path, tokenizer: Tokenizer) -> AsyncIterator[Co
 
 async def test_held_out_questions_over_the_seeds_and_real_pages(with_pages: Corpus) -> None:
     report = await evaluate(Searcher.over(with_pages), held_out("seeds", "pages_a", "pages_b", "abstain"))
-    assert report.hit_at(3) >= 0.73, _missed(report)  # measured 0.78
-    assert report.hit_at(3, "paraphrase") >= 0.70  # measured 0.75
-    assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 3  # measured 13 of 15
-    assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 2  # measured 15 of 15
+    assert report.hit_at(3) >= 0.79, _missed(report)  # measured 0.83
+    assert report.hit_at(3, "paraphrase") >= 0.75  # measured 0.79
+    assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 2  # measured 14 of 15
+    assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 2  # measured 14 of 15
 
 
 def _missed(report: EvalReport) -> list[str]:

@@ -21,7 +21,7 @@ from retrieval.corpus import Corpus
 from retrieval.search import Hit, highlight_spans
 from retrieval.store import PassageRow
 from retrieval.text import SCRIPTS
-from tests.docfactory import make_docx
+from testkit.docfactory import make_docx
 
 
 def hit(text: str, terms: tuple[str, ...] = (), title: str | None = "标题", date: str | None = "2020-01-02",

@@ -10,7 +10,7 @@ import pytest
 
 from retrieval.corpus import Corpus
 from retrieval.places import bundled_gazetteer
-from retrieval.search import Confidence, EmptyQuestion, Searcher, highlight_spans
+from retrieval.search import Confidence, EmptyQuestion, SearchParams, Searcher, highlight_spans
 from retrieval.query import Query
 from retrieval.text import normalize
 from retrieval.tokenizer import Tokenizer
@@ -145,6 +145,36 @@ async def test_a_query_built_directly_is_ranked(searcher: Searcher) -> None:
     query = Query(text="村官回归工程", topic=("村官", "回归", "工程"), words=("村官", "回归", "工程"))
     result = await searcher.search(query, k=3)
     assert result.hits and "村官回归工程" in normalize(result.hits[0].text)
+
+
+_ROUTINE = (
+    "村里组织党员开展学习教育，按时召开党员大会，落实三会一课制度，党员参与积极。",
+    "镇党委加强对村党组织的指导，定期研究村级事务，帮助解决群众反映的困难和问题。",
+    "村务公开做到及时准确，群众对村里的各项工作比较满意，党组织威信有所提高。",
+)
+
+
+@pytest.mark.parametrize("question", ["第一书记群众满意吗", "第一书记干部群众满意"])
+async def test_the_passage_holding_more_of_the_question_comes_first(
+    empty_corpus: Corpus, tmp_path: Path, question: str
+) -> None:
+    # One passage says 第一书记 five times and nothing else asked; the other says it twice with 群众 and 满意.
+    # BM25 alone puts the first on top (checked with coverage_weight=0); staff want the second.
+    folder = tmp_path / "briefs"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"routine{i}.txt").write_text(f"第{i}号工作简报\n\n{_ROUTINE[i % 3]}\n\n{_ROUTINE[(i + 1) % 3]}",
+                                                 encoding="utf-8")
+    (folder / "a.txt").write_text("甲镇简报\n\n驻村第一书记进村入户，第一书记带着第一书记工作队走访，第一书记住在村里，"
+                                  "第一书记和群众同吃同住。", encoding="utf-8")
+    (folder / "b.txt").write_text("乙镇简报\n\n县里对第一书记实行年度考核，考核不合格的第一书记及时召回，另行选派合适的干部"
+                                  "接替，群众对这项工作比较满意。", encoding="utf-8")
+    await empty_corpus.ingest([folder])
+    bm25_only = await Searcher.over(empty_corpus, SearchParams(coverage_weight=0)).search(question, k=2)
+    reranked = await Searcher.over(empty_corpus).search(question, k=2)
+    assert bm25_only.shown[0].text.startswith("驻村第一书记")
+    assert reranked.hits[0].text.startswith("县里对第一书记")
+    assert reranked.hits[0].score >= reranked.hits[1].score
 
 
 async def test_the_backend_filters_documents_before_ranking(searcher: Searcher, corpus) -> None:

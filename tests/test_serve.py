@@ -28,11 +28,11 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from bot.cli import main
 from bot.config import load_config
 from bot.logs import RedactSecrets
-from bot.serve import build_core, serve
+from bot.serve import serve
 from retrieval.corpus import Corpus
 from retrieval.tokenizer import Tokenizer
+from testkit.fakes.bot_api import TOKEN, FakeBotApi
 from tests.conftest import ROOT
-from tests.fakes.bot_api import TOKEN, FakeBotApi
 
 USER = 1001
 CORP_ID = "wx49f0ab532d5d035a"
@@ -69,7 +69,7 @@ async def test_serve_runs_every_configured_channel_in_one_process_and_never_logs
         "RECTBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
         "RECTBOT_WECOM_CORP_ID": CORP_ID,
         "RECTBOT_WECOM_AGENT_ID": "1000002",
-        "RECTBOT_WECOM_PORT": str(port),
+        "RECTBOT_HTTP_PORT": str(port),
         "RECTBOT_STORAGE_DATABASE": str(seeded_dir / "rectbot.sqlite3"),
     }
     process = await asyncio.create_subprocess_exec(
@@ -82,6 +82,7 @@ async def test_serve_runs_every_configured_channel_in_one_process_and_never_logs
         assert reply.visible_text.startswith("1. ")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             assert (await http.get("/healthz")).json()["status"] == "ok"
+            assert (await http.get("/readyz")).json()["passages"] > 100
             theirs = WeChatCrypto(WECOM_TOKEN, WECOM_KEY, CORP_ID)
             message = (f"<xml><ToUserName>{CORP_ID}</ToUserName><FromUserName>LiSi</FromUserName><CreateTime>1"
                        "</CreateTime><MsgType>text</MsgType><Content>第一书记怎么发挥作用</Content><MsgId>42</MsgId></xml>")
@@ -100,7 +101,8 @@ async def test_serve_runs_every_configured_channel_in_one_process_and_never_logs
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     log = stderr.decode()
     assert process.returncode == 0, log
-    assert "telegram: polling" in log and "wecom: callback listening" in log
+    assert "telegram: polling" in log and "wecom: callback at /wecom/callback" in log
+    assert f"http: listening on http://127.0.0.1:{port}" in log
     assert "Calling Bot API endpoint" in log  # DEBUG really was on
     for secret in [*secrets.values(), TOKEN.split(":")[1]]:
         assert secret not in log
@@ -118,7 +120,7 @@ def test_serve_without_a_token_names_the_setting(monkeypatch: pytest.MonkeyPatch
     assert main(["serve", "telegram"]) == 2
     assert "telegram.token" in capsys.readouterr().err
     assert main(["serve", "fax"]) == 2
-    assert "unknown channel 'fax'" in capsys.readouterr().err
+    assert "unknown channel 'fax'; known: telegram, wecom" in capsys.readouterr().err
 
 
 def test_secrets_are_redacted_from_messages_and_tracebacks() -> None:
@@ -158,6 +160,7 @@ async def test_a_running_bot_sees_ingest_and_remove_from_another_process_within_
         "RECTBOT_TELEGRAM_BASE_URL": fake.base_url,
         "RECTBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
         "RECTBOT_STORAGE_DATABASE": str(seeded_dir / "rectbot.sqlite3"),
+        "RECTBOT_HTTP_PORT": "0",  # any free port: the HTTP host runs with Telegram alone too
     }
     report = tmp_path / "reports" / "冰城县.txt"
     report.parent.mkdir()
@@ -230,6 +233,7 @@ def test_a_rejected_token_is_a_clear_error_that_never_prints_the_token(seeded_di
         "PYTHONPATH": str(ROOT),
         "RECTBOT_TELEGRAM_TOKEN": token,
         "RECTBOT_STORAGE_DATABASE": str(seeded_dir / "rectbot.sqlite3"),
+        "RECTBOT_HTTP_PORT": "0",
     }
     with RejectingBotApi(status) as api:
         environment["RECTBOT_TELEGRAM_BASE_URL"] = api.base_url
@@ -244,28 +248,24 @@ def test_a_rejected_token_is_a_clear_error_that_never_prints_the_token(seeded_di
     assert token not in printed and token.split(":")[1] not in printed and "AAH-a-very" not in printed
 
 
-async def test_serve_warms_up_before_it_listens(seeded_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A tokenizer with nothing loaded yet, as in a new process.
-    corpus = await Corpus.open(seeded_dir / "rectbot.sqlite3", tokenizer=Tokenizer(cache_dir=tmp_path / "cache"))
+async def test_serve_warms_up_before_it_is_ready(seeded_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     port = free_port()
     config = load_config(None, {
         "RECTBOT_WECOM_CORP_ID": CORP_ID, "RECTBOT_WECOM_TOKEN": WECOM_TOKEN,
-        "RECTBOT_WECOM_ENCODING_AES_KEY": WECOM_KEY, "RECTBOT_WECOM_PORT": str(port),
+        "RECTBOT_WECOM_ENCODING_AES_KEY": WECOM_KEY, "RECTBOT_HTTP_PORT": str(port),
     })
+
+    async def open_corpus() -> Corpus:  # a tokenizer with nothing loaded yet, as in a new process
+        return await Corpus.open(seeded_dir / "rectbot.sqlite3", tokenizer=Tokenizer(cache_dir=tmp_path / "cache"))
+
     stop = asyncio.Event()
-    serving = asyncio.create_task(serve(build_core(corpus, config), config, ["wecom"], stop))
+    serving = asyncio.create_task(serve(config, ["wecom"], open_corpus, stop))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            while True:
-                assert not serving.done(), serving.exception()
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.02)
+            await until_ready(http, serving)
 
             def loaded_during_a_question(*args: object, **kwargs: object) -> None:
-                raise AssertionError("loaded while answering, not before listening")
+                raise AssertionError("loaded while answering, not before being ready")
 
             # What a first question would otherwise load: data files, the pinyin table, the query parser.
             for target in ("retrieval.tokenizer.data_lines", "retrieval.thesaurus.data_lines",
@@ -288,5 +288,77 @@ async def test_serve_warms_up_before_it_listens(seeded_dir: Path, tmp_path: Path
     finally:
         stop.set()
         await serving
-        await corpus.close()
 
+
+async def until_ready(http: httpx.AsyncClient, serving: asyncio.Task[None]) -> dict:
+    """Poll /readyz until it answers 200; its body."""
+    while True:
+        assert not serving.done(), serving.exception()
+        try:
+            response = await http.get("/readyz")
+            if response.status_code == 200:
+                return response.json()
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.02)
+
+
+async def test_telegram_alone_has_the_health_checks_on_a_real_socket_not_ready_while_the_corpus_opens(
+    seeded_dir: Path, fake: FakeBotApi
+) -> None:
+    port = free_port()
+    config = load_config(None, {
+        "RECTBOT_TELEGRAM_TOKEN": TOKEN, "RECTBOT_TELEGRAM_BASE_URL": fake.base_url,
+        "RECTBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url, "RECTBOT_HTTP_PORT": str(port),
+    })
+    opening, may_open = asyncio.Event(), asyncio.Event()
+
+    async def open_corpus() -> Corpus:
+        opening.set()
+        await may_open.wait()
+        return await Corpus.open(seeded_dir / "rectbot.sqlite3")
+
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(config, ["telegram"], open_corpus, stop))
+    try:
+        await asyncio.wait_for(opening.wait(), 30)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            health = await http.get("/healthz")
+            assert (health.status_code, health.json()) == (200, {"status": "ok"})
+            ready = await http.get("/readyz")
+            assert (ready.status_code, ready.json()) == (503, {"status": "not ready", "waiting_for": "opening the corpus"})
+            assert (await http.get("/wecom/callback")).status_code == 503  # a caller is told to come back
+
+            may_open.set()
+            assert (await until_ready(http, serving))["passages"] > 100
+            fake.user_message("第一书记怎么发挥作用")
+            assert (await fake.reply_to(USER, timeout=30)).visible_text.startswith("1. ")
+            assert (await http.get("/healthz")).status_code == 200
+            assert (await http.get("/wecom/callback")).status_code == 404  # WeCom is not running
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 30)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+async def test_a_stop_while_the_corpus_opens_ends_serve_at_once(fake: FakeBotApi) -> None:
+    config = load_config(None, {"RECTBOT_TELEGRAM_TOKEN": TOKEN, "RECTBOT_TELEGRAM_BASE_URL": fake.base_url,
+                                "RECTBOT_HTTP_PORT": "0"})
+    opening, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def open_corpus() -> Corpus:
+        opening.set()
+        try:
+            await asyncio.Event().wait()  # a seed ingest that takes minutes
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        raise AssertionError("unreachable")
+
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(config, ["telegram"], open_corpus, stop))
+    await asyncio.wait_for(opening.wait(), 30)
+    stop.set()
+    await asyncio.wait_for(serving, 10)
+    assert cancelled.is_set() and fake.calls == []  # the bot never started

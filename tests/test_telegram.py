@@ -13,11 +13,11 @@ import pytest
 from bot.access import Access, RateLimiter
 from bot.config import TelegramConfig
 from bot.core import Answer, Asker, Core, Notice
-from bot.telegram import Button, TelegramChannel, button_data, keyboard, parse_button, run_telegram
+from bot.telegram import Button, TelegramChannel, button_data, keyboard, parse_button
 from retrieval.corpus import Corpus
 from retrieval.search import Hit
-from tests.docfactory import make_docx
-from tests.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
+from testkit.docfactory import make_docx
+from testkit.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
 
 ADMIN = 9
 USER = 1001
@@ -36,11 +36,12 @@ class Bot:
 @asynccontextmanager
 async def running_bot(corpus: Corpus, fake: FakeBotApi, rate_limit: int = 100, **access: tuple[int, ...]) -> AsyncIterator[Bot]:
     """Start the real Application against the fake server; stop it and check no call was rejected."""
-    core = Core(corpus, top_k=3, max_question_chars=300, rate_limiter=RateLimiter(rate_limit))
     config = TelegramConfig(token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, admins=(ADMIN,), **access)
-    channel = TelegramChannel(core, Access.from_ids(config.admins, config.allowed_users, config.allowed_chats))
+    allowed = Access.from_ids(config.admins, config.allowed_users, config.allowed_chats)
+    core = Core(corpus, top_k=3, max_question_chars=300, rate_limiter=RateLimiter(rate_limit), access={"telegram": allowed})
+    channel = TelegramChannel(core, config)
     stop = asyncio.Event()
-    task = asyncio.create_task(run_telegram(channel.build_application(config), stop))
+    task = asyncio.create_task(channel.run(stop))
     await fake.wait_for(lambda call: call.method == "deleteWebhook")  # polling has started
     try:
         yield Bot(fake, core)
@@ -252,6 +253,15 @@ async def test_allow_lists_refuse_others_without_logging_them(corpus: Corpus, fa
         assert (await bot.core.stats(ADMIN_ASKER)).questions.today == 1
 
 
+async def test_everyone_in_an_allowed_chat_may_ask_there_but_not_in_private(corpus: Corpus, fake: FakeBotApi) -> None:
+    group = -100555
+    async with running_bot(corpus, fake, allowed_chats=(group,)):
+        fake.user_message(f"@{BOT_USERNAME} {QUESTION}", user_id=3003, chat_type="group", chat_id=group)
+        assert (await fake.reply_to(group)).visible_text.startswith("1. ")
+        fake.user_message(QUESTION, user_id=3003)
+        assert "授权" in (await fake.reply_to(3003)).visible_text
+
+
 async def test_more_as_a_command(bot: Bot) -> None:
     bot.fake.user_message(QUESTION)
     await bot.fake.reply_to(USER)
@@ -271,10 +281,10 @@ async def test_a_stranger_flooding_a_group_is_rate_limited(corpus: Corpus, fake:
 
 async def test_the_bot_keeps_trying_while_telegram_cannot_be_reached(caplog: pytest.LogCaptureFixture) -> None:
     closed = f"http://127.0.0.1:{_closed_port()}/bot"
-    application = TelegramChannel(None, Access()).build_application(  # type: ignore[arg-type]
-        TelegramConfig(token=TOKEN, base_url=closed, base_file_url=closed))
+    channel = TelegramChannel(None, TelegramConfig(token=TOKEN, base_url=closed, base_file_url=closed),  # type: ignore[arg-type]
+                              first_retry=0.1)
     stop = asyncio.Event()
-    task = asyncio.create_task(run_telegram(application, stop, first_retry=0.1))
+    task = asyncio.create_task(channel.run(stop))
     await asyncio.sleep(1.0)
     assert not task.done()  # still trying; it did not raise and take other channels down
     stop.set()

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import LocalServer
+from testkit.fakes.server import LocalServer
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,13 @@
-"""Hostile inputs for the abuse tests and benchmarks/abuse.py: fuzzed messages and malformed files."""
+"""Hostile inputs for the abuse tests and benchmarks/abuse.py (fuzzed messages, malformed files), and the check
+every reply to them must pass."""
 
 from __future__ import annotations
 
 import random
+import xml.etree.ElementTree as ET
 
-from tests.docfactory import make_docx, make_pdf
+from bot.render import render_plain, render_telegram, render_wecom
+from testkit.docfactory import make_docx, make_pdf
 
 PIECES = [
     "软弱涣散", "第一书记", "村党组织", "整顿", "怎么办", "咋整", "？", "!", " ", "\n", "\t", "🙂", "👍🏽", "\u200b",
@@ -78,3 +81,14 @@ def mutated_files(count: int, seed: int = 0) -> dict[str, bytes]:
             data = bytes(chooser.randrange(256) for _ in range(chooser.randint(0, 5000)))
         files[f"{number:05}-{how}{suffix}"] = data
     return files
+
+
+def assert_valid_for_every_channel(reply: object) -> None:
+    """The reply renders for the terminal, as WeCom XML and as Telegram HTML within their limits."""
+    render_plain(reply)
+    wecom = render_wecom(reply)
+    assert len(wecom.encode("utf-8")) <= 2048
+    ET.fromstring(f"<xml><Content><![CDATA[{wecom.replace(']]>', ']]]]><![CDATA[>')}]]></Content></xml>")
+    telegram = render_telegram(reply)
+    assert len(telegram) <= 4096
+    telegram.encode("utf-8")
