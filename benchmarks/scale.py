@@ -553,7 +553,7 @@ async def bursts_at(library: Path, database: Path, questions: list[str], bursts:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")}
     environment.update(
         PYTHONPATH=str(library), RECTBOT_STORAGE_DATABASE=str(database), RECTBOT_WECOM_CORP_ID=CORP_ID,
-        RECTBOT_WECOM_TOKEN=WECOM_TOKEN, RECTBOT_WECOM_ENCODING_AES_KEY=WECOM_KEY, RECTBOT_WECOM_PORT=str(port),
+        RECTBOT_WECOM_TOKEN=WECOM_TOKEN, RECTBOT_WECOM_ENCODING_AES_KEY=WECOM_KEY, RECTBOT_HTTP_PORT=str(port),
         RECTBOT_CHAT_RATE_LIMIT="100000",
     )
     started = time.perf_counter()
