@@ -174,10 +174,18 @@ class SearchIndex:
         words = word_scores[candidates] / word_best if word_best else np.zeros(len(candidates))
         grams = gram_scores[candidates] / gram_best if gram_best else np.zeros(len(candidates))
         own = self.weights.words * words + self.weights.grams * grams
-        matched = np.flatnonzero(own > 0)
-        candidates, words, grams, own = candidates[matched], words[matched], grams[matched], own[matched]
+        if not (self.weights.words > 0 and self.weights.grams > 0):  # else every candidate's own share is > 0
+            matched = np.flatnonzero(own > 0)
+            candidates, words, grams, own = candidates[matched], words[matched], grams[matched], own[matched]
         if k <= 0 or len(candidates) == 0:
             return []
+        if len(own) > k and self.weights.context >= 0 and all(w >= 0 for w in word_weights.values()):
+            # The context adds at most its weight (its share is at most 1, and not negative with these weights),
+            # so a passage whose own share plus that weight stays under the k-th best own share cannot reach the
+            # k best, nor tie: the context is looked up for the others only.
+            kth_own = np.partition(own, len(own) - k)[len(own) - k]
+            hopeful = np.flatnonzero(own + self.weights.context >= kth_own)
+            candidates, words, grams, own = candidates[hopeful], words[hopeful], grams[hopeful], own[hopeful]
         context_scores = self.context.weighted_scores(word_weights)
         context = np.zeros(len(candidates))
         if context_scores is not None and context_scores.max() > 0 and len(self._context_ids):

@@ -274,7 +274,19 @@ def test_an_index_of_the_previous_layout_is_stale_and_replaced(tmp_path: Path) -
 
 
 def test_the_top_k_is_the_head_of_the_whole_ranking_with_ties_by_passage_id() -> None:
+    """Asking for every passage prunes nothing; asking for k lets the search skip the context of passages that
+    cannot reach the k best: the answers must agree, scores, shares and ties included."""
     _, index = grown_library()
+    rng = np.random.default_rng(8)
+    library = Library()
+    for _ in range(150):  # many passages alike, contexts that differ: close calls decided by the context
+        context = [str(w) for w in rng.choice(WORDS, int(rng.integers(0, 4)))]
+        library.add((context, [[str(w) for w in rng.choice(WORDS[:4], int(rng.integers(1, 4)))] for _ in range(2)]))
+    alike = library.scratch("db:1")
+    for q in QUERIES:
+        whole = alike.search(q, len(alike))
+        for k in (1, 2, 3, 5, 10, 25):
+            assert alike.search(q, k) == whole[:k], (q, k)
     for q in QUERIES:
         whole = index.search(q, len(index))
         assert [(-c.score, c.passage_id) for c in whole] == sorted((-c.score, c.passage_id) for c in whole)
