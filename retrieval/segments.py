@@ -49,8 +49,12 @@ class Segment:
             raise ValueError(f"segment {self.name}: {n} ids, {len(self.lengths)} lengths, {len(self.tokens)} "
                              f"tokens ({len(self.vocabulary)} distinct) and {len(self.indptr)} column bounds")
         entries = int(self.indptr[-1]) if len(self.indptr) else 0
-        if len(self.rows) != entries or len(self.tf) != entries or (entries and int(self.rows.max()) >= n):
+        if len(self.rows) != entries or len(self.tf) != entries:
             raise ValueError(f"segment {self.name}: {entries} entries, {len(self.rows)} rows, {len(self.tf)} tfs")
+        # A loaded segment's rows are mapped, not read: checking every one would read them all (np.load has
+        # checked the file holds what its header says, and a segment is written once, whole, then renamed).
+        if entries and not isinstance(self.rows, np.memmap) and int(self.rows.max()) >= n:
+            raise ValueError(f"segment {self.name}: a row number is past its {n} rows")
 
     def __len__(self) -> int:
         """Return the number of rows (passages), removed ones included."""
@@ -167,9 +171,14 @@ class Segment:
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Segment:
-        """Read the segment saved as directory/name; ValueError or OSError if it is missing or damaged."""
+        """Read the segment saved as directory/name; ValueError or OSError if it is missing or damaged.
+
+        The arrays are memory-mapped (as bm25s's load(mmap=True)): loading costs what the vocabulary does, and
+        the pages of a token's column are read, once, when a question first needs them. Files are never changed
+        once written, and a mapped file removed by a later save stays readable while mapped.
+        """
         folder = directory / name
-        arrays = [np.load(folder / file, allow_pickle=False) for file in _FILES]
+        arrays = [np.load(folder / file, mmap_mode="r", allow_pickle=False) for file in _FILES]
         with open(folder / _VOCABULARY_FILE, encoding="utf-8") as f:
             tokens = json.load(f)
         if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
