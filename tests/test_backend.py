@@ -366,3 +366,16 @@ def test_an_index_whose_word_and_bigram_segments_differ_is_stale() -> None:
     with pytest.raises(StaleIndex, match="different segments"):
         SearchIndex(words, grams, context, {name: documents[:50] if n == 0 else documents[50:]
                                             for n, (name, _) in enumerate(words.segments())})
+
+
+def test_a_loaded_index_keeps_answering_after_a_later_save_removes_its_files(tmp_path: Path) -> None:
+    """Segments are memory-mapped when loaded; another process's save may remove their files meanwhile."""
+    library, index = grown_library()
+    index.save(tmp_path / "idx")
+    loaded = SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint="db:2", versions=VERSIONS)
+    before = [loaded.search(q, 50) for q in QUERIES]
+    old_files = {path for path in (tmp_path / "idx").rglob("seg-*") if path.is_dir()}
+    index.merged().save(tmp_path / "idx")  # as another process would: new segments, the old ones removed
+    assert not any(path.exists() for path in old_files)
+    assert [loaded.search(q, 50) for q in QUERIES] == before
+    assert_same_results(loaded, library.scratch("scratch"))
