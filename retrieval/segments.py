@@ -22,6 +22,7 @@ import numpy as np
 
 _FILES = ("ids.npy", "lengths.npy", "indptr.npy", "rows.npy", "tf.npy")
 _VOCABULARY_FILE = "vocabulary.json"
+_MERGE_CHUNK = 1_000_000  # entries of a segment placed at a time by a merge
 
 
 def new_name() -> str:
@@ -120,20 +121,27 @@ class Segment:
         rows = np.empty(entries, dtype=np.int32)
         tf = np.empty(entries, dtype=tf_type)
         for segment, dead, remap, counts, live_entries, renumbered, first_row in sources:
-            n = int(counts.sum())
-            if n == 0:
-                continue
-            column_of = np.repeat(remap, counts)
-            group_start = np.repeat(np.cumsum(counts) - counts, counts)
-            places = cursor[column_of] + (np.arange(n, dtype=np.int64) - group_start)
-            del column_of, group_start
-            if live_entries is None:
-                rows[places] = segment.rows + np.int32(first_row)
-                tf[places] = segment.tf
-            else:
-                rows[places] = renumbered[segment.rows[live_entries]] + np.int32(first_row)
-                tf[places] = segment.tf[live_entries]
-            cursor[remap] += counts
+            # A few columns at a time, so that the temporaries (32 bytes an entry) stay small.
+            first = 0
+            while first < len(counts):
+                last = int(np.searchsorted(segment.indptr, segment.indptr[first] + _MERGE_CHUNK, side="right")) - 1
+                last = min(max(last, first + 1), len(counts))
+                start, end = int(segment.indptr[first]), int(segment.indptr[last])
+                chunk_counts, chunk_remap = counts[first:last], remap[first:last]
+                n = int(chunk_counts.sum())
+                if n:
+                    group_start = np.repeat(np.cumsum(chunk_counts) - chunk_counts, chunk_counts)
+                    places = np.repeat(cursor[chunk_remap], chunk_counts) + (np.arange(n, dtype=np.int64) - group_start)
+                    del group_start
+                    if live_entries is None:
+                        rows[places] = segment.rows[start:end] + np.int32(first_row)
+                        tf[places] = segment.tf[start:end]
+                    else:
+                        live = live_entries[start:end]
+                        rows[places] = renumbered[segment.rows[start:end][live]] + np.int32(first_row)
+                        tf[places] = segment.tf[start:end][live]
+                    cursor[chunk_remap] += chunk_counts
+                first = last
         # Tokens held only by removed rows are left out.
         held = np.flatnonzero(totals)
         token_list = list(tokens)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retrieval.index as index_module
+import retrieval.segments as segments_module
 from retrieval.index import (
     ENGINES,
     IDF_METHODS,
@@ -734,7 +735,9 @@ def columns(segment: Segment, dead: np.ndarray | None = None) -> dict[str, list[
     return result
 
 
-def test_a_merged_segment_holds_the_live_rows_of_its_sources_in_order() -> None:
+@pytest.mark.parametrize("chunk", [1, 37, 10**6], ids=["a column at a time", "a few columns", "whole segments"])
+def test_a_merged_segment_holds_the_live_rows_of_its_sources_in_order(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(segments_module, "_MERGE_CHUNK", chunk)
     ids, docs, _ = pseudo_chinese_corpus(300, vocabulary=200, seed=9)
     rng = np.random.default_rng(4)
     sources = []
