@@ -26,9 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core import Asker, Core, Pending  # noqa: E402
-from retrieval.corpus import Corpus  # noqa: E402
-from retrieval.tokenizer import Tokenizer  # noqa: E402
+from rectbot.bot.chatlog import ChatLog  # noqa: E402
+from rectbot.bot.core import Asker, Core, Pending  # noqa: E402
+from rectbot.retrieval.corpus import Corpus  # noqa: E402
+from rectbot.retrieval.tokenizer import Tokenizer  # noqa: E402
 from testkit.abuse import assert_valid_for_every_channel, fuzzed_questions, mutated_files  # noqa: E402
 
 
@@ -74,7 +75,7 @@ def losses(database: Path, corpus: Corpus | None, before: set[str], paths_now: s
 async def fuzz_messages(corpus: Corpus, count: int, hang: float) -> Tally:
     """Fuzzed messages from a user and an admin through the core, each reply rendered for every channel."""
     tally = Tally("fuzzed messages (user and admin)")
-    core = Core(corpus)
+    core = Core(corpus, chatlog=await ChatLog.open(corpus.store.database))
     started = time.perf_counter()
     for question in fuzzed_questions(count, seed=42):
         for asker in (Asker("telegram", "7"), Asker("wecom", "9", is_admin=True)):
@@ -129,7 +130,7 @@ async def malformed_uploads(corpus: Corpus, folder: Path, count: int, hang: floa
 async def crowd(corpus: Corpus, folder: Path, count: int, hang: float) -> Tally:
     """50 users asking at once while ingests and reindexes run; every one must get a valid reply."""
     tally = Tally("50 concurrent users during ingests and reindexes")
-    core = Core(corpus)
+    core = Core(corpus, chatlog=await ChatLog.open(corpus.store.database))
     questions = fuzzed_questions(count, seed=3)
     latencies: list[float] = []
 
@@ -178,7 +179,7 @@ async def kill_trials(database: Path, folder: Path, trials: int, tokenizer: Toke
         before = {doc.path for doc in await corpus.store.documents()}
         await corpus.close()
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "ingest", str(batch)], env=environment,
+            [sys.executable, "-m", "rectbot.bot.cli", "ingest", str(batch)], env=environment,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         time.sleep(chooser.uniform(0.5, 6.0))

@@ -8,8 +8,8 @@ republished elsewhere), then each step runs in a fresh child process so that its
   reindex   Corpus.reindex() on that database; then one new file: Corpus.ingest([file]) until Searcher finds it
   serve     load the index; answer the questions through Searcher.search (segmentation included) and, side by
             side, through rank_bm25.BM25Okapi over the same word tokens (Tokenizer.tokens of every passage)
-  cold      `python -m bot.cli ask QUESTION` on the existing database, to exit after the answer (median of 3)
-  burst     `python -m bot.cli serve wecom` on the database; bursts of 50 questions posted at once, each from
+  cold      `python -m rectbot.bot.cli ask QUESTION` on the existing database, to exit after the answer (median of 3)
+  burst     `python -m rectbot.bot.cli serve wecom` on the database; bursts of 50 questions posted at once, each from
             its own user, sealed beforehand as WeCom's servers do (so the client's crypto is not timed) and sent
             on raw sockets: round trip p50 / p99 over all bursts, the server's CPU time per message, and a
             /healthz request sent during each burst
@@ -108,9 +108,9 @@ class Material:
 
 def seed_material(seeds: Path = ROOT / "seeds") -> Material:
     """Sentences and section headings of the seed reports, as the library reads them."""
-    from retrieval.documents import parse_bytes
-    from retrieval.passages import PassageParams, is_heading
-    from retrieval.text import to_simplified
+    from rectbot.retrieval.documents import parse_bytes
+    from rectbot.retrieval.passages import PassageParams, is_heading
+    from rectbot.retrieval.text import to_simplified
 
     sentences: dict[str, None] = {}
     headings: dict[str, None] = {}
@@ -198,8 +198,8 @@ def write_corpus(
 
 def make_questions(material: Material, count: int, seed: int = SEED) -> list[str]:
     """Questions a staff member might type, from the corpus's words and places; the same for every size."""
-    from retrieval.text import normalize
-    from retrieval.tokenizer import Tokenizer
+    from rectbot.retrieval.text import normalize
+    from rectbot.retrieval.tokenizer import Tokenizer
 
     tokenizer = Tokenizer()
     rng = random.Random(seed + 1)
@@ -281,8 +281,8 @@ def set_attribute(target: object, name: str, value: object) -> None:
 
 
 async def open_corpus(database: Path):  # -> Corpus
-    from retrieval.corpus import Corpus
-    from retrieval.tokenizer import Tokenizer
+    from rectbot.retrieval.corpus import Corpus
+    from rectbot.retrieval.tokenizer import Tokenizer
 
     tokenizer = await asyncio.to_thread(Tokenizer, cache_dir=database.parent / f"{database.stem}.jieba-cache")
     return await Corpus.open(database, tokenizer=tokenizer)
@@ -290,7 +290,7 @@ async def open_corpus(database: Path):  # -> Corpus
 
 async def stage_ingest(database: Path, folder: Path) -> dict[str, object]:
     """Corpus.ingest of the whole folder into an empty database, with where its time went."""
-    import retrieval.corpus as corpus_module
+    import rectbot.retrieval.corpus as corpus_module
 
     corpus = await open_corpus(database)
     try:
@@ -322,9 +322,9 @@ async def stage_ingest(database: Path, folder: Path) -> dict[str, object]:
 
 async def stage_reindex(database: Path, new_file: Path) -> dict[str, object]:
     """Corpus.reindex of the ingested database; then one new file ingested until a search finds it."""
-    from retrieval.backend import SearchIndex
-    from retrieval.index import PassageIndex
-    from retrieval.search import Searcher
+    from rectbot.retrieval.backend import SearchIndex
+    from rectbot.retrieval.index import PassageIndex
+    from rectbot.retrieval.search import Searcher
 
     started = time.perf_counter()
     corpus = await open_corpus(database)
@@ -382,7 +382,7 @@ async def stage_serve(database: Path, questions: list[str], rank_bm25_sample: in
     import numpy as np
     import rank_bm25
 
-    from retrieval.search import Searcher
+    from rectbot.retrieval.search import Searcher
 
     corpus = await open_corpus(database)
     try:
@@ -471,6 +471,19 @@ async def stage_serve(database: Path, questions: list[str], rank_bm25_sample: in
         await corpus.close()
 
 
+def code_path(library: Path) -> Path:
+    """What sys.path needs for a checkout's own code: a folder beside it in which rectbot/bot, rectbot/retrieval and
+    rectbot/seeds link to it, as the package-dir mapping installs them (an editable install of another checkout
+    would otherwise answer for `rectbot.*`)."""
+    shim = library.parent / f".{library.name}-as-installed"
+    for name in ("bot", "retrieval", "seeds"):
+        link = shim / "rectbot" / name
+        if not link.is_symlink():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(library / name)
+    return shim
+
+
 def run_stage(library: Path, stage: str, *arguments: str) -> dict[str, object]:
     """Run one step in a fresh interpreter (so its peak RSS is its own) and read the JSON it prints."""
     command = [sys.executable, str(Path(__file__).resolve()), "--stage", stage, "--library", str(library), *arguments]
@@ -481,17 +494,17 @@ def run_stage(library: Path, stage: str, *arguments: str) -> dict[str, object]:
 
 
 def cold_starts(library: Path, database: Path, question: str, runs: int) -> tuple[list[float], bool, bool]:
-    """Wall seconds of `python -m bot.cli ask QUESTION` on the database, to exit; answered; index reused."""
+    """Wall seconds of `python -m rectbot.bot.cli ask QUESTION` on the database, to exit; answered; index reused."""
     index = database.parent / f"{database.stem}.index"
     before = {p: p.stat().st_mtime_ns for p in index.rglob("*") if p.is_file()}
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")}
     environment["RECTBOT_STORAGE_DATABASE"] = str(database)
-    environment["PYTHONPATH"] = str(library)
+    environment["PYTHONPATH"] = str(code_path(library))
     seconds, answered = [], True
     for _ in range(runs):
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "ask", question], capture_output=True, text=True, cwd=library, env=environment
+            [sys.executable, "-m", "rectbot.bot.cli", "ask", question], capture_output=True, text=True, cwd=library, env=environment
         )
         seconds.append(time.perf_counter() - started)
         if done.returncode != 0:
@@ -554,13 +567,13 @@ async def bursts_at(library: Path, database: Path, questions: list[str], bursts:
         port = probe.getsockname()[1]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")}
     environment.update(
-        PYTHONPATH=str(library), RECTBOT_STORAGE_DATABASE=str(database), RECTBOT_WECOM_CORP_ID=CORP_ID,
+        PYTHONPATH=str(code_path(library)), RECTBOT_STORAGE_DATABASE=str(database), RECTBOT_WECOM_CORP_ID=CORP_ID,
         RECTBOT_WECOM_TOKEN=WECOM_TOKEN, RECTBOT_WECOM_ENCODING_AES_KEY=WECOM_KEY, RECTBOT_HTTP_PORT=str(port),
         RECTBOT_CHAT_RATE_LIMIT="100000",
     )
     started = time.perf_counter()
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "wecom", cwd=library, env=environment,
+        sys.executable, "-m", "rectbot.bot.cli", "serve", "wecom", cwd=library, env=environment,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
     health = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -786,7 +799,7 @@ def main() -> int:
     args = parser.parse_args()
     args.library = args.library.resolve()
     if args.stage:
-        sys.path.insert(0, str(args.library))
+        sys.path.insert(0, str(code_path(args.library)))
         if args.stage == "ingest":
             figures = asyncio.run(stage_ingest(args.database, args.folder))
         elif args.stage == "reindex":

@@ -6,7 +6,15 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
+
+
+class ChannelName(StrEnum):
+    """Where a message comes from; allow-lists, rate limits and the chat log are kept per channel."""
+
+    TELEGRAM = "telegram"
+    WECOM = "wecom"
+    CLI = "cli"  # `rectbot chat`, whose user is an admin
 
 
 @dataclass(frozen=True)

@@ -2,25 +2,49 @@
 
 Where a value comes from, first match wins: the environment variable RECTBOT_<SECTION>_<KEY>, the
 config file, the built-in default. The file is `--config FILE`, else $RECTBOT_CONFIG, else
-./config.toml if present, else none.
+./config.toml if present, else none. A key that sets one of the library's parameters takes its default
+and its choices from the library (IndexParams, PassageParams, SearchParams, ParseLimits and their enums).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import tomllib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, get_type_hints
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from retrieval.text import SCRIPTS
+from rectbot.bot.logs import LogFormat
+from rectbot.retrieval.index import Engine, IdfMethod, IndexParams
+from rectbot.retrieval.parsing import ParseLimits
+from rectbot.retrieval.passages import PassageParams
+from rectbot.retrieval.search import SearchParams
+from rectbot.retrieval.text import Script
 
-BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+def bundled_seeds() -> Path:
+    """The five seed reports shipped inside the package (rectbot.seeds, package data)."""
+    spec = importlib.util.find_spec("rectbot.seeds")
+    # A namespace package: installed, one folder; installed editable, the repository's seeds/ and a finder hook.
+    folders = [Path(p) for p in (spec.submodule_search_locations or []) if Path(p).is_dir()] if spec else []
+    return folders[0] if folders else Path(__file__).resolve().parent.parent / "seeds"
+
+
+BUNDLED_SEEDS = bundled_seeds()
 # Old key name -> its new name. An old name still works (in the file and as RECTBOT_<SECTION>_<KEY>) when the new
 # one is not set, with a warning at start-up; both set to different values is an error.
 RENAMED = {"wecom.host": "http.host", "wecom.port": "http.port"}
+ENV_PREFIX = "RECTBOT_"
+CONFIG_ENV = "RECTBOT_CONFIG"
+HOME_ENV = "RECTBOT_HOME"
+
+# The library's defaults, which the keys that set its parameters share.
+_INDEX, _PASSAGES, _SEARCH, _PARSING = IndexParams(), PassageParams(), SearchParams(), ParseLimits()
+P = TypeVar("P")
 
 
 class ConfigError(ValueError):
@@ -32,12 +56,33 @@ def setting(default: Any, help: str, secret: bool = False) -> Any:
     return field(default=default, repr=not secret, metadata={"help": help, "secret": secret})
 
 
+def library_params(params_class: type[P], section: Any) -> P:
+    """The library's parameters with the values of the section's keys of the same names; the rest are defaults."""
+    names = {f.name for f in dataclasses.fields(params_class)}  # type: ignore[arg-type]
+    values = {f.name: getattr(section, f.name) for f in dataclasses.fields(section) if f.name in names}
+    return params_class(**values)
+
+
+DATABASE_NAME = "rectbot.sqlite3"
+
+
+def data_home(environ: Mapping[str, str]) -> Path:
+    """Where rectbot keeps its data when no config names a database: $RECTBOT_HOME, else the platform's user
+    data folder (~/.local/share/rectbot on Linux), so that every shell and service finds the same database."""
+    if environ.get(HOME_ENV):
+        return Path(environ[HOME_ENV]).expanduser().absolute()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("rectbot", appauthor=False))
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     database: Path = setting(
-        Path("rectbot-data/rectbot.sqlite3"),
-        "SQLite database file; the index and jieba cache are kept beside it. Relative paths in a config "
-        "file are relative to that file.",
+        Path(DATABASE_NAME),
+        "SQLite database file; the index and caches are kept beside it. Default: rectbot.sqlite3 in the data "
+        "directory ($RECTBOT_HOME, else the user data folder, ~/.local/share/rectbot on Linux). Relative paths in "
+        "a config file are relative to that file.",
     )
 
 
@@ -48,28 +93,53 @@ class CorpusConfig:
 
 @dataclass(frozen=True)
 class IndexConfig:
-    engine: str = setting("bm25s", "BM25 engine: bm25s (fast, default) or rank-bm25 (the reference, slow).")
-    idf: str = setting("lucene", "idf variant: lucene (never negative) or robertson (rank-bm25's BM25Okapi with epsilon=0).")
-    k1: float = setting(1.2, "BM25 term-frequency saturation.")
-    b: float = setting(0.75, "BM25 length normalisation (0 none, 1 full).")
+    library: ClassVar[type] = IndexParams
+
+    engine: Engine = setting(_INDEX.engine, "BM25 engine: bm25s (fast, default) or rank-bm25 (the reference, slow).")
+    idf: IdfMethod = setting(
+        _INDEX.idf,
+        "idf variant: lucene (never negative), robertson (rank-bm25's BM25Okapi with epsilon=0) or atire (log N/df).",
+    )
+    k1: float = setting(_INDEX.k1, "BM25 term-frequency saturation.")
+    b: float = setting(_INDEX.b, "BM25 length normalisation (0 none, 1 full).")
+
+    def params(self) -> IndexParams:
+        """The index parameters these keys set."""
+        return library_params(IndexParams, self)
 
 
 @dataclass(frozen=True)
 class PassagesConfig:
-    target_chars: int = setting(150, "Passages grow to about this many characters (short paragraphs are merged).")
-    max_chars: int = setting(240, "Paragraphs longer than this are cut at sentence ends.")
+    library: ClassVar[type] = PassageParams
+
+    target_chars: int = setting(
+        _PASSAGES.target_chars, "Passages grow to about this many characters (short paragraphs are merged)."
+    )
+    max_chars: int = setting(_PASSAGES.max_chars, "Paragraphs longer than this are cut at sentence ends.")
+
+    def params(self) -> PassageParams:
+        """The passage parameters these keys set."""
+        return library_params(PassageParams, self)
 
 
 @dataclass(frozen=True)
 class SearchConfig:
+    library: ClassVar[type] = SearchParams
+
     top_k: int = setting(3, "Excerpts per answer.")
     confident_coverage: float = setting(
-        0.6, "Share of the question's weight one of the top passages must hold for a confident answer."
+        _SEARCH.confident_coverage,
+        "Share of the question's weight one of the top passages must hold for a confident answer.",
     )
     related_coverage: float = setting(
-        0.2, "Below confident_coverage but at least this: excerpts shown as 'possibly related'; below it, nothing."
+        _SEARCH.related_coverage,
+        "Below confident_coverage but at least this: excerpts shown as 'possibly related'; below it, nothing.",
     )
     max_question_chars: int = setting(300, "Longer questions are refused with a message saying the limit.")
+
+    def params(self) -> SearchParams:
+        """The search parameters these keys set."""
+        return library_params(SearchParams, self)
 
 
 @dataclass(frozen=True)
@@ -82,15 +152,33 @@ class ChatConfig:
 
 @dataclass(frozen=True)
 class ParsingConfig:
-    memory_mb: int = setting(1024, "Memory a worker may use to parse one file; a file needing more is rejected.")
-    cpu_seconds: int = setting(60, "CPU time a worker may spend on one file; a file needing more is rejected.")
-    wall_seconds: float = setting(90.0, "Wall-clock time for one file; the worker is killed and the file rejected.")
+    library: ClassVar[type] = ParseLimits
+
+    memory_mb: int = setting(
+        _PARSING.memory_mb, "Memory a worker may use to parse one file; a file needing more is rejected."
+    )
+    cpu_seconds: int = setting(
+        _PARSING.cpu_seconds, "CPU time a worker may spend on one file; a file needing more is rejected."
+    )
+    wall_seconds: float = setting(
+        _PARSING.wall_seconds, "Wall-clock time for one file; the worker is killed and the file rejected."
+    )
+
+    def params(self) -> ParseLimits:
+        """The parsing limits these keys set."""
+        return library_params(ParseLimits, self)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    format: LogFormat = setting(LogFormat.TEXT, "Log lines: text (for people) or json (one object per line, for log collectors).")
+    sql: bool = setting(False, "Also log every SQL statement (aiosqlite) at --log-level DEBUG; off, DEBUG stays readable.")
 
 
 @dataclass(frozen=True)
 class DisplayConfig:
-    script: str = setting(
-        "simplified",
+    script: Script = setting(
+        Script.SIMPLIFIED,
         "Script of excerpts, citations and context views: simplified (traditional converted when shown) or original "
         "(as the document is written). Stored text is never changed.",
     )
@@ -137,12 +225,28 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     parsing: ParsingConfig = field(default_factory=ParsingConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     wecom: WeComConfig = field(default_factory=WeComConfig)
     source: Path | None = None  # the file this was read from, if any
     renamed: tuple[str, ...] = ()  # a warning per old key name used (see RENAMED)
+
+    def effective(self) -> list[tuple[str, str]]:
+        """Every key and the value in effect ('section.key', shown value); secrets only say whether they are set."""
+        shown = []
+        for name, cls in sections().items():
+            for f in dataclasses.fields(cls):
+                value = getattr(getattr(self, name), f.name)
+                if f.metadata["secret"]:
+                    text = "(set)" if value else "(not set)"
+                elif isinstance(value, tuple):
+                    text = ", ".join(map(str, value)) or "(none)"
+                else:
+                    text = str(value) if value != "" else "(empty)"
+                shown.append((f"{name}.{f.name}", text))
+        return shown
 
     def secrets(self) -> list[str]:
         """The values of every secret key that is set, for the log filter."""
@@ -154,9 +258,6 @@ class Config:
         ]
 
     def __post_init__(self) -> None:
-        _check_choice("index.engine", self.index.engine, ("bm25s", "rank-bm25"))
-        _check_choice("index.idf", self.index.idf, ("lucene", "robertson"))
-        _check_choice("display.script", self.display.script, tuple(SCRIPTS))
         for key, value in [
             ("passages.target_chars", self.passages.target_chars),
             ("passages.max_chars", self.passages.max_chars),
@@ -195,11 +296,12 @@ class Config:
                 raise ConfigError(f"config key search.{key} must be between 0 and 1, got {getattr(self.search, key)}")
         if self.search.related_coverage > self.search.confident_coverage:
             raise ConfigError("config key search.related_coverage must not exceed search.confident_coverage")
-
-
-def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"config key {key} must be one of {', '.join(choices)}, got {value!r}")
+        for name, cls in sections().items():  # what the library itself refuses (passages.max_chars under 80, ...)
+            if (library := getattr(cls, "library", None)) is not None:
+                try:
+                    library_params(library, getattr(self, name))
+                except ValueError as error:
+                    raise ConfigError(f"config section [{name}]: {error}") from None
 
 
 def sections() -> dict[str, type]:
@@ -220,8 +322,42 @@ def declared_keys() -> dict[str, str]:
     }
 
 
+def environment_names() -> dict[str, str]:
+    """Every environment variable rectbot reads -> what it sets (a key, an old key name, or the config file)."""
+    names = {CONFIG_ENV: "the config file", HOME_ENV: "the data directory"}
+    for key in [*declared_keys(), *RENAMED]:
+        names[_env_name(key)] = key
+    return names
+
+
+def _env_name(key: str) -> str:
+    """RECTBOT_<SECTION>_<KEY> for 'section.key'."""
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def _check_environment(environ: dict[str, str]) -> None:
+    """An unknown RECTBOT_* variable is an error, as an unknown key in the file is: it is a typo or a stale name."""
+    known = environment_names()
+    unknown = sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+    if not unknown:
+        return
+    name = unknown[0]
+    section = name.removeprefix(ENV_PREFIX).split("_", 1)[0].lower()
+    if section in sections():
+        same = [f"${env}" for env, key in known.items() if key.startswith(f"{section}.") and key not in RENAMED]
+        raise ConfigError(f"unknown environment variable ${name}; known for [{section}]: {', '.join(same)}")
+    raise ConfigError(
+        f"unknown environment variable ${name}; known: ${CONFIG_ENV}, ${HOME_ENV} and {ENV_PREFIX}<SECTION>_<KEY> for the "
+        f"sections {', '.join(sections())}"
+    )
+
+
 def _coerce(key: str, value: Any, kind: Any, base: Path | None) -> Any:
     """Check and convert one value to the type its key declares."""
+    if isinstance(kind, type) and issubclass(kind, StrEnum):
+        if not isinstance(value, str) or value not in set(kind):
+            raise ConfigError(f"config key {key} must be one of {', '.join(kind)}, got {value!r}")
+        return kind(value)
     if kind is Path:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"config key {key} must be a path (a string), got {value!r}")
@@ -269,15 +405,16 @@ def config_file(explicit: Path | None, environ: dict[str, str]) -> Path | None:
     """The config file to read: --config, else $RECTBOT_CONFIG, else ./config.toml if present."""
     if explicit is not None:
         return explicit
-    if environ.get("RECTBOT_CONFIG"):
-        return Path(environ["RECTBOT_CONFIG"])
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
     default = Path("config.toml")
     return default if default.is_file() else None
 
 
 def load_config(path: Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read the config; a missing file, malformed TOML, unknown key or bad value raises ConfigError."""
+    """Read the config; a missing file, malformed TOML, unknown key or variable, or bad value raises ConfigError."""
     environ = dict(os.environ) if environ is None else environ
+    _check_environment(environ)
     path = config_file(path, environ)
     raw: dict[str, Any] = {}
     if path is not None:
@@ -309,7 +446,7 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
                 raise ConfigError(f"unknown config key {name}.{key} in {path}; known: {', '.join(fields)}")
         values = {}
         for key in fields:
-            env_name = f"RECTBOT_{name}_{key}".upper()
+            env_name = _env_name(f"{name}.{key}")
             old_env, old_file = moved.get(f"{name}.{key}", (None, None))
             layers = [  # the environment wins over the file; in each, the key's name over its old name
                 ((f"{name}.{key} (from ${env_name})", environ[env_name]) if environ.get(env_name) else None, old_env, None),
@@ -323,6 +460,8 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
                     raise ConfigError(f"config keys {new[0]} and {old[0]} are both set, to different values: remove the old one")
                 values[key] = value
                 break
+        if name == "storage" and "database" not in values:
+            values["database"] = data_home(environ) / DATABASE_NAME
         built[name] = cls(**values)
     return Config(**built, source=path, renamed=renamed)
 
@@ -339,7 +478,7 @@ def _moved_values(
     warnings = []
     for old, new in RENAMED.items():
         section, key = old.split(".")
-        env_name, new_env_name = f"RECTBOT_{section}_{key}".upper(), "RECTBOT_" + new.replace(".", "_").upper()
+        env_name, new_env_name = _env_name(old), _env_name(new)
         table = raw.get(section, {})
         from_env = (f"{old} (from ${env_name})", environ[env_name]) if environ.get(env_name) else None
         from_file = (old, table.pop(key)) if key in table else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import unicodedata
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access import Access, RateLimiter, Verdict
-from retrieval.corpus import IngestReport, ReindexReport
-from retrieval.corpus import Corpus
-from retrieval.search import Confidence, Hit, Searcher
-from retrieval.store import AskedQuestion, DocumentRow, PassageRow, QuestionStats, Removal, SavedAnswer
-from retrieval.text import safe_text
+from rectbot.bot.access import Access, ChannelName, RateLimiter, Verdict
+from rectbot.bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
+from rectbot.retrieval.corpus import IngestReport, ReindexReport
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Confidence, Hit, Searcher
+from rectbot.retrieval.store import DocumentRow, PassageRow, Removal
+from rectbot.retrieval.text import safe_text
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +36,21 @@ CONTEXT_RADIUS = 1  # passages shown before and after an excerpt
 TOKEN_BYTES = 9  # an answer's button token: 72 random bits, 12 URL-safe characters
 
 
+_TRAILING_PUNCTUATION = re.compile(r"[\s!.,;:~。，、；：！～…]+$")
+
+
+def command_form(message: str) -> str:
+    """A message as command words are matched: full-width forms made half-width (ＮＦＫＣ: 上下文２ -> 上下文2),
+    lower case, trailing punctuation dropped (更多！ and 更多。 are 更多); a message of punctuation alone is kept."""
+    folded = unicodedata.normalize("NFKC", message).strip().lower()
+    return _TRAILING_PUNCTUATION.sub("", folded) or folded
+
+
 @dataclass(frozen=True)
 class Asker:
     """Who sent a message, and where."""
 
-    channel: str  # telegram | wecom | cli
+    channel: ChannelName
     user_id: str
     chat_type: str = "private"
     chat_id: str | None = None  # set in group chats, where each member follows their own questions
@@ -213,16 +225,18 @@ class Core:
         corpus: Corpus,
         searcher: Searcher | None = None,
         *,
+        chatlog: ChatLog,
         top_k: int = 3,
         max_question_chars: int = 300,
         rate_limiter: RateLimiter | None = None,
-        access: Mapping[str, Access] | None = None,
+        access: Mapping[ChannelName, Access] | None = None,
         script: str = "simplified",
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     ) -> None:
         self.corpus = corpus
         self.searcher = searcher or Searcher.over(corpus)
         self.store = corpus.store
+        self.chatlog = chatlog
         self.top_k = top_k
         self.max_question_chars = max_question_chars
         self.rate_limiter = rate_limiter
@@ -236,26 +250,28 @@ class Core:
     async def handle(self, asker: Asker, text: str) -> Reply:
         """Answer one text message: a command word or a question (channels call admit() first)."""
         message = safe_text(text).strip()
-        word = message.lower()
+        word = command_form(message)
         if word in HELP_WORDS:
             return Notice("help", HELP_TEXT)
         if word in MORE_WORDS:
             return await self.more(asker)
-        if match := CONTEXT_COMMAND.match(message):
+        if match := CONTEXT_COMMAND.match(word):
             return await self.context(asker, int(match.group(1)))
-        if match := DOCUMENT_COMMAND.match(message):
+        if match := DOCUMENT_COMMAND.match(word):
             return await self.document(int(match.group(1)))
         if word in STATS_WORDS:
             return await self.stats(asker)
         if word in REINDEX_WORDS:
             return self.reindex(asker)
-        if match := DELETE_COMMAND.match(message):
+        if match := DELETE_COMMAND.match(word):
             return await self.ask_to_remove(asker, int(match.group(1)))
-        if match := CONFIRM_DELETE_COMMAND.match(message):
+        if match := CONFIRM_DELETE_COMMAND.match(word):
             return await self.remove(asker, int(match.group(1)))
         return await self.ask(asker, message)
 
-    def asker(self, channel: str, user_id: object, chat_type: str = "private", chat_id: object | None = None) -> Asker:
+    def asker(
+        self, channel: ChannelName, user_id: object, chat_type: str = "private", chat_id: object | None = None
+    ) -> Asker:
         """Who sent a message (chat_id only in group chats), an admin if the channel's config says so."""
         return Asker(
             channel, str(user_id), chat_type, None if chat_id is None else str(chat_id),
@@ -303,7 +319,7 @@ class Core:
         answered = len(result.hits[: self.top_k])
         asked = AskedQuestion(asker.channel, asker.user_id, asker.chat_type, question, answered, latency_ms)
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        answer_id = await self.store.log_question(
+        answer_id = await self.chatlog.log_question(
             asked, [hit.passage_id for hit in shown], asker.conversation, owner=asker.owner, token=token
         )
         if not shown:
@@ -317,13 +333,13 @@ class Core:
     async def more(self, asker: Asker, ref: AnswerRef | None = None) -> Reply:
         """The next excerpts for an answer: the user's last one, or the one a button names (its owner's only)."""
         if ref is None:
-            answer_id = await self.store.conversation(asker.channel, asker.conversation)
+            answer_id = await self.chatlog.conversation(asker.channel, asker.conversation)
             if answer_id is None:
                 return Notice("no_question", "还没有提问。请先发一个问题，再回复“更多”。")
         else:
             answer_id = ref.answer_id
         async with self._paging:
-            saved = await self.store.answer(answer_id)
+            saved = await self.chatlog.answer(answer_id)
             if (refusal := refuse(asker, saved, ref)) is not None:
                 return refusal
             # Search afresh and skip what was shown: the index may have changed since.
@@ -332,7 +348,7 @@ class Core:
             if not new:
                 return NothingFound(saved.question, after_more=True)
             page = new[: self.top_k]
-            await self.store.extend_answer(answer_id, [hit.passage_id for hit in page])
+            await self.chatlog.extend_answer(answer_id, [hit.passage_id for hit in page])
         return Answer(
             answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k,
             related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
@@ -341,8 +357,8 @@ class Core:
 
     async def context(self, asker: Asker, number: int, ref: AnswerRef | None = None) -> Reply:
         """The passages around excerpt `number` of an answer: the user's last one, or the one a button names."""
-        answer_id = await self.store.conversation(asker.channel, asker.conversation) if ref is None else ref.answer_id
-        saved = await self.store.answer(answer_id) if answer_id is not None else None
+        answer_id = await self.chatlog.conversation(asker.channel, asker.conversation) if ref is None else ref.answer_id
+        saved = await self.chatlog.answer(answer_id) if answer_id is not None else None
         if answer_id is not None and (refusal := refuse(asker, saved, ref)) is not None:
             return refusal
         if saved is None or not saved.shown:
@@ -367,9 +383,9 @@ class Core:
         """Store a 👍 (+1) or 👎 (-1) on an answer, from its owner; any other vote is refused."""
         if vote not in (1, -1):
             return Notice("expired", EXPIRED)
-        if (refusal := refuse(asker, await self.store.answer(ref.answer_id), ref)) is not None:
+        if (refusal := refuse(asker, await self.chatlog.answer(ref.answer_id), ref)) is not None:
             return refusal
-        await self.store.save_vote(ref.answer_id, asker.user_id, vote)
+        await self.chatlog.save_vote(ref.answer_id, asker.user_id, vote)
         return Notice("thanks", "谢谢反馈！" if vote > 0 else "谢谢反馈，我们会补充更合适的材料。")
 
     async def document(self, document_id: int) -> Reply:
@@ -385,7 +401,7 @@ class Core:
             return Notice("not_admin", "抱歉，只有管理员可以查看统计。")
         now = self.now()
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        questions = await self.store.question_stats(midnight, now - timedelta(days=7))
+        questions = await self.chatlog.question_stats(midnight, now - timedelta(days=7))
         documents = len(await self.store.documents())
         passages = len(self.corpus.index) if self.corpus.index is not None else 0
         if asker.chat_id is not None:

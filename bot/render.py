@@ -1,4 +1,5 @@
-"""A reply -> plain text (terminal), Telegram HTML (4096 characters) or WeCom text (2048 UTF-8 bytes).
+"""A reply -> plain text (terminal), Telegram HTML (4096 characters) or WeCom text (2048 UTF-8 bytes); and what
+the `rectbot` commands print (search results, ingest reports, documents, evaluation metrics).
 
 Document text (excerpts, titles, sources, context) is shown in the reply's script (config display.script):
 it is cut first and converted after, so no offset computed on the stored text is applied to converted text.
@@ -8,11 +9,17 @@ channel (WeCom's XML refuses them, UTF-8 cannot encode surrogates), whatever the
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import html
+import io
+import json
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from bot.core import (
+from rectbot.bot.backup import BackupReport
+from rectbot.bot.chatlog import LoggedQuestion
+from rectbot.bot.core import (
     Answer,
     ConfirmRemoval,
     Context,
@@ -27,8 +34,12 @@ from bot.core import (
     Silence,
     Stats,
 )
-from retrieval.corpus import IngestReport
-from retrieval.text import HAN_RUN, in_script, safe_text
+from rectbot.retrieval.corpus import IngestReport, IngestStatus, ReindexReport
+from rectbot.retrieval.evaluation import EvalReport
+from rectbot.retrieval.formats import Rejection
+from rectbot.retrieval.search import Hit, SearchResult
+from rectbot.retrieval.store import DocumentRow, Removal
+from rectbot.retrieval.text import Script, in_script, safe_text
 
 UNKNOWN_DATE = "日期不详"
 UNKNOWN_SOURCE = "来源不详"
@@ -57,7 +68,7 @@ def clip(text: str | None, limit: int | None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
-def citation(item: Cited, script: str = "simplified") -> str:
+def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
     """《title》 · source · date (· section) in `script`, with unknowns said plainly."""
     parts = [
         f"《{clip(item.title, MAX_TITLE_CHARS)}》" if item.title else UNTITLED,
@@ -69,7 +80,7 @@ def citation(item: Cited, script: str = "simplified") -> str:
     return in_script(" · ".join(parts), script)
 
 
-def marked_html(text: str, spans: Spans, limit: int | None, script: str = "simplified") -> str:
+def marked_html(text: str, spans: Spans, limit: int | None, script: str = Script.SIMPLIFIED) -> str:
     """Escaped text with the spans in bold, cut to `limit` characters with an ellipsis, then put in `script`."""
     if limit is not None and len(text) > limit:
         text = text[: limit - 1]
@@ -148,37 +159,43 @@ def nothing_found_text(reply: NothingFound) -> str:
     )
 
 
-REJECTION_REASONS = [  # IngestReport reasons (English, from the library) -> what an admin in chat reads
-    ("unsupported format", "不支持这种文件格式，请发送 .txt、.md、.html、.docx、.doc、.wps 或 .pdf 文件"),
-    ("file larger than", "文件太大"),
-    ("empty file", "文件是空的"),
-    ("no readable text", "文件里没有可读的文字"),
-    ("binary file", "这不是文本文档（像是二进制文件）"),
-    ("cannot decode", "无法识别文件的文字编码"),
-    ("corrupt", "文件已损坏，无法打开"),
-    ("encrypted", "PDF 有密码保护，无法读取"),
-    ("no text layer", "PDF 里没有文字层（可能是扫描件），请提供文字版"),
-]
+_SAVE_AS_DOCX = "请在 WPS 或 Word 中“另存为” .docx 后再上传"
+REJECTION_TEXT: dict[Rejection, str] = {  # why a file was not ingested, as an admin in chat reads it
+    Rejection.UNSUPPORTED_FORMAT: "不支持这种文件格式，请发送 .txt、.md、.html、.docx、.doc、.wps 或 .pdf 文件",
+    Rejection.TOO_LARGE: "文件太大",
+    Rejection.UNREADABLE: "服务器无法读取这个文件",
+    Rejection.EMPTY: "文件是空的",
+    Rejection.NO_TEXT: "文件里没有可读的文字",
+    Rejection.BINARY: "这不是文本文档（像是二进制文件）",
+    Rejection.CANNOT_DECODE: "无法识别文件的文字编码",
+    Rejection.ARCHIVE: "这是 zip 压缩包，不是文档，请解压后发送其中的文件",
+    Rejection.CORRUPT: "文件已损坏，无法打开",
+    Rejection.ENCRYPTED: "PDF 有密码保护，无法读取",
+    Rejection.NO_TEXT_LAYER: "PDF 里没有文字层（可能是扫描件），请提供文字版",
+    Rejection.NOT_WORD: "文件内容不是 Word/WPS 文档",
+    Rejection.NO_CONVERTER: f"无法读取 .doc/.wps 文件：服务器未安装 LibreOffice。{_SAVE_AS_DOCX}",
+    Rejection.CONVERSION_TIMED_OUT: f"LibreOffice 转换 .doc/.wps 文件超时。{_SAVE_AS_DOCX}",
+    Rejection.CONVERSION_FAILED: f"LibreOffice 无法转换这个 .doc/.wps 文件（可能已损坏或有密码保护）。{_SAVE_AS_DOCX}",
+    Rejection.OVER_LIMIT: "文件过大或过于复杂，请拆分或精简后再上传",
+    Rejection.PARSER_FAILED: "文件无法解析（可能已损坏）",
+    Rejection.WORKER_FAILED: "服务器暂时无法解析文件，请稍后再发送",
+    Rejection.CANCELLED: "解析被中断，请重新发送",
+}
 
 
-def rejection_reason(reason: str | None) -> str:
-    """A library rejection reason in Chinese, keeping the original when it is not one we know."""
-    for prefix, chinese in REJECTION_REASONS:
-        if reason and reason.startswith(prefix):
-            return chinese
-    if reason and HAN_RUN.search(reason):  # already written for the admin, with an English gloss in brackets
-        return reason.split(" (", 1)[0].rstrip("。")
-    return f"无法读取（{reason}）"
+def rejection_text(rejection: Rejection | None) -> str:
+    """Why a file was not ingested, in Chinese."""
+    return REJECTION_TEXT[rejection] if rejection is not None else "无法读取这个文件"
 
 
-def ingest_text(report: IngestReport, script: str = "simplified") -> str:
+def ingest_text(report: IngestReport, script: str = Script.SIMPLIFIED) -> str:
     """What an admin reads after sending a file; titles and sources in `script`, file names as sent."""
-    if report.status == "rejected":
-        return f"没有导入 {report.file_name}：{rejection_reason(report.reason)}。没有做任何改动。"
-    if report.status == "unchanged":
-        same = f"（与 {report.reason.removeprefix('same content as ')} 内容相同）" if report.reason else ""
+    if report.status is IngestStatus.REJECTED:
+        return f"没有导入 {report.file_name}：{rejection_text(report.rejection)}。没有做任何改动。"
+    if report.status is IngestStatus.UNCHANGED:
+        same = f"（与 {report.same_as} 内容相同）" if report.same_as else ""
         return f"{report.file_name} 已经导入过，内容没有变化{same}。"
-    verb = "已导入" if report.status == "added" else "已更新"
+    verb = "已导入" if report.status is IngestStatus.ADDED else "已更新"
     lines = [f"{verb} {report.file_name}，识别出 {len(report.articles)} 篇：", ""]
     for number, article in enumerate(report.articles, start=1):
         copy = "（与已有文档相同，只保留一份）" if article.republished else ""
@@ -361,3 +378,146 @@ def render_telegram(reply: Reply) -> str:
         return marked
     text = render_plain(reply)  # safe, and no markup, so it can be cut anywhere
     return fit(lambda limit: html.escape(clip(text, limit), quote=False), fits_telegram, len(text))
+
+
+# ---------------------------------------------------------------- what the `rectbot` commands print
+
+UNTITLED_EN = "(untitled)"
+LISTED_INDENT = "    "  # details under a listed file or document
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    """A hit as the JSON object `rectbot ask --json` prints."""
+    return {
+        "text": hit.text,
+        "title": hit.title,
+        "source": hit.source,
+        "date": hit.date,
+        "doc_id": hit.doc_id,
+        "passage_id": hit.passage_id,
+        "section": hit.section,
+        "author": hit.author,
+        "region": hit.region,
+        "score": round(hit.score, 4),
+        "matched_terms": list(hit.matched_terms),
+    }
+
+
+def result_json(question: str, result: SearchResult) -> dict[str, object]:
+    """`--json`: confident excerpts in `hits`, possibly related ones in `related`, and how the question was read."""
+    return {
+        "question": question,
+        "confidence": str(result.confidence),
+        "hits": [hit_json(h) for h in result.hits],
+        "related": [hit_json(h) for h in result.related],
+        "searched_as": [{"typed": typed, "searched": searched} for typed, searched in result.query.repairs],
+    }
+
+
+def result_plain(question: str, result: SearchResult, show_question: bool, script: str = Script.SIMPLIFIED) -> str:
+    """Numbered excerpts with their citations (marked when only possibly related), or a plain 'nothing found'."""
+    lines = [f"问：{question}"] if show_question else []
+    lines += notes(result.query.repairs, related=bool(result.related))
+    if not result.shown:
+        lines.append("没有找到相关的报告段落。试试更短的问题或报告里的关键词。")
+    for number, hit in enumerate(result.shown, start=1):
+        lines.append(f"【{number}】{in_script(hit.text, script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n")
+    return safe_text("\n".join(lines))
+
+
+def ingest_plain(report: IngestReport) -> str:
+    """One file's outcome, as `rectbot ingest` prints it: status, path, reason, and each article found."""
+    detail = f" ({report.reason})" if report.reason else ""
+    articles = "".join(
+        f"\n{LISTED_INDENT}{a.title or UNTITLED_EN} | {a.date or 'date unknown'} | {a.source or 'source unknown'}"
+        f" | {a.passages} passages{' | republished copy, not searched twice' if a.republished else ''}"
+        for a in report.articles
+    )
+    return safe_text(f"{report.status:<9} {report.path}{detail}{articles}")
+
+
+def removal_plan_plain(paths: Sequence[str], documents: Sequence[DocumentRow]) -> str:
+    """The files `rectbot remove` is about to remove, each with its documents."""
+    lines = []
+    for path in paths:
+        lines.append(f"{path}:")
+        lines += [f"{LISTED_INDENT}#{doc.id} {doc.title or UNTITLED_EN}" for doc in documents if doc.path == path]
+    return safe_text("\n".join(lines))
+
+
+def removed_plain(removal: Removal) -> str:
+    """A file `rectbot remove` removed."""
+    return safe_text(f"removed   {removal.path} ({len(removal.titles)} documents)")
+
+
+def reindexed_plain(report: ReindexReport) -> str:
+    """What `rectbot reindex` did."""
+    return f"indexed {report.passages} passages in {report.seconds:.2f} s"
+
+
+def document_plain(doc: DocumentRow) -> str:
+    """A document as `rectbot docs` lists it."""
+    copy = f" | copy of #{doc.duplicate_of}" if doc.duplicate_of else ""
+    also = f" | also in: {', '.join(doc.also_in)}" if doc.also_in and not doc.duplicate_of else ""
+    lines = [
+        f"#{doc.id} {doc.title or UNTITLED_EN}",
+        f"{LISTED_INDENT}{doc.date or 'date unknown'} | {doc.source or 'source unknown'} | {doc.author or '-'} | "
+        f"{doc.region or '-'} | {doc.passages} passages{copy}{also} | {doc.path}",
+    ]
+    if doc.sections:
+        lines.append(f"{LISTED_INDENT}sections: {', '.join(doc.sections)}")
+    return safe_text("\n".join(lines))
+
+
+def eval_plain(report: EvalReport, verbose: bool = False) -> str:
+    """The metrics `rectbot eval` prints, after one line per question when verbose."""
+    lines = []
+    if verbose:
+        for result in report.results:
+            mark = "ok " if (result.first_good_rank or 0) and result.first_good_rank <= 3 else "-- "
+            if result.question.kind == "abstain":
+                mark = "ok " if result.hits == 0 else "-- "
+            lines.append(f"{mark}{result.question.id} [{result.question.kind}] rank={result.first_good_rank} "
+                         f"hits={result.hits} related={result.related} {result.question.q}")
+    lines += [
+        f"questions: {len(report.answerable)} answerable, {len(report.abstain)} abstain",
+        f"Hit@1  {report.hit_at(1):.3f}",
+        f"Hit@3  {report.hit_at(3):.3f}",
+        f"MRR@5  {report.mrr_at_5:.3f}",
+        f"paraphrase Hit@3  {report.hit_at(3, 'paraphrase'):.3f}",
+        f"Abstain {report.abstain_rate:.3f}",
+    ]
+    return safe_text("\n".join(lines))
+
+
+def info_plain(facts: Sequence[tuple[str, str]], settings: Sequence[tuple[str, str]]) -> str:
+    """`rectbot info`: what is installed and where, then every setting in effect (secrets only as set or not)."""
+    width = max(len(label) for label, _ in facts)
+    lines = [f"{label:<{width}}  {value}" for label, value in facts]
+    lines += ["", "configuration in effect (environment over file over default):"]
+    lines += [f"  {key} = {value}" for key, value in settings]
+    return "\n".join(lines)
+
+
+def backup_plain(report: BackupReport) -> str:
+    """The one line `rectbot backup` prints."""
+    return (f"backed up to {report.target} ({report.size / 1e6:.1f} MB: {report.documents} documents, "
+            f"{report.questions} questions); restore by stopping rectbot and putting it in place of the database")
+
+
+EXPORT_FIELDS = ("id", "asked_at", "channel", "chat_type", "question", "answered", "excerpts", "votes_up", "votes_down")
+
+
+def questions_csv(questions: Sequence[LoggedQuestion]) -> str:
+    """The question log as CSV with a header row (UTF-8 with BOM: Excel on Windows then reads the Chinese)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_FIELDS)
+    for q in questions:
+        writer.writerow([getattr(q, name) for name in EXPORT_FIELDS])
+    return "\ufeff" + buffer.getvalue()
+
+
+def questions_jsonl(questions: Sequence[LoggedQuestion]) -> str:
+    """The question log as one JSON object per line."""
+    return "".join(json.dumps(dataclasses.asdict(q), ensure_ascii=False) + "\n" for q in questions)

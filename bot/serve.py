@@ -7,6 +7,7 @@ is built, and asyncio (0.08 s: it loads ssl) only when serving, so `rectbot ask`
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import signal
 import time
@@ -16,18 +17,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.access import Access, RateLimiter
+from rectbot.bot.access import Access, ChannelName, RateLimiter
 
 if TYPE_CHECKING:
     import asyncio
 
     from starlette.routing import BaseRoute
 
-    from bot.config import Config
-    from bot.core import Core
-    from bot.http import HttpHost
-    from retrieval.corpus import Corpus
-    from retrieval.search import Searcher
+    from rectbot.bot.chatlog import ChatLog
+    from rectbot.bot.config import Config
+    from rectbot.bot.core import Core
+    from rectbot.bot.http import HttpHost
+    from rectbot.retrieval.corpus import Corpus
+    from rectbot.retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
 
@@ -56,28 +58,33 @@ class Channel(Protocol):
 class ChannelKind:
     """A channel `rectbot serve` can run: its name, the settings it needs, its allow-lists, how to build it."""
 
-    name: str
+    name: ChannelName
     settings: Callable[[Config], dict[str, object]]  # each setting it needs, as the user sets it -> its value
     access: Callable[[Config], Access]
     build: Callable[[Core, Config], Channel]  # imports the channel's libraries
+    requires: tuple[str, ...] = ()  # modules of its optional dependencies (the extra named after the channel)
 
     def missing(self, config: Config) -> list[str]:
         """The settings it needs that are not set."""
         return [name for name, value in self.settings(config).items() if not value]
 
+    def uninstalled(self) -> list[str]:
+        """The modules it needs that are not installed (rectbot was installed without its extra)."""
+        return [module for module in self.requires if importlib.util.find_spec(module) is None]
+
 
 def telegram_channel(core: Core, config: Config) -> Channel:
     """The Telegram bot, long-polling."""
-    from bot.telegram import TelegramChannel
+    from rectbot.bot.telegram import TelegramChannel
 
     return TelegramChannel(core, config.telegram)
 
 
 def wecom_channel(core: Core, config: Config) -> Channel:
     """The WeCom callback; it sends results of slow work only when the Secret and AgentId are set."""
-    from bot.wecom import WeComChannel
-    from bot.wecom_api import WeComApi
-    from bot.wecom_crypto import CryptoError, WeComCrypto
+    from rectbot.bot.wecom import WeComChannel
+    from rectbot.bot.wecom_api import WeComApi
+    from rectbot.bot.wecom_crypto import CryptoError, WeComCrypto
 
     settings = config.wecom
     try:
@@ -92,19 +99,20 @@ def wecom_channel(core: Core, config: Config) -> Channel:
     return WeComChannel(core, crypto, api, path=settings.path)
 
 
-CHANNELS: dict[str, ChannelKind] = {
+CHANNELS: dict[ChannelName, ChannelKind] = {
     kind.name: kind
     for kind in [
         ChannelKind(
-            "telegram",
+            ChannelName.TELEGRAM,
             settings=lambda config: {"telegram.token (or RECTBOT_TELEGRAM_TOKEN)": config.telegram.token},
             access=lambda config: Access.from_ids(
                 config.telegram.admins, config.telegram.allowed_users, config.telegram.allowed_chats
             ),
             build=telegram_channel,
+            requires=("telegram",),
         ),
         ChannelKind(
-            "wecom",
+            ChannelName.WECOM,
             settings=lambda config: {
                 "wecom.corp_id": config.wecom.corp_id,
                 "wecom.token (or RECTBOT_WECOM_TOKEN)": config.wecom.token,
@@ -112,6 +120,7 @@ CHANNELS: dict[str, ChannelKind] = {
             },
             access=lambda config: Access.from_ids(config.wecom.admins, config.wecom.allowed_users),
             build=wecom_channel,
+            requires=("cryptography", "httpx", "defusedxml"),
         ),
     ]
 }
@@ -140,26 +149,29 @@ def channels_to_run(config: Config, requested: list[str]) -> list[str]:
     for name in channels:
         if missing := CHANNELS[name].missing(config):
             raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
+        if uninstalled := CHANNELS[name].uninstalled():
+            raise NoChannel(
+                f"cannot start {name}: {', '.join(uninstalled)} not installed; install the extra: "
+                f"pip install 'rectbot[{name}]' (or 'rectbot[all]')"
+            )
     return channels
 
 
 def searcher_for(corpus: Corpus, config: Config) -> Searcher:
     """A searcher with the configured parameters."""
-    from retrieval.search import SearchParams, Searcher
+    from rectbot.retrieval.search import Searcher
 
-    params = SearchParams(
-        confident_coverage=config.search.confident_coverage, related_coverage=config.search.related_coverage
-    )
-    return Searcher.over(corpus, params)
+    return Searcher.over(corpus, config.search.params())
 
 
-def build_core(corpus: Corpus, config: Config) -> Core:
+def build_core(corpus: Corpus, chatlog: ChatLog, config: Config) -> Core:
     """The platform-neutral core with the configured search, limits and every channel's allow-lists."""
-    from bot.core import Core
+    from rectbot.bot.core import Core
 
     return Core(
         corpus,
         searcher_for(corpus, config),
+        chatlog=chatlog,
         top_k=config.search.top_k,
         max_question_chars=config.search.max_question_chars,
         rate_limiter=RateLimiter(config.chat.rate_limit),
@@ -198,7 +210,8 @@ async def serve(
     SIGINT or SIGTERM); a channel that fails stops the others. The corpus is closed at the end."""
     import asyncio
 
-    from bot.http import HttpHost
+    from rectbot.bot.chatlog import ChatLog
+    from rectbot.bot.http import HttpHost
 
     if stop is None:
         stop = asyncio.Event()
@@ -214,7 +227,8 @@ async def serve(
     try:
         host.wait_for("opening the corpus")
         corpus = await before_stop(open_corpus(), stop)
-        await run_channels(build_core(corpus, config), config, channels, host, stop)
+        chatlog = await ChatLog.open(corpus.store.database)
+        await run_channels(build_core(corpus, chatlog, config), config, channels, host, stop)
     except Stopped:
         logger.info("stopped while starting")
     finally:

@@ -28,8 +28,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import TelegramConfig
-from bot.core import (
+from rectbot.bot.access import ChannelName
+from rectbot.bot.config import TelegramConfig
+from rectbot.bot.core import (
     EXPIRED,
     FAILED,
     HELP_TEXT,
@@ -45,14 +46,14 @@ from bot.core import (
     Reply,
     Silence,
 )
-from bot.render import clip, render_telegram
+from rectbot.bot.render import clip, render_telegram
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
+CHANNEL = ChannelName.TELEGRAM
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
 MAX_ALERT_CHARS = 200  # Telegram's limit for a callback answer shown as an alert
 COMMANDS = [

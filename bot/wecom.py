@@ -18,17 +18,18 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.core import FAILED, HELP_TEXT, TEXT_ONLY, Core, Download, FetchError, Notice, Pending, Reply, Silence
-from bot.render import render_wecom
-from bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
-from bot.wecom_crypto import CryptoError, WeComCrypto
-from retrieval.text import safe_text
-from retrieval.corpus import MAX_FILE_BYTES
-from retrieval.documents import SUPPORTED_SUFFIXES
+from rectbot.bot.access import ChannelName
+from rectbot.bot.core import FAILED, HELP_TEXT, TEXT_ONLY, Core, Download, FetchError, Notice, Pending, Reply, Silence
+from rectbot.bot.render import render_wecom
+from rectbot.bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
+from rectbot.bot.wecom_crypto import CryptoError, WeComCrypto
+from rectbot.retrieval.text import safe_text
+from rectbot.retrieval.corpus import MAX_FILE_BYTES
+from rectbot.retrieval.documents import SUPPORTED_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "wecom"
+CHANNEL = ChannelName.WECOM
 PATH = "/wecom/callback"
 REPLY_DEADLINE = 4.0  # seconds; WeCom gives up after 5 and retries
 MAX_BODY_BYTES = 64 * 1024  # a text message envelope is a few KB
@@ -189,7 +190,7 @@ class WeComChannel:
             client = request.client.host if request.client else "?"
             logger.info("wecom: %s disconnected before sending the whole request; nothing was done", client)
             return Response(status_code=400)  # nobody reads it
-        if not await self.core.store.first_sighting(CHANNEL, incoming.message_id):
+        if not await self.core.chatlog.first_sighting(CHANNEL, incoming.message_id):
             logger.info("wecom: message %s delivered again; already handled", incoming.message_id)
             return Response(status_code=200)
         text = await self._answer(incoming, self.reply_deadline - (time.monotonic() - arrived))

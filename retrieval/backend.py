@@ -18,7 +18,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from retrieval.index import (
+from rectbot.retrieval.index import (
     FORMAT_VERSION,
     MAX_MERGED_ENTRIES,
     IndexParams,
@@ -31,9 +31,9 @@ from retrieval.index import (
     write_atomically,
     write_json,
 )
-from retrieval.query import Query
-from retrieval.segments import Segment, SegmentBuilder
-from retrieval.tokenizer import PassageTokens, bigrams
+from rectbot.retrieval.query import Query
+from rectbot.retrieval.segments import Segment, SegmentBuilder
+from rectbot.retrieval.tokenizer import PassageTokens, bigrams
 
 logger = logging.getLogger(__name__)
 

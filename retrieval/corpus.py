@@ -12,22 +12,22 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
-from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Section
-from retrieval.backend import MergeJob, SearchIndex, SearchIndexBuilder
-from retrieval.index import IndexParams, StaleIndex
-from retrieval.parsing import ParsePool, shared_pool
-from retrieval.places import bundled_gazetteer
-from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
-from retrieval.store import FileRecord, Removal, Store, StoredArticle
-from retrieval.text import text_fingerprint
-from retrieval.token_cache import TokenCache, TokenSession
-from retrieval.tokenizer import PassageTokens, Tokenizer
+from rectbot.retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Rejection, Section
+from rectbot.retrieval.backend import MergeJob, SearchIndex, SearchIndexBuilder
+from rectbot.retrieval.index import IndexParams, StaleIndex
+from rectbot.retrieval.parsing import ParsePool, shared_pool
+from rectbot.retrieval.places import bundled_gazetteer
+from rectbot.retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
+from rectbot.retrieval.store import FileRecord, Removal, Store, StoredArticle
+from rectbot.retrieval.text import text_fingerprint
+from rectbot.retrieval.token_cache import TokenCache, TokenSession
+from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +53,27 @@ class ArticleSummary:
     republished: bool  # the same text was already stored from another source
 
 
+class IngestStatus(StrEnum):
+    """What ingesting a file did."""
+
+    ADDED = "added"
+    UNCHANGED = "unchanged"  # the same bytes are stored already, at this path or another
+    REPLACED = "replaced"  # the path held other content, now replaced
+    REJECTED = "rejected"  # nothing changed; `rejection` says why
+    SKIPPED = "skipped"  # a file of a format not read, found inside a folder (not named): not a failure
+
+
 @dataclass(frozen=True)
 class IngestReport:
-    """The outcome for one file: added, unchanged, replaced, rejected or skipped (with the reason)."""
+    """The outcome for one file, with the reason in English for a rejected, skipped or unchanged one."""
 
     file_name: str
-    status: Literal["added", "unchanged", "replaced", "rejected", "skipped"]
+    status: IngestStatus
     reason: str | None = None
     articles: tuple[ArticleSummary, ...] = ()
     path: str = ""  # the file's identity: relative to the folder ingested, or channel/chat/name for an upload
+    rejection: Rejection | None = None  # why it was rejected or skipped
+    same_as: str | None = None  # unchanged: the path at which the same bytes are stored, when it is another
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,11 @@ class ReindexReport:
 
     passages: int
     seconds: float
+
+
+def _rejected(file_name: str, path: str, rejection: Rejection, reason: str) -> IngestReport:
+    """The report on a file that was not ingested."""
+    return IngestReport(file_name, IngestStatus.REJECTED, reason, path=path, rejection=rejection)
 
 
 def text_hash(article: Article) -> str:
@@ -467,14 +484,14 @@ class Corpus:
             reports.append(await self._ingest_path(found))
             if progress:
                 progress(done, len(files), found.path)
-        if any(report.status in ("added", "replaced") for report in reports):
+        if any(report.status in (IngestStatus.ADDED, IngestStatus.REPLACED) for report in reports):
             await self.update(progress=progress)
         return reports
 
     async def ingest_bytes(self, data: bytes, file_name: str, path: str | None = None) -> IngestReport:
         """Ingest one uploaded file (identified by path, by default its name) and make it searchable."""
         report = await self._ingest_data(data, file_name, path or file_name)
-        if report.status in ("added", "replaced"):
+        if report.status in (IngestStatus.ADDED, IngestStatus.REPLACED):
             await self.update()
         return report
 
@@ -489,32 +506,34 @@ class Corpus:
         name, path = found.location.name, found.path
         if found.location.suffix.lower() not in SUPPORTED_SUFFIXES:
             reason = f"unsupported format {found.location.suffix or '(no extension)'}"
-            return IngestReport(name, "rejected" if found.named else "skipped", reason, path=path)
+            status = IngestStatus.REJECTED if found.named else IngestStatus.SKIPPED
+            return IngestReport(name, status, reason, path=path, rejection=Rejection.UNSUPPORTED_FORMAT)
         try:
             if found.location.stat().st_size > MAX_FILE_BYTES:
-                return IngestReport(name, "rejected", f"file larger than {MAX_FILE_BYTES // 2**20} MB", path=path)
+                return _rejected(name, path, Rejection.TOO_LARGE, f"file larger than {MAX_FILE_BYTES // 2**20} MB")
             data = await asyncio.to_thread(found.location.read_bytes)
         except OSError as error:
-            return IngestReport(name, "rejected", f"cannot read file: {error.strerror or error}", path=path)
+            return _rejected(name, path, Rejection.UNREADABLE, f"cannot read file: {error.strerror or error}")
         return await self._ingest_data(data, name, path)
 
     async def _ingest_data(self, data: bytes, file_name: str, path: str) -> IngestReport:
         if len(data) > MAX_FILE_BYTES:
-            return IngestReport(file_name, "rejected", f"file larger than {MAX_FILE_BYTES // 2**20} MB", path=path)
+            return _rejected(file_name, path, Rejection.TOO_LARGE, f"file larger than {MAX_FILE_BYTES // 2**20} MB")
         content_hash = hashlib.sha256(data).hexdigest()
         stored = await self.store.file_at(path)
         if stored is not None and stored.content_hash == content_hash:
-            return IngestReport(file_name, "unchanged", path=path)
+            return IngestReport(file_name, IngestStatus.UNCHANGED, path=path)
         same_bytes = await self.store.path_by_hash(content_hash)
         if same_bytes is not None and stored is None:
-            return IngestReport(file_name, "unchanged", f"same content as {same_bytes}", path=path)
+            reason = f"same content as {same_bytes}"
+            return IngestReport(file_name, IngestStatus.UNCHANGED, reason, path=path, same_as=same_bytes)
         try:
             parsed = await self.parser.parse(data, file_name)
         except DocumentError as error:
-            return IngestReport(file_name, "rejected", str(error), path=path)
+            return _rejected(file_name, path, error.code, str(error))
         except Exception as error:  # a parser library failing on a hostile file must not stop a batch
             logger.warning("cannot parse %s", path, exc_info=True)
-            return IngestReport(file_name, "rejected", f"cannot parse file ({type(error).__name__})", path=path)
+            return _rejected(file_name, path, Rejection.PARSER_FAILED, f"cannot parse file ({type(error).__name__})")
         articles = [
             StoredArticle(article, build_passages(article, self.passage_params), text_hash(article))
             for article in parsed.articles
@@ -525,4 +544,5 @@ class Corpus:
             ArticleSummary(s.article.title, s.article.date, s.article.source, len(s.passages), is_copy)
             for s, is_copy in zip(articles, republished)
         )
-        return IngestReport(file_name, "replaced" if stored else "added", articles=summaries, path=path)
+        status = IngestStatus.REPLACED if stored else IngestStatus.ADDED
+        return IngestReport(file_name, status, articles=summaries, path=path)

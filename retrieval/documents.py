@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.cleaning import (
+from rectbot.retrieval.cleaning import (
     clean_line,
     drop_related_lists,
     drop_running_headers,
@@ -24,18 +24,19 @@ from retrieval.cleaning import (
     mark_chrome,
     mark_menus,
 )
-from retrieval.formats import (
+from rectbot.retrieval.formats import (
     NUMBERED_HEADING,
     READERS,
     SUPPORTED_SUFFIXES,
     DocumentError,
     RawDocument,
     ReadLimits,
+    Rejection,
     check_text_length,
     reader_for,
 )
-from retrieval.lines import CLAUSE_END, Kind, Line, is_body, make_line
-from retrieval.metadata import (
+from rectbot.retrieval.lines import CLAUSE_END, Kind, Line, is_body, make_line
+from rectbot.retrieval.metadata import (
     closing_author,
     cut_meta_tail,
     header_author,
@@ -44,8 +45,8 @@ from retrieval.metadata import (
     read_fields,
     read_metadata_line,
 )
-from retrieval.places import article_region
-from retrieval.titles import headline, is_exclaimed_heading, title_candidate
+from rectbot.retrieval.places import article_region
+from rectbot.retrieval.titles import headline, is_exclaimed_heading, title_candidate
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ __all__ = [
     "Article",
     "DocumentError",
     "ParsedFile",
+    "Rejection",
     "Section",
     "parse_bytes",
     "read_document",
@@ -126,14 +128,15 @@ def parse_bytes(data: bytes, file_name: str, limits: ReadLimits = ReadLimits()) 
     """
     suffix = Path(file_name).suffix.lower()
     if suffix not in READERS:
-        raise DocumentError(f"unsupported format {suffix}" if suffix else "unsupported format (no file extension)")
+        reason = f"unsupported format {suffix}" if suffix else "unsupported format (no file extension)"
+        raise DocumentError(Rejection.UNSUPPORTED_FORMAT, reason)
     if not data.strip():
-        raise DocumentError("empty file")
+        raise DocumentError(Rejection.EMPTY, "empty file")
     raw = reader_for(suffix, data)(data, limits)
     check_text_length(raw.lines, limits)
     articles = _articles(raw)
     if not articles:
-        raise DocumentError("no readable text")
+        raise DocumentError(Rejection.NO_TEXT, "no readable text")
     logger.debug("%s: %d article(s), encoding %s", file_name, len(articles), raw.encoding)
     return ParsedFile(
         file_name=file_name,

@@ -44,8 +44,37 @@ NUMBERED_HEADING = re.compile(
 )
 
 
+class Rejection(StrEnum):
+    """Why a file was not ingested, for the message its sender reads; the exception's text says more."""
+
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    TOO_LARGE = "too_large"  # larger than the corpus takes at all
+    UNREADABLE = "unreadable"  # the file could not be read from disk
+    EMPTY = "empty"
+    NO_TEXT = "no_text"  # nothing readable once menus, footers and the like are cleaned away
+    BINARY = "binary"
+    CANNOT_DECODE = "cannot_decode"
+    ARCHIVE = "archive"  # a zip archive under a document's name
+    CORRUPT = "corrupt"
+    ENCRYPTED = "encrypted"
+    NO_TEXT_LAYER = "no_text_layer"  # a PDF of scanned images
+    NOT_WORD = "not_word"  # a .doc or .wps file that is not one
+    NO_CONVERTER = "no_converter"  # LibreOffice, which reads .doc and .wps, is not installed
+    CONVERSION_TIMED_OUT = "conversion_timed_out"
+    CONVERSION_FAILED = "conversion_failed"
+    OVER_LIMIT = "over_limit"  # LimitExceeded, whose `limit` says which
+    PARSER_FAILED = "parser_failed"  # the parser crashed or raised
+    WORKER_FAILED = "worker_failed"  # no parse worker could be started
+    CANCELLED = "cancelled"
+
+
 class DocumentError(ValueError):
-    """A file that cannot be ingested; str(e) is a short reason in English, after a Chinese hint if the user can act."""
+    """A file that cannot be ingested: `code` says why; str(e) is a short reason in English, after a Chinese hint
+    if the user can act."""
+
+    def __init__(self, code: Rejection, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Limit(StrEnum):
@@ -64,7 +93,7 @@ class LimitExceeded(DocumentError):
     """A file rejected because parsing it would cost more than a limit allows."""
 
     def __init__(self, limit: Limit, reason: str) -> None:
-        super().__init__(f"文件过大或过于复杂，请拆分或精简后再上传。 ({reason})")
+        super().__init__(Rejection.OVER_LIMIT, f"文件过大或过于复杂，请拆分或精简后再上传。 ({reason})")
         self.limit = limit
         self.reason = reason
 
@@ -103,19 +132,19 @@ def decode_text(data: bytes) -> tuple[str, str]:
     The text is safe_text: controls and non-characters a few stray bytes leave are removed (line-breaking ones
     become newlines), so no passage carries what a channel cannot send.
     """
-    from retrieval.text import safe_text
+    from rectbot.retrieval.text import safe_text
 
     for bom, codec in _BOMS:
         if data.startswith(bom):
             try:
                 text = data.decode(codec)
             except UnicodeDecodeError:
-                raise DocumentError(_CANNOT_DECODE) from None
+                raise DocumentError(Rejection.CANNOT_DECODE, _CANNOT_DECODE) from None
             if _odd_share(text) > 0.01:
-                raise DocumentError(_BINARY)  # bytes that merely start like a BOM
+                raise DocumentError(Rejection.BINARY, _BINARY)  # bytes that merely start like a BOM
             return _checked(safe_text(text)), codec
     if b"\x00" in data or _control_share(data) > 0.01:
-        raise DocumentError(_BINARY)
+        raise DocumentError(Rejection.BINARY, _BINARY)
     try:
         return _checked(safe_text(data.decode("utf-8"))), "utf-8"
     except UnicodeDecodeError:
@@ -131,7 +160,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         if best is None or score > best[0]:
             best = (score, codec, text)
     if best is None or best[0] < _MIN_PLAUSIBLE:
-        raise DocumentError(_CANNOT_DECODE)
+        raise DocumentError(Rejection.CANNOT_DECODE, _CANNOT_DECODE)
     return _checked(safe_text(best[2])), best[1]
 
 
@@ -139,7 +168,7 @@ def _checked(text: str) -> str:
     """Text with Unix newlines; an empty file is rejected."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise DocumentError("empty file")
+        raise DocumentError(Rejection.EMPTY, "empty file")
     return text
 
 
@@ -499,7 +528,7 @@ def _html_title(headings: list[str], page_title: str | None) -> str | None:
 def read_docx(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """A Word .docx file: paragraphs in order, each table cell a line."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise DocumentError("corrupt .docx file (not a zip archive)")
+        raise DocumentError(Rejection.CORRUPT, "corrupt .docx file (not a zip archive)")
     check_archive(data, limits)
     from docx import Document  # python-docx is slow to import; only .docx needs it
 
@@ -507,7 +536,7 @@ def read_docx(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
         document = Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many kinds for a damaged package
         logger.debug("python-docx failed: %r", exc)
-        raise DocumentError("corrupt .docx file") from None
+        raise DocumentError(Rejection.CORRUPT, "corrupt .docx file") from None
     lines: list[str] = []
     title = None
     seen_body = False
@@ -534,7 +563,7 @@ def check_archive(data: bytes, limits: ReadLimits) -> None:
     try:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, EOFError):
-        raise DocumentError("corrupt .docx file") from None
+        raise DocumentError(Rejection.CORRUPT, "corrupt .docx file") from None
     if len(members) > limits.max_members:
         raise LimitExceeded(Limit.UNPACKED_SIZE, f"archive of {len(members):,} files; at most {limits.max_members:,}")
     unpacked = sum(m.file_size for m in members)
@@ -586,13 +615,13 @@ _INDENT = re.compile(r"^(?:\u3000|\s{2,})")
 def read_pdf(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """A PDF's text layer, with lines wrapped inside a paragraph joined again."""
     if b"%PDF-" not in data[:1024]:
-        raise DocumentError("corrupt .pdf file (no PDF header)")
+        raise DocumentError(Rejection.CORRUPT, "corrupt .pdf file (no PDF header)")
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError("encrypted .pdf file")
+            raise DocumentError(Rejection.ENCRYPTED, "encrypted .pdf file")
         # The count the page tree states first: counting the pages themselves takes seconds for 50,000.
         stated = reader.trailer["/Root"]["/Pages"].get("/Count", 0)
         count = stated if isinstance(stated, int) and stated > limits.max_pdf_pages else len(reader.pages)
@@ -604,11 +633,11 @@ def read_pdf(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
         raise
     except Exception as exc:  # pypdf raises many kinds for a damaged file
         logger.debug("pypdf failed: %r", exc)
-        raise DocumentError("corrupt .pdf file") from None
+        raise DocumentError(Rejection.CORRUPT, "corrupt .pdf file") from None
     page_lines = _without_running_lines([[line for line in page.split("\n") if line.strip()] for page in pages])
     raw_lines = [line.rstrip() for page in page_lines for line in page if not _PAGE_NUMBER.match(line)]
     if not raw_lines:
-        raise DocumentError("no text layer in the PDF (a scanned image?)")
+        raise DocumentError(Rejection.NO_TEXT_LAYER, "no text layer in the PDF (a scanned image?)")
     return RawDocument(lines=tuple(_join_wrapped_lines(raw_lines)), fallback_title=info_title)
 
 
@@ -692,10 +721,10 @@ def read_legacy_word(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocum
     if zipfile.is_zipfile(io.BytesIO(data)):
         return read_docx(data, limits)
     if not data.startswith(OLE2_MAGIC):
-        raise DocumentError(_NOT_WORD)
+        raise DocumentError(Rejection.NOT_WORD, _NOT_WORD)
     converter = next((path for name in CONVERTERS if (path := shutil.which(name))), None)
     if converter is None:
-        raise DocumentError(_NO_CONVERTER)
+        raise DocumentError(Rejection.NO_CONVERTER, _NO_CONVERTER)
     return read_docx(_convert_to_docx(converter, data), limits)
 
 
@@ -730,6 +759,7 @@ def _convert_to_docx(converter: str, data: bytes) -> bytes:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 raise DocumentError(
+                    Rejection.CONVERSION_TIMED_OUT,
                     f"LibreOffice 转换 .doc/.wps 文件超时（{timeout:g} 秒）。{_SAVE_AS_DOCX}"
                     f" (conversion timed out after {timeout:g} s)"
                 ) from None
@@ -740,6 +770,7 @@ def _convert_to_docx(converter: str, data: bytes) -> bytes:
             failure = f"exit status {status}" if status else "no output"  # soffice exits 0 on a file it cannot load
             logger.warning("LibreOffice failed (%s): %s", failure, message[-500:])
             raise DocumentError(
+                Rejection.CONVERSION_FAILED,
                 f"LibreOffice 无法转换这个 .doc/.wps 文件（可能已损坏或有密码保护）。{_SAVE_AS_DOCX}"
                 f" (conversion failed: {failure})"
             )
@@ -784,7 +815,7 @@ def reader_for(suffix: str, data: bytes) -> Callable[[bytes, ReadLimits], RawDoc
     if declared not in (read_text, read_markdown, read_html) or (announced := _announced_suffix(data)) is None:
         return declared
     if announced == ".zip":
-        raise DocumentError(f"a zip archive, not a {suffix} file")
+        raise DocumentError(Rejection.ARCHIVE, f"a zip archive, not a {suffix} file")
     logger.info("a %s file holds a %s file: read as one", suffix, announced)
     return READERS[announced]
 

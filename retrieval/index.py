@@ -11,22 +11,40 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from retrieval.segments import Segment, fsync_path
+from rectbot.retrieval.segments import Segment, fsync_path
 
 logger = logging.getLogger(__name__)
 
-ENGINES = ("bm25s", "rank-bm25")
-IDF_METHODS = ("lucene", "robertson", "atire")
+
+class Engine(StrEnum):
+    """A BM25 implementation the index can score with."""
+
+    BM25S = "bm25s"  # term frequencies in bm25s's column layout, scored when asked (this project's code)
+    RANK_BM25 = "rank-bm25"  # the reference: same ranking, much slower
+
+
+class IdfMethod(StrEnum):
+    """An idf formula (see the idf_* functions below)."""
+
+    LUCENE = "lucene"
+    ROBERTSON = "robertson"
+    ATIRE = "atire"
+
+
+# The names, as plain strings (for argument parsers and messages).
+ENGINES = tuple(engine.value for engine in Engine)
+IDF_METHODS = tuple(method.value for method in IdfMethod)
 
 # Bump when the files written by save() change meaning; an index of another format is stale.
 FORMAT_VERSION = "2"
-# The "bm25s" engine: term frequencies in bm25s's column layout, scored when asked (this project's code).
+# The version of Engine.BM25S, this project's code.
 _SPARSE_ENGINE_VERSION = "tf-columns 1"
 
 _PARAMS_FILE = "params.json"
@@ -56,10 +74,10 @@ def _idf_atire(df: int, n: int) -> float:
     return math.log(n / df)
 
 
-_IDF_FUNCTIONS: dict[str, Callable[[int, int], float]] = {
-    "lucene": idf_lucene,
-    "robertson": _idf_robertson,
-    "atire": _idf_atire,
+_IDF_FUNCTIONS: dict[IdfMethod, Callable[[int, int], float]] = {
+    IdfMethod.LUCENE: idf_lucene,
+    IdfMethod.ROBERTSON: _idf_robertson,
+    IdfMethod.ATIRE: _idf_atire,
 }
 
 
@@ -67,20 +85,27 @@ _IDF_FUNCTIONS: dict[str, Callable[[int, int], float]] = {
 class IndexParams:
     """How the index scores: engine, BM25 k1 and b, and the idf formula."""
 
-    engine: str = "bm25s"
+    engine: Engine = Engine.BM25S
     k1: float = 1.2
     b: float = 0.75
-    idf: str = "lucene"
+    idf: IdfMethod = IdfMethod.LUCENE
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {self.engine!r}")
         if self.idf not in IDF_METHODS:
             raise ValueError(f"idf must be one of {IDF_METHODS}, not {self.idf!r}")
+        object.__setattr__(self, "engine", Engine(self.engine))  # a name given as a plain string
+        object.__setattr__(self, "idf", IdfMethod(self.idf))
         if not self.k1 >= 0:
             raise ValueError(f"k1 must be >= 0, not {self.k1!r}")
         if not 0 <= self.b <= 1:
             raise ValueError(f"b must be between 0 and 1, not {self.b!r}")
+
+
+def _plain(params: IndexParams) -> dict[str, Any]:
+    """params as saved: names as plain strings."""
+    return {key: str(value) if isinstance(value, StrEnum) else value for key, value in asdict(params).items()}
 
 
 class StaleIndex(Exception):
@@ -240,15 +265,15 @@ class _RankBm25Engine:
         return scores
 
 
-_ENGINE_CLASSES: dict[str, Callable[[_Parts, IndexParams], _Engine]] = {
-    "bm25s": _SparseEngine,
-    "rank-bm25": _RankBm25Engine,
+_ENGINE_CLASSES: dict[Engine, Callable[[_Parts, IndexParams], _Engine]] = {
+    Engine.BM25S: _SparseEngine,
+    Engine.RANK_BM25: _RankBm25Engine,
 }
 
 
-def _engine_version(engine: str) -> str:
+def _engine_version(engine: Engine) -> str:
     """Return e.g. "rank-bm25 0.2.2", so that an index saved by another engine release is stale."""
-    if engine == "bm25s":
+    if engine is Engine.BM25S:
         return f"bm25s {_SPARSE_ENGINE_VERSION}"
     return f"{engine} {metadata.version(engine)}"
 
@@ -566,7 +591,7 @@ class PassageIndex:
             fsync_path(directory)
         return {
             "format": FORMAT_VERSION,
-            "params": asdict(self.params),
+            "params": _plain(self.params),
             "versions": self.versions,
             "fingerprint": self.fingerprint,
             "passages": len(self),
@@ -635,8 +660,8 @@ class PassageIndex:
         except (ValueError, TypeError, KeyError) as e:
             raise StaleIndex(f"unreadable index manifest in {directory}: {e!r}") from e
 
-        if not isinstance(saved_params, dict) or saved_params != asdict(params):
-            changes = _differences(saved_params if isinstance(saved_params, dict) else {}, asdict(params))
+        if not isinstance(saved_params, dict) or saved_params != _plain(params):
+            changes = _differences(saved_params if isinstance(saved_params, dict) else {}, _plain(params))
             raise StaleIndex(f"params differ: {'; '.join(changes)}")
         if not isinstance(saved_versions, dict) or saved_versions != expected_versions:
             changes = _differences(saved_versions if isinstance(saved_versions, dict) else {}, expected_versions)

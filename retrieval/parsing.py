@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from retrieval.documents import ParsedFile, parse_bytes
-from retrieval.formats import DocumentError, Limit, LimitExceeded, ReadLimits
+from rectbot.retrieval.documents import ParsedFile, parse_bytes
+from rectbot.retrieval.formats import DocumentError, Limit, LimitExceeded, ReadLimits, Rejection
 
 logger = logging.getLogger(__name__)
 
 Parse = Callable[[bytes, str, ReadLimits], ParsedFile]  # a module-level function: workers import it by name
 
-_WORKER_MAIN = "import sys; from retrieval.parsing import serve; serve(*sys.argv[1:])"
+_WORKER_MAIN = f"import sys; from {__name__} import serve; serve(*sys.argv[1:])"
 _POLL_SECONDS = 0.2  # how often a waiting parse checks whether its caller gave up
 _START_SECONDS = 60.0
 
@@ -91,7 +91,7 @@ class ParsePool:
                 self._give_back(worker)
             break
         else:
-            raise DocumentError("the parse worker could not be started")
+            raise DocumentError(Rejection.WORKER_FAILED, "the parse worker could not be started")
         kind, result = value
         if kind == "parsed":
             return result
@@ -100,10 +100,10 @@ class ParsePool:
         if kind == "limit":
             raise LimitExceeded(*result)
         if kind == "rejected":
-            raise DocumentError(result)
+            raise DocumentError(*result)
         name, trace = result
         logger.warning("cannot parse %s: %s", file_name, trace)
-        raise DocumentError(f"cannot parse file ({name})")
+        raise DocumentError(Rejection.PARSER_FAILED, f"cannot parse file ({name})")
 
     def close(self) -> None:
         """Stop the idle workers and take no more files; a parse still running ends within its limits."""
@@ -194,7 +194,7 @@ class _Worker:
         while not self.results.poll(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic()))):
             if gave_up.is_set():
                 self.kill()
-                raise DocumentError("parsing was cancelled")
+                raise DocumentError(Rejection.CANCELLED, "parsing was cancelled")
             if time.monotonic() >= deadline:
                 self.kill()
                 raise LimitExceeded(Limit.WALL_TIME, f"parsing took longer than {limits.wall_seconds:g} s")
@@ -214,7 +214,7 @@ class _Worker:
             raise _memory_exceeded(limits)
         reason = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
         logger.warning("a parse worker died: %s", reason)
-        raise DocumentError(f"cannot parse file (the parser crashed: {reason})")
+        raise DocumentError(Rejection.PARSER_FAILED, f"cannot parse file (the parser crashed: {reason})")
 
     def _wait_until_started(self, gave_up: threading.Event) -> None:
         """Wait for the worker's imports, which the wall-clock limit of its first file does not include."""
@@ -222,12 +222,15 @@ class _Worker:
         while not self.results.poll(_POLL_SECONDS):
             if gave_up.is_set() or time.monotonic() > deadline:
                 self.kill()
-                raise DocumentError("parsing was cancelled" if gave_up.is_set() else "the parse worker did not start")
+                if gave_up.is_set():
+                    raise DocumentError(Rejection.CANCELLED, "parsing was cancelled")
+                raise DocumentError(Rejection.WORKER_FAILED, "the parse worker did not start")
         try:
             self.results.recv()
         except (EOFError, ConnectionResetError):
             code = self.join()
-            raise DocumentError(f"the parse worker did not start (exit status {code})") from None
+            reason = f"the parse worker did not start (exit status {code})"
+            raise DocumentError(Rejection.WORKER_FAILED, reason) from None
         self.started = True
 
     def alive(self) -> bool:
@@ -289,7 +292,7 @@ def _limit_cpu(seconds: int) -> None:
 
 
 def _outcome(parse: Parse, data: bytes, file_name: str, limits: ReadLimits) -> tuple[str, Any]:
-    """(kind, value) for a parse: ("parsed", ParsedFile), ("limit", (limit, reason)), ("rejected", reason), ..."""
+    """(kind, value) for a parse: ("parsed", ParsedFile), ("limit", (limit, reason)), ("rejected", (code, reason))..."""
     try:
         return "parsed", parse(data, file_name, limits)
     except MemoryError:
@@ -297,8 +300,8 @@ def _outcome(parse: Parse, data: bytes, file_name: str, limits: ReadLimits) -> t
     except LimitExceeded as error:
         return "limit", (error.limit, error.reason)
     except DocumentError as error:
-        return "rejected", str(error)
+        return "rejected", (error.code, str(error))
     except RecursionError:
-        return "rejected", "cannot parse file (nested too deeply)"
+        return "rejected", (Rejection.PARSER_FAILED, "cannot parse file (nested too deeply)")
     except Exception as error:  # a parser library failing on a hostile file
         return "error", (type(error).__name__, traceback.format_exc())

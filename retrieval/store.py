@@ -1,28 +1,27 @@
-"""SQLite storage (aiosqlite): files, documents, passages; one write path, named migrations."""
+"""The corpus in SQLite: files, documents, passages and removals, on the database's one write path."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiosqlite
 
-from retrieval.documents import Article
-from retrieval.passages import Passage
+from rectbot.retrieval.db import Database, Migration, timestamp
+from rectbot.retrieval.documents import Article
+from rectbot.retrieval.passages import Passage
 
 logger = logging.getLogger(__name__)
 
-# Named migrations, applied in order and recorded in the `migrations` table.
-MIGRATIONS: list[tuple[str, str]] = [
-    (
+# The corpus's named migrations, applied in order. Names 002 and 005 are taken: they created the query log's
+# tables, which the application now migrates itself.
+MIGRATIONS: list[Migration] = [
+    Migration(
         "001_documents_and_passages",
         """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,43 +61,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX passages_document ON passages(document_id, position);
         """,
     ),
-    (
-        "002_questions_feedback_conversations",
-        """
-        CREATE TABLE questions (
-            id INTEGER PRIMARY KEY,
-            asked_at TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            user_id TEXT NOT NULL,
-            chat_type TEXT NOT NULL,
-            question TEXT NOT NULL,
-            hits INTEGER NOT NULL,
-            latency_ms REAL NOT NULL,
-            shown TEXT NOT NULL
-        );
-        CREATE INDEX questions_asked_at ON questions(asked_at);
-        CREATE TABLE feedback (
-            question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL,
-            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-            voted_at TEXT NOT NULL,
-            PRIMARY KEY (question_id, user_id)
-        );
-        CREATE TABLE conversations (
-            channel TEXT NOT NULL,
-            conversation TEXT NOT NULL,
-            question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
-            PRIMARY KEY (channel, conversation)
-        );
-        CREATE TABLE seen_messages (
-            channel TEXT NOT NULL,
-            message_id TEXT NOT NULL,
-            seen_at TEXT NOT NULL,
-            PRIMARY KEY (channel, message_id)
-        );
-        """,
-    ),
-    (
+    Migration(
         # Saved answers refer to passages by id, so an id must never be given to another passage.
         "003_never_reuse_document_and_passage_ids",
         """
@@ -135,7 +98,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX passages_document ON passages(document_id, position);
         """,
     ),
-    (
+    Migration(
         # A file is identified by its path under the folder given to ingest (or its chat, for uploads):
         # 2019/工作总结.txt and 2020/工作总结.txt are two files. Older files keep their name as their path.
         "004_files_by_path_and_removals",
@@ -163,16 +126,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
-    (
-        # An answer's buttons carry a random token and work only for its owner (the asker, or anyone in the
-        # group it was asked in). Older answers have neither: their buttons expire, 更多 and 上下文 N still work.
-        "005_private_answers",
-        """
-        ALTER TABLE questions ADD COLUMN owner TEXT;
-        ALTER TABLE questions ADD COLUMN token TEXT;
-        """,
-    ),
-    (
+    Migration(
         # Replacing or removing a file finds its documents, and their copies, without scanning every document.
         "006_document_lookups",
         """
@@ -251,94 +205,36 @@ class PassageRow:
     file_name: str
 
 
-_PRUNE_SEEN_EVERY = timedelta(minutes=10)
-
-
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def _now() -> str:
-    return _utc_text(datetime.now(timezone.utc))
-
-
-@dataclass(frozen=True)
-class AskedQuestion:
-    """One question as the query log keeps it."""
-
-    channel: str  # telegram | wecom | cli
-    user_id: str
-    chat_type: str  # private | group | supergroup | app
-    question: str
-    hits: int  # excerpts in the first answer; 0 = nothing found
-    latency_ms: float
-
-
-@dataclass(frozen=True)
-class SavedAnswer:
-    """A logged question and the passages shown for it so far, so 更多 and 上下文 work after a restart."""
-
-    id: int
-    question: str
-    shown: tuple[int, ...]
-    channel: str = ""
-    owner: str | None = None  # who may use its buttons; None for answers saved before buttons were private
-    token: str | None = None  # the secret its buttons carry; None likewise
-
-
-@dataclass(frozen=True)
-class QuestionStats:
-    """Query-log figures for an admin."""
-
-    today: int
-    week: int
-    answered_week: int
-    votes_up_week: int
-    votes_down_week: int
-    unanswered: tuple[tuple[str, int], ...]  # most frequent questions that found nothing, with counts
-
-
 class Store:
-    """The database: reads on one connection, every write on another, serialised by a lock."""
+    """The corpus tables of a database; every write bumps the corpus generation that the index is checked against."""
 
-    def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection) -> None:
-        self.path = path
-        self._reader = reader
-        self._writer = writer
-        self._write_lock = asyncio.Lock()
-        self._seen_pruned_at: datetime | None = None  # when seen_messages last lost its ids older than a day
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.path = database.path
+        self._reader = database.reader
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        """Open (creating if needed) and migrate the database at path."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: the write path opens its transactions explicitly.
-        writer = await aiosqlite.connect(path, isolation_level=None)
+        """Open (creating if needed) the database at path with the corpus tables migrated."""
+        database = await Database.open(path)
         try:
-            await writer.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL never corrupts the database; a power loss may undo the last commits, not break them.
-            await writer.execute("PRAGMA synchronous=NORMAL")
-            await writer.execute("PRAGMA busy_timeout=5000")
-            # Migrations rebuild tables, which must not cascade deletes: keys are enforced once they are done.
-            await _migrate(writer)
-            await writer.execute("PRAGMA foreign_keys=ON")
-            reader = await aiosqlite.connect(path)
-        except (sqlite3.DatabaseError, OSError):
-            await writer.close()
+            await database.migrate(MIGRATIONS)
+            if not await database.reader.execute_fetchall("SELECT value FROM meta WHERE key = 'corpus_id'"):
+                async with database.writing() as db:
+                    await db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('corpus_id', ?)", (uuid.uuid4().hex,))
+        except BaseException:
+            await database.close()
             raise
-        await reader.execute("PRAGMA busy_timeout=5000")
-        reader.row_factory = aiosqlite.Row
-        return cls(path, reader, writer)
+        return cls(database)
 
     async def close(self) -> None:
-        """Close both connections."""
-        await self._reader.close()
-        await self._writer.close()
+        """Close the database."""
+        await self.database.close()
 
     # Reads
 
     async def fingerprint(self) -> str:
-        """Identifies the searchable corpus state; it changes with every write."""
+        """Identifies the searchable corpus state; it changes with every corpus write."""
         rows = dict(await self._reader.execute_fetchall("SELECT key, value FROM meta"))
         return f"{rows.get('corpus_id', '')}:{rows.get('generation', '0')}"
 
@@ -495,50 +391,6 @@ class Store:
         """One document by id."""
         return next(iter(await self.documents(document_id)), None)
 
-    async def answer(self, question_id: int) -> SavedAnswer | None:
-        """A logged question with the passages shown for it."""
-        rows = await self._reader.execute_fetchall(
-            "SELECT id, question, shown, channel, owner, token FROM questions WHERE id = ?", (question_id,)
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return SavedAnswer(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5])
-
-    async def conversation(self, channel: str, conversation: str) -> int | None:
-        """The id of the last question in a conversation."""
-        rows = await self._reader.execute_fetchall(
-            "SELECT question_id FROM conversations WHERE channel = ? AND conversation = ?", (channel, conversation)
-        )
-        return rows[0][0] if rows else None
-
-    async def votes(self, question_id: int) -> dict[str, int]:
-        """user id -> +1 or -1 for the answer to a question."""
-        rows = await self._reader.execute_fetchall(
-            "SELECT user_id, vote FROM feedback WHERE question_id = ?", (question_id,)
-        )
-        return {row[0]: row[1] for row in rows}
-
-    async def question_stats(self, today_since: datetime, week_since: datetime, gaps: int = 5) -> QuestionStats:
-        """Questions since the two times, the share answered this week and the commonest unanswered questions."""
-        today, week = _utc_text(today_since), _utc_text(week_since)
-        rows = await self._reader.execute_fetchall(
-            """SELECT count(*) FILTER (WHERE asked_at >= ?), count(*), count(*) FILTER (WHERE hits > 0)
-               FROM questions WHERE asked_at >= ?""",
-            (today, week),
-        )
-        votes = await self._reader.execute_fetchall(
-            """SELECT count(*) FILTER (WHERE vote > 0), count(*) FILTER (WHERE vote < 0)
-               FROM feedback WHERE voted_at >= ?""",
-            (week,),
-        )
-        unanswered = await self._reader.execute_fetchall(
-            """SELECT min(trim(question)), count(*) AS times FROM questions WHERE hits = 0 AND asked_at >= ?
-               GROUP BY lower(trim(question)) ORDER BY times DESC, max(asked_at) DESC LIMIT ?""",
-            (week, gaps),
-        )
-        return QuestionStats(*rows[0], *votes[0], tuple((row[0], row[1]) for row in unanswered))
-
     # The write path
 
     async def save_file(self, record: FileRecord, articles: Sequence[StoredArticle], passage_params: str) -> list[bool]:
@@ -554,7 +406,7 @@ class Store:
             await db.execute("DELETE FROM files WHERE path = ?", (record.path,))
             cursor = await db.execute(
                 "INSERT INTO files (path, file_name, content_hash, encoding, size, ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (record.path, record.file_name, record.content_hash, record.encoding, record.size, _now()),
+                (record.path, record.file_name, record.content_hash, record.encoding, record.size, timestamp()),
             )
             file_id = cursor.lastrowid
             copies = [await self._insert_article(db, file_id, position, stored) for position, stored in enumerate(articles)]
@@ -590,7 +442,7 @@ class Store:
                 cursor = await db.execute("DELETE FROM files WHERE path = ?", (path,))
                 if cursor.rowcount == 0:
                     continue
-                removal = Removal(path, tuple(row[0] for row in titles), removed_by, _now())
+                removal = Removal(path, tuple(row[0] for row in titles), removed_by, timestamp())
                 await db.execute(
                     "INSERT INTO removals (path, titles, removed_by, removed_at) VALUES (?, ?, ?, ?)",
                     (path, json.dumps(removal.titles, ensure_ascii=False), removed_by, removal.removed_at),
@@ -601,77 +453,12 @@ class Store:
             logger.info("removed %s (%d documents) by %s", removal.path, len(removal.titles), removed_by)
         return removed
 
-    async def log_question(
-        self, asked: AskedQuestion, shown: Sequence[int], conversation: str, *, owner: str | None = None,
-        token: str | None = None,
-    ) -> int:
-        """Log a question with the passages shown for it and make it the conversation's current one; its id."""
-        async with self._transaction(corpus_changed=False) as db:
-            cursor = await db.execute(
-                """INSERT INTO questions (asked_at, channel, user_id, chat_type, question, hits, latency_ms, shown,
-                                          owner, token)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (_now(), asked.channel, asked.user_id, asked.chat_type, asked.question, asked.hits,
-                 round(asked.latency_ms, 2), json.dumps(list(shown)), owner, token),
-            )
-            question_id = cursor.lastrowid
-            await db.execute(
-                "INSERT INTO conversations (channel, conversation, question_id) VALUES (?, ?, ?) "
-                "ON CONFLICT DO UPDATE SET question_id = excluded.question_id",
-                (asked.channel, conversation, question_id),
-            )
-        return question_id
-
-    async def extend_answer(self, question_id: int, shown: Sequence[int]) -> None:
-        """Record more passages shown for a question (after 更多)."""
-        async with self._transaction(corpus_changed=False) as db:
-            rows = await db.execute_fetchall("SELECT shown FROM questions WHERE id = ?", (question_id,))
-            if rows:
-                before = json.loads(rows[0][0])
-                await db.execute(
-                    "UPDATE questions SET shown = ? WHERE id = ?", (json.dumps(before + list(shown)), question_id)
-                )
-
-    async def save_vote(self, question_id: int, user_id: str, vote: int) -> None:
-        """Keep a user's latest vote on the answer to a question."""
-        async with self._transaction(corpus_changed=False) as db:
-            await db.execute(
-                "INSERT INTO feedback (question_id, user_id, vote, voted_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                (question_id, user_id, vote, _now()),
-            )
-
-    async def first_sighting(self, channel: str, message_id: str) -> bool:
-        """Remember a platform message id; False if it was seen before (a retried delivery)."""
-        now = datetime.now(timezone.utc)
-        async with self._write_lock:  # the write path, as _transaction, for one statement
-            db = self._writer
-            if self._seen_pruned_at is None or now - self._seen_pruned_at > _PRUNE_SEEN_EVERY:
-                # Platforms retry within seconds; a day of ids is plenty to recognise a retry.
-                await db.execute("DELETE FROM seen_messages WHERE seen_at < ?", (_utc_text(now - timedelta(days=1)),))
-                self._seen_pruned_at = now
-            # One statement is its own transaction (autocommit): one trip to the database thread, not four,
-            # which counts when every message of a burst waits for the write lock.
-            cursor = await db.execute(
-                "INSERT OR IGNORE INTO seen_messages (channel, message_id, seen_at) VALUES (?, ?, ?)",
-                (channel, message_id, _utc_text(now)),
-            )
-        return cursor.rowcount == 1
-
     @asynccontextmanager
-    async def _transaction(self, corpus_changed: bool = True) -> AsyncIterator[aiosqlite.Connection]:
-        """The one write path: a serialised, immediate transaction; corpus changes bump its generation."""
-        async with self._write_lock:
-            db = self._writer
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                if corpus_changed:
-                    await self._bump_generation(db)
-                await db.commit()
-            except BaseException:
-                await db.rollback()
-                raise
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A corpus write: one transaction on the database's write path, bumping the corpus generation."""
+        async with self.database.transaction() as db:
+            yield db
+            await self._bump_generation(db)
 
     async def _insert_article(self, db: aiosqlite.Connection, file_id: int, position: int, stored: StoredArticle) -> bool:
         article = stored.article
@@ -748,19 +535,3 @@ def _among(column: str, ids: Iterable[int] | None) -> tuple[str, tuple[str, ...]
     if ids is None:
         return "", ()
     return f"AND {column} IN (SELECT value FROM json_each(?))", (json.dumps([int(i) for i in ids]),)
-
-
-async def _migrate(db: aiosqlite.Connection) -> None:
-    """Apply the migrations not yet recorded, each in its own transaction."""
-    await db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    await db.commit()
-    applied = {row[0] for row in await db.execute_fetchall("SELECT name FROM migrations")}
-    for name, sql in MIGRATIONS:
-        if name in applied:
-            continue
-        logger.info("applying migration %s", name)
-        await db.executescript(f"BEGIN; {sql}; INSERT INTO migrations VALUES ('{name}', '{_now()}'); COMMIT;")
-    rows = await db.execute_fetchall("SELECT value FROM meta WHERE key = 'corpus_id'")
-    if not rows:
-        await db.execute("INSERT INTO meta (key, value) VALUES ('corpus_id', ?)", (uuid.uuid4().hex,))
-        await db.commit()

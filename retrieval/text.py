@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
+from enum import StrEnum
 from functools import lru_cache
 
 import opencc
@@ -76,8 +77,14 @@ def as_stored(text: str) -> str:
     return text
 
 
-# Scripts text can be shown in, by name: the config's display.script picks one.
-SCRIPTS: dict[str, Callable[[str], str]] = {"simplified": to_simplified, "original": as_stored}
+class Script(StrEnum):
+    """A script text can be shown in; the config's display.script picks one."""
+
+    SIMPLIFIED = "simplified"  # traditional characters converted
+    ORIGINAL = "original"  # as the document is written
+
+
+SCRIPTS: dict[Script, Callable[[str], str]] = {Script.SIMPLIFIED: to_simplified, Script.ORIGINAL: as_stored}
 
 
 def in_script(text: str, script: str) -> str:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus
-from retrieval.search import Searcher
-from retrieval.tokenizer import Tokenizer
+from rectbot.bot.chatlog import ChatLog
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -60,6 +61,12 @@ async def empty_corpus(tmp_path: Path, tokenizer: Tokenizer) -> AsyncIterator[Co
     corpus = await Corpus.open(tmp_path / "empty" / "rectbot.sqlite3", tokenizer=tokenizer)
     yield corpus
     await corpus.close()
+
+
+@pytest.fixture
+async def chatlog(corpus: Corpus) -> ChatLog:
+    """The chat log kept in the seed corpus's database."""
+    return await ChatLog.open(corpus.store.database)
 
 
 @pytest.fixture

@@ -6,16 +6,17 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.core import Asker, Core, Pending
-from retrieval.corpus import Corpus
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Asker, Core, Pending
+from rectbot.retrieval.corpus import Corpus
 from testkit.abuse import assert_valid_for_every_channel, fuzzed_questions, malformed_files
 
 ASKER = Asker(channel="telegram", user_id="7")
 ADMIN = Asker(channel="telegram", user_id="9", is_admin=True)
 
 
-async def test_a_thousand_fuzzed_messages_never_crash_and_every_reply_is_valid(corpus: Corpus) -> None:
-    core = Core(corpus)
+async def test_a_thousand_fuzzed_messages_never_crash_and_every_reply_is_valid(corpus: Corpus, chatlog: ChatLog) -> None:
+    core = Core(corpus, chatlog=chatlog)
     for question in fuzzed_questions(1000):
         for asker in (ASKER, ADMIN):
             reply = await core.handle(asker, question)
@@ -51,8 +52,10 @@ async def test_malformed_uploads_are_answered_and_lose_nothing(corpus: Corpus, t
         assert not any(0xD800 <= ord(c) <= 0xDFFF or ord(c) < 9 for c in passage.text)
 
 
-async def test_fifty_users_asking_during_an_ingest_and_a_reindex_are_all_answered(corpus: Corpus, tmp_path: Path) -> None:
-    core = Core(corpus)
+async def test_fifty_users_asking_during_an_ingest_and_a_reindex_are_all_answered(
+    corpus: Corpus, chatlog: ChatLog, tmp_path: Path
+) -> None:
+    core = Core(corpus, chatlog=chatlog)
     (tmp_path / "new.txt").write_text("雪乡县整顿软弱涣散村党组织\n\n雪乡县建立“板凳会议”制度，每月召开群众议事会。\n", encoding="utf-8")
     questions = fuzzed_questions(50, seed=1)
     work = [corpus.ingest([tmp_path / "new.txt"]), corpus.reindex()]

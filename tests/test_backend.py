@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import retrieval.index as index_module
-from retrieval.backend import SearchIndex, SearchIndexBuilder
-from retrieval.index import IndexParams, PassageIndex, StaleIndex
-from retrieval.query import Query
-from retrieval.segments import Segment
-from retrieval.tokenizer import PassageTokens, bigrams
+import rectbot.retrieval.index as index_module
+from rectbot.retrieval.backend import SearchIndex, SearchIndexBuilder
+from rectbot.retrieval.index import IndexParams, PassageIndex, StaleIndex
+from rectbot.retrieval.query import Query
+from rectbot.retrieval.segments import Segment
+from rectbot.retrieval.tokenizer import PassageTokens, bigrams
 from tests.test_index import crash_on_call
 
 VERSIONS = {"tokenizer": "test"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from rectbot.bot.cli import main
 from tests.conftest import DEV_QUESTIONS, ROOT, SEEDS
 
 
@@ -233,7 +233,7 @@ def cli_process(database: Path, cwd: Path, *args: str | bytes, locale: str | Non
         "PYTHONPATH": str(ROOT),
         **({"LC_ALL": locale} if locale else {}),
     }
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment, **popen)
+    return subprocess.Popen([sys.executable, "-m", "rectbot.bot.cli", *args], cwd=cwd, env=environment, **popen)
 
 
 def test_ask_answers_a_question_holding_bytes_that_are_not_utf8(env: Path, tmp_path: Path) -> None:
@@ -293,7 +293,7 @@ def test_chat_goes_on_after_a_line_that_is_not_utf8(env: Path, tmp_path: Path) -
 
 
 def test_ask_loads_no_chat_channel_and_help_no_search_library(env: Path, tmp_path: Path) -> None:
-    script = ("import sys\nfrom bot.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    script = ("import sys\nfrom rectbot.bot.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
               "print('MODULES', *sorted({name.split('.')[0] for name in sys.modules}))")
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")},
@@ -313,3 +313,39 @@ def test_ask_loads_no_chat_channel_and_help_no_search_library(env: Path, tmp_pat
     assert {"rjieba", "numpy"} <= asked  # it did search
     assert asked & channels == set()
     assert asked & {"jieba", "pypinyin"} == set()  # the reference segmenter, and pinyin for a question without a typo
+
+
+@pytest.mark.parametrize("command", [["ask", "三会一课"], ["docs"]])
+def test_a_bad_log_level_is_a_usage_error_naming_the_choices(env: Path, capsys, command: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:  # it was a ValueError traceback from logging
+        main([*command, "--log-level", "LOUD"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert "--log-level: invalid choice: 'LOUD' (choose from 'DEBUG', 'INFO', 'WARNING', 'ERROR')" in err
+
+
+def test_the_log_level_may_be_written_in_lower_case(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "docs", "--log-level", "error")
+    assert status == 0 and "#1 " in out
+
+
+def test_an_unknown_rectbot_variable_stops_start_up_naming_it(env: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("RECTBOT_SEARCH_TOPK", "5")  # was silently ignored, as a typo in a service file would be
+    status, out, err = run(capsys, "ask", "三会一课")
+    assert status == 2 and out == ""
+    assert err.startswith("rectbot: unknown environment variable $RECTBOT_SEARCH_TOPK;") and "$RECTBOT_SEARCH_TOP_K" in err
+
+
+def test_ask_shows_as_many_excerpts_as_the_config_says_unless_top_is_given(env: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("RECTBOT_SEARCH_TOP_K", "2")
+    _, out, _ = run(capsys, "ask", "软弱涣散村党组织怎么整顿", "--json")
+    assert len(json.loads(out)["hits"]) == 2
+    _, out, _ = run(capsys, "ask", "软弱涣散村党组织怎么整顿", "--json", "--top", "4")
+    assert len(json.loads(out)["hits"]) == 4
+
+
+def test_a_passage_size_the_library_refuses_stops_start_up_without_a_traceback(env: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("RECTBOT_PASSAGES_TARGET_CHARS", "40")
+    monkeypatch.setenv("RECTBOT_PASSAGES_MAX_CHARS", "60")
+    status, _, err = run(capsys, "reindex")
+    assert status == 2 and "config section [passages]: max_chars (60) must be at least twice min_chars (40)" in err

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from bot.config import BUNDLED_SEEDS, ConfigError, declared_keys, load_config
+from rectbot.bot.config import BUNDLED_SEEDS, ConfigError, declared_keys, load_config, sections
+from rectbot.retrieval.index import Engine, IdfMethod, IndexParams
+from rectbot.retrieval.parsing import ParseLimits
+from rectbot.retrieval.passages import PassageParams
+from rectbot.retrieval.search import SearchParams
+from rectbot.retrieval.text import Script
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -38,9 +45,9 @@ def test_every_declared_key_is_in_the_example_and_the_readme() -> None:
 def test_the_example_file_loads_and_equals_the_defaults(tmp_path: Path) -> None:
     config = load_config(EXAMPLE, environ={})
     defaults = load_config(None, environ={})
-    assert config.index == defaults.index
-    assert config.search == defaults.search
-    assert config.passages == defaults.passages
+    for name in sections():
+        if name != "storage":
+            assert getattr(config, name) == getattr(defaults, name), name
     # Relative paths in a file are relative to the file.
     assert config.storage.database == ROOT / "rectbot-data" / "rectbot.sqlite3"
 
@@ -147,13 +154,13 @@ def test_a_bad_display_script_names_the_key_and_the_choices(tmp_path: Path) -> N
     path.write_text('[display]\nscript = "traditional"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"display\.script must be one of simplified, original, got 'traditional'"):
         load_config(path, environ={})
-    with pytest.raises(ConfigError, match=r"display\.script must be one of simplified, original"):
+    with pytest.raises(ConfigError, match=r"display\.script \(from \$RECTBOT_DISPLAY_SCRIPT\) must be one of simplified"):
         load_config(None, environ={"RECTBOT_DISPLAY_SCRIPT": "Simplified"})
 
 
 def test_parsing_limits_reach_the_worker_pool(tmp_path: Path) -> None:
-    from bot.cli import parse_pool
-    from retrieval.parsing import shared_pool
+    from rectbot.bot.cli import parse_pool
+    from rectbot.retrieval.parsing import shared_pool
 
     path = tmp_path / "c.toml"
     path.write_text("[parsing]\nmemory_mb = 300\ncpu_seconds = 5\nwall_seconds = 7.5\n", encoding="utf-8")
@@ -190,3 +197,102 @@ def test_a_setting_under_its_old_and_new_name_with_different_values_is_an_error(
 def test_the_wecom_callback_cannot_take_the_health_check_paths() -> None:
     with pytest.raises(ConfigError, match=r"wecom\.path must not be /readyz"):
         load_config(None, environ={"RECTBOT_WECOM_PATH": "/readyz"})
+
+
+# Keys of a library section that the library does not know: the application's own.
+APPLICATION_KEYS = {"search.top_k", "search.max_question_chars"}
+
+
+def library_default(params_class: type, name: str) -> object:
+    for f in dataclasses.fields(params_class):
+        if f.name == name:
+            return f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+    raise AssertionError(f"{params_class.__name__} has no field {name}")
+
+
+def test_keys_that_set_library_parameters_have_the_library_defaults() -> None:
+    shared = []
+    for name, cls in sections().items():
+        library = getattr(cls, "library", None)
+        if library is None:
+            continue
+        for f in dataclasses.fields(cls):
+            key = f"{name}.{f.name}"
+            if key in APPLICATION_KEYS:
+                continue
+            assert f.default == library_default(library, f.name), f"{key}: config and {library.__name__} differ"
+            shared.append(key)
+    assert {"index.engine", "index.idf", "index.k1", "index.b", "passages.target_chars", "passages.max_chars",
+            "search.confident_coverage", "search.related_coverage", "parsing.memory_mb", "parsing.cpu_seconds",
+            "parsing.wall_seconds"} == set(shared)
+    defaults = load_config(None, environ={})
+    assert defaults.index.params() == IndexParams()
+    assert defaults.passages.params() == PassageParams()
+    assert defaults.search.params() == SearchParams()
+    assert defaults.parsing.params() == ParseLimits()
+
+
+def test_every_key_that_sets_a_library_parameter_reaches_it() -> None:
+    environ = {"RECTBOT_INDEX_ENGINE": "rank-bm25", "RECTBOT_INDEX_IDF": "atire", "RECTBOT_INDEX_K1": "1.5",
+               "RECTBOT_INDEX_B": "0.5", "RECTBOT_PASSAGES_TARGET_CHARS": "120", "RECTBOT_PASSAGES_MAX_CHARS": "200",
+               "RECTBOT_SEARCH_CONFIDENT_COVERAGE": "0.7", "RECTBOT_SEARCH_RELATED_COVERAGE": "0.3"}
+    config = load_config(None, environ=environ)
+    assert config.index.params() == IndexParams(engine=Engine.RANK_BM25, idf=IdfMethod.ATIRE, k1=1.5, b=0.5)
+    assert config.passages.params() == PassageParams(target_chars=120, max_chars=200)
+    assert config.search.params() == SearchParams(confident_coverage=0.7, related_coverage=0.3)
+
+
+@pytest.mark.parametrize(("key", "choices"), [("index.engine", Engine), ("index.idf", IdfMethod),
+                                              ("display.script", Script)])
+def test_a_key_with_choices_takes_them_from_the_library_enum(key: str, choices: type[enum.StrEnum]) -> None:
+    section, name = key.split(".")
+    variable = f"RECTBOT_{section}_{name}".upper()
+    for choice in choices:
+        value = getattr(getattr(load_config(None, environ={variable: choice.value}), section), name)
+        assert value is choice
+    with pytest.raises(ConfigError, match=re.escape(f"must be one of {', '.join(choices)}, got 'bm25+'")):
+        load_config(None, environ={variable: "bm25+"})
+    row = next(line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith(f"| `{key}` |"))
+    for choice in choices:  # the documentation names every choice
+        assert choice.value in declared_keys()[key] and f"`{choice.value}`" in row, (key, choice)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        # The library refused these with a traceback when the corpus was opened.
+        ({"RECTBOT_PASSAGES_TARGET_CHARS": "40", "RECTBOT_PASSAGES_MAX_CHARS": "60"},
+         r"config section \[passages\]: max_chars \(60\) must be at least twice min_chars \(40\)"),
+        ({"RECTBOT_INDEX_K1": "-1"}, r"config section \[index\]: k1 must be >= 0"),
+        ({"RECTBOT_INDEX_B": "1.5"}, r"config section \[index\]: b must be between 0 and 1"),
+    ],
+)
+def test_values_the_library_refuses_fail_at_start_up_naming_the_section(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, environ=environ)
+
+
+def test_an_unknown_environment_variable_is_named_as_an_unknown_key_is() -> None:
+    with pytest.raises(ConfigError, match=r"unknown environment variable \$RECTBOT_SEARCH_TOPK; known for \[search\]: "
+                                          r"\$RECTBOT_SEARCH_TOP_K, "):
+        load_config(None, environ={"RECTBOT_SEARCH_TOPK": "5"})
+    with pytest.raises(ConfigError, match=r"unknown environment variable \$RECTBOT_LOG_LEVEL; known: \$RECTBOT_CONFIG"):
+        load_config(None, environ={"RECTBOT_LOG_LEVEL": "DEBUG"})
+    with pytest.raises(ConfigError, match=r"\$RECTBOT_search_top_k"):  # names are upper case, as documented
+        load_config(None, environ={"RECTBOT_search_top_k": "5"})
+    # Every documented variable is known, old names included; other programs' variables are none of ours.
+    environ = {"RECTBOT_SEARCH_TOP_K": "5", "RECTBOT_WECOM_HOST": "0.0.0.0", "RECTBOT_CONFIG": "", "RECTBOTX": "1",
+               "PATH": "/bin"}
+    assert load_config(None, environ=environ).search.top_k == 5
+
+
+def test_the_readme_states_each_default_as_declared() -> None:
+    rows = {}
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"^\| `(\w+\.\w+)` \| `([^`|]*)` \|", line):
+            rows[m.group(1)] = m.group(2)
+    defaults = load_config(None, environ={"RECTBOT_HOME": "/data-directory"})
+    for key, stated in rows.items():
+        section, name = key.split(".")
+        assert stated.replace("<data directory>", "/data-directory") == str(getattr(getattr(defaults, section), name)), key
+    assert len(rows) >= 20

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.access import Access, RateLimiter, Verdict
-from bot.core import (
+from rectbot.bot.access import Access, RateLimiter, Verdict
+from rectbot.bot.chatlog import AskedQuestion, ChatLog
+from rectbot.bot.core import (
     Answer,
     AnswerRef,
     Asker,
@@ -25,10 +26,9 @@ from bot.core import (
     Removed,
     Stats,
 )
-from bot.render import render_plain
-from retrieval.corpus import Corpus
-from retrieval.search import Searcher
-from retrieval.store import AskedQuestion
+from rectbot.bot.render import render_plain
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Searcher
 from testkit.docfactory import make_docx
 
 USER = Asker(channel="telegram", user_id="1001")
@@ -37,21 +37,21 @@ QUESTION = "软弱涣散村党组织怎么整顿"
 
 
 @pytest.fixture
-def core(corpus: Corpus, searcher: Searcher) -> Core:
-    return Core(corpus, searcher, top_k=3, max_question_chars=50)
+def core(corpus: Corpus, searcher: Searcher, chatlog: ChatLog) -> Core:
+    return Core(corpus, searcher, chatlog=chatlog, top_k=3, max_question_chars=50)
 
 
 async def test_a_question_gets_three_cited_excerpts_and_is_logged(core: Core) -> None:
     reply = await core.ask(USER, QUESTION)
     assert isinstance(reply, Answer) and len(reply.hits) == 3 and reply.first == 1 and reply.has_more
     assert all(hit.title and hit.source for hit in reply.hits)
-    saved = await core.store.answer(reply.answer_id)
+    saved = await core.chatlog.answer(reply.answer_id)
     assert saved.question == QUESTION and saved.shown == tuple(hit.passage_id for hit in reply.hits)
 
 
 async def test_more_continues_numbering_with_new_excerpts_even_after_a_restart(core: Core, corpus: Corpus) -> None:
     first = await core.ask(USER, QUESTION)
-    restarted = Core(corpus, top_k=3)  # a new process: nothing in memory
+    restarted = Core(corpus, chatlog=await ChatLog.open(corpus.store.database), top_k=3)  # a new process: nothing in memory
     more = await restarted.handle(USER, "更多")
     assert isinstance(more, Answer) and more.first == 4 and more.answer_id == first.answer_id
     assert not {h.passage_id for h in more.hits} & {h.passage_id for h in first.hits}
@@ -113,7 +113,7 @@ async def test_refused_questions_are_not_logged(core: Core) -> None:
 async def test_feedback_is_stored_with_the_question(core: Core) -> None:
     answer = await core.ask(USER, QUESTION)
     assert (await core.feedback(USER, answer.ref, -1)).kind == "thanks"
-    assert await core.store.votes(answer.answer_id) == {"1001": -1}
+    assert await core.chatlog.votes(answer.answer_id) == {"1001": -1}
     assert (await core.feedback(USER, AnswerRef(10**9, answer.token), 1)).kind == "expired"
 
 
@@ -172,8 +172,8 @@ def test_rate_limit_warns_once_then_stays_silent_until_the_window_passes() -> No
     assert limiter.check("u") is Verdict.ALLOW
 
 
-async def test_core_throttle_says_slow_down_once(corpus: Corpus) -> None:
-    core = Core(corpus, rate_limiter=RateLimiter(2, clock=lambda: 0.0))
+async def test_core_throttle_says_slow_down_once(corpus: Corpus, chatlog: ChatLog) -> None:
+    core = Core(corpus, chatlog=chatlog, rate_limiter=RateLimiter(2, clock=lambda: 0.0))
     replies = [core.throttle(USER) for _ in range(4)]
     assert replies[:2] == [None, None]
     assert replies[2].kind == "slow_down" and "2" in replies[2].text
@@ -188,8 +188,8 @@ def test_allow_lists() -> None:
     assert not listed.allows(2) and not listed.allows(2, -6)
 
 
-async def test_today_follows_the_local_clock(corpus: Corpus) -> None:
-    tomorrow = Core(corpus, now=lambda: datetime(2999, 1, 1).astimezone())
+async def test_today_follows_the_local_clock(corpus: Corpus, chatlog: ChatLog) -> None:
+    tomorrow = Core(corpus, chatlog=chatlog, now=lambda: datetime(2999, 1, 1).astimezone())
     await tomorrow.ask(USER, QUESTION)
     stats = await tomorrow.stats(ADMIN)
     assert (stats.questions.today, stats.questions.week) == (0, 0)
@@ -219,7 +219,7 @@ async def test_two_quick_more_presses_get_consecutive_pages(core: Core) -> None:
     first, second = await asyncio.gather(core.more(USER, answer.ref), core.more(USER, answer.ref))
     assert sorted([first.first, second.first]) == [4, 7]
     assert not {h.passage_id for h in first.hits} & {h.passage_id for h in second.hits}
-    saved = await core.store.answer(answer.answer_id)
+    saved = await core.chatlog.answer(answer.answer_id)
     assert len(saved.shown) == len(set(saved.shown)) == 9
 
 
@@ -282,7 +282,7 @@ async def test_only_the_asker_may_use_an_answers_buttons(core: Core) -> None:
         assert isinstance(reply, Notice) and reply.kind == "not_yours" and "别人的提问" in reply.text
     same_id_elsewhere = Asker(channel="wecom", user_id=USER.user_id)
     assert (await core.more(same_id_elsewhere, answer.ref)).kind == "not_yours"
-    assert await core.store.votes(answer.answer_id) == {}
+    assert await core.chatlog.votes(answer.answer_id) == {}
     assert (await core.more(USER, answer.ref)).first == 4  # the owner's paging did not move
 
 
@@ -293,7 +293,7 @@ async def test_a_wrong_token_or_vote_is_expired_and_changes_nothing(core: Core) 
     assert (await core.context(USER, 1, guessed)).kind == "expired"
     assert (await core.feedback(USER, guessed, 1)).kind == "expired"
     assert (await core.feedback(USER, answer.ref, 0)).kind == "expired"
-    assert await core.store.votes(answer.answer_id) == {}
+    assert await core.chatlog.votes(answer.answer_id) == {}
     assert (await core.more(USER, answer.ref)).first == 4
 
 
@@ -305,7 +305,7 @@ async def test_in_a_group_everyone_in_it_may_use_an_answers_buttons(core: Core) 
     assert (await core.more(bob, answer.ref)).first == 4
     assert (await core.feedback(bob, answer.ref, 1)).kind == "thanks"
     assert (await core.more(carol, answer.ref)).kind == "not_yours"
-    assert await core.store.votes(answer.answer_id) == {"2": 1}
+    assert await core.chatlog.votes(answer.answer_id) == {"2": 1}
 
 
 async def test_wecom_more_and_context_follow_only_the_users_own_question(core: Core) -> None:
@@ -324,7 +324,7 @@ async def test_wecom_more_and_context_follow_only_the_users_own_question(core: C
 async def test_an_answer_saved_before_tokens_pages_by_text_but_its_buttons_expire(core: Core) -> None:
     result = await core.searcher.search(QUESTION, k=3)
     asked = AskedQuestion("telegram", USER.user_id, "private", QUESTION, 3, 1.0)
-    old_id = await core.store.log_question(asked, [hit.passage_id for hit in result.shown], USER.conversation)
+    old_id = await core.chatlog.log_question(asked, [hit.passage_id for hit in result.shown], USER.conversation)
     assert (await core.more(USER, AnswerRef(old_id, "A" * 12))).kind == "expired"
     more = await core.handle(USER, "更多")
     assert isinstance(more, Answer) and more.answer_id == old_id and more.first == 4 and more.token == ""

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus, files_under
-from retrieval.index import PassageIndex
-from retrieval.search import Confidence, Searcher
-from retrieval.store import Store
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus, files_under
+from rectbot.retrieval.index import PassageIndex
+from rectbot.retrieval.search import Confidence, Searcher
+from rectbot.retrieval.store import Store
+from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import SEEDS
 
 NEW_REPORT = (
@@ -207,14 +207,12 @@ async def test_a_crash_during_reindex_leaves_search_working(corpus: Corpus, monk
 
 async def test_migrations_are_recorded(corpus: Corpus) -> None:
     rows = await corpus.store._reader.execute_fetchall("SELECT name FROM migrations")
-    assert [row[0] for row in rows] == ["001_documents_and_passages", "002_questions_feedback_conversations",
-                                         "003_never_reuse_document_and_passage_ids",
-                                         "004_files_by_path_and_removals", "005_private_answers",
-                                         "006_document_lookups"]
+    assert [row[0] for row in rows] == ["001_documents_and_passages", "003_never_reuse_document_and_passage_ids",
+                                         "004_files_by_path_and_removals", "006_document_lookups"]
 
 
 async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, tokenizer: Tokenizer) -> None:
-    from retrieval.passages import PassageParams
+    from rectbot.retrieval.passages import PassageParams
 
     database = seeded_dir / "rectbot.sqlite3"
     corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer, passage_params=PassageParams(100, 160))
@@ -317,16 +315,10 @@ async def test_uploads_are_identified_by_their_chat_and_name(corpus: Corpus) -> 
 
 
 async def test_a_database_from_before_paths_migrates_without_loss(tmp_path: Path, tokenizer: Tokenizer) -> None:
-    import sqlite3
-
-    from retrieval.store import MIGRATIONS
+    from testkit.old_releases import migrated_as_released
 
     database = tmp_path / "old.sqlite3"
-    old = sqlite3.connect(database)
-    old.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for name, sql in MIGRATIONS[:3]:
-        old.executescript(sql)
-        old.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
+    old = migrated_as_released(database, through="003_never_reuse_document_and_passage_ids")
     old.execute("INSERT INTO files VALUES (1, 'night-school.txt', 'abc', 'utf-8', 10, '2026-01-01')")
     old.execute(
         "INSERT INTO documents (id, file_id, position, title, sections, text, text_hash) "
@@ -486,7 +478,7 @@ async def test_after_adds_replacements_and_removals_answers_are_those_of_a_reind
 async def test_a_crash_between_saving_the_new_segments_and_the_manifest_leaves_a_consistent_index(
     seeded_dir: Path, tokenizer: Tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retrieval.backend as backend
+    import rectbot.retrieval.backend as backend
 
     database = seeded_dir / "rectbot.sqlite3"
     corpus = await Corpus.open(database, seeds=SEEDS, tokenizer=tokenizer)

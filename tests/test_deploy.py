@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import Config
+from rectbot.bot.config import Config, environment_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -47,7 +47,7 @@ def test_the_image_runs_as_a_user_that_is_not_root() -> None:
 def test_the_image_keeps_its_data_on_the_volume_it_declares() -> None:
     stage = final_stage(DOCKERFILE)
     env = " ".join(args for keyword, args in stage if keyword == "ENV")
-    home = re.search(r"RECTBOT_HOME=(\S+)", env)
+    home = re.search(r"RECTBOT_HOME=(\S+)", env)  # the data directory: database, index, caches
     volumes = " ".join(args for keyword, args in stage if keyword == "VOLUME")
     assert home and f'"{home.group(1)}"' in volumes
 
@@ -78,7 +78,7 @@ def test_compose_runs_the_image_with_its_volume_and_a_private_port() -> None:
     assert service["build"] == "." and service["restart"] == "unless-stopped"
     [volume] = service["volumes"]
     name, target = volume.split(":")
-    assert name in compose["volumes"] and target == service["environment"]["RECTBOT_HOME"]
+    assert name in compose["volumes"] and service["environment"]["RECTBOT_HOME"] == target
     [port] = service["ports"]
     assert port.startswith("127.0.0.1:"), "only the reverse proxy on the host should reach the bot"
     assert "TOKEN" not in COMPOSE.read_text(encoding="utf-8").split("services:")[1]  # secrets stay in .env
@@ -148,3 +148,12 @@ def test_the_image_builds_and_reports_healthy() -> None:
         assert state == "healthy"
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def test_every_rectbot_variable_the_operator_files_set_is_one_rectbot_reads() -> None:
+    # An unknown RECTBOT_* variable stops start-up (a misspelt one would otherwise be ignored).
+    known = environment_names()
+    for path in (DOCKERFILE, COMPOSE, UNIT):
+        text = re.sub(r"#.*", "", path.read_text(encoding="utf-8"))
+        names = set(re.findall(r"\b(RECTBOT_[A-Z0-9_]+)\b", text))
+        assert names and names <= set(known), (path.name, names - set(known))

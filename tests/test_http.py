@@ -13,11 +13,12 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.core import Core
-from bot.http import HttpHost
-from bot.wecom import WeComChannel
-from bot.wecom_crypto import WeComCrypto
-from retrieval.corpus import Corpus
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Core
+from rectbot.bot.http import HttpHost
+from rectbot.bot.wecom import WeComChannel
+from rectbot.bot.wecom_crypto import WeComCrypto
+from rectbot.retrieval.corpus import Corpus
 
 TOKEN = "123456"
 KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
@@ -83,9 +84,9 @@ async def test_routes_mounted_later_answer_and_cannot_take_the_hosts_paths(http:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
 
 
-async def test_wecom_routes_on_the_host_verify_the_url_and_answer_a_question(corpus: Corpus) -> None:
+async def test_wecom_routes_on_the_host_verify_the_url_and_answer_a_question(corpus: Corpus, chatlog: ChatLog) -> None:
     host = HttpHost("127.0.0.1", 0)
-    channel = WeComChannel(Core(corpus), WeComCrypto(TOKEN, KEY, CORP_ID), path=PATH)
+    channel = WeComChannel(Core(corpus, chatlog=chatlog), WeComCrypto(TOKEN, KEY, CORP_ID), path=PATH)
     host.mount(channel.routes())
     host.ready()
     async with client(host) as http:

@@ -15,9 +15,9 @@ import rank_bm25
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import retrieval.index as index_module
-import retrieval.segments as segments_module
-from retrieval.index import (
+import rectbot.retrieval.index as index_module
+import rectbot.retrieval.segments as segments_module
+from rectbot.retrieval.index import (
     ENGINES,
     IDF_METHODS,
     IndexParams,
@@ -27,7 +27,7 @@ from retrieval.index import (
     StaleIndex,
     plan_merges,
 )
-from retrieval.segments import Segment
+from rectbot.retrieval.segments import Segment
 
 VERSIONS = {"tokenizer": "jieba 0.42.1", "dictionary": "sha256:0123"}
 FINGERPRINT = "corpus-v1"

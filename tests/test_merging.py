@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import retrieval.backend as backend
-import retrieval.corpus as corpus_module
-import retrieval.index as index_module
-from retrieval.corpus import Corpus
-from retrieval.tokenizer import Tokenizer
+import rectbot.retrieval.backend as backend
+import rectbot.retrieval.corpus as corpus_module
+import rectbot.retrieval.index as index_module
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import ROOT
 from tests.test_corpus import NEW_REPORT, answers, forbid_full_builds, search_texts
 
@@ -150,9 +150,9 @@ async def test_a_failed_merge_leaves_the_index_as_it_was_and_is_not_retried_unti
 CHILD = """
 import asyncio, sys, time
 from pathlib import Path
-import retrieval.backend as backend
-import retrieval.index as index_module
-from retrieval.corpus import Corpus
+import rectbot.retrieval.backend as backend
+import rectbot.retrieval.index as index_module
+from rectbot.retrieval.corpus import Corpus
 
 database, new_file, moment = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 index_module.MERGE_RATIO = 10**6
@@ -196,7 +196,8 @@ async def test_a_process_killed_during_a_merge_leaves_an_index_that_agrees_with_
     database = seeded_dir / "rectbot.sqlite3"
     new_file = tmp_path / "night-school.txt"
     new_file.write_text(NEW_REPORT, encoding="utf-8")
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # This checkout's code, as the test process has it (an installed or shimmed `rectbot`, else the checkout).
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(database), str(new_file), moment], cwd=ROOT,
                              env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from html.parser import HTMLParser
 
 import pytest
 
-from bot.core import Answer, Asker, Context, Core, Notice, Reply
-from bot.render import (
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Answer, Asker, Context, Core, Notice, Reply
+from rectbot.bot.render import (
+    REJECTION_TEXT,
     TELEGRAM_MAX_CHARS,
     WECOM_MAX_BYTES,
     citation,
     cut_to_bytes,
+    ingest_text,
     render_plain,
     render_telegram,
     render_wecom,
 )
-from retrieval.corpus import Corpus
-from retrieval.search import Hit, highlight_spans
-from retrieval.store import PassageRow
-from retrieval.text import SCRIPTS
-from testkit.docfactory import make_docx
+from rectbot.retrieval.corpus import Corpus, IngestReport, IngestStatus
+from rectbot.retrieval.formats import Rejection
+from rectbot.retrieval.search import Hit, highlight_spans
+from rectbot.retrieval.store import PassageRow
+from rectbot.retrieval.text import SCRIPTS
+from testkit.docfactory import make_docx, make_image_only_pdf
 
 
 def hit(text: str, terms: tuple[str, ...] = (), title: str | None = "标题", date: str | None = "2020-01-02",
@@ -170,7 +176,7 @@ RENDERERS: list[Callable[[Reply], str]] = [
 async def test_a_traditional_report_is_shown_in_the_configured_script(
     empty_corpus: Corpus, script: str, shown: list[str], hidden: list[str]
 ) -> None:
-    core = Core(empty_corpus, script=script)
+    core = Core(empty_corpus, chatlog=await ChatLog.open(empty_corpus.store.database), script=script)
     admin, user = Asker("telegram", "9", is_admin=True), Asker("telegram", "1")
 
     async def fetch() -> bytes:
@@ -203,3 +209,49 @@ def test_matched_terms_stay_bold_when_conversion_changes_lengths(monkeypatch: py
     assert set(tags.bold) - {"1."} == {"整頓", "黨黨員"}  # on the matched words, not shifted by the conversion
     visible = "".join(tags.text)
     assert visible.startswith("1. 各黨黨支部帶頭整頓") and "…" in visible
+
+
+def test_every_rejection_code_has_a_message_in_chinese() -> None:
+    assert set(REJECTION_TEXT) == set(Rejection)
+    for code in Rejection:
+        report = IngestReport("报告.docx", IngestStatus.REJECTED, "an English reason", rejection=code)
+        text = ingest_text(report)
+        assert text.startswith("没有导入 报告.docx：") and text.endswith("。没有做任何改动。"), code
+        assert REJECTION_TEXT[code] in text and "English" not in text, code
+    assert len(set(REJECTION_TEXT.values())) == len(Rejection)  # each code says something of its own
+
+
+def _zip_file() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("名单.csv", "姓名,村")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code", "said"),
+    [
+        ("photo.jpg", b"\xff\xd8\xff\xe0 not a document", Rejection.UNSUPPORTED_FORMAT, "不支持这种文件格式"),
+        ("empty.txt", b" \n\t\n", Rejection.EMPTY, "文件是空的"),
+        ("noise.txt", bytes(range(1, 9)) * 100, Rejection.BINARY, "二进制"),
+        ("名单.txt", _zip_file(), Rejection.ARCHIVE, "压缩包"),
+        ("report.docx", b"not a zip archive", Rejection.CORRUPT, "已损坏"),
+        ("scan.pdf", make_image_only_pdf(), Rejection.NO_TEXT_LAYER, "没有文字层"),
+        ("通知.wps", "不是 OLE 文件".encode(), Rejection.NOT_WORD, "不是 Word/WPS 文档"),
+    ],
+)
+async def test_an_upload_the_library_rejects_is_told_why_by_its_code(
+    empty_corpus: Corpus, name: str, data: bytes, code: Rejection, said: str
+) -> None:
+    report = await empty_corpus.ingest_bytes(data, name)
+    assert (report.status, report.rejection) == (IngestStatus.REJECTED, code), report.reason
+    text = ingest_text(report)
+    assert said in text and report.reason not in text  # the admin reads Chinese, not the library's English
+
+
+async def test_an_upload_stored_under_another_name_names_it(empty_corpus: Corpus) -> None:
+    data = "红色夜校\n\n某某县开办红色夜校，共办夜校四十二期，党员群众踊跃参加。\n".encode()
+    assert (await empty_corpus.ingest_bytes(data, "夜校.txt")).status is IngestStatus.ADDED
+    report = await empty_corpus.ingest_bytes(data, "夜校副本.txt")
+    assert report.status is IngestStatus.UNCHANGED and report.same_as == "夜校.txt"
+    assert ingest_text(report) == "夜校副本.txt 已经导入过，内容没有变化（与 夜校.txt 内容相同）。"

@@ -11,15 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core import Answer, Asker, Context, Core, NothingFound, Notice
-from bot.render import TELEGRAM_MAX_CHARS, WECOM_MAX_BYTES, render_plain, render_telegram, render_wecom
-from bot.wecom import reply_xml
-from retrieval.corpus import Corpus
-from retrieval.formats import decode_text
-from retrieval.query import EmptyQuestion
-from retrieval.search import Hit, Searcher, highlight_spans
-from retrieval.store import PassageRow
-from retrieval.text import safe_text
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Answer, Asker, Context, Core, NothingFound, Notice
+from rectbot.bot.render import TELEGRAM_MAX_CHARS, WECOM_MAX_BYTES, render_plain, render_telegram, render_wecom
+from rectbot.bot.wecom import reply_xml
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.formats import decode_text
+from rectbot.retrieval.query import EmptyQuestion
+from rectbot.retrieval.search import Hit, Searcher, highlight_spans
+from rectbot.retrieval.store import PassageRow
+from rectbot.retrieval.text import safe_text
 
 PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HOSTILE = "\x00\x01\x08\x0b\x0c\x0e\x1b\x1f\x7f\x85\x9b\ud800\udc80\udfff\ufdd0\ufffe\uffff\U0001fffe\r\t\n"
@@ -208,8 +209,8 @@ async def test_a_question_of_nothing_but_invalid_code_points_is_an_empty_questio
         await searcher.search("\udc80\x01\ufffe", k=3)
 
 
-async def test_core_answers_a_question_holding_lone_surrogates(corpus: Corpus, searcher: Searcher) -> None:
-    core = Core(corpus, searcher)
+async def test_core_answers_a_question_holding_lone_surrogates(corpus: Corpus, searcher: Searcher, chatlog: ChatLog) -> None:
+    core = Core(corpus, searcher, chatlog=chatlog)
     reply = await core.handle(Asker("telegram", "1"), "软弱涣散\udc80村党组织怎么整顿")
     assert isinstance(reply, Answer) and reply.question == "软弱涣散村党组织怎么整顿"
 

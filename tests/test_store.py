@@ -1,115 +1,32 @@
-"""The query log, saved answers, votes and seen message ids: kept in SQLite, apart from the corpus state."""
+"""The corpus in SQLite: files, documents, passages and removals, and what a write costs."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus
-from retrieval.documents import Article
-from retrieval.passages import Passage
-from retrieval.store import MIGRATIONS, AskedQuestion, FileRecord, Store, StoredArticle
-
-
-def asked(question: str, hits: int = 3, user: str = "u1", channel: str = "telegram") -> AskedQuestion:
-    return AskedQuestion(channel, user, "private", question, hits, 2.5)
-
-
-async def test_logging_questions_does_not_make_the_index_stale(corpus: Corpus) -> None:
-    before = await corpus.store.fingerprint()
-    question_id = await corpus.store.log_question(asked("第一书记"), [1, 2, 3], "u1")
-    await corpus.store.extend_answer(question_id, [4, 5])
-    await corpus.store.save_vote(question_id, "u1", 1)
-    assert await corpus.store.fingerprint() == before
-
-
-async def test_an_answer_survives_reopening_the_database(corpus: Corpus) -> None:
-    question_id = await corpus.store.log_question(asked("第一书记"), [7, 8, 9], "u1")
-    await corpus.store.extend_answer(question_id, [10])
-    reopened = await Store.open(corpus.store.path)
-    try:
-        saved = await reopened.answer(question_id)
-        assert saved is not None and saved.question == "第一书记" and saved.shown == (7, 8, 9, 10)
-        assert await reopened.conversation("telegram", "u1") == question_id
-        assert await reopened.answer(question_id + 1000) is None
-    finally:
-        await reopened.close()
-
-
-async def test_the_latest_vote_of_a_user_counts(corpus: Corpus) -> None:
-    question_id = await corpus.store.log_question(asked("第一书记"), [1], "u1")
-    await corpus.store.save_vote(question_id, "u1", 1)
-    await corpus.store.save_vote(question_id, "u1", -1)
-    await corpus.store.save_vote(question_id, "u2", 1)
-    assert await corpus.store.votes(question_id) == {"u1": -1, "u2": 1}
-
-
-async def test_question_stats_count_answered_and_list_the_gaps(corpus: Corpus) -> None:
-    store = corpus.store
-    for question, hits in [("第一书记", 3), ("高铁票", 0), ("高铁票", 0), (" 高铁票", 0), ("天气", 0), ("村两委", 2)]:
-        await store.log_question(asked(question, hits), [], "u1")
-    now = datetime.now(timezone.utc)
-    stats = await store.question_stats(now - timedelta(hours=1), now - timedelta(days=7))
-    assert (stats.today, stats.week, stats.answered_week) == (6, 6, 2)
-    assert stats.unanswered == (("高铁票", 3), ("天气", 1))
-    later = await store.question_stats(now + timedelta(hours=1), now + timedelta(hours=1))
-    assert (later.today, later.week, later.unanswered) == (0, 0, ())
-
-
-async def test_a_message_id_is_new_only_once(corpus: Corpus) -> None:
-    assert await corpus.store.first_sighting("wecom", "123") is True
-    assert await corpus.store.first_sighting("wecom", "123") is False
-    assert await corpus.store.first_sighting("telegram", "123") is True
+from rectbot.retrieval.documents import Article
+from rectbot.retrieval.passages import Passage
+from rectbot.retrieval.store import FileRecord, Store, StoredArticle
+from testkit.old_releases import migrated_as_released
 
 
 async def test_an_older_database_is_migrated_keeping_its_documents(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as db:  # a database as the first release left it
-        db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        name, sql = MIGRATIONS[0]
-        db.executescript(sql)
-        db.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
+    with migrated_as_released(path, through="001_documents_and_passages") as db:  # as the first release left it
         db.execute("INSERT INTO files (file_name, content_hash, size, ingested_at) VALUES ('a.txt', 'h', 1, 'x')")
         db.execute("INSERT INTO documents (file_id, position, title, sections, text, text_hash) "
                    "VALUES (1, 0, '标题', '[]', '正文', 't')")
         db.execute("INSERT INTO passages (document_id, position, start, end, text) VALUES (1, 0, 0, 2, '正文')")
+    db.close()
     store = await Store.open(path)
     try:
         assert await store.count_files() == 1
         assert [(d.title, d.passages) for d in await store.documents()] == [("标题", 1)]
-        question_id = await store.log_question(asked("第一书记"), [], "u1")
-        assert (await store.answer(question_id)).question == "第一书记"
         assert await store.delete_files(["a.txt"], "test")  # foreign keys still cascade after the tables were rebuilt
         assert await store.passages_by_id([1]) == {} and await store.documents() == []
-    finally:
-        await store.close()
-
-
-async def test_answers_logged_before_private_buttons_still_load(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as db:  # a database as release 004 left it, with an answer in it
-        db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        for name, sql in MIGRATIONS:
-            if name.startswith("005"):
-                break
-            db.executescript(sql)
-            db.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
-        db.execute("INSERT INTO questions (asked_at, channel, user_id, chat_type, question, hits, latency_ms, shown) "
-                   "VALUES ('2026-01-01T00:00:00+00:00', 'telegram', 'u1', 'private', '第一书记', 3, 1.0, '[7, 8, 9]')")
-        db.execute("INSERT INTO conversations VALUES ('telegram', 'u1', 1)")
-    store = await Store.open(path)
-    try:
-        old = await store.answer(1)
-        assert old is not None and (old.question, old.shown) == ("第一书记", (7, 8, 9))
-        assert (old.owner, old.token) == (None, None)  # no token: its buttons are answered as expired
-        assert await store.conversation("telegram", "u1") == 1  # 更多 typed as text still pages it
-        new_id = await store.log_question(asked("村两委"), [1], "u1", owner="user:u1", token="t" * 12)
-        new = await store.answer(new_id)
-        assert (new.channel, new.owner, new.token) == ("telegram", "user:u1", "t" * 12)
     finally:
         await store.close()
 
@@ -129,9 +46,9 @@ def file(path: str) -> FileRecord:
 
 async def rows_changed(store: Store, write: Awaitable[object]) -> int:
     """Rows the writer connection inserted, updated or deleted while `write` ran."""
-    before = store._writer.total_changes
+    before = store.database._writer.total_changes
     await write
-    return store._writer.total_changes - before
+    return store.database._writer.total_changes - before
 
 
 async def store_with(path: Path, documents: int) -> Store:
@@ -194,15 +111,5 @@ async def test_the_oldest_copy_becomes_searchable_and_the_others_follow_it(tmp_p
         assert primaries(docs)["另一篇"] == ["b.txt"]
         assert all(p for p in primaries(docs).values())  # every text keeps one searchable document
         assert len(await store.searchable_passages()) == 3 * (3 + 2)  # 其他报告 x3, 同一篇报告, 另一篇
-    finally:
-        await store.close()
-
-
-async def test_the_writer_uses_wal_with_normal_sync(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
-    try:
-        [[mode]] = await store._writer.execute_fetchall("PRAGMA journal_mode")
-        [[synchronous]] = await store._writer.execute_fetchall("PRAGMA synchronous")
-        assert (mode, synchronous) == ("wal", 1)  # 1 = NORMAL: safe in WAL mode, only the last commits may be lost
     finally:
         await store.close()

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.access import Access, RateLimiter
-from bot.config import TelegramConfig
-from bot.core import Answer, Asker, Core, Notice
-from bot.telegram import Button, TelegramChannel, button_data, keyboard, parse_button
-from retrieval.corpus import Corpus
-from retrieval.search import Hit
+from rectbot.bot.access import Access, RateLimiter
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.config import TelegramConfig
+from rectbot.bot.core import Answer, Asker, Core, Notice
+from rectbot.bot.telegram import Button, TelegramChannel, button_data, keyboard, parse_button
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Hit
 from testkit.docfactory import make_docx
 from testkit.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
 
@@ -38,7 +39,9 @@ async def running_bot(corpus: Corpus, fake: FakeBotApi, rate_limit: int = 100, *
     """Start the real Application against the fake server; stop it and check no call was rejected."""
     config = TelegramConfig(token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, admins=(ADMIN,), **access)
     allowed = Access.from_ids(config.admins, config.allowed_users, config.allowed_chats)
-    core = Core(corpus, top_k=3, max_question_chars=300, rate_limiter=RateLimiter(rate_limit), access={"telegram": allowed})
+    chatlog = await ChatLog.open(corpus.store.database)
+    core = Core(corpus, chatlog=chatlog, top_k=3, max_question_chars=300, rate_limiter=RateLimiter(rate_limit),
+                access={"telegram": allowed})
     channel = TelegramChannel(core, config)
     stop = asyncio.Event()
     task = asyncio.create_task(channel.run(stop))
@@ -82,7 +85,7 @@ async def test_a_question_is_answered_with_cited_excerpts_and_buttons(bot: Bot) 
     assert text.startswith("1. ") and "\n\n2. " in text and "\n\n3. " in text and "4. " not in text
     assert text.count("\n—— ") == 3
     question_id = int(reply.buttons[0][0][1].split(":")[1])
-    first_hit = (await bot.core.store.answer(question_id)).shown[0]
+    first_hit = (await bot.core.chatlog.answer(question_id)).shown[0]
     row = (await bot.core.store.passages_by_id([first_hit]))[first_hit]
     assert row.source in text and row.date in text  # the real source and date of the top excerpt
     assert {"软弱涣散", "整顿"} <= set(reply.bold)
@@ -111,8 +114,8 @@ async def test_feedback_is_stored_with_the_question(bot: Bot) -> None:
     reaction = await press(bot.fake, answer.result, "👍")
     assert reaction.params.get("text") == "谢谢反馈！"
     question_id = int(answer.buttons[1][-1][1].split(":")[1])
-    assert (await bot.core.store.answer(question_id)).question == QUESTION
-    assert await bot.core.store.votes(question_id) == {str(USER): 1}
+    assert (await bot.core.chatlog.answer(question_id)).question == QUESTION
+    assert await bot.core.chatlog.votes(question_id) == {str(USER): 1}
     await bot.fake.no_reply_to(USER, wait=0.3)  # a vote answers the button, it sends no message
 
 
@@ -368,7 +371,7 @@ async def test_another_users_presses_on_an_answer_change_nothing(bot: Bot) -> No
         assert alert.params["text"] == "这是别人的提问，请自己提问后再用这些按钮。" and alert.params["show_alert"] is True
     await bot.fake.no_reply_to(USER, wait=0.3)
     await bot.fake.no_reply_to(OTHER, wait=0.1)
-    assert await bot.core.store.votes(question_id) == {}
+    assert await bot.core.chatlog.votes(question_id) == {}
     assert (await press(bot.fake, answer.result, "更多 ▸")).ok
     assert (await bot.fake.reply_to(USER)).visible_text.startswith("4. ")  # A's paging was not moved
 
@@ -406,7 +409,7 @@ async def test_forged_malformed_and_old_button_data_is_refused_as_expired(bot: B
         alert = await press_data(bot.fake, answer.result, data)
         assert alert.params["text"] == "这个回答已过期，请重新提问。" and alert.params["show_alert"] is True, data
     await bot.fake.no_reply_to(USER, wait=0.3)
-    assert await bot.core.store.votes(int(question_id)) == {}
+    assert await bot.core.chatlog.votes(int(question_id)) == {}
     assert (await press(bot.fake, answer.result, "更多 ▸")).ok
     assert (await bot.fake.reply_to(USER)).visible_text.startswith("4. ")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.text import normalize, normalize_for_phrase_match, strip_pinyin_notes
-from retrieval.thesaurus import Thesaurus
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.text import normalize, normalize_for_phrase_match, strip_pinyin_notes
+from rectbot.retrieval.thesaurus import Thesaurus
+from rectbot.retrieval.tokenizer import Tokenizer
 
 
 @pytest.mark.parametrize(

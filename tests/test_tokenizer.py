@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.text import HAN_RUN, normalize
-from retrieval.tokenizer import SEGMENTERS, PassageTokens, RjiebaSegmenter, Tokenizer, bigrams
+from rectbot.retrieval.text import HAN_RUN, normalize
+from rectbot.retrieval.tokenizer import SEGMENTERS, PassageTokens, RjiebaSegmenter, Tokenizer, bigrams
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -101,7 +101,7 @@ def test_dictionary_and_pinyin_work_is_done_once_and_kept_for_the_next_start(tmp
         raise AssertionError("worked out again although it was kept")
 
     monkeypatch.setattr(RjiebaSegmenter, "frequencies", not_again)  # reads jieba's 5 MB dictionary
-    monkeypatch.setattr("retrieval.tokenizer.sound", not_again)  # pypinyin
+    monkeypatch.setattr("rectbot.retrieval.tokenizer.sound", not_again)  # pypinyin
     second = Tokenizer(cache_dir=tmp_path)
     assert second.repair_sounds == sounds
     assert [second.tokens(s) for s in DOMAIN_SENTENCES] == [first.tokens(s) for s in DOMAIN_SENTENCES]

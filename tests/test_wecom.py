@@ -18,14 +18,15 @@ import pytest
 from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.access import Access, RateLimiter
-from bot.core import Asker, Core
-from bot.render import WECOM_MAX_BYTES
-from bot.http import HttpHost
-from bot.wecom import UPLOADING, WeComChannel
-from bot.wecom_api import WeComApi
-from bot.wecom_crypto import WeComCrypto
-from retrieval.corpus import MAX_FILE_BYTES, Corpus
+from rectbot.bot.access import Access, RateLimiter
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Asker, Core
+from rectbot.bot.render import WECOM_MAX_BYTES
+from rectbot.bot.http import HttpHost
+from rectbot.bot.wecom import UPLOADING, WeComChannel
+from rectbot.bot.wecom_api import WeComApi
+from rectbot.bot.wecom_crypto import WeComCrypto
+from rectbot.retrieval.corpus import MAX_FILE_BYTES, Corpus
 from testkit.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi
 
 TOKEN = "123456"
@@ -120,7 +121,7 @@ async def on_host(channel: WeComChannel) -> AsyncIterator[str]:
 @asynccontextmanager
 async def running(corpus: Corpus, api: FakeWeComApi, deadline: float = 4.0, **lists: tuple[str, ...]) -> AsyncIterator[WeCom]:
     access = Access.from_ids(lists.get("admins", (ADMIN,)), lists.get("allowed_users", ()))
-    core = Core(corpus, rate_limiter=RateLimiter(100), access={"wecom": access})
+    core = Core(corpus, chatlog=await ChatLog.open(corpus.store.database), rate_limiter=RateLimiter(100), access={"wecom": access})
     channel = WeComChannel(
         core, WeComCrypto(TOKEN, KEY, CORP_ID), WeComApi(api.base_url, CORP_ID, SECRET, AGENT_ID),
         path=PATH, reply_deadline=deadline,
@@ -158,8 +159,8 @@ async def test_url_verification_answers_the_decrypted_echostr(wecom: WeCom) -> N
     assert (await wecom.http.get(PATH, params=params)).status_code == 403
 
 
-async def test_the_published_verification_vector_over_http(corpus: Corpus) -> None:
-    channel = WeComChannel(Core(corpus), WeComCrypto(TOKEN, KEY, CORP_ID), path=PATH, clock=lambda: 1411443780)
+async def test_the_published_verification_vector_over_http(corpus: Corpus, chatlog: ChatLog) -> None:
+    channel = WeComChannel(Core(corpus, chatlog=chatlog), WeComCrypto(TOKEN, KEY, CORP_ID), path=PATH, clock=lambda: 1411443780)
     async with on_host(channel) as base_url, httpx.AsyncClient(base_url=base_url) as http:
         response = await http.get(PATH, params={
             "msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96", "timestamp": "1411443780",
@@ -173,8 +174,8 @@ async def test_a_question_is_answered_with_sources_and_dates_within_2048_bytes(w
     text = await wecom.ask(QUESTION)
     assert len(text.encode("utf-8")) <= WECOM_MAX_BYTES
     assert "【1】" in text and "【3】" in text and "【4】" not in text and text.count("\n—— ") == 3
-    answer_id = await wecom.core.store.conversation("wecom", USER)
-    first = (await wecom.core.store.answer(answer_id)).shown[0]
+    answer_id = await wecom.core.chatlog.conversation("wecom", USER)
+    first = (await wecom.core.chatlog.answer(answer_id)).shown[0]
     row = (await wecom.core.store.passages_by_id([first]))[first]
     assert row.source in text and row.date in text
     assert "更多" in text and "上下文 N" in text and "全文 N" in text
@@ -223,7 +224,7 @@ BILLION_LAUGHS = (
 
 
 async def test_bad_requests_are_refused_logged_once_and_change_nothing(wecom: WeCom, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.wecom")
+    caplog.set_level(logging.WARNING, logger="rectbot.bot.wecom")
     good = wecom.text(QUESTION)
     now = str(int(time.time()))
     signed = {"msg_signature": "0" * 40, "timestamp": now, "nonce": "1"}
@@ -237,7 +238,7 @@ async def test_bad_requests_are_refused_logged_once_and_change_nothing(wecom: We
         (await wecom.http.post(PATH, params=signed, content=b"<xml>" + b" " * 70_000 + b"</xml>"), 413),  # too big
     ]
     assert [response.status_code for response, _ in cases] == [status for _, status in cases]
-    refusals = [r for r in caplog.records if r.name == "bot.wecom" and "refused" in r.getMessage()]
+    refusals = [r for r in caplog.records if r.name == "rectbot.bot.wecom" and "refused" in r.getMessage()]
     assert len(refusals) == len(cases)
     assert await questions_logged(wecom.core) == 0
     assert KEY not in caplog.text and TOKEN not in caplog.text.replace("msg_signature", "")
@@ -395,12 +396,12 @@ async def test_an_expired_token_is_renewed_for_a_download(wecom: WeCom) -> None:
 
 
 async def test_uploads_log_no_secret_or_token(wecom: WeCom, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot")
+    caplog.set_level(logging.DEBUG, logger="rectbot.bot")
     await wecom.upload(wecom.api.add_media(REPORT, "雪岭县报告.txt"), "雪岭县报告.txt")
     await wecom.upload("an-expired-media-id", "x.txt")
     wecom.api.rejected.clear()
     tokens = {request.query["access_token"] for request in wecom.api.media_requests}
-    logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("bot"))
+    logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("rectbot.bot"))
     assert "downloaded 雪岭县报告.txt" in logged and "40007" in logged
     assert SECRET not in logged and not any(token in logged for token in tokens)
 
@@ -463,5 +464,5 @@ async def test_a_question_with_characters_xml_allows_but_no_reply_should_hold_is
 ) -> None:
     answer = await wecom.ask("软弱涣散\x7f村党组织\ufdd0怎么\x9b整顿")  # DEL, a non-character, a C1 control
     assert "【1】" in answer
-    answer_id = await wecom.core.store.conversation("wecom", USER)
-    assert (await wecom.core.store.answer(answer_id)).question == QUESTION
+    answer_id = await wecom.core.chatlog.conversation("wecom", USER)
+    assert (await wecom.core.chatlog.answer(answer_id)).question == QUESTION
