@@ -7,6 +7,9 @@ Over scale.py's deterministic seed-like corpus of N passages (its generator, not
   remove    Corpus.remove([one report of the corpus]) until none of its passages is indexed
   p50       Searcher.search over the same questions, end to end, on the rebuilt index, after the add (two
             segments) and after the remove (two segments, removed rows); and SearchIndex.search alone
+  merge     over half the reports removed at once (one Corpus.remove), which leaves the base more than half
+            removed: it is rewritten in the background while another new report is ingested until searchable
+            and questions are asked until the merge is saved and swapped in
 
 Usage: python benchmarks/grow.py [--sizes 10000,100000] [--questions 200] [--workdir DIR]
 """
@@ -83,7 +86,36 @@ async def measure(size: int, questions: list[str], work: Path, material) -> dict
         remove = time.perf_counter() - started
         assert removal.path == victim and len(corpus.index.passages_of(documents)) == 0
         p50_removed = await question_p50(corpus, questions)
+
+        # A big merge: over half the reports removed at once leave the base more than half removed, so it is
+        # rewritten without them, in the background; meanwhile a new report is ingested and questions asked.
+        half = [path.name for path in paths[: int(len(paths) * 0.55)] if path.name != victim]
+        started = time.perf_counter()
+        await corpus.remove(half, removed_by="benchmark")
+        remove_half = time.perf_counter() - started
+        merging = asyncio.create_task(corpus.merges_done())
+        await asyncio.sleep(0)
+        second = work / f"new-{size}-2.txt"
+        second.write_text(NEW_REPORT.format(county="另一县").replace("星火", "燎原"), encoding="utf-8")
+        add_started = time.perf_counter()
+        [added] = await corpus.ingest([second])
+        found = any("燎原夜校" in hit.text for hit in (await searcher.search("燎原夜校")).shown)
+        add_during_merge = time.perf_counter() - add_started
+        assert added.status == "added" and found, (added, found)
+        merge_running = not merging.done()
+        meanwhile = []
+        while not merging.done():
+            question = questions[len(meanwhile) % len(questions)]
+            began = time.perf_counter()
+            await searcher.search(question)
+            meanwhile.append(time.perf_counter() - began)
+        await merging
+        merge_seconds = time.perf_counter() - started - remove_half
         return {
+            "remove_half": remove_half, "removed_files": len(half), "merge": merge_seconds,
+            "add_during_merge": add_during_merge, "merge_running": merge_running,
+            "p50_merging": 1000 * statistics.median(meanwhile) if meanwhile else float("nan"),
+            "questions_merging": len(meanwhile), "segments_after_merge": len(corpus.index.words.segments()),
             "passages": report.passages, "ingest": ingest_seconds, "rebuild": rebuild, "add": add, "remove": remove,
             "segments": len(corpus.index.words.segments()),
             "p50_rebuilt": p50_rebuilt[0], "p50_added": p50_added[0], "p50_removed": p50_removed[0],
@@ -106,6 +138,18 @@ def table(rows: list[dict[str, float]]) -> str:
             f"| {row['remove']:.2f} s ({row['rebuild'] / row['remove']:.0f}x) "
             f"| {row['p50_rebuilt']:.1f} / {row['p50_added']:.1f} / {row['p50_removed']:.1f} ms "
             f"| {row['index_rebuilt']:.2f} / {row['index_added']:.2f} / {row['index_removed']:.2f} ms |"
+        )
+    lines += [
+        "",
+        "| passages | remove over half the files at once | the base rewritten in the background: saved and swapped "
+        "in | one new file → searchable meanwhile | question p50 meanwhile |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['passages']:,} | {row['remove_half']:.2f} s ({row['removed_files']} files) | {row['merge']:.1f} s "
+            f"| {row['add_during_merge']:.2f} s{'' if row['merge_running'] else ' (the merge had finished)'} "
+            f"| {row['p50_merging']:.1f} ms ({row['questions_merging']} questions) |"
         )
     return "\n".join(lines)
 

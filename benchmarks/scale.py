@@ -8,10 +8,14 @@ republished elsewhere), then each step runs in a fresh child process so that its
   reindex   Corpus.reindex() on that database; then one new file: Corpus.ingest([file]) until Searcher finds it
   serve     load the index; answer the questions through Searcher.search (segmentation included) and, side by
             side, through rank_bm25.BM25Okapi over the same word tokens (Tokenizer.tokens of every passage)
-  cold      `python -m bot.cli ask QUESTION` on the existing database, to exit after the answer (median of 3)
+  cold      `python -m rectbot.bot.cli ask QUESTION` on the existing database, to exit after the answer (median of 3)
+  burst     `python -m rectbot.bot.cli serve wecom` on the database; bursts of 50 questions posted at once, each from
+            its own user, sealed beforehand as WeCom's servers do (so the client's crypto is not timed) and sent
+            on raw sockets: round trip p50 / p99 over all bursts, the server's CPU time per message, and a
+            /healthz request sent during each burst
 
 Usage: python benchmarks/scale.py [--sizes 10000,100000] [--questions 200] [--quick]
-       [--library PATH] [--stages ingest,reindex,serve,cold] [--workdir DIR] [--keep]
+       [--library PATH] [--stages ingest,reindex,serve,cold,burst] [--bursts 5] [--workdir DIR] [--keep]
 --library measures another checkout of the library (e.g. an export of the commit before a change) on the same
 corpus and questions; the corpus is always made by this checkout.
 """
@@ -29,6 +33,7 @@ import random
 import re
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -45,7 +50,10 @@ PASSAGES_PER_REPORT = 170
 REPUBLISHED_EVERY = 100  # one report in this many is an earlier one republished by another source
 RANK_BM25_SAMPLE_ABOVE = 300_000  # passages from which rank-bm25 answers only a sample of the questions
 RANK_BM25_SAMPLE = 20
-STAGES = ("ingest", "reindex", "serve", "cold")
+STAGES = ("ingest", "reindex", "serve", "cold", "burst")
+BURST = 50  # questions posted at once
+# WeCom callback credentials of the benchmark's server (test values, as in benchmarks/startup.py).
+CORP_ID, WECOM_TOKEN, WECOM_KEY = "wx49f0ab532d5d035a", "bench-token", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 
 # (province, city, county) of real places, so the gazetteer and the context field see real names.
 PLACES = [
@@ -254,10 +262,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def current_rss_mb() -> float:
-    """This process's resident set size now, in MB."""
+def current_rss_mb(kind: str = "VmRSS") -> float:
+    """This process's resident set size now (or a part of it: RssFile, pages of mapped files), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{kind}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -383,6 +391,7 @@ async def stage_serve(database: Path, questions: list[str], rank_bm25_sample: in
         for question in questions:
             await searcher.search(question)
         serving_rss = current_rss_mb()
+        mapped_rss = current_rss_mb("RssFile")  # the index's files are mapped: their pages the kernel can drop
 
         # Question timing broken down (a separate pass, so that the wrappers are not in the figures below).
         timers = Timers()
@@ -444,6 +453,7 @@ async def stage_serve(database: Path, questions: list[str], rank_bm25_sample: in
         return {
             "passages": len(corpus.index),
             "serving_rss_mb": serving_rss,
+            "mapped_rss_mb": mapped_rss,
             "questions": len(questions),
             "answered": answered,
             "p50_ms": 1000 * statistics.median(ours),
@@ -461,6 +471,19 @@ async def stage_serve(database: Path, questions: list[str], rank_bm25_sample: in
         await corpus.close()
 
 
+def code_path(library: Path) -> Path:
+    """What sys.path needs for a checkout's own code: a folder beside it in which rectbot/bot, rectbot/retrieval and
+    rectbot/seeds link to it, as the package-dir mapping installs them (an editable install of another checkout
+    would otherwise answer for `rectbot.*`)."""
+    shim = library.parent / f".{library.name}-as-installed"
+    for name in ("bot", "retrieval", "seeds"):
+        link = shim / "rectbot" / name
+        if not link.is_symlink():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(library / name)
+    return shim
+
+
 def run_stage(library: Path, stage: str, *arguments: str) -> dict[str, object]:
     """Run one step in a fresh interpreter (so its peak RSS is its own) and read the JSON it prints."""
     command = [sys.executable, str(Path(__file__).resolve()), "--stage", stage, "--library", str(library), *arguments]
@@ -471,12 +494,12 @@ def run_stage(library: Path, stage: str, *arguments: str) -> dict[str, object]:
 
 
 def cold_starts(library: Path, database: Path, question: str, runs: int) -> tuple[list[float], bool, bool]:
-    """Wall seconds of `python -m bot.cli ask QUESTION` on the database, to exit; answered; index reused."""
+    """Wall seconds of `python -m rectbot.bot.cli ask QUESTION` on the database, to exit; answered; index reused."""
     index = database.parent / f"{database.stem}.index"
     before = {p: p.stat().st_mtime_ns for p in index.rglob("*") if p.is_file()}
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")}
     environment["RECTBOT_STORAGE_DATABASE"] = str(database)
-    environment["PYTHONPATH"] = str(library)
+    environment["PYTHONPATH"] = str(code_path(library))
     seconds, answered = [], True
     for _ in range(runs):
         started = time.perf_counter()
@@ -489,6 +512,123 @@ def cold_starts(library: Path, database: Path, question: str, runs: int) -> tupl
         answered &= "【1】" in done.stdout
     after = {p: p.stat().st_mtime_ns for p in index.rglob("*") if p.is_file()}
     return seconds, answered, before == after
+
+
+def sealed_request(crypto: object, question: str, user: str, message_id: int, timestamp: str) -> bytes:
+    """An HTTP request posting a text message to the callback, encrypted and signed as WeCom's servers send it."""
+    import xml.etree.ElementTree as ET
+
+    message = (f"<xml><ToUserName>{CORP_ID}</ToUserName><FromUserName>{user}</FromUserName><CreateTime>1</CreateTime>"
+               f"<MsgType>text</MsgType><Content><![CDATA[{question}]]></Content><MsgId>{message_id}</MsgId></xml>")
+    sealed = ET.fromstring(crypto.encrypt_message(message, "1", timestamp))
+    body = f"<xml><Encrypt>{sealed.findtext('Encrypt')}</Encrypt></xml>".encode()
+    target = f"/wecom/callback?msg_signature={sealed.findtext('MsgSignature')}&timestamp={timestamp}&nonce=1"
+    head = (f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode() + body
+
+
+async def exchange(port: int, request: bytes) -> bytes:
+    """Send one HTTP request on a new connection; the whole response."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        return await reader.read()
+    finally:
+        writer.close()
+
+
+def reply_text(crypto: object, response: bytes) -> str:
+    """The text of a passive reply ('' when the server answered later or not at all)."""
+    import xml.etree.ElementTree as ET
+
+    head, _, body = response.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200") or not body:
+        return ""
+    text = body.decode()
+    reply = ET.fromstring(text)
+    inner = crypto.decrypt_message(text, reply.findtext("MsgSignature"), reply.findtext("TimeStamp"), reply.findtext("Nonce"))
+    return ET.fromstring(inner).findtext("Content") or ""
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bursts_at(library: Path, database: Path, questions: list[str], bursts: int) -> dict[str, object]:
+    """`rectbot serve wecom` on the database; `bursts` bursts of BURST questions at once; round trips and CPU."""
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    crypto = WeChatCrypto(WECOM_TOKEN, WECOM_KEY, CORP_ID)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")}
+    environment.update(
+        PYTHONPATH=str(code_path(library)), RECTBOT_STORAGE_DATABASE=str(database), RECTBOT_WECOM_CORP_ID=CORP_ID,
+        RECTBOT_WECOM_TOKEN=WECOM_TOKEN, RECTBOT_WECOM_ENCODING_AES_KEY=WECOM_KEY, RECTBOT_HTTP_PORT=str(port),
+        RECTBOT_CHAT_RATE_LIMIT="100000",
+    )
+    started = time.perf_counter()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "rectbot.bot.cli", "serve", "wecom", cwd=library, env=environment,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    health = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    try:
+        while True:
+            if server.returncode is not None:
+                raise RuntimeError(f"serve exited: {(await server.stderr.read()).decode()[-3000:]}")
+            try:
+                if (await exchange(port, health)).startswith(b"HTTP/1.1 200"):
+                    break
+            except OSError:
+                await asyncio.sleep(0.05)
+        ready = time.perf_counter() - started
+        message_ids = iter(range(time.time_ns() // 1000, time.time_ns() // 1000 + 10**7))
+        timestamp = str(int(time.time()))
+        for question in questions[:5]:  # as after any start: the first questions are not timed
+            await exchange(port, sealed_request(crypto, question, "warm-up", next(message_ids), timestamp))
+        round_trips: list[float] = []
+        health_ms: list[float] = []
+        empty = 0
+        cpu = 0.0
+        for number in range(bursts):
+            chosen = [questions[(number * BURST + n) % len(questions)] for n in range(BURST)]
+            requests = [sealed_request(crypto, q, f"user-{n}", next(message_ids), timestamp) for n, q in enumerate(chosen)]
+            await asyncio.sleep(0.5)
+            cpu_before = process_cpu_seconds(server.pid)
+
+            async def one(request: bytes) -> tuple[float, bytes]:
+                began = time.perf_counter()
+                response = await exchange(port, request)
+                return time.perf_counter() - began, response
+
+            async def healthz() -> None:
+                await asyncio.sleep(0.005)  # once the burst's requests are in
+                began = time.perf_counter()
+                await exchange(port, health)
+                health_ms.append(1000 * (time.perf_counter() - began))
+
+            *answered, _ = await asyncio.gather(*(one(request) for request in requests), healthz())
+            cpu += process_cpu_seconds(server.pid) - cpu_before
+            round_trips += [seconds for seconds, _ in answered]
+            empty += sum(1 for _, response in answered if not reply_text(crypto, response))
+        return {
+            "ready_seconds": ready,
+            "questions": len(round_trips),
+            "p50_ms": 1000 * statistics.median(round_trips),
+            "p99_ms": 1000 * percentile(round_trips, 0.99),
+            "max_ms": 1000 * max(round_trips),
+            "server_cpu_ms_per_message": 1000 * cpu / len(round_trips),
+            "healthz_ms": statistics.median(health_ms),
+            "empty_replies": empty,
+        }
+    finally:
+        server.terminate()
+        await server.wait()
 
 
 # The run ---------------------------------------------------------------------------------------------------------
@@ -524,8 +664,11 @@ def breakdown_text(parts: dict[str, float], total: float) -> str:
 def measure(size: int, args: argparse.Namespace, material: Material, questions: list[str], work: Path) -> dict:
     """Every step at one corpus size; the figures by name."""
     folder, data = work / f"corpus-{size}", work / f"data-{size}"
-    shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
+    if "ingest" in args.stages:
+        shutil.rmtree(data, ignore_errors=True)
+    elif not (data / "rectbot.sqlite3").is_file():
+        raise SystemExit(f"no database at {data}: the other stages need the one ingest makes (--workdir, --keep)")
+    data.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if not folder.is_dir():
         write_corpus(folder, size, material)
@@ -553,6 +696,9 @@ def measure(size: int, args: argparse.Namespace, material: Material, questions: 
         seconds, answered, reused = cold_starts(library, database, questions[1], args.cold_runs)
         figures["cold"] = {"seconds": seconds, "answered": answered, "index_reused": reused}
         print(f"  cold {figures['cold']}", file=sys.stderr)
+    if "burst" in args.stages:
+        figures["burst"] = asyncio.run(bursts_at(library, database, questions, args.bursts))
+        print(f"  burst {figures['burst']}", file=sys.stderr)
     if not args.keep:
         shutil.rmtree(data, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
@@ -583,7 +729,8 @@ def table(results: list[dict]) -> str:
     row("one new file ingested → searchable", lambda f: seconds_text(f["reindex"]["new_seconds"]))
     row("database on disk", lambda f: f"{f['database_mb']:,.0f} MB")
     row("index on disk", lambda f: f"{f['index_mb']:,.0f} MB")
-    row("serving RSS (index loaded, questions answered)", lambda f: f"{f['serve']['serving_rss_mb']:,.0f} MB")
+    row("serving RSS (index loaded, questions answered)", lambda f: f"{f['serve']['serving_rss_mb']:,.0f} MB"
+        + (f" (of which {f['serve']['mapped_rss_mb']:,.0f} MB mapped files)" if "mapped_rss_mb" in f["serve"] else ""))
     row("question p50 / p99 (Searcher.search)", lambda f: f"{f['serve']['p50_ms']:.1f} / {f['serve']['p99_ms']:.1f} ms")
     row(
         "rank-bm25 p50 (BM25Okapi, same words)",
@@ -591,6 +738,9 @@ def table(results: list[dict]) -> str:
         + (f" ({f['serve']['rank_bm25_questions']} q.)" if f["serve"]["rank_bm25_questions"] < f["serve"]["questions"] else ""),
     )
     row("rank-bm25 / rectbot, per question", lambda f: f"{f['serve']['ratio']:.1f}x")
+    row(f"burst of {BURST} questions on WeCom: round trip p50 / p99",
+        lambda f: f"{f['burst']['p50_ms']:.0f} / {f['burst']['p99_ms']:.0f} ms")
+    row("… server CPU per message", lambda f: f"{f['burst']['server_cpu_ms_per_message']:.1f} ms")
     row("cold start: `rectbot ask` to its answer (median)", lambda f: f"{seconds_text(statistics.median(f['cold']['seconds']))} ({len(f['cold']['seconds'])} runs)")
     header = "| | " + " | ".join(f"{f['size']:,} passages" for f in results) + " |"
     lines = [header, "|---|" + "---:|" * len(results)]
@@ -618,6 +768,11 @@ def notes(results: list[dict]) -> list[str]:
                          f"{serve['answered']}/{serve['questions']} answered, same top passage as rank-bm25 in "
                          f"{serve['same_top']}/{serve['rank_bm25_questions']}; rank-bm25 built in "
                          f"{serve['rank_bm25_build_seconds']:.1f} s (not in the table)")
+        if "burst" in f:
+            burst = f["burst"]
+            lines.append(f"{size} burst: {burst['questions']} questions in bursts of {BURST}, {burst['empty_replies']} "
+                         f"answered late or empty; slowest {burst['max_ms']:.0f} ms; /healthz during a burst "
+                         f"{burst['healthz_ms']:.0f} ms (median); serve ready in {burst['ready_seconds']:.1f} s")
         if "cold" in f:
             cold = f["cold"]
             lines.append(f"{size} cold start runs: {', '.join(f'{s:.2f}' for s in cold['seconds'])} s; answered: "
@@ -632,6 +787,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="for CI: 10,000 passages, 30 questions, one cold start")
     parser.add_argument("--library", type=Path, default=ROOT, help="checkout of the library to measure")
     parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated, from {STAGES}")
+    parser.add_argument("--bursts", type=int, default=5, help=f"bursts of {BURST} questions in the burst stage")
     parser.add_argument("--workdir", type=Path, help="where the corpus and databases go (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the corpus and databases")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
@@ -643,7 +799,7 @@ def main() -> int:
     args = parser.parse_args()
     args.library = args.library.resolve()
     if args.stage:
-        sys.path.insert(0, str(args.library))
+        sys.path.insert(0, str(code_path(args.library)))
         if args.stage == "ingest":
             figures = asyncio.run(stage_ingest(args.database, args.folder))
         elif args.stage == "reindex":
@@ -661,8 +817,8 @@ def main() -> int:
     args.stages = [stage.strip() for stage in args.stages.split(",")]
     if any(stage not in STAGES for stage in args.stages):
         parser.error(f"--stages must name some of {STAGES}")
-    if args.stages != ["ingest"] and "ingest" not in args.stages:
-        parser.error("every stage needs the database that ingest makes")
+    if "ingest" not in args.stages and not (args.workdir and args.keep):
+        parser.error("without ingest, the stages need the database of an earlier run: give its --workdir and --keep")
     material = seed_material()
     questions = make_questions(material, question_count)
     print(machine_info())

@@ -5,6 +5,10 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
+import shutil
+import threading
+import uuid
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,10 +20,13 @@ import numpy as np
 
 from rectbot.retrieval.index import (
     FORMAT_VERSION,
+    MAX_MERGED_ENTRIES,
     IndexParams,
     PassageIndex,
+    SegmentMerge,
     StaleIndex,
     collect_garbage,
+    plan_merges,
     referenced,
     write_atomically,
     write_json,
@@ -33,8 +40,10 @@ logger = logging.getLogger(__name__)
 FIELDS = ("words", "grams", "context")
 _MANIFEST_FILE = "manifest.json"  # names every field's segments: replacing it commits a save
 _DOCUMENTS_DIR = "documents"  # the document id of each passage, one file per segment of the word index
-# A built field's segment holds at most about this many (passage, token) pairs: ~40,000 passages of bigrams.
-SEGMENT_ENTRIES = 4_000_000
+_MERGING_DIR = "merging"  # segments written by a merge before it commits, in a folder per process id
+# A built segment holds at most about this many (passage, token) pairs (~100,000 passages of bigrams, a few hundred
+# MB while it is built): few segments to search, a bounded build.
+SEGMENT_ENTRIES = 10_000_000
 
 
 class Candidate(NamedTuple):
@@ -94,6 +103,10 @@ class SearchIndex:
         if not np.array_equal(words.passage_ids, grams.passage_ids) or not np.array_equal(words.live, grams.live):
             raise StaleIndex("the word and bigram indexes hold different passages")
         segments = words.segments()
+        # Rows are compared across the two fields, so a merge must drop the same rows from both: their
+        # segments hold the same passages, one for one.
+        if [len(ids) for _, ids in segments] != [len(ids) for _, ids in grams.segments()]:
+            raise StaleIndex("the word and bigram indexes are cut into different segments")
         if [name for name, _ in segments] != list(documents) or any(
             len(documents[name]) != len(ids) for name, ids in segments
         ):
@@ -161,10 +174,18 @@ class SearchIndex:
         words = word_scores[candidates] / word_best if word_best else np.zeros(len(candidates))
         grams = gram_scores[candidates] / gram_best if gram_best else np.zeros(len(candidates))
         own = self.weights.words * words + self.weights.grams * grams
-        matched = np.flatnonzero(own > 0)
-        candidates, words, grams, own = candidates[matched], words[matched], grams[matched], own[matched]
+        if not (self.weights.words > 0 and self.weights.grams > 0):  # else every candidate's own share is > 0
+            matched = np.flatnonzero(own > 0)
+            candidates, words, grams, own = candidates[matched], words[matched], grams[matched], own[matched]
         if k <= 0 or len(candidates) == 0:
             return []
+        if len(own) > k and self.weights.context >= 0 and all(w >= 0 for w in word_weights.values()):
+            # The context adds at most its weight (its share is at most 1, and not negative with these weights),
+            # so a passage whose own share plus that weight stays under the k-th best own share cannot reach the
+            # k best, nor tie: the context is looked up for the others only.
+            kth_own = np.partition(own, len(own) - k)[len(own) - k]
+            hopeful = np.flatnonzero(own + self.weights.context >= kth_own)
+            candidates, words, grams, own = candidates[hopeful], words[hopeful], grams[hopeful], own[hopeful]
         context_scores = self.context.weighted_scores(word_weights)
         context = np.zeros(len(candidates))
         if context_scores is not None and context_scores.max() > 0 and len(self._context_ids):
@@ -213,7 +234,7 @@ class SearchIndex:
         """A new index: this one with documents (context and passages) added and those `removed` taken out.
 
         This one is unchanged, so searches running on it are not disturbed. Costs about what was added and
-        removed (plus the small merges of PassageIndex.updated).
+        removed: the added passages make new segments, which planned_merges() later merges with others.
         """
         gone = np.unique(np.fromiter(removed, dtype=np.int64, count=len(removed)))
         removed_passages = self.passages_of(gone)
@@ -259,16 +280,65 @@ class SearchIndex:
             self.weights,
         )
 
-    def save(self, directory: Path) -> None:
+    def planned_merges(self, max_entries: int = MAX_MERGED_ENTRIES) -> MergeJob | None:
+        """The segment merges this index calls for (see index.plan_merges), or None.
+
+        Words and bigrams are merged alike (their segments hold the same passages); the context on its own.
+        """
+        sizes = [
+            (rows, removed, words + grams)
+            for (rows, removed, words), (_, _, grams) in zip(
+                self.words.segment_sizes(), self.grams.segment_sizes(), strict=True
+            )
+        ]
+        return self.merge_job(plan_merges(sizes, max_entries), plan_merges(self.context.segment_sizes(), max_entries))
+
+    def merge_job(self, runs: Sequence[Sequence[int]], context_runs: Sequence[Sequence[int]]) -> MergeJob | None:
+        """A job merging each run of positions of the word and bigram segments, and of the context's; None if none."""
+        merges = {"words": self.words.merges_of(runs), "grams": self.grams.merges_of(runs)} if runs else {}
+        if context_runs:
+            merges["context"] = self.context.merges_of(context_runs)
+        return MergeJob(merges, dict(self._documents)) if merges else None
+
+    def with_merged(self, done: MergedSegments) -> SearchIndex | None:
+        """This index with merged segments in place of their sources (see PassageIndex.with_merged).
+
+        None if some source is gone (the index was rebuilt since the merge was planned).
+        """
+        fields: dict[str, PassageIndex] = {}
+        for name in FIELDS:
+            index, results = getattr(self, name), done.fields.get(name)
+            merged = index.with_merged(results) if results else index
+            if merged is None:
+                return None
+            fields[name] = merged
+        documents = {
+            name: self._documents[name] if name in self._documents else done.documents[name]
+            for name, _ in fields["words"].segments()
+        }
+        return SearchIndex(fields["words"], fields["grams"], fields["context"], documents, self.weights)
+
+    @staticmethod
+    def staging_folder(directory: Path) -> Path:
+        """A new folder name for merges to write segments in before they commit (see MergeJob.run).
+
+        It starts with the process id: a save removes the folders of processes that are gone.
+        """
+        return directory / _MERGING_DIR / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def save(self, directory: Path, staged: Path | None = None) -> None:
         """Write the index under directory; a crash midway leaves the previous index loadable.
 
-        Each field writes only its segments not yet there; the manifest naming them all is replaced last, in
-        one step (the commit), then files no manifest names are removed. Saving after adding one document
-        thus costs what that document holds.
+        Each field writes only its segments not yet there (segments a merge wrote under `staged` are moved in);
+        the manifest naming them all is replaced last, in one step (the commit), then files no manifest names
+        are removed. Saving after adding one document thus costs what that document holds.
         """
         directory.mkdir(parents=True, exist_ok=True)
         with _locked(directory, fcntl.LOCK_EX):  # bots and the CLI may save and load at the same time
-            fields = {name: getattr(self, name).write(directory / name) for name in FIELDS}
+            fields = {
+                name: getattr(self, name).write(directory / name, staged / name if staged is not None else None)
+                for name in FIELDS
+            }
             documents_dir = directory / _DOCUMENTS_DIR
             documents_dir.mkdir(exist_ok=True)
             for name, document_of in self._documents.items():
@@ -282,7 +352,8 @@ class SearchIndex:
             for name in FIELDS:
                 collect_garbage(directory / name, referenced(fields[name]))
             collect_garbage(documents_dir, {f"{name}.npy" for name in self._documents})
-            collect_garbage(directory, {*FIELDS, _DOCUMENTS_DIR, _MANIFEST_FILE})
+            collect_garbage(directory, {*FIELDS, _DOCUMENTS_DIR, _MANIFEST_FILE, _MERGING_DIR})
+            _collect_staged(directory / _MERGING_DIR)
 
     @classmethod
     def load(
@@ -320,12 +391,58 @@ class SearchIndex:
         return cls(fields["words"], fields["grams"], fields["context"], documents)
 
 
+@dataclass(frozen=True, eq=False)
+class MergedSegments:
+    """What a MergeJob made: each field's merges with their results, and the document ids of new word segments."""
+
+    fields: dict[str, list[tuple[SegmentMerge, Segment]]]
+    documents: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class MergeJob:
+    """Segment merges planned on a SearchIndex; run() does the work, SearchIndex.with_merged() applies it."""
+
+    merges: dict[str, list[SegmentMerge]]  # by field
+    documents: dict[str, np.ndarray]  # the planned index's document id of each row, by word segment
+
+    @property
+    def entries(self) -> int:
+        """The (passage, token) pairs the merges read: what the job costs."""
+        return sum(merge.entries for merges in self.merges.values() for merge in merges)
+
+    def run(self, staging: Path | None = None, stop: threading.Event | None = None) -> MergedSegments | None:
+        """Merge (for seconds on a large index); None if `stop` was set meanwhile.
+
+        With `staging`, each merged segment is also written there (staging/field/name), so that the save that
+        commits the merge only has to move it into place.
+        """
+        fields: dict[str, list[tuple[SegmentMerge, Segment]]] = {}
+        documents: dict[str, np.ndarray] = {}
+        for field, merges in self.merges.items():
+            for merge in merges:
+                if stop is not None and stop.is_set():
+                    return None
+                segment = merge.run()
+                if staging is not None:
+                    (staging / field).mkdir(parents=True, exist_ok=True)
+                    segment.save(staging / field)
+                fields.setdefault(field, []).append((merge, segment))
+                if field == "words":
+                    documents[segment.name] = np.concatenate([
+                        self.documents[source.name] if dead is None else self.documents[source.name][~dead]
+                        for source, dead in merge.sources
+                    ])
+        return MergedSegments(fields, documents)
+
+
 class SearchIndexBuilder:
     """A SearchIndex built one passage at a time, so that only a batch of passages' token lists need exist at once.
 
-    Each field's rows go into a segment until it holds segment_entries (passage, token) pairs, then into a new
-    one: building a segment holds about 24 bytes a pair, so this bounds a build's peak whatever the corpus size.
-    The segments are kept as they are (a merge would hold them all at once); ranking does not depend on them.
+    Passages go into a segment (one for words, one for bigrams) until either holds segment_entries (passage,
+    token) pairs, then into new ones: building a segment holds about 24 bytes a pair, so this bounds a build's
+    peak whatever the corpus size. The segments are kept as they are (merging is left to the index's planned
+    merges); ranking does not depend on them.
     """
 
     def __init__(self, segment_entries: int = SEGMENT_ENTRIES) -> None:
@@ -347,14 +464,14 @@ class SearchIndexBuilder:
         self._words.add(passage_id, tokens.words)
         self._grams.add(passage_id, tokens.grams)
         self._document_of.append(document_id)
-        if self._words.entries >= self._limit:
-            self._close_words()
-        if self._grams.entries >= self._limit:
-            self._gram_segments.append(self._grams.build())
+        if self._words.entries >= self._limit or self._grams.entries >= self._limit:
+            self._close_segments()
 
-    def _close_words(self) -> None:
+    def _close_segments(self) -> None:
+        """Close the open word and bigram segments together, so that they hold the same passages."""
         segment = self._words.build()
         self._word_segments.append(segment)
+        self._gram_segments.append(self._grams.build())
         self._documents[segment.name] = np.array(self._document_of, dtype=np.int64)
         self._document_of = array("q")
 
@@ -368,9 +485,7 @@ class SearchIndexBuilder:
     ) -> SearchIndex:
         """The index of the passages added and of their documents' context (id, words); the builder is emptied."""
         if len(self._words):
-            self._close_words()
-        if len(self._grams):
-            self._gram_segments.append(self._grams.build())
+            self._close_segments()
         of = lambda segments: PassageIndex.of_segments(segments, params, fingerprint=fingerprint, versions=versions)  # noqa: E731
         words = of(self._word_segments)
         index = SearchIndex(
@@ -382,6 +497,32 @@ class SearchIndexBuilder:
         )
         self.__init__(self._limit)
         return index
+
+
+def _collect_staged(folder: Path) -> None:
+    """Remove the segments staged by merges of processes that are gone (killed before their merge committed)."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        pid = path.name.partition("-")[0]
+        if pid.isdigit() and _running(int(pid)):
+            continue
+        logger.warning("removing %s, left by a merge that did not finish", path)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextmanager

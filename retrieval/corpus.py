@@ -7,6 +7,8 @@ import dataclasses
 import hashlib
 import json
 import logging
+import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rectbot.retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Rejection, Section
-from rectbot.retrieval.backend import SearchIndex, SearchIndexBuilder
+from rectbot.retrieval.backend import MergeJob, SearchIndex, SearchIndexBuilder
 from rectbot.retrieval.index import IndexParams, StaleIndex
 from rectbot.retrieval.parsing import ParsePool, shared_pool
 from rectbot.retrieval.places import bundled_gazetteer
@@ -35,6 +37,9 @@ Progress = Callable[[int, int, str], None]
 MAX_FILE_BYTES = 50 * 1024 * 1024
 # Passages read, segmented and indexed together by a full build: what it holds besides the index.
 BUILD_BATCH = 5000
+# close() lets a merge of at most this many (passage, token) pairs finish (a fraction of a second), so that a
+# short-lived process such as `rectbot ingest FILE` leaves few segments; a larger one is stopped and done later.
+FINISH_ON_CLOSE_ENTRIES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,13 @@ class Corpus:
         self.passage_params = passage_params
         self.index: SearchIndex | None = None
         self.parser = parser or shared_pool()  # parses each file in a worker process bounded in memory and time
-        self._reindex_lock = asyncio.Lock()
+        self._reindex_lock = asyncio.Lock()  # one change of the index (update, rebuild, merge commit) at a time
+        self._merging: asyncio.Task[None] | None = None
+        self._merge_job: MergeJob | None = None  # the merge running now
+        self._stop_merging = threading.Event()
+        self._merge_limit: int | None = None  # while stopping: larger merges are not started
+        self._merge_failed_on: SearchIndex | None = None  # not tried again until the index changes
+        self._closing = False
 
     @classmethod
     async def open(
@@ -170,8 +181,79 @@ class Corpus:
         return corpus
 
     async def close(self) -> None:
-        """Close the database."""
+        """Finish or stop a background merge (see FINISH_ON_CLOSE_ENTRIES), then close the database."""
+        self._closing = True
+        await self._stop_merges(unless_smaller_than=FINISH_ON_CLOSE_ENTRIES)
         await self.store.close()
+
+    async def merges_done(self) -> None:
+        """Wait until the index calls for no more merges (for tests and benchmarks: serving never waits)."""
+        self._schedule_merges()
+        while self._merging is not None and not self._merging.done():
+            await self._merging
+            self._schedule_merges()
+
+    def _schedule_merges(self) -> None:
+        """Start merging segments in the background if the index calls for it and no merge is running."""
+        if self._closing or self.index is None or (self._merging is not None and not self._merging.done()):
+            return
+        if self.index is self._merge_failed_on:
+            return
+        if self.index.planned_merges() is None:
+            return
+        self._stop_merging.clear()
+        self._merging = asyncio.create_task(self._merge())
+
+    async def _stop_merges(self, unless_smaller_than: int = 0) -> None:
+        """Stop the background merge at its next step (one that small is let finish) and wait for it."""
+        if self._merging is None:
+            return
+        self._merge_limit = unless_smaller_than
+        if self._merge_job is not None and self._merge_job.entries > unless_smaller_than:
+            self._stop_merging.set()
+        try:
+            await self._merging
+        finally:
+            self._merge_limit = None
+
+    async def _merge(self) -> None:
+        """Merge segments until the index calls for no more, each merge saved, then swapped in whole.
+
+        Updates go on meanwhile: a merge is planned on the index of the moment and run in a worker thread
+        without any lock; searches and updates use the segments it merges until its result is saved. Then it
+        is applied to the index of that moment (rows removed since stay removed, segments added since stay).
+        A crash at any point leaves the index saved before, whole.
+        """
+        staging = SearchIndex.staging_folder(self.index_dir)
+        try:
+            while (base := self.index) is not None and (job := base.planned_merges()) is not None:
+                if self._merge_limit is not None and job.entries > self._merge_limit:
+                    return
+                self._merge_job = job
+                started = time.perf_counter()
+                done = await asyncio.to_thread(job.run, staging, self._stop_merging)
+                if done is None or self._stop_merging.is_set():
+                    return  # stopped
+                while True:
+                    current = self.index
+                    merged = await asyncio.to_thread(current.with_merged, done) if current is not None else None
+                    if merged is None:
+                        logger.info("a merge was discarded: the index was rebuilt meanwhile")
+                        return
+                    async with self._reindex_lock:
+                        if self.index is current:
+                            await asyncio.to_thread(merged.save, self.index_dir, staging)
+                            self.index = merged
+                            break
+                    # An update came in while the merge was applied: apply it again, to the newer index.
+                logger.info("merged %d index segments in %.2f s (%d pairs)", sum(map(len, job.merges.values())),
+                            time.perf_counter() - started, job.entries)
+        except Exception:  # the index in use is unchanged; the next change plans the merge again
+            logger.exception("merging index segments failed")
+            self._merge_failed_on = self.index
+        finally:
+            self._merge_job = None
+            await asyncio.to_thread(shutil.rmtree, staging, True)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -205,8 +287,11 @@ class Corpus:
 
     async def reindex(self, progress: Progress | None = None) -> ReindexReport:
         """Re-split every document into passages if their shape changed, then rebuild and save the index."""
+        await self._stop_merges()  # what it would merge is about to be replaced
         async with self._reindex_lock:
-            return await self._reindex(progress)
+            report = await self._reindex(progress)
+        self._schedule_merges()
+        return report
 
     async def _reindex(self, progress: Progress | None) -> ReindexReport:
         started = time.perf_counter()
@@ -235,6 +320,7 @@ class Corpus:
                 await asyncio.to_thread(index.save, self.index_dir)
                 self.index = index
                 logger.info("index updated in %.2f s: %d passages", time.perf_counter() - started, len(index))
+        self._schedule_merges()
 
     async def refresh(self) -> bool:
         """Catch up with what another process changed in the database; True if the index was swapped.
@@ -253,7 +339,8 @@ class Corpus:
                 index = await self._build_from_store(None)
             self.index = index
             logger.info("the corpus changed in another process: now searching %d passages", len(index))
-            return True
+        self._schedule_merges()
+        return True
 
     async def follow_changes(self, interval: float = 1.0) -> None:
         """Refresh every `interval` seconds until cancelled, so every running bot sees every process's changes."""
@@ -261,6 +348,7 @@ class Corpus:
             await asyncio.sleep(interval)
             try:
                 await self.refresh()
+                self._schedule_merges()  # also merges left undone by short-lived processes
             except Exception:  # a failed refresh keeps the old index; the next tick tries again
                 logger.exception("could not follow a change to the corpus")
 

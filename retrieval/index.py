@@ -54,6 +54,8 @@ _RESERVED_VERSION_KEYS = ("engine", "index_format")
 MAX_DEAD_SHARE = 0.5
 # The newest segment is merged into the one before while that one holds at most this many times its rows.
 MERGE_RATIO = 2
+# No merge makes a segment of more (passage, token) pairs than this: ~100 MB held while merging, 8 bytes a pair kept.
+MAX_MERGED_ENTRIES = 12_000_000
 
 
 def idf_lucene(df: int, n: int) -> float:
@@ -324,24 +326,57 @@ def _rows_of(segment: Segment, ids: np.ndarray) -> np.ndarray:
     return ids[positions] == segment.ids
 
 
-def compact(parts: Sequence[Part]) -> list[Part]:
-    """Merge segments so that there are few, each merge costing about what the merged segments hold.
+@dataclass(frozen=True, eq=False)
+class SegmentMerge:
+    """Segments to merge into one, each with its removed rows as they were when the merge was planned."""
 
-    A segment mostly made of removed rows is rewritten without them. Then, as in a binary counter, the newest
-    segment is merged into the one before while that one has at most MERGE_RATIO times its live rows: segment
-    sizes grow geometrically, so there are O(log N) segments and a passage is rewritten O(log N) times at most.
+    sources: tuple[Part, ...]
+
+    @property
+    def entries(self) -> int:
+        """The (passage, token) pairs read: what the merge costs."""
+        return sum(segment.entries for segment, _ in self.sources)
+
+    def run(self) -> Segment:
+        """The merged segment: the sources' live rows (as planned), in order."""
+        return Segment.merge(self.sources)
+
+
+def plan_merges(sizes: Sequence[tuple[int, int, int]], max_entries: int) -> list[list[int]]:
+    """Which segments to merge, given each one's (rows, removed rows, entries): runs of positions, in order.
+
+    As in a binary counter, the newest segment is merged into the one before while that one has at most
+    MERGE_RATIO times the live rows of what is merged so far: segment sizes grow geometrically, so there are
+    O(log N) segments and a passage is rewritten O(log N) times. No merge makes a segment of more than
+    max_entries pairs (what a merge holds in memory is bounded; Lucene caps merged segments likewise). A segment
+    mostly made of removed rows is rewritten without them.
     """
-    kept: list[Part] = []
-    for segment, dead in parts:
-        if dead is not None and int(dead.sum()) > MAX_DEAD_SHARE * len(segment):
-            segment, dead = Segment.merge([(segment, dead)]), None
-        if len(segment):
-            kept.append((segment, dead))
-    live = [len(segment) - (0 if dead is None else int(dead.sum())) for segment, dead in kept]
-    while len(kept) >= 2 and live[-2] <= MERGE_RATIO * live[-1]:
-        kept[-2:] = [(Segment.merge(kept[-2:]), None)]
-        live[-2:] = [live[-2] + live[-1]]
-    return kept
+    live = [rows - removed for rows, removed, _ in sizes]
+    # Pairs of the live rows, in proportion: removed rows are not written again.
+    entries = [pairs * count // max(1, rows) for (rows, _, pairs), count in zip(sizes, live, strict=True)]
+    # The tail: the newest segment and those before it that it catches up with.
+    start = len(sizes) - 1
+    if start >= 0:
+        rows, pairs = live[start], entries[start]
+        while start >= 1 and live[start - 1] <= MERGE_RATIO * rows and pairs + entries[start - 1] <= max_entries:
+            start -= 1
+            rows, pairs = rows + live[start], pairs + entries[start]
+    runs = [list(range(start, len(sizes)))] if len(sizes) - start >= 2 else []
+    merged = start if runs else len(sizes)
+    runs += [
+        [position] for position, (rows, removed, _) in enumerate(sizes[:merged])
+        if removed > MAX_DEAD_SHARE * rows
+    ]
+    return sorted(runs)
+
+
+def _removed_since(dead_now: np.ndarray | None, dead_then: np.ndarray | None, rows: int) -> np.ndarray:
+    """Of a segment's rows live when a merge was planned, those removed since (the merged rows' removals)."""
+    if dead_then is None:
+        return np.zeros(rows, dtype=bool) if dead_now is None else dead_now
+    if (dead_then & ~(np.zeros(rows, dtype=bool) if dead_now is None else dead_now)).any():
+        raise ValueError("a removed row is back in a segment being merged")
+    return np.zeros(rows - int(dead_then.sum()), dtype=bool) if dead_now is None else dead_now[~dead_then]
 
 
 class PassageIndex:
@@ -395,8 +430,9 @@ class PassageIndex:
     ) -> PassageIndex:
         """A new index: this one with passages added and the passages `removed` taken out; this one is unchanged.
 
-        Costs about what the added passages hold (plus small merges, see compact()); scores are those of an
-        index built from scratch over the passages it now holds.
+        Costs about what the added passages hold: they become a new segment, and removed rows are marked in
+        theirs (merging segments is left to planned_merges() and with_merged(), which can run meanwhile). Scores
+        are those of an index built from scratch over the passages it now holds.
         """
         ids, docs = _checked_passages(passage_ids, tokens)
         gone = np.unique(np.fromiter(removed, dtype=np.int64, count=len(removed)))
@@ -416,7 +452,49 @@ class PassageIndex:
             raise ValueError(f"{len(gone) - found} of the passages to remove are not in the index")
         if len(ids):
             parts.append((Segment.build(ids, docs), None))
-        return PassageIndex(compact(parts), self.params, fingerprint, self.versions)
+        return PassageIndex(parts, self.params, fingerprint, self.versions)
+
+    def segment_sizes(self) -> list[tuple[int, int, int]]:
+        """Each segment's rows, removed rows and (passage, token) pairs, in order."""
+        return [(len(segment), 0 if dead is None else int(dead.sum()), segment.entries)
+                for segment, dead in self._parts.parts]
+
+    def planned_merges(self, max_entries: int = MAX_MERGED_ENTRIES) -> list[SegmentMerge]:
+        """The merges this index's segments call for (see plan_merges), to run with SegmentMerge.run."""
+        return self.merges_of(plan_merges(self.segment_sizes(), max_entries))
+
+    def merges_of(self, runs: Sequence[Sequence[int]]) -> list[SegmentMerge]:
+        """A merge of each run of segment positions, as the segments are now."""
+        parts = self._parts.parts
+        return [SegmentMerge(tuple(parts[position] for position in run)) for run in runs]
+
+    def with_merged(self, done: Sequence[tuple[SegmentMerge, Segment]]) -> PassageIndex | None:
+        """This index with each merge's sources replaced by its result; None if some source is no longer here.
+
+        The merges may have been planned on an older index: rows removed since are removed from the results too,
+        and segments added since are kept, so the passages and their scores are this index's.
+        """
+        parts = list(self._parts.parts)
+        for merge, result in done:
+            positions = []
+            for source, dead_then in merge.sources:
+                position = next((i for i, (segment, _) in enumerate(parts) if segment is source), None)
+                if position is None:
+                    return None
+                positions.append(position)
+            dead = np.concatenate([
+                _removed_since(parts[position][1], dead_then, len(source))
+                for position, (source, dead_then) in zip(positions, merge.sources, strict=True)
+            ]) if positions else np.zeros(0, dtype=bool)
+            if len(dead) != len(result):
+                raise ValueError(f"merged segment {result.name} has {len(result)} rows, its sources {len(dead)} live")
+            merged_away = set(positions)
+            kept = [part for i, part in enumerate(parts) if i not in merged_away]
+            before = sum(1 for i in range(min(positions)) if i not in merged_away)
+            if len(result) and not dead.all():
+                kept.insert(before, (result, dead if dead.any() else None))
+            parts = kept
+        return PassageIndex(parts, self.params, self.fingerprint, self.versions)
 
     def merged(self) -> PassageIndex:
         """The same passages in one segment, without removed rows (what a full rebuild would give)."""
@@ -488,19 +566,29 @@ class PassageIndex:
     # manifest naming the ones that make up the index. Replacing the manifest is the commit; files it does not
     # name are leftovers of older states or of a crash, removed by the next save.
 
-    def write(self, directory: Path) -> dict[str, Any]:
-        """Write the segments and removed rows not yet in directory; return the manifest that names them."""
+    def write(self, directory: Path, staged: Path | None = None) -> dict[str, Any]:
+        """Write the segments and removed rows not yet in directory; return the manifest that names them.
+
+        A segment already written under `staged` (by a merge, see Segment.save) is moved in, not written again.
+        """
         directory.mkdir(parents=True, exist_ok=True)
         entries = []
+        moved = False
         for segment, dead in self._parts.parts:
             if not (directory / segment.name).is_dir():
-                segment.save(directory)
+                if staged is not None and (staged / segment.name).is_dir():
+                    os.rename(staged / segment.name, directory / segment.name)
+                    moved = True
+                else:
+                    segment.save(directory)
             removed = 0 if dead is None else int(dead.sum())
             # Rows only ever die, so the number of dead rows names the mask.
             dead_file = f"{segment.name}.dead-{removed}.npy" if removed else None
             if dead_file and not (directory / dead_file).is_file():
                 write_atomically(directory / dead_file, lambda f, dead=dead: np.save(f, np.flatnonzero(dead)))
             entries.append({"name": segment.name, "rows": len(segment), "dead": dead_file})
+        if moved:
+            fsync_path(directory)
         return {
             "format": FORMAT_VERSION,
             "params": _plain(self.params),

@@ -22,6 +22,7 @@ import numpy as np
 
 _FILES = ("ids.npy", "lengths.npy", "indptr.npy", "rows.npy", "tf.npy")
 _VOCABULARY_FILE = "vocabulary.json"
+_MERGE_CHUNK = 1_000_000  # entries of a segment placed at a time by a merge
 
 
 def new_name() -> str:
@@ -39,7 +40,8 @@ class Segment:
     tokens: tuple[str, ...]  # the token of each column
     indptr: np.ndarray  # int64: column c's entries are [indptr[c], indptr[c + 1])
     rows: np.ndarray  # int32: the row of each entry, ascending within a column
-    tf: np.ndarray  # float32: how often the column's token occurs in the row
+    tf: np.ndarray  # uint8 when every count fits (a passage rarely holds a token 256 times), else float32
+    mapped: bool = field(default=False, repr=False, kw_only=True)  # the arrays are views of memory-mapped files
     vocabulary: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -49,8 +51,12 @@ class Segment:
             raise ValueError(f"segment {self.name}: {n} ids, {len(self.lengths)} lengths, {len(self.tokens)} "
                              f"tokens ({len(self.vocabulary)} distinct) and {len(self.indptr)} column bounds")
         entries = int(self.indptr[-1]) if len(self.indptr) else 0
-        if len(self.rows) != entries or len(self.tf) != entries or (entries and int(self.rows.max()) >= n):
+        if len(self.rows) != entries or len(self.tf) != entries:
             raise ValueError(f"segment {self.name}: {entries} entries, {len(self.rows)} rows, {len(self.tf)} tfs")
+        # A loaded segment's rows are mapped, not read: checking every one would read them all (np.load has
+        # checked the file holds what its header says, and a segment is written once, whole, then renamed).
+        if entries and not self.mapped and int(self.rows.max()) >= n:
+            raise ValueError(f"segment {self.name}: a row number is past its {n} rows")
 
     def __len__(self) -> int:
         """Return the number of rows (passages), removed ones included."""
@@ -79,40 +85,78 @@ class Segment:
 
     @classmethod
     def merge(cls, parts: Sequence[tuple[Segment, np.ndarray | None]]) -> Segment:
-        """One segment holding the live rows of each (segment, dead rows or None), in that order."""
+        """One segment holding the live rows of each (segment, dead rows or None), in that order.
+
+        Each column's rows are already ascending within a segment and the segments' rows follow one another, so
+        every entry's place is computed (a counting sort): time and memory are linear in the entries merged.
+        """
         tokens: dict[str, int] = {}
-        columns, rows, tfs, ids, lengths = [], [], [], [], []
+        sources = []
         offset = 0
         for segment, dead in parts:
-            keep = np.ones(len(segment), dtype=bool) if dead is None else ~dead
-            renumbered = np.cumsum(keep) - 1 + offset
             remap = np.fromiter((tokens.setdefault(token, len(tokens)) for token in segment.tokens),
                                 dtype=np.int64, count=len(segment.tokens))
-            entry_columns = np.repeat(remap, np.diff(segment.indptr))
-            live = keep[segment.rows]
-            columns.append(entry_columns[live])
-            rows.append(renumbered[segment.rows[live]])
-            tfs.append(segment.tf[live])
-            ids.append(segment.ids[keep])
-            lengths.append(segment.lengths[keep])
-            offset += int(keep.sum())
-        all_columns = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
-        all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        order = np.lexsort((all_rows, all_columns))
+            if dead is None:
+                live_entries, renumbered = None, None
+                counts = np.diff(segment.indptr)
+                kept = len(segment)
+            else:
+                keep = ~dead
+                live_entries = keep[segment.rows]
+                running = np.zeros(len(live_entries) + 1, dtype=np.int64)
+                np.cumsum(live_entries, out=running[1:])
+                counts = running[segment.indptr[1:]] - running[segment.indptr[:-1]]
+                renumbered = (np.cumsum(keep) - 1).astype(np.int32)
+                kept = int(keep.sum())
+            sources.append((segment, dead, remap, counts, live_entries, renumbered, offset))
+            offset += kept
+        totals = np.zeros(len(tokens), dtype=np.int64)
+        for _, _, remap, counts, _, _, _ in sources:
+            totals[remap] += counts  # a segment's tokens are distinct: no index repeats
+        starts = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(totals, out=starts[1:])
+        cursor = starts[:-1].copy()  # where the next segment's entries of each column go
+        entries = int(starts[-1])
+        tf_type = np.result_type(*(segment.tf.dtype for segment, _ in parts)) if parts else np.uint8
+        rows = np.empty(entries, dtype=np.int32)
+        tf = np.empty(entries, dtype=tf_type)
+        for segment, dead, remap, counts, live_entries, renumbered, first_row in sources:
+            # A few columns at a time, so that the temporaries (32 bytes an entry) stay small.
+            first = 0
+            while first < len(counts):
+                last = int(np.searchsorted(segment.indptr, segment.indptr[first] + _MERGE_CHUNK, side="right")) - 1
+                last = min(max(last, first + 1), len(counts))
+                start, end = int(segment.indptr[first]), int(segment.indptr[last])
+                chunk_counts, chunk_remap = counts[first:last], remap[first:last]
+                n = int(chunk_counts.sum())
+                if n:
+                    group_start = np.repeat(np.cumsum(chunk_counts) - chunk_counts, chunk_counts)
+                    places = np.repeat(cursor[chunk_remap], chunk_counts) + (np.arange(n, dtype=np.int64) - group_start)
+                    del group_start
+                    if live_entries is None:
+                        rows[places] = segment.rows[start:end] + np.int32(first_row)
+                        tf[places] = segment.tf[start:end]
+                    else:
+                        live = live_entries[start:end]
+                        rows[places] = renumbered[segment.rows[start:end][live]] + np.int32(first_row)
+                        tf[places] = segment.tf[start:end][live]
+                    cursor[chunk_remap] += chunk_counts
+                first = last
         # Tokens held only by removed rows are left out.
-        counts = np.bincount(all_columns, minlength=len(tokens))
-        held = np.flatnonzero(counts)
+        held = np.flatnonzero(totals)
         token_list = list(tokens)
         indptr = np.zeros(len(held) + 1, dtype=np.int64)
-        np.cumsum(counts[held], out=indptr[1:])
+        np.cumsum(totals[held], out=indptr[1:])
+        ids = [segment.ids if dead is None else segment.ids[~dead] for segment, dead in parts]
+        lengths = [segment.lengths if dead is None else segment.lengths[~dead] for segment, dead in parts]
         return cls(
             new_name(),
             np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64),
             np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64),
             tuple(token_list[column] for column in held.tolist()),
             indptr,
-            all_rows[order].astype(np.int32),
-            (np.concatenate(tfs) if tfs else np.zeros(0, dtype=np.float32))[order],
+            rows,
+            tf,
         )
 
     def save(self, directory: Path) -> None:
@@ -129,27 +173,34 @@ class Segment:
                 fsync_path(path)
             fsync_path(temporary)
             os.rename(temporary, target)
+            fsync_path(directory)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Segment:
-        """Read the segment saved as directory/name; ValueError or OSError if it is missing or damaged."""
+        """Read the segment saved as directory/name; ValueError or OSError if it is missing or damaged.
+
+        The arrays are memory-mapped (as bm25s's load(mmap=True)): loading costs what the vocabulary does, and
+        the pages of a token's column are read, once, when a question first needs them. Files are never changed
+        once written, and a mapped file removed by a later save stays readable while mapped.
+        """
         folder = directory / name
-        arrays = [np.load(folder / file, allow_pickle=False) for file in _FILES]
+        # Plain views of the maps: np.memmap's own slicing costs 6 µs (Python code), a search slices thousands.
+        arrays = [np.load(folder / file, mmap_mode="r", allow_pickle=False).view(np.ndarray) for file in _FILES]
         with open(folder / _VOCABULARY_FILE, encoding="utf-8") as f:
             tokens = json.load(f)
         if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
             raise ValueError(f"{folder / _VOCABULARY_FILE} is not a list of tokens")
         ids, lengths, indptr, rows, tf = arrays
-        for label, values, kind in (("ids", ids, "i"), ("lengths", lengths, "i"), ("indptr", indptr, "i"),
-                                   ("rows", rows, "i"), ("tf", tf, "f")):
-            if values.ndim != 1 or values.dtype.kind != kind:
+        for label, values, kinds in (("ids", ids, "i"), ("lengths", lengths, "i"), ("indptr", indptr, "i"),
+                                    ("rows", rows, "i"), ("tf", tf, "fu")):
+            if values.ndim != 1 or values.dtype.kind not in kinds:
                 raise ValueError(f"{folder}: {label} has shape {values.shape} and dtype {values.dtype}")
         return cls(name, ids.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False), tuple(tokens),
                    indptr.astype(np.int64, copy=False), rows.astype(np.int32, copy=False),
-                   tf.astype(np.float32, copy=False))
+                   tf if tf.dtype == np.uint8 else tf.astype(np.float32, copy=False), mapped=True)
 
 
 class SegmentBuilder:
@@ -203,10 +254,18 @@ class SegmentBuilder:
         rows = np.repeat(np.arange(n, dtype=np.int32), np.frombuffer(self._widths, dtype=np.int64) if n else 0)[order]
         tf = (np.frombuffer(self._tf, dtype=np.float32) if len(self._tf) else np.zeros(0, dtype=np.float32))[order]
         del order
+        tf = compact_counts(tf)
         segment = Segment(new_name(), np.array(self._ids, dtype=np.int64), np.array(self._lengths, dtype=np.int64),
                           tokens, indptr, rows, tf)
         self.__init__()
         return segment
+
+
+def compact_counts(tf: np.ndarray) -> np.ndarray:
+    """Term frequencies as uint8 when they all fit (a quarter of the float32 size; the same scores), else float32."""
+    if len(tf) == 0 or tf.max() <= 255:
+        return tf.astype(np.uint8)
+    return tf.astype(np.float32, copy=False)
 
 
 def fsync_path(path: Path) -> None:

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 import rectbot.retrieval.index as index_module
 from rectbot.retrieval.backend import SearchIndex, SearchIndexBuilder
-from rectbot.retrieval.index import IndexParams, StaleIndex
+from rectbot.retrieval.index import IndexParams, PassageIndex, StaleIndex
 from rectbot.retrieval.query import Query
+from rectbot.retrieval.segments import Segment
 from rectbot.retrieval.tokenizer import PassageTokens, bigrams
 from tests.test_index import crash_on_call
 
@@ -83,20 +84,31 @@ document_strategy = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     initial=st.lists(document_strategy, max_size=6),
-    steps=st.lists(st.tuples(st.lists(document_strategy, max_size=3), st.lists(st.integers(0, 99), max_size=2)),
+    steps=st.lists(st.tuples(st.lists(document_strategy, max_size=3), st.lists(st.integers(0, 99), max_size=2),
+                             st.sampled_from(["none", "plan", "apply", "plan and apply"])),
                    min_size=1, max_size=8),
+    which=st.sampled_from(["planned", "all"]),
 )
 def test_documents_added_and_removed_in_any_order_rank_as_a_build_from_scratch(
-    initial: list[Document], steps: list[tuple[list[Document], list[int]]]
+    initial: list[Document], steps: list[tuple[list[Document], list[int], str]], which: str
 ) -> None:
+    """Merges planned on one index and applied to a later one, as the corpus merges in the background, included."""
     library = Library()
     for document in initial:
         library.add(document)
     index = library.scratch("g0")
-    for number, (added, picks) in enumerate(steps, start=1):
+    done = None
+    for number, (added, picks, merging) in enumerate(steps, start=1):
+        if merging in ("plan", "plan and apply") and done is None:
+            if which == "planned":
+                job = index.planned_merges()
+            else:  # every segment of each field into one
+                job = index.merge_job([list(range(len(index.words.segments())))] if index.words.segments() else [],
+                                      [list(range(len(index.context.segments())))] if index.context.segments() else [])
+            done = job.run() if job is not None else None
         present = sorted(library.documents)
         removed = sorted({present[p % len(present)] for p in picks}) if present else []
         for doc_id in removed:
@@ -111,6 +123,10 @@ def test_documents_added_and_removed_in_any_order_rank_as_a_build_from_scratch(
         assert [index.search(q, 50) for q in QUERIES] == before  # the old index is untouched
         index = updated
         assert index.fingerprint == f"g{number}"
+        if merging in ("apply", "plan and apply") and done is not None:
+            merged = index.with_merged(done)
+            assert merged is not None and merged.fingerprint == index.fingerprint
+            index, done = merged, None
         assert_same_results(index, library.scratch("scratch"))
     assert_same_results(index.merged(), library.scratch("scratch"))
 
@@ -138,8 +154,9 @@ def test_an_index_built_in_small_segments_ranks_as_one_built_in_one(tmp_path: Pa
     contexts = sorted((doc_id, context) for doc_id, (context, _) in library.documents.items())
     pieces = builder.build(contexts, IndexParams(), fingerprint="db:2", versions=VERSIONS)
     assert len(whole.words.segments()) == 1
-    assert len(pieces.words.segments()) > 3 and len(pieces.grams.segments()) > 3
-    assert len(pieces.words.segments()) != len(pieces.grams.segments())  # each field is cut at its own size
+    assert len(pieces.words.segments()) > 3
+    # The two fields are cut at the same passages (a merge must drop the same rows from both).
+    assert [len(ids) for _, ids in pieces.words.segments()] == [len(ids) for _, ids in pieces.grams.segments()]
     assert_same_results(pieces, whole)
     pieces.save(tmp_path / "idx")
     assert_same_results(SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint="db:2", versions=VERSIONS), whole)
@@ -257,9 +274,108 @@ def test_an_index_of_the_previous_layout_is_stale_and_replaced(tmp_path: Path) -
 
 
 def test_the_top_k_is_the_head_of_the_whole_ranking_with_ties_by_passage_id() -> None:
+    """Asking for every passage prunes nothing; asking for k lets the search skip the context of passages that
+    cannot reach the k best: the answers must agree, scores, shares and ties included."""
     _, index = grown_library()
+    rng = np.random.default_rng(8)
+    library = Library()
+    for _ in range(150):  # many passages alike, contexts that differ: close calls decided by the context
+        context = [str(w) for w in rng.choice(WORDS, int(rng.integers(0, 4)))]
+        library.add((context, [[str(w) for w in rng.choice(WORDS[:4], int(rng.integers(1, 4)))] for _ in range(2)]))
+    alike = library.scratch("db:1")
+    for q in QUERIES:
+        whole = alike.search(q, len(alike))
+        for k in (1, 2, 3, 5, 10, 25):
+            assert alike.search(q, k) == whole[:k], (q, k)
     for q in QUERIES:
         whole = index.search(q, len(index))
         assert [(-c.score, c.passage_id) for c in whole] == sorted((-c.score, c.passage_id) for c in whole)
         for k in (1, 3, 10):
             assert [c.passage_id for c in index.search(q, k)] == [c.passage_id for c in whole[:k]], (q, k)
+
+
+# Merging ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_merge_staged_then_saved_moves_its_segments_in_and_loads_as_merged(tmp_path: Path) -> None:
+    library, index = grown_library()
+    directory = tmp_path / "idx"
+    index.save(directory)
+    job = index.merge_job([[0, 1]], [[0, 1]])
+    staging = SearchIndex.staging_folder(directory)
+    done = job.run(staging)
+    staged = {path.name for path in staging.glob("*/seg-*")}
+    assert len(staged) == 3  # one merged segment per field, written before the commit
+    merged = index.with_merged(done)
+    assert [len(merged.words.segments()), len(merged.grams.segments()), len(merged.context.segments())] == [1, 1, 1]
+    merged.save(directory, staging)
+    assert not list(staging.glob("*/seg-*"))  # moved, not written again
+    loaded = SearchIndex.load(directory, IndexParams(), fingerprint="db:2", versions=VERSIONS)
+    assert {name for field in ("words", "grams", "context") for name, _ in getattr(loaded, field).segments()} == staged
+    assert_same_results(loaded, library.scratch("scratch"))
+
+
+@pytest.mark.parametrize("crash", ["while staging", "moving words in", "moving grams in", "manifest"])
+def test_a_crash_during_a_merge_leaves_the_previous_index_and_its_leftovers_are_removed(
+    crash: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library, index = grown_library()
+    directory = tmp_path / "idx"
+    index.save(directory)
+    job = index.merge_job([[0, 1]], [[0, 1]])
+    # A process that was killed: its staging folder is named after a process id nobody has.
+    staging = directory / "merging" / "999999999-deadbeef"
+    if crash == "while staging":
+        monkeypatch.setattr(np, "save", crash_on_call(np.save, 7))  # the second merged segment's second array
+        with pytest.raises(OSError, match="No space"):
+            job.run(staging)
+    else:
+        merged = index.with_merged(job.run(staging))
+        if crash == "manifest":
+            monkeypatch.setattr(os, "replace", crash_on_call(os.replace, 2))  # after the documents file, the manifest
+        else:
+            monkeypatch.setattr(os, "rename", crash_on_call(os.rename, 1 if crash == "moving words in" else 2))
+        with pytest.raises(OSError, match="No space"):
+            merged.save(directory, staging)
+    monkeypatch.undo()
+    loaded = SearchIndex.load(directory, IndexParams(), fingerprint="db:2", versions=VERSIONS)
+    assert_same_results(loaded, library.scratch("scratch"))
+    assert [len(loaded.words.segments()), len(loaded.context.segments())] == [2, 2]  # the index before the merge
+    running = SearchIndex.staging_folder(directory)  # this process's: a merge still under way
+    (running / "words").mkdir(parents=True)
+    loaded.save(directory)
+    assert not staging.exists() and running.is_dir()
+    names = {path.name for path in directory.rglob("*")}
+    assert not any(".tmp-" in name for name in names)
+    for field in ("words", "grams", "context"):
+        assert {path.name for path in (directory / field).iterdir() if path.is_dir()} == {
+            name for name, _ in getattr(loaded, field).segments()}
+
+
+def test_an_index_whose_word_and_bigram_segments_differ_is_stale() -> None:
+    """As saved before both fields were cut at the same passages: rebuilt, as a merge could not keep them aligned."""
+    library, _ = grown_library()
+    passages = sorted((pid, doc_id, tokens(words)) for doc_id, (_, ps) in library.documents.items() for pid, words in ps)
+    ids = np.array([pid for pid, _, _ in passages])
+    of = lambda segments: PassageIndex.of_segments(segments, IndexParams(), fingerprint="db:2", versions=VERSIONS)  # noqa: E731
+    words = of([Segment.build(ids[:50], [t.words for _, _, t in passages[:50]]),
+                Segment.build(ids[50:], [t.words for _, _, t in passages[50:]])])
+    grams = of([Segment.build(ids, [t.grams for _, _, t in passages])])
+    context = library.scratch("db:2").context
+    documents = np.array([doc_id for _, doc_id, _ in passages])
+    with pytest.raises(StaleIndex, match="different segments"):
+        SearchIndex(words, grams, context, {name: documents[:50] if n == 0 else documents[50:]
+                                            for n, (name, _) in enumerate(words.segments())})
+
+
+def test_a_loaded_index_keeps_answering_after_a_later_save_removes_its_files(tmp_path: Path) -> None:
+    """Segments are memory-mapped when loaded; another process's save may remove their files meanwhile."""
+    library, index = grown_library()
+    index.save(tmp_path / "idx")
+    loaded = SearchIndex.load(tmp_path / "idx", IndexParams(), fingerprint="db:2", versions=VERSIONS)
+    before = [loaded.search(q, 50) for q in QUERIES]
+    old_files = {path for path in (tmp_path / "idx").rglob("seg-*") if path.is_dir()}
+    index.merged().save(tmp_path / "idx")  # as another process would: new segments, the old ones removed
+    assert not any(path.exists() for path in old_files)
+    assert [loaded.search(q, 50) for q in QUERIES] == before
+    assert_same_results(loaded, library.scratch("scratch"))

@@ -16,7 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rectbot.retrieval.index as index_module
-from rectbot.retrieval.index import ENGINES, IDF_METHODS, IndexParams, PassageIndex, ScoredPassage, StaleIndex
+import rectbot.retrieval.segments as segments_module
+from rectbot.retrieval.index import (
+    ENGINES,
+    IDF_METHODS,
+    IndexParams,
+    PassageIndex,
+    ScoredPassage,
+    SegmentMerge,
+    StaleIndex,
+    plan_merges,
+)
+from rectbot.retrieval.segments import Segment
 
 VERSIONS = {"tokenizer": "jieba 0.42.1", "dictionary": "sha256:0123"}
 FINGERPRINT = "corpus-v1"
@@ -579,7 +590,54 @@ def test_any_sequence_of_adds_and_removes_ranks_as_a_build_from_scratch(
         assert_same_ranking(index, live, queries)
 
 
-def test_a_larger_corpus_grown_in_batches_ranks_as_built_from_scratch(
+def apply_merges(index: PassageIndex, pending: list[tuple[SegmentMerge, Segment]]) -> PassageIndex:
+    """index with merges (planned on it or on an older index, and run) applied."""
+    merged = index.with_merged(pending)
+    assert merged is not None
+    assert merged.fingerprint == index.fingerprint and len(merged) == len(index)
+    return merged
+
+
+@pytest.mark.parametrize("idf", IDF_METHODS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    initial=docs_strategy,
+    steps=st.lists(st.tuples(docs_strategy, st.lists(st.integers(0, 10**6), max_size=4), st.sampled_from(
+        ["none", "plan", "apply", "plan and apply"])), min_size=1, max_size=10),
+    which=st.sampled_from(["planned", "all", "newest"]),
+)
+def test_merges_interleaved_with_adds_and_removes_rank_as_a_build_from_scratch(
+    idf: str, initial: list[list[str]], steps: list[tuple[list[list[str]], list[int], str]], which: str
+) -> None:
+    """A merge planned on one index, run, and applied to a later one (as the background merger does) changes no score."""
+    queries = [[w] for w in WORDS] + [["党支部", "整顿"], ["村", "村", "夜校"], ["经济", "不在词表"]]
+    index = build(initial, idf=idf)
+    live = dict(enumerate(initial))
+    next_id = len(initial)
+    pending: list[tuple[SegmentMerge, Segment]] = []
+    for added, picks, merging in steps:
+        if merging in ("plan", "plan and apply") and not pending:
+            count = len(index.segments())
+            runs = {
+                "planned": plan_merges(index.segment_sizes(), max_entries=10**9),
+                "all": [list(range(count))],  # everything into one segment
+                "newest": [[count - 1]],  # the newest segment rewritten without its removed rows
+            }[which] if count else []
+            pending = [(merge, merge.run()) for merge in index.merges_of(runs)]
+        ids = list(range(next_id, next_id + len(added)))
+        next_id += len(added)
+        removable = sorted(live)
+        removed = sorted({removable[p % len(removable)] for p in picks}) if removable else []
+        index = index.updated(ids, added, removed, fingerprint=f"v{next_id}")
+        for passage_id in removed:
+            del live[passage_id]
+        live.update(zip(ids, added, strict=True))
+        if merging in ("apply", "plan and apply") and pending:
+            index, pending = apply_merges(index, pending), []
+        assert_same_ranking(index, live, queries)
+
+
+def test_a_larger_corpus_grown_in_batches_with_merges_in_the_background_ranks_as_built_from_scratch(
     corpus: tuple[list[int], list[list[str]], list[str]], queries: list[list[str]]
 ) -> None:
     ids, docs, _ = corpus
@@ -587,6 +645,8 @@ def test_a_larger_corpus_grown_in_batches_ranks_as_built_from_scratch(
     index = build(docs[:1000], ids=ids[:1000])
     live = dict(zip(ids[:1000], docs[:1000], strict=True))
     position = 1000
+    pending: list[tuple[SegmentMerge, Segment]] = []
+    merges = 0
     while position < len(ids):
         size = int(rng.integers(1, 200))
         batch = list(zip(ids[position : position + size], docs[position : position + size], strict=True))
@@ -596,6 +656,16 @@ def test_a_larger_corpus_grown_in_batches_ranks_as_built_from_scratch(
         for passage_id in removed:
             del live[passage_id]
         live.update(batch)
+        # A merge takes about as long as an update or two: applied one update after it was planned.
+        if pending:
+            index, pending = apply_merges(index, pending), []
+            merges += 1
+        else:
+            pending = [(merge, merge.run()) for merge in index.planned_merges()]
+    index = apply_merges(index, pending) if pending else index
+    while planned := index.planned_merges():
+        index = apply_merges(index, [(merge, merge.run()) for merge in planned])
+    assert merges > 5
     assert len(index.segments()) <= 2 + int(np.log2(len(live)))  # merges keep few segments
     assert_same_ranking(index, live, queries[:30])
     assert_same_ranking(index.merged(), live, queries[:30])
@@ -648,3 +718,90 @@ def test_a_small_addition_builds_only_its_own_segment(monkeypatch: pytest.Monkey
     grown = index.updated([10**6], [["夜校", "整顿"]], ids[:3], fingerprint="f")
     assert built == [1] and merges == []
     assert [hit.passage_id for hit in grown.search(["夜校"], 10)] == [10**6]
+
+
+# Merging -------------------------------------------------------------------------------------------------------
+
+
+def columns(segment: Segment, dead: np.ndarray | None = None) -> dict[str, list[tuple[int, float]]]:
+    """Each token's (passage id, tf) pairs over the segment's live rows."""
+    result: dict[str, list[tuple[int, float]]] = {}
+    for token in segment.tokens:
+        rows, tf = segment.column(token)
+        pairs = [(int(segment.ids[row]), float(count)) for row, count in zip(rows.tolist(), tf.tolist(), strict=True)
+                 if dead is None or not dead[row]]
+        if pairs:
+            result[token] = pairs
+    return result
+
+
+@pytest.mark.parametrize("chunk", [1, 37, 10**6], ids=["a column at a time", "a few columns", "whole segments"])
+def test_a_merged_segment_holds_the_live_rows_of_its_sources_in_order(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(segments_module, "_MERGE_CHUNK", chunk)
+    ids, docs, _ = pseudo_chinese_corpus(300, vocabulary=200, seed=9)
+    rng = np.random.default_rng(4)
+    sources = []
+    for start in range(0, 300, 100):
+        segment = Segment.build(np.array(ids[start : start + 100]), docs[start : start + 100])
+        sources.append((segment, rng.random(100) < 0.3 if start else None))
+    merged = Segment.merge(sources)
+    expected_ids = [int(i) for segment, dead in sources for i in (segment.ids if dead is None else segment.ids[~dead])]
+    assert merged.ids.tolist() == expected_ids
+    doc_of = dict(zip(ids, docs, strict=True))
+    scratch = Segment.build(np.array(expected_ids), [doc_of[i] for i in expected_ids])
+    assert columns(merged) == columns(scratch)
+    assert merged.lengths.tolist() == scratch.lengths.tolist()
+    for token in merged.tokens:
+        rows, _ = merged.column(token)
+        assert np.all(np.diff(rows) > 0)  # rows ascend within a column, as search and save expect
+    everything_removed = Segment.merge([(sources[1][0], np.ones(100, dtype=bool))])
+    assert len(everything_removed) == 0 and everything_removed.tokens == ()
+
+
+@pytest.mark.parametrize(
+    ("sizes", "runs"),
+    [
+        ([], []),
+        ([(100, 0, 1000)], []),
+        ([(1000, 0, 10_000), (10, 0, 100)], []),  # the newest is far smaller than the base: nothing to do yet
+        ([(1000, 0, 10_000), (40, 0, 400), (30, 0, 300)], [[1, 2]]),  # the newest catches up with the one before
+        ([(1000, 0, 10_000), (400, 0, 4000), (300, 0, 3000)], [[0, 1, 2]]),  # ... and together with the base
+        ([(1000, 0, 90_000), (400, 0, 4000), (300, 0, 3000)], [[1, 2]]),  # the base would grow past max_entries
+        ([(1000, 600, 10_000), (10, 0, 100)], [[0]]),  # mostly removed: rewritten without them
+        ([(1000, 400, 10_000), (10, 0, 100)], []),
+        ([(1000, 0, 10_000), (400, 300, 4000), (60, 0, 600)], [[1, 2]]),  # counted by live rows
+    ],
+)
+def test_merges_are_planned_by_live_rows_up_to_a_size(sizes: list[tuple[int, int, int]], runs: list[list[int]]) -> None:
+    assert plan_merges(sizes, max_entries=20_000) == runs
+
+
+def test_a_merge_applied_after_adds_and_removes_keeps_them(corpus: tuple[list[int], list[list[str]], list[str]]) -> None:
+    ids, docs, _ = corpus
+    index = build(docs[:500], ids=ids[:500])
+    index = index.updated(ids[500:800], docs[500:800], ids[:10], fingerprint="f2")
+    [merge] = index.merges_of([[0, 1]])
+    result = merge.run()
+    # Meanwhile: a passage of the merged rows removed, another added.
+    later = index.updated(ids[800:801], docs[800:801], [ids[600]], fingerprint="f3")
+    merged = later.with_merged([(merge, result)])
+    assert merged is not None and merged.fingerprint == "f3"
+    assert [len(ids_) for _, ids_ in merged.segments()] == [790, 1]
+    assert ids[600] not in merged.passage_ids[merged.live].tolist()
+    live = dict(zip(ids[10:801], docs[10:801], strict=True))
+    del live[ids[600]]
+    assert_same_ranking(merged, live, make_queries(corpus[2], 20, seed=2))
+    # An index that no longer holds the sources (rebuilt meanwhile) refuses the merge.
+    assert build(docs[:5], ids=ids[:5]).with_merged([(merge, result)]) is None
+
+
+def test_a_merge_writes_a_segment_that_loads_as_it_was(tmp_path: Path, corpus: tuple[list[int], list[list[str]], list[str]]) -> None:
+    ids, docs, _ = corpus
+    index = build(docs[:1000], ids=ids[:1000]).updated(ids[1000:1100], docs[1000:1100], ids[:600], fingerprint="g")
+    planned = index.planned_merges()
+    assert [len(merge.sources) for merge in planned] == [1]  # the base, mostly removed, rewritten alone
+    merged = apply_merges(index, [(merge, merge.run()) for merge in planned])
+    merged.save(tmp_path / "idx")
+    loaded = load(tmp_path / "idx", IndexParams(), fingerprint="g")
+    for query in make_queries(corpus[2], 20, seed=3):
+        assert loaded.search(query, 20) == merged.search(query, 20) == index.search(query, 20)
