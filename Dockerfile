@@ -14,7 +14,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home 
     && mkdir /data && chown rectbot:rectbot /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels 'rectbot[all]' && rm -rf /wheels
-ENV RECTBOT_STORAGE_DATABASE=/data/rectbot.sqlite3 \
+ENV RECTBOT_HOME=/data \
     RECTBOT_HTTP_HOST=0.0.0.0 \
     RECTBOT_HTTP_PORT=8080 \
     PYTHONUNBUFFERED=1

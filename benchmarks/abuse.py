@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.chatlog import ChatLog  # noqa: E402
-from bot.core import Asker, Core, Pending  # noqa: E402
-from retrieval.corpus import Corpus  # noqa: E402
-from retrieval.tokenizer import Tokenizer  # noqa: E402
+from rectbot.bot.chatlog import ChatLog  # noqa: E402
+from rectbot.bot.core import Asker, Core, Pending  # noqa: E402
+from rectbot.retrieval.corpus import Corpus  # noqa: E402
+from rectbot.retrieval.tokenizer import Tokenizer  # noqa: E402
 from testkit.abuse import assert_valid_for_every_channel, fuzzed_questions, mutated_files  # noqa: E402
 
 
@@ -179,7 +179,7 @@ async def kill_trials(database: Path, folder: Path, trials: int, tokenizer: Toke
         before = {doc.path for doc in await corpus.store.documents()}
         await corpus.close()
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "ingest", str(batch)], env=environment,
+            [sys.executable, "-m", "rectbot.bot.cli", "ingest", str(batch)], env=environment,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         time.sleep(chooser.uniform(0.5, 6.0))

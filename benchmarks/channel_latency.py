@@ -22,15 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.chatlog import ChatLog  # noqa: E402
-from bot.config import TelegramConfig  # noqa: E402
-from bot.core import Asker, Core  # noqa: E402
-from bot.http import HttpHost  # noqa: E402
-from bot.telegram import TelegramChannel  # noqa: E402
-from retrieval.corpus import Corpus  # noqa: E402
-from retrieval.evaluation import load_questions  # noqa: E402
-from bot.wecom import WeComChannel  # noqa: E402
-from bot.wecom_crypto import WeComCrypto  # noqa: E402
+from rectbot.bot.chatlog import ChatLog  # noqa: E402
+from rectbot.bot.config import TelegramConfig  # noqa: E402
+from rectbot.bot.core import Asker, Core  # noqa: E402
+from rectbot.bot.http import HttpHost  # noqa: E402
+from rectbot.bot.telegram import TelegramChannel  # noqa: E402
+from rectbot.retrieval.corpus import Corpus  # noqa: E402
+from rectbot.retrieval.evaluation import load_questions  # noqa: E402
+from rectbot.bot.wecom import WeComChannel  # noqa: E402
+from rectbot.bot.wecom_crypto import WeComCrypto  # noqa: E402
 from testkit.fakes.bot_api import TOKEN, FakeBotApi  # noqa: E402
 
 import httpx  # noqa: E402

@@ -30,7 +30,7 @@ from scale import NEW_QUESTION, NEW_REPORT, machine_info, make_questions, open_c
 
 async def question_p50(corpus, questions: list[str]) -> tuple[float, float]:  # noqa: ANN001
     """Median ms of a question end to end (Searcher.search) and of the index search alone."""
-    from retrieval.search import Searcher
+    from rectbot.retrieval.search import Searcher
 
     searcher = Searcher.over(corpus)
     await searcher.search(questions[0])  # builds the query parser; not timed
@@ -49,7 +49,7 @@ async def question_p50(corpus, questions: list[str]) -> tuple[float, float]:  # 
 
 async def measure(size: int, questions: list[str], work: Path, material) -> dict[str, float]:  # noqa: ANN001
     """Build a corpus of `size` passages, then time a rebuild, an add and a remove, and questions between."""
-    from retrieval.search import Searcher
+    from rectbot.retrieval.search import Searcher
 
     folder = work / f"corpus-{size}"
     paths = write_corpus(folder, size, material)

@@ -183,7 +183,7 @@ def descendants() -> list[int]:
 
 
 def _direct(data: bytes, name: str, results: multiprocessing.Queue) -> None:
-    from retrieval.documents import DocumentError, parse_bytes
+    from rectbot.retrieval.documents import DocumentError, parse_bytes
 
     try:
         parsed = parse_bytes(data, name)
@@ -210,7 +210,7 @@ def run_direct(data: bytes, name: str, cap: float) -> tuple[str, str]:
 
 
 async def run_bounded(pool: object, data: bytes, name: str) -> tuple[str, str]:
-    from retrieval.documents import DocumentError
+    from rectbot.retrieval.documents import DocumentError
 
     try:
         parsed = await pool.parse(data, name)  # type: ignore[attr-defined]
@@ -229,7 +229,7 @@ def main() -> None:
     sampler.start()
     pool = None
     if not args.direct:
-        from retrieval.parsing import ParsePool
+        from rectbot.retrieval.parsing import ParsePool
 
         pool = ParsePool()
     print(f"{'input':<28}{'bytes':>12}{'outcome':>14}{'wall s':>9}{'peak MB':>9}  reason")

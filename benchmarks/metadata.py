@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.documents import DocumentError, read_document
-from retrieval.text import normalize_for_phrase_match
+from rectbot.retrieval.documents import DocumentError, read_document
+from rectbot.retrieval.text import normalize_for_phrase_match
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"

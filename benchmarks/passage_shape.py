@@ -11,12 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from retrieval.corpus import Corpus
-from retrieval.evaluation import evaluate, load_questions
-from retrieval.index import IndexParams
-from retrieval.passages import PassageParams
-from retrieval.search import Searcher
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.evaluation import evaluate, load_questions
+from rectbot.retrieval.index import IndexParams
+from rectbot.retrieval.passages import PassageParams
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = [ROOT / "tests" / "data" / "dev_questions.json", ROOT / "tests" / "data" / "extra_questions.json"]

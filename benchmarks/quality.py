@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from retrieval.corpus import Corpus
-from retrieval.evaluation import EvalReport, Question, evaluate, load_questions
-from retrieval.search import Searcher, forget_seen_passages
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.evaluation import EvalReport, Question, evaluate, load_questions
+from rectbot.retrieval.search import Searcher, forget_seen_passages
+from rectbot.retrieval.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "tests" / "data" / "questions"

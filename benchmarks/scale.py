@@ -100,9 +100,9 @@ class Material:
 
 def seed_material(seeds: Path = ROOT / "seeds") -> Material:
     """Sentences and section headings of the seed reports, as the library reads them."""
-    from retrieval.documents import parse_bytes
-    from retrieval.passages import PassageParams, is_heading
-    from retrieval.text import to_simplified
+    from rectbot.retrieval.documents import parse_bytes
+    from rectbot.retrieval.passages import PassageParams, is_heading
+    from rectbot.retrieval.text import to_simplified
 
     sentences: dict[str, None] = {}
     headings: dict[str, None] = {}
@@ -190,8 +190,8 @@ def write_corpus(
 
 def make_questions(material: Material, count: int, seed: int = SEED) -> list[str]:
     """Questions a staff member might type, from the corpus's words and places; the same for every size."""
-    from retrieval.text import normalize
-    from retrieval.tokenizer import Tokenizer
+    from rectbot.retrieval.text import normalize
+    from rectbot.retrieval.tokenizer import Tokenizer
 
     tokenizer = Tokenizer()
     rng = random.Random(seed + 1)
@@ -273,8 +273,8 @@ def set_attribute(target: object, name: str, value: object) -> None:
 
 
 async def open_corpus(database: Path):  # -> Corpus
-    from retrieval.corpus import Corpus
-    from retrieval.tokenizer import Tokenizer
+    from rectbot.retrieval.corpus import Corpus
+    from rectbot.retrieval.tokenizer import Tokenizer
 
     tokenizer = await asyncio.to_thread(Tokenizer, cache_dir=database.parent / f"{database.stem}.jieba-cache")
     return await Corpus.open(database, tokenizer=tokenizer)
@@ -282,7 +282,7 @@ async def open_corpus(database: Path):  # -> Corpus
 
 async def stage_ingest(database: Path, folder: Path) -> dict[str, object]:
     """Corpus.ingest of the whole folder into an empty database, with where its time went."""
-    import retrieval.corpus as corpus_module
+    import rectbot.retrieval.corpus as corpus_module
 
     corpus = await open_corpus(database)
     try:
@@ -314,9 +314,9 @@ async def stage_ingest(database: Path, folder: Path) -> dict[str, object]:
 
 async def stage_reindex(database: Path, new_file: Path) -> dict[str, object]:
     """Corpus.reindex of the ingested database; then one new file ingested until a search finds it."""
-    from retrieval.backend import SearchIndex
-    from retrieval.index import PassageIndex
-    from retrieval.search import Searcher
+    from rectbot.retrieval.backend import SearchIndex
+    from rectbot.retrieval.index import PassageIndex
+    from rectbot.retrieval.search import Searcher
 
     started = time.perf_counter()
     corpus = await open_corpus(database)
@@ -374,7 +374,7 @@ async def stage_serve(database: Path, questions: list[str], rank_bm25_sample: in
     import numpy as np
     import rank_bm25
 
-    from retrieval.search import Searcher
+    from rectbot.retrieval.search import Searcher
 
     corpus = await open_corpus(database)
     try:
@@ -481,7 +481,7 @@ def cold_starts(library: Path, database: Path, question: str, runs: int) -> tupl
     for _ in range(runs):
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "ask", question], capture_output=True, text=True, cwd=library, env=environment
+            [sys.executable, "-m", "rectbot.bot.cli", "ask", question], capture_output=True, text=True, cwd=library, env=environment
         )
         seconds.append(time.perf_counter() - started)
         if done.returncode != 0:

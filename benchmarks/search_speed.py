@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retrieval.index import ENGINES, IDF_METHODS, IndexParams, PassageIndex, ScoredPassage
+from rectbot.retrieval.index import ENGINES, IDF_METHODS, IndexParams, PassageIndex, ScoredPassage
 
 VOCABULARY_SIZE = 50_000
 MEAN_PASSAGE_TOKENS = 120

@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from retrieval.corpus import Corpus
-from retrieval.evaluation import load_questions
-from retrieval.index import IndexParams
-from retrieval.search import Searcher
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.evaluation import load_questions
+from rectbot.retrieval.index import IndexParams
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "tests" / "data" / "dev_questions.json"

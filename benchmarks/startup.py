@@ -7,7 +7,7 @@ measured with the same interpreter, database and questions as this checkout ("af
 PYTHONPATH set to its own checkout, and the two checkouts take turns, so both see the same machine load.
 
   help       `rectbot --help`: a new process until it exits (median of --runs)
-  import     `import bot.cli`, cumulative, as `python -X importtime` reports it (median of --runs)
+  import     `import rectbot.bot.cli` (or bot.cli in a checkout before 0.2.0), cumulative, as `python -X importtime` reports it (median of --runs)
   ask        `rectbot ask "第一书记怎么开展工作"` on an existing seed database: a new process until it exits
              after printing the answer (median of --runs; one unmeasured run first builds the index and caches)
   ready      `rectbot serve wecom`: a new process until /readyz answers 200 (/healthz before /readyz existed)
@@ -61,16 +61,40 @@ class Checkout:
     late: int = 0  # burst questions answered after WeCom's deadline (empty passive reply)
     health: list[float] = field(default_factory=list)
 
+    @property
+    def namespaced(self) -> bool:
+        """Whether this checkout installs as rectbot.bot (since 0.2.0) rather than as bare bot and retrieval."""
+        return '"rectbot.bot" = "bot"' in (self.library / "pyproject.toml").read_text(encoding="utf-8")
+
+    @property
+    def module(self) -> str:
+        """The CLI's module name in this checkout."""
+        return "rectbot.bot.cli" if self.namespaced else "bot.cli"
+
+    def code_path(self) -> Path:
+        """What PYTHONPATH needs for this checkout's code: the checkout, or a folder in which rectbot/bot,
+        rectbot/retrieval and rectbot/seeds link to it (what the package-dir mapping does when installed)."""
+        if not self.namespaced:
+            return self.library
+        shim = self.library.parent / f".{self.library.name}-as-installed"
+        for name in ("bot", "retrieval", "seeds"):
+            link = shim / "rectbot" / name
+            if not link.exists():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(self.library / name)
+        return shim
+
     def environment(self, **extra: str) -> dict[str, str]:
         """The environment of a process of this checkout: its code, its database."""
         environment = {k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")}
-        environment.update({"PYTHONPATH": str(self.library), "RECTBOT_STORAGE_DATABASE": str(self.database), **extra})
+        environment.update({"PYTHONPATH": str(self.code_path()), "RECTBOT_STORAGE_DATABASE": str(self.database),
+                            **extra})
         return environment
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run `python -m bot.cli ARGS` of this checkout to its end."""
+        """Run `python -m <the CLI> ARGS` of this checkout to its end."""
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=self.library,
+            [sys.executable, "-m", self.module, *args], capture_output=True, text=True, cwd=self.library,
             env=self.environment(),
         )
         if done.returncode != 0:
@@ -86,12 +110,12 @@ def timed(checkout: Checkout, *args: str) -> tuple[float, str]:
 
 
 def import_seconds(checkout: Checkout) -> float:
-    """Cumulative import time of bot.cli as `python -X importtime` reports it."""
+    """Cumulative import time of the CLI's module as `python -X importtime` reports it."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import bot.cli"], capture_output=True, text=True,
+        [sys.executable, "-X", "importtime", "-c", f"import {checkout.module}"], capture_output=True, text=True,
         cwd=checkout.library, env=checkout.environment(),
     )
-    line = next(line for line in done.stderr.splitlines() if line.rstrip().endswith("| bot.cli"))
+    line = next(line for line in done.stderr.splitlines() if line.rstrip().endswith(f"| {checkout.module}"))
     return int(line.split("|")[1]) / 1e6
 
 
@@ -137,7 +161,7 @@ async def serve_once(checkout: Checkout, questions: list[str], burst: int, datab
     )
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "wecom", cwd=checkout.library, env=environment,
+        sys.executable, "-m", checkout.module, "serve", "wecom", cwd=checkout.library, env=environment,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
     theirs = WeChatCrypto(TOKEN, KEY, CORP_ID)
@@ -215,7 +239,7 @@ def main() -> int:
     parser.add_argument("--passages", type=int, default=0, help="serve a seed-like corpus of ~N passages instead")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from retrieval.evaluation import load_questions
+    from rectbot.retrieval.evaluation import load_questions
 
     questions = [q.q for q in load_questions(QUESTIONS)]
     with tempfile.TemporaryDirectory(prefix="rectbot-startup-") as temporary:
@@ -241,7 +265,7 @@ def main() -> int:
             for checkout in checkouts:
                 database = work / f"large-{checkout.library.name}" / "rectbot.sqlite3"
                 subprocess.run(
-                    [sys.executable, "-m", "bot.cli", "ingest", str(folder)], capture_output=True, check=True,
+                    [sys.executable, "-m", checkout.module, "ingest", str(folder)], capture_output=True, check=True,
                     cwd=checkout.library, env=checkout.environment(RECTBOT_STORAGE_DATABASE=str(database)),
                 )
                 databases[checkout.name] = database
@@ -253,7 +277,7 @@ def main() -> int:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; `rectbot ask \"{QUESTION}\"`; serving {corpus}")
     rows = [
         ("rectbot --help", lambda c: seconds(c.help)),
-        ("import bot.cli", lambda c: seconds(c.imports)),
+        ("import the CLI module", lambda c: seconds(c.imports)),
         ("rectbot ask (seed database)", lambda c: seconds(c.ask)),
         ("serve wecom: start -> ready", lambda c: seconds(c.ready)),
         ("serve: first question (typo)", lambda c: milliseconds(c.first)),

@@ -33,12 +33,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import retrieval.corpus as corpus_module
-from retrieval.corpus import Corpus
-from retrieval.index import IndexParams
-from retrieval.text import HAN_RUN, normalize
-from retrieval.token_cache import Progress, Segment, TokenCache, TokenLists
-from retrieval.tokenizer import PassageTokens, Tokenizer
+import rectbot.retrieval.corpus as corpus_module
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.index import IndexParams
+from rectbot.retrieval.text import HAN_RUN, normalize
+from rectbot.retrieval.token_cache import Progress, Segment, TokenCache, TokenLists
+from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from retrieval.db import Database, Migration, timestamp
+from rectbot.retrieval.db import Database, Migration, timestamp
 
 # The chat log's named migrations. These two keep the names the corpus store gave them when it held these tables,
 # so a database from then is recognised as migrated; later ones start with "chatlog_".

@@ -18,20 +18,29 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
-from retrieval.text import safe_text
+from rectbot.bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
+from rectbot.retrieval.text import safe_text
 
 if TYPE_CHECKING:
-    from bot.config import Config
-    from retrieval.corpus import Corpus, Progress
-    from retrieval.parsing import ParsePool
-    from retrieval.store import DocumentRow
+    from rectbot.bot.config import Config
+    from rectbot.retrieval.corpus import Corpus, Progress
+    from rectbot.retrieval.parsing import ParsePool
+    from rectbot.retrieval.store import DocumentRow
 
 logger = logging.getLogger(__name__)
 
 
 class CommandError(Exception):
-    """A problem to report to the user in one line, with exit status 2."""
+    """A usage problem (a bad argument or setting) to report in one line, with exit status 2."""
+
+
+class NeverRaised(Exception):
+    """Stands for the exceptions of a library that is not installed."""
+
+
+class Failure(Exception):
+    """Work that could not be done (a database that cannot be opened, a network error), reported in one line
+    with exit status 1."""
 
 
 SIGPIPE_STATUS = 141  # what a shell reports for a program stopped by SIGPIPE, as `yes | head` is
@@ -62,12 +71,28 @@ def terminal_progress(stream: TextIO) -> Progress | None:
     return show
 
 
+def announce_first_run(config: Config, stream: TextIO) -> None:
+    """Say where a new database goes and what it starts with: a missing seed folder is never silent."""
+    from rectbot.retrieval.formats import SUPPORTED_SUFFIXES
+
+    database, seeds = config.storage.database, config.corpus.seeds
+    if database.exists():
+        return
+    found = [p for p in seeds.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES] if seeds.is_dir() else []
+    if found:
+        print(f"首次运行：正在导入 {len(found)} 份种子报告到 {database.parent} …", file=stream)
+    else:
+        print(f"rectbot: first run: no seed reports in {seeds}; the database at {database} starts empty "
+              "(add documents with `rectbot ingest PATH`)", file=stream)
+
+
 async def open_corpus(config: Config, progress: Progress | None = None) -> Corpus:
     """Open the configured corpus, turning storage failures into a clear message."""
     import sqlite3
 
-    from retrieval.corpus import Corpus
+    from rectbot.retrieval.corpus import Corpus
 
+    announce_first_run(config, sys.stderr)
     try:
         return await Corpus.open(
             config.storage.database,
@@ -78,15 +103,23 @@ async def open_corpus(config: Config, progress: Progress | None = None) -> Corpu
             parser=parse_pool(config),
         )
     except (sqlite3.DatabaseError, OSError) as error:
-        raise CommandError(f"cannot open database {config.storage.database}: {error}") from None
+        raise Failure(f"cannot open database {config.storage.database}: {error}") from None
 
 
 @asynccontextmanager
-async def opened_corpus(config: Config, progress: Progress | None = None) -> AsyncIterator[Corpus]:
+async def opened_corpus(
+    config: Config, progress: Progress | None = None, *, to_search: bool = False
+) -> AsyncIterator[Corpus]:
     """The configured corpus, open for the block and closed after it, whatever happens in it; opening it shows
-    `progress` (default: a progress line on a terminal)."""
+    `progress` (default: a progress line on a terminal). `to_search`: an empty corpus is a Failure, not a
+    silent "nothing found" for every question."""
     corpus = await open_corpus(config, progress or terminal_progress(sys.stderr))
     try:
+        if to_search and await corpus.store.count_searchable_passages() == 0:
+            raise Failure(
+                f"the database at {config.storage.database} holds no documents: add some with `rectbot ingest PATH`"
+                + ("" if config.corpus.seeds.is_dir() else f" (the seed folder {config.corpus.seeds} does not exist)")
+            )
         yield corpus
     finally:
         await corpus.close()
@@ -94,7 +127,7 @@ async def opened_corpus(config: Config, progress: Progress | None = None) -> Asy
 
 def parse_pool(config: Config) -> ParsePool:
     """The process's worker pool, or one with the configured limits when they are not the defaults."""
-    from retrieval.parsing import ParseLimits, ParsePool, shared_pool
+    from rectbot.retrieval.parsing import ParseLimits, ParsePool, shared_pool
 
     limits = config.parsing.params()
     return shared_pool() if limits == ParseLimits() else ParsePool(limits)
@@ -102,14 +135,14 @@ def parse_pool(config: Config) -> ParsePool:
 
 async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     """Answer one question, or one per line of standard input with `-`."""
-    from bot.render import result_json, result_plain
-    from retrieval.search import EmptyQuestion
+    from rectbot.bot.render import result_json, result_plain
+    from rectbot.retrieval.search import EmptyQuestion
 
     top = config.search.top_k if args.top is None else args.top
     if top < 1:
         raise CommandError("--top must be at least 1")
     questions = read_questions(sys.stdin) if args.question == "-" else [safe_text(args.question)]
-    async with opened_corpus(config) as corpus:
+    async with opened_corpus(config, to_search=True) as corpus:
         searcher = searcher_for(corpus, config)
         for question in questions:
             if args.question == "-" and not question.strip():
@@ -131,25 +164,70 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def start_line_editing(history: Path) -> bool:
+    """Arrow keys, Home/End and history for input() (readline, where Python has it), history kept in a file."""
+    try:
+        import readline
+    except ImportError:  # Windows: the console edits lines itself
+        return False
+    readline.set_history_length(1000)
+    try:
+        readline.read_history_file(history)
+    except OSError:
+        pass  # no history yet
+    return True
+
+
+def save_history(history: Path) -> None:
+    """Keep the chat's history for next time (a failure only loses the history)."""
+    import readline
+
+    try:
+        readline.write_history_file(history)
+    except OSError as error:
+        logger.warning("cannot save chat history to %s: %s", history, error)
+
+
+def read_line(prompt: str) -> str:
+    """A line typed at the prompt; Ctrl-C clears it (an empty line), Ctrl-D raises EOFError.
+
+    input() runs on the event loop's thread, not a worker: readline and Ctrl-C only work there. While it waits,
+    Ctrl-C raises KeyboardInterrupt at once instead of asyncio's handler cancelling the command after Enter.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return input(prompt)
+    except KeyboardInterrupt:
+        print("^C")
+        return ""
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """An interactive chat on the terminal, with the replies the bots give."""
-    import asyncio
     import getpass
 
-    from bot.access import ChannelName
-    from bot.chatlog import ChatLog
-    from bot.core import Asker, Pending
-    from bot.render import render_plain
+    from rectbot.bot.access import ChannelName
+    from rectbot.bot.chatlog import ChatLog
+    from rectbot.bot.core import Asker, Pending
+    from rectbot.bot.render import render_plain
 
-    async with opened_corpus(config) as corpus:
+    async with opened_corpus(config, to_search=True) as corpus:
         core = build_core(corpus, await ChatLog.open(corpus.store.database), config)
         asker = Asker(channel=ChannelName.CLI, user_id=getpass.getuser(), is_admin=True)
-        print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-D 退出。")
+        history = config.storage.database.with_name("chat-history")
+        editing = sys.stdin.isatty() and start_line_editing(history)
+        print("rectbot 已就绪。输入问题，“帮助”看用法，Ctrl-C 清除这一行，Ctrl-D 退出。")
         while True:
             try:
-                line = await asyncio.to_thread(input, "> ")
+                line = read_line("> ")
             except EOFError:
                 print()
+                if editing:
+                    save_history(history)
                 return 0
             if not line.strip():
                 continue
@@ -162,8 +240,8 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     """Ingest files and folders, one line per file; exit 1 if any was rejected (skipped formats do not count)."""
-    from bot.render import ingest_plain
-    from retrieval.corpus import IngestStatus
+    from rectbot.bot.render import ingest_plain
+    from rectbot.retrieval.corpus import IngestStatus
 
     missing = [path for path in args.paths if not path.exists()]
     if missing:
@@ -180,7 +258,7 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
     """Remove documents (by id) or files (by path), after a confirmation on a terminal or with --yes."""
     import getpass
 
-    from bot.render import removal_plan_plain, removed_plain
+    from rectbot.bot.render import removal_plan_plain, removed_plain
 
     async with opened_corpus(config) as corpus:
         documents = await corpus.store.documents()
@@ -211,7 +289,7 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
     """Rebuild the index from the database."""
-    from bot.render import reindexed_plain
+    from rectbot.bot.render import reindexed_plain
 
     progress = terminal_progress(sys.stderr)
     async with opened_corpus(config, progress) as corpus:
@@ -224,10 +302,14 @@ async def cmd_docs(args: argparse.Namespace, config: Config) -> int:
     """List the documents, filtered by region, date or words in title, source or path."""
     import dataclasses
 
-    from bot.render import document_plain
+    from rectbot.bot.render import document_plain
 
     async with opened_corpus(config) as corpus:
-        documents = [doc for doc in await corpus.store.documents() if wanted(doc, args)]
+        everything = await corpus.store.documents()
+    documents = [doc for doc in everything if wanted(doc, args)]
+    if not everything:
+        print(f"rectbot: the database at {config.storage.database} holds no documents "
+              "(add some with `rectbot ingest PATH`)", file=sys.stderr)
     if args.json:
         print(json.dumps([dataclasses.asdict(doc) for doc in documents], ensure_ascii=False, indent=1))
         return 0
@@ -251,14 +333,14 @@ def wanted(doc: DocumentRow, args: argparse.Namespace) -> bool:
 
 async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     """Run a question file and print the metrics."""
-    from bot.render import eval_plain
-    from retrieval.evaluation import evaluate, load_questions
+    from rectbot.bot.render import eval_plain
+    from rectbot.retrieval.evaluation import evaluate, load_questions
 
     try:
         questions = load_questions(args.file)
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError) as error:  # QuestionFileError says where and what the format is
         raise CommandError(f"cannot read question file {args.file}: {error}") from None
-    async with opened_corpus(config) as corpus:
+    async with opened_corpus(config, to_search=True) as corpus:
         report = await evaluate(searcher_for(corpus, config), questions)
     print(eval_plain(report, args.verbose))
     return 0
@@ -266,7 +348,10 @@ async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """Run the chat channels (all configured ones by default) until interrupted."""
-    from telegram.error import InvalidToken, TelegramError
+    try:
+        from telegram.error import InvalidToken, TelegramError
+    except ImportError:  # installed without the telegram extra: there are no Telegram errors to explain
+        InvalidToken = TelegramError = NeverRaised  # noqa: N806
 
     try:
         channels = channels_to_run(config, args.channels)
@@ -275,14 +360,89 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     try:
         # The HTTP host listens (/healthz, /readyz) while the corpus opens.
         await serve(config, channels, lambda: open_corpus(config, terminal_progress(sys.stderr)))
-    except (NoChannel, OSError) as error:
+    except NoChannel as error:
         raise CommandError(str(error)) from None
+    except OSError as error:
+        raise Failure(str(error)) from None
     except InvalidToken as error:
-        raise CommandError(
+        raise Failure(
             f"telegram: {error} The Bot API answered 401 or 404: check telegram.token, and telegram.base_url if set"
         ) from None
     except TelegramError as error:
-        raise CommandError(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
+        raise Failure(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
+    return 0
+
+
+async def cmd_info(args: argparse.Namespace, config: Config) -> int:
+    """What is installed and where: versions, data directory, corpus, index, and every setting in effect."""
+    import platform
+    import sqlite3
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rectbot.bot.config import HOME_ENV, data_home
+    from rectbot.bot.render import info_plain
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    database = config.storage.database
+    async with opened_corpus(config) as corpus:
+        files = await corpus.store.count_files()
+        documents = len(await corpus.store.documents())
+        passages = await corpus.store.count_searchable_passages()
+        indexed = len(corpus.index) if corpus.index is not None else 0
+    size = sum(p.stat().st_size for p in database.parent.glob(f"{database.name}*") if p.is_file())
+    facts = [
+        ("rectbot", installed_version()),
+        ("python", f"{platform.python_version()} ({sys.executable})"),
+        ("sqlite", sqlite3.sqlite_version),
+        ("libraries", ", ".join(f"{name} {installed(name)}" for name in
+                                ("rjieba", "jieba", "numpy", "aiosqlite", "python-telegram-bot", "starlette", "uvicorn"))),
+        ("config file", str(config.source) if config.source else "none (defaults and RECTBOT_* variables)"),
+        ("data directory", f"{data_home(os.environ)}" + (f" (from ${HOME_ENV})" if os.environ.get(HOME_ENV) else "")),
+        ("database", f"{database} ({size / 1e6:.1f} MB with its WAL)"),
+        ("corpus", f"{files} files, {documents} documents, {passages} searchable passages"),
+        ("index", f"{corpus.index_dir}: {indexed} passages" + ("" if indexed == passages else " (behind the database)")),
+    ]
+    print(info_plain(facts, config.effective()))
+    return 0
+
+
+async def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    """A consistent copy of the database while bots keep running (SQLite's online backup API)."""
+    import asyncio
+
+    from rectbot.bot.backup import BackupError, backup_database
+    from rectbot.bot.render import backup_plain
+
+    try:
+        report = await asyncio.to_thread(backup_database, config.storage.database, args.file.absolute())
+    except BackupError as error:
+        raise Failure(str(error)) from None
+    print(backup_plain(report))
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace, config: Config) -> int:
+    """The question log, for admins who report upward: CSV or JSON lines on standard output."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from rectbot.bot.chatlog import ChatLog
+    from rectbot.bot.render import questions_csv, questions_jsonl
+
+    since = None
+    if args.since:
+        # A day is counted in the configured time zone, as /stats counts 'today'.
+        since = datetime.fromisoformat(args.since).replace(tzinfo=ZoneInfo(config.chat.timezone))
+    async with opened_corpus(config) as corpus:
+        questions = await (await ChatLog.open(corpus.store.database)).logged_questions(since)
+    sys.stdout.write(questions_csv(questions) if args.csv else questions_jsonl(questions))
+    if not questions:
+        print("rectbot: no questions were asked" + (f" since {args.since}" if args.since else ""), file=sys.stderr)
     return 0
 
 
@@ -295,6 +455,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "remove": cmd_remove,
     "eval": cmd_eval,
     "serve": cmd_serve,
+    "info": cmd_info,
+    "backup": cmd_backup,
+    "export": cmd_export,
 }
 
 
@@ -305,18 +468,56 @@ def date_prefix(text: str) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; --config is accepted by every command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="config file (default: $RECTBOT_CONFIG, else ./config.toml)")
-    common.add_argument(
-        "--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",
-        help=f"logging level: {', '.join(LOG_LEVELS)} (default WARNING)",
+def add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """--config and --log-level, accepted before the command and after it."""
+    parser.add_argument(
+        "--config", type=Path, default=default, help="config file (default: $RECTBOT_CONFIG, else ./config.toml)"
     )
+    parser.add_argument(
+        "--log-level", default="WARNING" if default is None else default, type=str.upper, choices=LOG_LEVELS,
+        metavar="LEVEL", help=f"logging level: {', '.join(LOG_LEVELS)} (default WARNING)",
+    )
+
+
+def installed_version() -> str:
+    """rectbot's version as installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rectbot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+class VersionAction(argparse.Action):
+    """--version: looked up only when asked, so `rectbot --help` stays fast."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print rectbot's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"rectbot {installed_version()}")
+        parser.exit()
+
+
+def day(text: str) -> str:
+    """An --since value for export: YYYY-MM-DD."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; the global options go before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    # After the command they override what was given before it only when given: no defaults of their own.
+    add_global_options(common, argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
         prog="rectbot",
         description="Cited excerpts from real reports on rectifying weak and lax grassroots party organisations.",
     )
+    parser.add_argument("--version", action=VersionAction)
+    add_global_options(parser, None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ask = sub.add_parser("ask", parents=[common], help="answer a question with the best excerpts")
     ask.add_argument("question", help="the question, or - to read one question per line from standard input")
@@ -339,6 +540,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("-v", "--verbose", action="store_true", help="one line per question")
     serving = sub.add_parser("serve", parents=[common], help="run the chat bots (default: every configured channel)")
     serving.add_argument("channels", nargs="*", metavar="CHANNEL", help=f"one of: {', '.join(CHANNELS)}")
+    sub.add_parser("info", parents=[common], help="versions, data directory, corpus, index and settings in effect")
+    backup = sub.add_parser("backup", parents=[common], help="copy the database safely while rectbot runs")
+    backup.add_argument("file", type=Path, help="the new file to write (never overwritten)")
+    export = sub.add_parser("export", parents=[common], help="export the question log")
+    export.add_argument("what", choices=("questions",), help="what to export: questions")
+    export.add_argument("--since", type=day, help="only questions asked on or after YYYY-MM-DD (chat.timezone)")
+    export.add_argument("--csv", action="store_true", help="CSV with a header row (default: one JSON object per line)")
     return parser
 
 
@@ -347,19 +555,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import asyncio  # after parsing: `rectbot --help` needs neither asyncio nor the config machinery
 
-    from bot.config import ConfigError, load_config
-    from bot.logs import RedactSecrets, configure_logging
+    from rectbot.bot.config import ConfigError, load_config
+    from rectbot.bot.logs import RedactSecrets, configure_logging
 
     redactor = RedactSecrets(())
     try:
         config = load_config(args.config)
         redactor = RedactSecrets(config.secrets())
-        configure_logging(args.log_level, config.secrets())
+        configure_logging(args.log_level, config.secrets(), config.logging.format, config.logging.sql)
         return asyncio.run(COMMANDS[args.command](args, config))
-    except (ConfigError, CommandError) as error:
+    except (ConfigError, CommandError, Failure) as error:
         # Messages can quote what a library said, and libraries quote tokens: redacted as the logs are.
         print(f"rectbot: {safe_text(redactor.redact(str(error)))}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(error, Failure) else 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

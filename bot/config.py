@@ -9,26 +9,38 @@ and its choices from the library (IndexParams, PassageParams, SearchParams, Pars
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from retrieval.index import Engine, IdfMethod, IndexParams
-from retrieval.parsing import ParseLimits
-from retrieval.passages import PassageParams
-from retrieval.search import SearchParams
-from retrieval.text import Script
+from rectbot.bot.logs import LogFormat
+from rectbot.retrieval.index import Engine, IdfMethod, IndexParams
+from rectbot.retrieval.parsing import ParseLimits
+from rectbot.retrieval.passages import PassageParams
+from rectbot.retrieval.search import SearchParams
+from rectbot.retrieval.text import Script
 
-BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+def bundled_seeds() -> Path:
+    """The five seed reports shipped inside the package (rectbot.seeds, package data)."""
+    spec = importlib.util.find_spec("rectbot.seeds")
+    # A namespace package: installed, one folder; installed editable, the repository's seeds/ and a finder hook.
+    folders = [Path(p) for p in (spec.submodule_search_locations or []) if Path(p).is_dir()] if spec else []
+    return folders[0] if folders else Path(__file__).resolve().parent.parent / "seeds"
+
+
+BUNDLED_SEEDS = bundled_seeds()
 # Old key name -> its new name. An old name still works (in the file and as RECTBOT_<SECTION>_<KEY>) when the new
 # one is not set, with a warning at start-up; both set to different values is an error.
 RENAMED = {"wecom.host": "http.host", "wecom.port": "http.port"}
 ENV_PREFIX = "RECTBOT_"
 CONFIG_ENV = "RECTBOT_CONFIG"
+HOME_ENV = "RECTBOT_HOME"
 
 # The library's defaults, which the keys that set its parameters share.
 _INDEX, _PASSAGES, _SEARCH, _PARSING = IndexParams(), PassageParams(), SearchParams(), ParseLimits()
@@ -51,12 +63,26 @@ def library_params(params_class: type[P], section: Any) -> P:
     return params_class(**values)
 
 
+DATABASE_NAME = "rectbot.sqlite3"
+
+
+def data_home(environ: Mapping[str, str]) -> Path:
+    """Where rectbot keeps its data when no config names a database: $RECTBOT_HOME, else the platform's user
+    data folder (~/.local/share/rectbot on Linux), so that every shell and service finds the same database."""
+    if environ.get(HOME_ENV):
+        return Path(environ[HOME_ENV]).expanduser().absolute()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("rectbot", appauthor=False))
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     database: Path = setting(
-        Path("rectbot-data/rectbot.sqlite3"),
-        "SQLite database file; the index and jieba cache are kept beside it. Relative paths in a config "
-        "file are relative to that file.",
+        Path(DATABASE_NAME),
+        "SQLite database file; the index and caches are kept beside it. Default: rectbot.sqlite3 in the data "
+        "directory ($RECTBOT_HOME, else the user data folder, ~/.local/share/rectbot on Linux). Relative paths in "
+        "a config file are relative to that file.",
     )
 
 
@@ -144,6 +170,12 @@ class ParsingConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    format: LogFormat = setting(LogFormat.TEXT, "Log lines: text (for people) or json (one object per line, for log collectors).")
+    sql: bool = setting(False, "Also log every SQL statement (aiosqlite) at --log-level DEBUG; off, DEBUG stays readable.")
+
+
+@dataclass(frozen=True)
 class DisplayConfig:
     script: Script = setting(
         Script.SIMPLIFIED,
@@ -193,12 +225,28 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     parsing: ParsingConfig = field(default_factory=ParsingConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     wecom: WeComConfig = field(default_factory=WeComConfig)
     source: Path | None = None  # the file this was read from, if any
     renamed: tuple[str, ...] = ()  # a warning per old key name used (see RENAMED)
+
+    def effective(self) -> list[tuple[str, str]]:
+        """Every key and the value in effect ('section.key', shown value); secrets only say whether they are set."""
+        shown = []
+        for name, cls in sections().items():
+            for f in dataclasses.fields(cls):
+                value = getattr(getattr(self, name), f.name)
+                if f.metadata["secret"]:
+                    text = "(set)" if value else "(not set)"
+                elif isinstance(value, tuple):
+                    text = ", ".join(map(str, value)) or "(none)"
+                else:
+                    text = str(value) if value != "" else "(empty)"
+                shown.append((f"{name}.{f.name}", text))
+        return shown
 
     def secrets(self) -> list[str]:
         """The values of every secret key that is set, for the log filter."""
@@ -276,7 +324,7 @@ def declared_keys() -> dict[str, str]:
 
 def environment_names() -> dict[str, str]:
     """Every environment variable rectbot reads -> what it sets (a key, an old key name, or the config file)."""
-    names = {CONFIG_ENV: "the config file"}
+    names = {CONFIG_ENV: "the config file", HOME_ENV: "the data directory"}
     for key in [*declared_keys(), *RENAMED]:
         names[_env_name(key)] = key
     return names
@@ -299,7 +347,7 @@ def _check_environment(environ: dict[str, str]) -> None:
         same = [f"${env}" for env, key in known.items() if key.startswith(f"{section}.") and key not in RENAMED]
         raise ConfigError(f"unknown environment variable ${name}; known for [{section}]: {', '.join(same)}")
     raise ConfigError(
-        f"unknown environment variable ${name}; known: ${CONFIG_ENV} and {ENV_PREFIX}<SECTION>_<KEY> for the "
+        f"unknown environment variable ${name}; known: ${CONFIG_ENV}, ${HOME_ENV} and {ENV_PREFIX}<SECTION>_<KEY> for the "
         f"sections {', '.join(sections())}"
     )
 
@@ -412,6 +460,8 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
                     raise ConfigError(f"config keys {new[0]} and {old[0]} are both set, to different values: remove the old one")
                 values[key] = value
                 break
+        if name == "storage" and "database" not in values:
+            values["database"] = data_home(environ) / DATABASE_NAME
         built[name] = cls(**values)
     return Config(**built, source=path, renamed=renamed)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import unicodedata
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -12,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.access import Access, ChannelName, RateLimiter, Verdict
-from bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
-from retrieval.corpus import IngestReport, ReindexReport
-from retrieval.corpus import Corpus
-from retrieval.search import Confidence, Hit, Searcher
-from retrieval.store import DocumentRow, PassageRow, Removal
-from retrieval.text import safe_text
+from rectbot.bot.access import Access, ChannelName, RateLimiter, Verdict
+from rectbot.bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
+from rectbot.retrieval.corpus import IngestReport, ReindexReport
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Confidence, Hit, Searcher
+from rectbot.retrieval.store import DocumentRow, PassageRow, Removal
+from rectbot.retrieval.text import safe_text
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,16 @@ CONFIRM_DELETE_COMMAND = re.compile(r"^\s*确认删除\s*(\d{1,9})\s*$")
 CONFIRM_SECONDS = 300  # how long a 删除 N waits for its 确认删除 N
 CONTEXT_RADIUS = 1  # passages shown before and after an excerpt
 TOKEN_BYTES = 9  # an answer's button token: 72 random bits, 12 URL-safe characters
+
+
+_TRAILING_PUNCTUATION = re.compile(r"[\s!.,;:~。，、；：！～…]+$")
+
+
+def command_form(message: str) -> str:
+    """A message as command words are matched: full-width forms made half-width (ＮＦＫＣ: 上下文２ -> 上下文2),
+    lower case, trailing punctuation dropped (更多！ and 更多。 are 更多); a message of punctuation alone is kept."""
+    folded = unicodedata.normalize("NFKC", message).strip().lower()
+    return _TRAILING_PUNCTUATION.sub("", folded) or folded
 
 
 @dataclass(frozen=True)
@@ -239,22 +250,22 @@ class Core:
     async def handle(self, asker: Asker, text: str) -> Reply:
         """Answer one text message: a command word or a question (channels call admit() first)."""
         message = safe_text(text).strip()
-        word = message.lower()
+        word = command_form(message)
         if word in HELP_WORDS:
             return Notice("help", HELP_TEXT)
         if word in MORE_WORDS:
             return await self.more(asker)
-        if match := CONTEXT_COMMAND.match(message):
+        if match := CONTEXT_COMMAND.match(word):
             return await self.context(asker, int(match.group(1)))
-        if match := DOCUMENT_COMMAND.match(message):
+        if match := DOCUMENT_COMMAND.match(word):
             return await self.document(int(match.group(1)))
         if word in STATS_WORDS:
             return await self.stats(asker)
         if word in REINDEX_WORDS:
             return self.reindex(asker)
-        if match := DELETE_COMMAND.match(message):
+        if match := DELETE_COMMAND.match(word):
             return await self.ask_to_remove(asker, int(match.group(1)))
-        if match := CONFIRM_DELETE_COMMAND.match(message):
+        if match := CONFIRM_DELETE_COMMAND.match(word):
             return await self.remove(asker, int(match.group(1)))
         return await self.ask(asker, message)
 

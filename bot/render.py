@@ -9,11 +9,17 @@ channel (WeCom's XML refuses them, UTF-8 cannot encode surrogates), whatever the
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import html
+import io
+import json
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from bot.core import (
+from rectbot.bot.backup import BackupReport
+from rectbot.bot.chatlog import LoggedQuestion
+from rectbot.bot.core import (
     Answer,
     ConfirmRemoval,
     Context,
@@ -28,12 +34,12 @@ from bot.core import (
     Silence,
     Stats,
 )
-from retrieval.corpus import IngestReport, IngestStatus, ReindexReport
-from retrieval.evaluation import EvalReport
-from retrieval.formats import Rejection
-from retrieval.search import Hit, SearchResult
-from retrieval.store import DocumentRow, Removal
-from retrieval.text import Script, in_script, safe_text
+from rectbot.retrieval.corpus import IngestReport, IngestStatus, ReindexReport
+from rectbot.retrieval.evaluation import EvalReport
+from rectbot.retrieval.formats import Rejection
+from rectbot.retrieval.search import Hit, SearchResult
+from rectbot.retrieval.store import DocumentRow, Removal
+from rectbot.retrieval.text import Script, in_script, safe_text
 
 UNKNOWN_DATE = "日期不详"
 UNKNOWN_SOURCE = "来源不详"
@@ -482,3 +488,36 @@ def eval_plain(report: EvalReport, verbose: bool = False) -> str:
         f"Abstain {report.abstain_rate:.3f}",
     ]
     return safe_text("\n".join(lines))
+
+
+def info_plain(facts: Sequence[tuple[str, str]], settings: Sequence[tuple[str, str]]) -> str:
+    """`rectbot info`: what is installed and where, then every setting in effect (secrets only as set or not)."""
+    width = max(len(label) for label, _ in facts)
+    lines = [f"{label:<{width}}  {value}" for label, value in facts]
+    lines += ["", "configuration in effect (environment over file over default):"]
+    lines += [f"  {key} = {value}" for key, value in settings]
+    return "\n".join(lines)
+
+
+def backup_plain(report: BackupReport) -> str:
+    """The one line `rectbot backup` prints."""
+    return (f"backed up to {report.target} ({report.size / 1e6:.1f} MB: {report.documents} documents, "
+            f"{report.questions} questions); restore by stopping rectbot and putting it in place of the database")
+
+
+EXPORT_FIELDS = ("id", "asked_at", "channel", "chat_type", "question", "answered", "excerpts", "votes_up", "votes_down")
+
+
+def questions_csv(questions: Sequence[LoggedQuestion]) -> str:
+    """The question log as CSV with a header row (UTF-8 with BOM: Excel on Windows then reads the Chinese)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_FIELDS)
+    for q in questions:
+        writer.writerow([getattr(q, name) for name in EXPORT_FIELDS])
+    return "\ufeff" + buffer.getvalue()
+
+
+def questions_jsonl(questions: Sequence[LoggedQuestion]) -> str:
+    """The question log as one JSON object per line."""
+    return "".join(json.dumps(dataclasses.asdict(q), ensure_ascii=False) + "\n" for q in questions)

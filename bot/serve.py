@@ -7,6 +7,7 @@ is built, and asyncio (0.08 s: it loads ssl) only when serving, so `rectbot ask`
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import signal
 import time
@@ -16,19 +17,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.access import Access, ChannelName, RateLimiter
+from rectbot.bot.access import Access, ChannelName, RateLimiter
 
 if TYPE_CHECKING:
     import asyncio
 
     from starlette.routing import BaseRoute
 
-    from bot.chatlog import ChatLog
-    from bot.config import Config
-    from bot.core import Core
-    from bot.http import HttpHost
-    from retrieval.corpus import Corpus
-    from retrieval.search import Searcher
+    from rectbot.bot.chatlog import ChatLog
+    from rectbot.bot.config import Config
+    from rectbot.bot.core import Core
+    from rectbot.bot.http import HttpHost
+    from rectbot.retrieval.corpus import Corpus
+    from rectbot.retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
 
@@ -61,24 +62,29 @@ class ChannelKind:
     settings: Callable[[Config], dict[str, object]]  # each setting it needs, as the user sets it -> its value
     access: Callable[[Config], Access]
     build: Callable[[Core, Config], Channel]  # imports the channel's libraries
+    requires: tuple[str, ...] = ()  # modules of its optional dependencies (the extra named after the channel)
 
     def missing(self, config: Config) -> list[str]:
         """The settings it needs that are not set."""
         return [name for name, value in self.settings(config).items() if not value]
 
+    def uninstalled(self) -> list[str]:
+        """The modules it needs that are not installed (rectbot was installed without its extra)."""
+        return [module for module in self.requires if importlib.util.find_spec(module) is None]
+
 
 def telegram_channel(core: Core, config: Config) -> Channel:
     """The Telegram bot, long-polling."""
-    from bot.telegram import TelegramChannel
+    from rectbot.bot.telegram import TelegramChannel
 
     return TelegramChannel(core, config.telegram)
 
 
 def wecom_channel(core: Core, config: Config) -> Channel:
     """The WeCom callback; it sends results of slow work only when the Secret and AgentId are set."""
-    from bot.wecom import WeComChannel
-    from bot.wecom_api import WeComApi
-    from bot.wecom_crypto import CryptoError, WeComCrypto
+    from rectbot.bot.wecom import WeComChannel
+    from rectbot.bot.wecom_api import WeComApi
+    from rectbot.bot.wecom_crypto import CryptoError, WeComCrypto
 
     settings = config.wecom
     try:
@@ -103,6 +109,7 @@ CHANNELS: dict[ChannelName, ChannelKind] = {
                 config.telegram.admins, config.telegram.allowed_users, config.telegram.allowed_chats
             ),
             build=telegram_channel,
+            requires=("telegram",),
         ),
         ChannelKind(
             ChannelName.WECOM,
@@ -113,6 +120,7 @@ CHANNELS: dict[ChannelName, ChannelKind] = {
             },
             access=lambda config: Access.from_ids(config.wecom.admins, config.wecom.allowed_users),
             build=wecom_channel,
+            requires=("cryptography", "httpx", "defusedxml"),
         ),
     ]
 }
@@ -141,19 +149,24 @@ def channels_to_run(config: Config, requested: list[str]) -> list[str]:
     for name in channels:
         if missing := CHANNELS[name].missing(config):
             raise NoChannel(f"cannot start {name}: set {', '.join(missing)}")
+        if uninstalled := CHANNELS[name].uninstalled():
+            raise NoChannel(
+                f"cannot start {name}: {', '.join(uninstalled)} not installed; install the extra: "
+                f"pip install 'rectbot[{name}]' (or 'rectbot[all]')"
+            )
     return channels
 
 
 def searcher_for(corpus: Corpus, config: Config) -> Searcher:
     """A searcher with the configured parameters."""
-    from retrieval.search import Searcher
+    from rectbot.retrieval.search import Searcher
 
     return Searcher.over(corpus, config.search.params())
 
 
 def build_core(corpus: Corpus, chatlog: ChatLog, config: Config) -> Core:
     """The platform-neutral core with the configured search, limits and every channel's allow-lists."""
-    from bot.core import Core
+    from rectbot.bot.core import Core
 
     return Core(
         corpus,
@@ -197,8 +210,8 @@ async def serve(
     SIGINT or SIGTERM); a channel that fails stops the others. The corpus is closed at the end."""
     import asyncio
 
-    from bot.chatlog import ChatLog
-    from bot.http import HttpHost
+    from rectbot.bot.chatlog import ChatLog
+    from rectbot.bot.http import HttpHost
 
     if stop is None:
         stop = asyncio.Event()

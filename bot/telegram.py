@@ -28,9 +28,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.access import ChannelName
-from bot.config import TelegramConfig
-from bot.core import (
+from rectbot.bot.access import ChannelName
+from rectbot.bot.config import TelegramConfig
+from rectbot.bot.core import (
     EXPIRED,
     FAILED,
     HELP_TEXT,
@@ -46,7 +46,7 @@ from bot.core import (
     Reply,
     Silence,
 )
-from bot.render import clip, render_telegram
+from rectbot.bot.render import clip, render_telegram
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute

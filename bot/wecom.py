@@ -18,14 +18,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.access import ChannelName
-from bot.core import FAILED, HELP_TEXT, TEXT_ONLY, Core, Download, FetchError, Notice, Pending, Reply, Silence
-from bot.render import render_wecom
-from bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
-from bot.wecom_crypto import CryptoError, WeComCrypto
-from retrieval.text import safe_text
-from retrieval.corpus import MAX_FILE_BYTES
-from retrieval.documents import SUPPORTED_SUFFIXES
+from rectbot.bot.access import ChannelName
+from rectbot.bot.core import FAILED, HELP_TEXT, TEXT_ONLY, Core, Download, FetchError, Notice, Pending, Reply, Silence
+from rectbot.bot.render import render_wecom
+from rectbot.bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
+from rectbot.bot.wecom_crypto import CryptoError, WeComCrypto
+from rectbot.retrieval.text import safe_text
+from rectbot.retrieval.corpus import MAX_FILE_BYTES
+from rectbot.retrieval.documents import SUPPORTED_SUFFIXES
 
 logger = logging.getLogger(__name__)
 

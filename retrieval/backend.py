@@ -14,7 +14,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from retrieval.index import (
+from rectbot.retrieval.index import (
     FORMAT_VERSION,
     IndexParams,
     PassageIndex,
@@ -24,9 +24,9 @@ from retrieval.index import (
     write_atomically,
     write_json,
 )
-from retrieval.query import Query
-from retrieval.segments import Segment, SegmentBuilder
-from retrieval.tokenizer import PassageTokens, bigrams
+from rectbot.retrieval.query import Query
+from rectbot.retrieval.segments import Segment, SegmentBuilder
+from rectbot.retrieval.tokenizer import PassageTokens, bigrams
 
 logger = logging.getLogger(__name__)
 

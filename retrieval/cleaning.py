@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from retrieval.formats import NUMBERED_HEADING
-from retrieval.lines import Kind, Line, is_body
-from retrieval.text import HAN, TONE_VOWELS, safe_text, strip_pinyin_notes
+from rectbot.retrieval.formats import NUMBERED_HEADING
+from rectbot.retrieval.lines import Kind, Line, is_body
+from rectbot.retrieval.text import HAN, TONE_VOWELS, safe_text, strip_pinyin_notes
 
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")

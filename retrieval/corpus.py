@@ -16,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Rejection, Section
-from retrieval.backend import SearchIndex, SearchIndexBuilder
-from retrieval.index import IndexParams, StaleIndex
-from retrieval.parsing import ParsePool, shared_pool
-from retrieval.places import bundled_gazetteer
-from retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
-from retrieval.store import FileRecord, Removal, Store, StoredArticle
-from retrieval.text import text_fingerprint
-from retrieval.token_cache import TokenCache, TokenSession
-from retrieval.tokenizer import PassageTokens, Tokenizer
+from rectbot.retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Rejection, Section
+from rectbot.retrieval.backend import SearchIndex, SearchIndexBuilder
+from rectbot.retrieval.index import IndexParams, StaleIndex
+from rectbot.retrieval.parsing import ParsePool, shared_pool
+from rectbot.retrieval.places import bundled_gazetteer
+from rectbot.retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
+from rectbot.retrieval.store import FileRecord, Removal, Store, StoredArticle
+from rectbot.retrieval.text import text_fingerprint
+from rectbot.retrieval.token_cache import TokenCache, TokenSession
+from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.cleaning import (
+from rectbot.retrieval.cleaning import (
     clean_line,
     drop_related_lists,
     drop_running_headers,
@@ -24,7 +24,7 @@ from retrieval.cleaning import (
     mark_chrome,
     mark_menus,
 )
-from retrieval.formats import (
+from rectbot.retrieval.formats import (
     NUMBERED_HEADING,
     READERS,
     SUPPORTED_SUFFIXES,
@@ -35,8 +35,8 @@ from retrieval.formats import (
     check_text_length,
     reader_for,
 )
-from retrieval.lines import CLAUSE_END, Kind, Line, is_body, make_line
-from retrieval.metadata import (
+from rectbot.retrieval.lines import CLAUSE_END, Kind, Line, is_body, make_line
+from rectbot.retrieval.metadata import (
     closing_author,
     cut_meta_tail,
     header_author,
@@ -45,8 +45,8 @@ from retrieval.metadata import (
     read_fields,
     read_metadata_line,
 )
-from retrieval.places import article_region
-from retrieval.titles import headline, is_exclaimed_heading, title_candidate
+from rectbot.retrieval.places import article_region
+from rectbot.retrieval.titles import headline, is_exclaimed_heading, title_candidate
 
 logger = logging.getLogger(__name__)
 

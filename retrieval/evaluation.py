@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.search import Searcher
-from retrieval.text import normalize_for_phrase_match
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.text import normalize_for_phrase_match
 
 
 @dataclass(frozen=True)
@@ -92,18 +92,47 @@ class EvalReport:
         return [r for r in self.answerable if r.hits == 0 and r.related == 0]
 
 
+KINDS = ("lexical", "paraphrase", "traditional", "abstain")
+FORMAT = (
+    'a JSON list of objects {"id": "q1", "q": "the question", "any": ["phrase", ...], "all": ["phrase", ...], '
+    f'"kind": {" | ".join(KINDS)}}} ("any", "all" and "kind" optional)'
+)
+
+
+class QuestionFileError(ValueError):
+    """A question file that is not in the format evaluation reads; the message says where and what it expects."""
+
+
 def load_questions(path: Path) -> list[Question]:
-    """Read a question file in the format of tests/data/dev_questions.json (extra fields are optional)."""
-    entries = json.loads(path.read_text(encoding="utf-8"))
+    """Read a question file in the format of tests/data/dev_questions.json (see FORMAT; extra fields optional)."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise QuestionFileError(f"not JSON ({error}); expected {FORMAT}") from None
     if not isinstance(entries, list):
-        raise ValueError("a question file holds a JSON list of questions")
-    return [
-        Question(
-            str(e["id"]), str(e["q"]), tuple(e.get("any", ())), tuple(e.get("all", ())), e.get("kind", "lexical"),
-            e.get("style"), e.get("abstain"), e.get("half"), e.get("doc"),
-        )
-        for e in entries
-    ]
+        raise QuestionFileError(f"expected {FORMAT}, found a JSON {type(entries).__name__}")
+    return [_question(number, entry) for number, entry in enumerate(entries, start=1)]
+
+
+def _question(number: int, entry: object) -> Question:
+    """One entry of a question file, checked."""
+    where = f"question {number}"
+    if not isinstance(entry, dict):
+        raise QuestionFileError(f"{where} is a JSON {type(entry).__name__}, not an object; expected {FORMAT}")
+    for key in ("id", "q"):
+        if not isinstance(entry.get(key), (str, int)) or entry.get(key) == "":
+            raise QuestionFileError(f'{where} has no "{key}" (a string); expected {FORMAT}')
+    for key in ("any", "all"):
+        phrases = entry.get(key, [])
+        if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
+            raise QuestionFileError(f'{where} ({entry["id"]}): "{key}" must be a list of strings')
+    kind = entry.get("kind", "lexical")
+    if kind not in KINDS:
+        raise QuestionFileError(f'{where} ({entry["id"]}): "kind" must be one of {", ".join(KINDS)}, not {kind!r}')
+    return Question(
+        str(entry["id"]), str(entry["q"]), tuple(entry.get("any", ())), tuple(entry.get("all", ())), kind,
+        entry.get("style"), entry.get("abstain"), entry.get("half"), entry.get("doc"),
+    )
 
 
 async def evaluate(searcher: Searcher, questions: Iterable[Question]) -> EvalReport:

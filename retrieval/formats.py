@@ -132,7 +132,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
     The text is safe_text: controls and non-characters a few stray bytes leave are removed (line-breaking ones
     become newlines), so no passage carries what a channel cannot send.
     """
-    from retrieval.text import safe_text
+    from rectbot.retrieval.text import safe_text
 
     for bom, codec in _BOMS:
         if data.startswith(bom):

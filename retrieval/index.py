@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from retrieval.segments import Segment, fsync_path
+from rectbot.retrieval.segments import Segment, fsync_path
 
 logger = logging.getLogger(__name__)
 

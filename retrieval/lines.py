@@ -6,7 +6,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 
-from retrieval.text import HAN, to_simplified
+from rectbot.retrieval.text import HAN, to_simplified
 
 TERMINAL = tuple("。！？!?…")
 CLAUSE_END = tuple("，,、；;")

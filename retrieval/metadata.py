@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from retrieval.cleaning import TOKEN_PUNCT, is_widget
-from retrieval.formats import NUMBERED_HEADING
-from retrieval.lines import CLOSERS, Kind, Line
-from retrieval.text import HAN, normalize_for_phrase_match, to_simplified
+from rectbot.retrieval.cleaning import TOKEN_PUNCT, is_widget
+from rectbot.retrieval.formats import NUMBERED_HEADING
+from rectbot.retrieval.lines import CLOSERS, Kind, Line
+from rectbot.retrieval.text import HAN, normalize_for_phrase_match, to_simplified
 
 _LABELS = (
     "发布时间|发表时间|发布日期|更新时间|录入时间|时间|日期|文章来源|信息来源|来源|刊名|作者单位|作者|撰稿人|撰稿|记者|通讯员"

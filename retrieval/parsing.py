@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from retrieval.documents import ParsedFile, parse_bytes
-from retrieval.formats import DocumentError, Limit, LimitExceeded, ReadLimits, Rejection
+from rectbot.retrieval.documents import ParsedFile, parse_bytes
+from rectbot.retrieval.formats import DocumentError, Limit, LimitExceeded, ReadLimits, Rejection
 
 logger = logging.getLogger(__name__)
 
 Parse = Callable[[bytes, str, ReadLimits], ParsedFile]  # a module-level function: workers import it by name
 
-_WORKER_MAIN = "import sys; from retrieval.parsing import serve; serve(*sys.argv[1:])"
+_WORKER_MAIN = f"import sys; from {__name__} import serve; serve(*sys.argv[1:])"
 _POLL_SECONDS = 0.2  # how often a waiting parse checks whether its caller gave up
 _START_SECONDS = 60.0
 

@@ -11,7 +11,7 @@ from functools import cache
 from importlib.metadata import distribution
 from pathlib import Path
 
-from retrieval.text import HAN, to_simplified
+from rectbot.retrieval.text import HAN, to_simplified
 
 # Suffixes cut off a province's or city's name for its short name. Longest first, so that 宁夏回族自治区 loses
 # 回族自治区 and not just 区.

@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from retrieval.index import idf_lucene
-from retrieval.tokenizer import Tokenizer, bigrams
-from retrieval.text import MEANINGFUL, is_han, normalize, safe_text
-from retrieval.typos import HomophoneRepair
+from rectbot.retrieval.index import idf_lucene
+from rectbot.retrieval.tokenizer import Tokenizer, bigrams
+from rectbot.retrieval.text import MEANINGFUL, is_han, normalize, safe_text
+from rectbot.retrieval.typos import HomophoneRepair
 
 _LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from retrieval.backend import Candidate, SearchBackend
-from retrieval.places import bundled_gazetteer
-from retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
-from retrieval.store import PassageRow
-from retrieval.text import fingerprint_of_normalized, normalize
-from retrieval.tokenizer import Tokenizer
-from retrieval.typos import HomophoneRepair
+from rectbot.retrieval.backend import Candidate, SearchBackend
+from rectbot.retrieval.places import bundled_gazetteer
+from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
+from rectbot.retrieval.store import PassageRow
+from rectbot.retrieval.text import fingerprint_of_normalized, normalize
+from rectbot.retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.typos import HomophoneRepair
 
 __all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult", "Searcher", "highlight_spans"]
 

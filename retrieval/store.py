@@ -12,9 +12,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from retrieval.db import Database, Migration, timestamp
-from retrieval.documents import Article
-from retrieval.passages import Passage
+from rectbot.retrieval.db import Database, Migration, timestamp
+from rectbot.retrieval.documents import Article
+from rectbot.retrieval.passages import Passage
 
 logger = logging.getLogger(__name__)
 

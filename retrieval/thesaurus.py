@@ -6,7 +6,7 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.text import normalize
+from rectbot.retrieval.text import normalize
 
 
 def data_lines(path: Path) -> list[str]:

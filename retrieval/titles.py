@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from retrieval.formats import NUMBERED_HEADING
-from retrieval.lines import CLAUSE_END, CLOSERS, Kind, Line, han_count, is_body
-from retrieval.metadata import FIELD_PAIR, ORG_ALONE, WHOLLY_BRACKETED, byline, is_name_list
-from retrieval.text import normalize_for_phrase_match, to_simplified
+from rectbot.retrieval.formats import NUMBERED_HEADING
+from rectbot.retrieval.lines import CLAUSE_END, CLOSERS, Kind, Line, han_count, is_body
+from rectbot.retrieval.metadata import FIELD_PAIR, ORG_ALONE, WHOLLY_BRACKETED, byline, is_name_list
+from rectbot.retrieval.text import normalize_for_phrase_match, to_simplified
 
 # A title fused with what follows when a document lost its line breaks: "...制度前言组织生活是...".
 _GENRE_END = ("方案", "报告", "制度", "总结", "计划", "意见", "办法", "细则", "规定", "通知", "决定", "讲话", "发言", "材料", "汇报")

@@ -20,9 +20,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import NamedTuple, Protocol, TypeVar
 
-from retrieval.text import HAN_RUN, MEANINGFUL, normalize
-from retrieval.thesaurus import Thesaurus, data_lines
-from retrieval.typos import repairable, sound
+from rectbot.retrieval.text import HAN_RUN, MEANINGFUL, normalize
+from rectbot.retrieval.thesaurus import Thesaurus, data_lines
+from rectbot.retrieval.typos import repairable, sound
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from retrieval.text import is_han
+from rectbot.retrieval.text import is_han
 
 
 def sound(word: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import xml.etree.ElementTree as ET
 
-from bot.render import render_plain, render_telegram, render_wecom
+from rectbot.bot.render import render_plain, render_telegram, render_wecom
 from testkit.docfactory import make_docx, make_pdf
 
 PIECES = [

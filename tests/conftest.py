@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.chatlog import ChatLog
-from retrieval.corpus import Corpus
-from retrieval.search import Searcher
-from retrieval.tokenizer import Tokenizer
+from rectbot.bot.chatlog import ChatLog
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from retrieval.corpus import Corpus
-from retrieval.index import PassageIndex
-from retrieval.search import Searcher
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.index import PassageIndex
+from rectbot.retrieval.search import Searcher
 
 NEW_REPORT = (
     "某某县推行“红色夜校”整顿软弱涣散村党组织\n\n"

@@ -6,9 +6,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.chatlog import ChatLog
-from bot.core import Asker, Core, Pending
-from retrieval.corpus import Corpus
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Asker, Core, Pending
+from rectbot.retrieval.corpus import Corpus
 from testkit.abuse import assert_valid_for_every_channel, fuzzed_questions, malformed_files
 
 ASKER = Asker(channel="telegram", user_id="7")

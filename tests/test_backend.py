@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import retrieval.index as index_module
-from retrieval.backend import SearchIndex, SearchIndexBuilder
-from retrieval.index import IndexParams, StaleIndex
-from retrieval.query import Query
-from retrieval.tokenizer import PassageTokens, bigrams
+import rectbot.retrieval.index as index_module
+from rectbot.retrieval.backend import SearchIndex, SearchIndexBuilder
+from rectbot.retrieval.index import IndexParams, StaleIndex
+from rectbot.retrieval.query import Query
+from rectbot.retrieval.tokenizer import PassageTokens, bigrams
 from tests.test_index import crash_on_call
 
 VERSIONS = {"tokenizer": "test"}

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import BackupError, backup_database
-from retrieval.corpus import Corpus
-from retrieval.search import Searcher
-from retrieval.tokenizer import Tokenizer
+from rectbot.bot.backup import BackupError, backup_database
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.tokenizer import Tokenizer
 
 
 async def test_a_backup_of_the_seeded_database_answers_like_the_original(

@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot import chatlog as chatlog_module
-from bot.chatlog import AskedQuestion, ChatLog, SavedAnswer
-from retrieval import store as store_module
-from retrieval.corpus import Corpus
-from retrieval.db import timestamp
-from retrieval.store import Removal, Store
+from rectbot.bot import chatlog as chatlog_module
+from rectbot.bot.chatlog import AskedQuestion, ChatLog, SavedAnswer
+from rectbot.retrieval import store as store_module
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.db import timestamp
+from rectbot.retrieval.store import Removal, Store
 from testkit.old_releases import migrated_as_released, release_migrations, written_by_release
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from retrieval.evaluation import load_questions
+from rectbot.bot.cli import main
+from rectbot.retrieval.evaluation import load_questions
 from tests.conftest import DEV_QUESTIONS, ROOT, SEEDS
 
 
@@ -251,7 +251,7 @@ def cli_process(database: Path, cwd: Path, *args: str | bytes, locale: str | Non
         "PYTHONPATH": str(ROOT),
         **({"LC_ALL": locale} if locale else {}),
     }
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment, **popen)
+    return subprocess.Popen([sys.executable, "-m", "rectbot.bot.cli", *args], cwd=cwd, env=environment, **popen)
 
 
 def test_ask_answers_a_question_holding_bytes_that_are_not_utf8(env: Path, tmp_path: Path, capsys) -> None:
@@ -313,7 +313,7 @@ def test_chat_goes_on_after_a_line_that_is_not_utf8(env: Path, tmp_path: Path, c
 
 
 def test_ask_loads_no_chat_channel_and_help_no_search_library(env: Path, tmp_path: Path) -> None:
-    script = ("import sys\nfrom bot.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    script = ("import sys\nfrom rectbot.bot.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
               "print('MODULES', *sorted({name.split('.')[0] for name in sys.modules}))")
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("RECTBOT_")},

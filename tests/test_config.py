@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import BUNDLED_SEEDS, ConfigError, declared_keys, load_config, sections
-from retrieval.index import Engine, IdfMethod, IndexParams
-from retrieval.parsing import ParseLimits
-from retrieval.passages import PassageParams
-from retrieval.search import SearchParams
-from retrieval.text import Script
+from rectbot.bot.config import BUNDLED_SEEDS, ConfigError, declared_keys, load_config, sections
+from rectbot.retrieval.index import Engine, IdfMethod, IndexParams
+from rectbot.retrieval.parsing import ParseLimits
+from rectbot.retrieval.passages import PassageParams
+from rectbot.retrieval.search import SearchParams
+from rectbot.retrieval.text import Script
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -159,8 +159,8 @@ def test_a_bad_display_script_names_the_key_and_the_choices(tmp_path: Path) -> N
 
 
 def test_parsing_limits_reach_the_worker_pool(tmp_path: Path) -> None:
-    from bot.cli import parse_pool
-    from retrieval.parsing import shared_pool
+    from rectbot.bot.cli import parse_pool
+    from rectbot.retrieval.parsing import shared_pool
 
     path = tmp_path / "c.toml"
     path.write_text("[parsing]\nmemory_mb = 300\ncpu_seconds = 5\nwall_seconds = 7.5\n", encoding="utf-8")
@@ -291,8 +291,8 @@ def test_the_readme_states_each_default_as_declared() -> None:
     for line in README.read_text(encoding="utf-8").splitlines():
         if m := re.match(r"^\| `(\w+\.\w+)` \| `([^`|]*)` \|", line):
             rows[m.group(1)] = m.group(2)
-    defaults = load_config(None, environ={})
+    defaults = load_config(None, environ={"RECTBOT_HOME": "/data-directory"})
     for key, stated in rows.items():
         section, name = key.split(".")
-        assert stated == str(getattr(getattr(defaults, section), name)), key
+        assert stated.replace("<data directory>", "/data-directory") == str(getattr(getattr(defaults, section), name)), key
     assert len(rows) >= 20

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.access import Access, RateLimiter, Verdict
-from bot.chatlog import AskedQuestion, ChatLog
-from bot.core import (
+from rectbot.bot.access import Access, RateLimiter, Verdict
+from rectbot.bot.chatlog import AskedQuestion, ChatLog
+from rectbot.bot.core import (
     Answer,
     CONTEXT_RADIUS,
     AnswerRef,
@@ -28,9 +28,9 @@ from bot.core import (
     Silence,
     Stats,
 )
-from bot.render import render_plain
-from retrieval.corpus import Corpus
-from retrieval.search import Searcher
+from rectbot.bot.render import render_plain
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Searcher
 from testkit.docfactory import make_docx
 
 USER = Asker(channel="telegram", user_id="1001")

@@ -9,8 +9,8 @@ from pathlib import Path
 import opencc
 import pytest
 
-from retrieval.corpus import Corpus
-from retrieval.search import Confidence, Searcher
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Confidence, Searcher
 from tests.conftest import SEEDS
 from tests.corpus_helpers import NEW_REPORT, UNRELATED_SENTENCES, search_texts
 

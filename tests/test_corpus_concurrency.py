@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus, files_under
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus, files_under
+from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import SEEDS
 from tests.corpus_helpers import NEW_REPORT, hold, search_texts
 

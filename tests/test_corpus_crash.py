@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import retrieval.backend as backend
-from retrieval.corpus import Corpus, files_under
-from retrieval.index import PassageIndex
-from retrieval.store import Store
-from retrieval.tokenizer import Tokenizer
+import rectbot.retrieval.backend as backend
+from rectbot.retrieval.corpus import Corpus, files_under
+from rectbot.retrieval.index import PassageIndex
+from rectbot.retrieval.store import Store
+from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import SEEDS
 from tests.corpus_helpers import NEW_REPORT, forbid_full_builds, search_texts
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus
-from retrieval.search import Searcher
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Searcher
 from tests.conftest import SEEDS
 from tests.corpus_helpers import NEW_REPORT, UNRELATED_SENTENCES, forbid_full_builds, search_texts
 

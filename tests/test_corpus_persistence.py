@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.corpus import Corpus
-from retrieval.passages import PassageParams
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.passages import PassageParams
+from rectbot.retrieval.tokenizer import Tokenizer
 from testkit.old_releases import migrated_as_released
 from tests.conftest import SEEDS
 from tests.corpus_helpers import search_texts

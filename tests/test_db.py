@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.db import Database, Migration
+from rectbot.retrieval.db import Database, Migration
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import Config, environment_names
+from rectbot.bot.config import Config, environment_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -47,9 +47,9 @@ def test_the_image_runs_as_a_user_that_is_not_root() -> None:
 def test_the_image_keeps_its_data_on_the_volume_it_declares() -> None:
     stage = final_stage(DOCKERFILE)
     env = " ".join(args for keyword, args in stage if keyword == "ENV")
-    database = re.search(r"RECTBOT_STORAGE_DATABASE=(\S+)", env)
+    home = re.search(r"RECTBOT_HOME=(\S+)", env)  # the data directory: database, index, caches
     volumes = " ".join(args for keyword, args in stage if keyword == "VOLUME")
-    assert database and f'"{Path(database.group(1)).parent}"' in volumes
+    assert home and f'"{home.group(1)}"' in volumes
 
 
 def test_the_image_checks_its_health_on_the_port_it_listens_on() -> None:
@@ -78,7 +78,7 @@ def test_compose_runs_the_image_with_its_volume_and_a_private_port() -> None:
     assert service["build"] == "." and service["restart"] == "unless-stopped"
     [volume] = service["volumes"]
     name, target = volume.split(":")
-    assert name in compose["volumes"] and Path(service["environment"]["RECTBOT_STORAGE_DATABASE"]).parent == Path(target)
+    assert name in compose["volumes"] and service["environment"]["RECTBOT_HOME"] == target
     [port] = service["ports"]
     assert port.startswith("127.0.0.1:"), "only the reverse proxy on the host should reach the bot"
     assert "TOKEN" not in COMPOSE.read_text(encoding="utf-8").split("services:")[1]  # secrets stay in .env
@@ -99,7 +99,7 @@ def test_the_unit_is_hardened_and_keeps_its_data_in_its_state_directory() -> Non
                        "PrivateTmp": "yes", "DynamicUser": "yes"}.items():
         assert unit[key] == [value], key
     state = unit["StateDirectory"][0]
-    assert any(value.startswith(f"RECTBOT_STORAGE_DATABASE=/var/lib/{state}/") for value in unit["Environment"])
+    assert f"RECTBOT_HOME=/var/lib/{state}" in unit["Environment"]
     assert unit["ExecStart"][0].endswith("rectbot serve")
     assert not any("TOKEN" in value or "SECRET" in value for value in unit.get("Environment", []))
 
@@ -151,7 +151,7 @@ def test_the_image_builds_and_reports_healthy() -> None:
 
 
 def test_every_rectbot_variable_the_operator_files_set_is_one_rectbot_reads() -> None:
-    # An unknown RECTBOT_* variable stops start-up (a misspelt one would otherwise be ignored): RECTBOT_HOME was.
+    # An unknown RECTBOT_* variable stops start-up (a misspelt one would otherwise be ignored).
     known = environment_names()
     for path in (DOCKERFILE, COMPOSE, UNIT):
         text = re.sub(r"#.*", "", path.read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from retrieval.documents import (
+from rectbot.retrieval.documents import (
     SUPPORTED_SUFFIXES,
     Article,
     DocumentError,
@@ -21,7 +21,7 @@ from retrieval.documents import (
     parse_bytes,
     read_document,
 )
-from retrieval.text import normalize_for_phrase_match, strip_pinyin_notes
+from rectbot.retrieval.text import normalize_for_phrase_match, strip_pinyin_notes
 from testkit.docfactory import make_docx, make_image_only_pdf, make_pdf, wrap
 from tests.conftest import SEEDS
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.evaluation import Question, evaluate, load_questions
-from retrieval.search import Searcher
+from rectbot.retrieval.evaluation import Question, evaluate, load_questions
+from rectbot.retrieval.search import Searcher
 from tests.conftest import DEV_QUESTIONS
 
 EXTRA_QUESTIONS = Path(__file__).parent / "data" / "extra_questions.json"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import formats
-from retrieval.documents import SUPPORTED_SUFFIXES, DocumentError, parse_bytes
+from rectbot.retrieval import formats
+from rectbot.retrieval.documents import SUPPORTED_SUFFIXES, DocumentError, parse_bytes
 from testkit.docfactory import make_docx
 
 TITLE = "关于整顿软弱涣散村党组织的情况报告"

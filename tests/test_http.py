@@ -13,12 +13,12 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.chatlog import ChatLog
-from bot.core import Core
-from bot.http import HttpHost
-from bot.wecom import WeComChannel
-from bot.wecom_crypto import WeComCrypto
-from retrieval.corpus import Corpus
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Core
+from rectbot.bot.http import HttpHost
+from rectbot.bot.wecom import WeComChannel
+from rectbot.bot.wecom_crypto import WeComCrypto
+from rectbot.retrieval.corpus import Corpus
 
 TOKEN = "123456"
 KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"

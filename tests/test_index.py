@@ -15,8 +15,8 @@ import rank_bm25
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import retrieval.index as index_module
-from retrieval.index import ENGINES, IDF_METHODS, IndexParams, PassageIndex, ScoredPassage, StaleIndex
+import rectbot.retrieval.index as index_module
+from rectbot.retrieval.index import ENGINES, IDF_METHODS, IndexParams, PassageIndex, ScoredPassage, StaleIndex
 
 VERSIONS = {"tokenizer": "jieba 0.42.1", "dictionary": "sha256:0123"}
 FINGERPRINT = "corpus-v1"

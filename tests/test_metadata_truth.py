@@ -13,8 +13,8 @@ from functools import cache
 import pytest
 
 from benchmarks.metadata import PAGES, measure
-from retrieval.documents import ParsedFile, read_document
-from retrieval.text import normalize_for_phrase_match
+from rectbot.retrieval.documents import ParsedFile, read_document
+from rectbot.retrieval.text import normalize_for_phrase_match
 from tests.conftest import ROOT
 
 PROBES = json.loads((ROOT / "tests" / "data" / "junk_probes.json").read_text(encoding="utf-8"))

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from retrieval.documents import ParsedFile, parse_bytes
-from retrieval.formats import DocumentError, Limit, LimitExceeded, ReadLimits, read_markdown
-from retrieval.parsing import ParseLimits, ParsePool
+from rectbot.retrieval.documents import ParsedFile, parse_bytes
+from rectbot.retrieval.formats import DocumentError, Limit, LimitExceeded, ReadLimits, read_markdown
+from rectbot.retrieval.parsing import ParseLimits, ParsePool
 from testkit.docfactory import make_docx, make_pdf
 
 if TYPE_CHECKING:  # workers import this module for its parsers: keep that light
-    from retrieval.corpus import Corpus
+    from rectbot.retrieval.corpus import Corpus
 
 REPORT = (
     "某某县推行“红色夜校”整顿软弱涣散村党组织\n\n"

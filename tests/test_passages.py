@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import Article, Section, parse_bytes, read_document
-from retrieval.passages import Passage, PassageParams, build_passages
+from rectbot.retrieval.documents import Article, Section, parse_bytes, read_document
+from rectbot.retrieval.passages import Passage, PassageParams, build_passages
 from tests.conftest import ROOT, SEEDS
 
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"

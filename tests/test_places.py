@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.places import PROVINCES, Gazetteer, article_region, bundled_gazetteer
-from retrieval.search import Confidence, Searcher
+from rectbot.retrieval.places import PROVINCES, Gazetteer, article_region, bundled_gazetteer
+from rectbot.retrieval.search import Confidence, Searcher
 
 
 def test_a_county_names_its_city_and_province() -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus
-from retrieval.evaluation import EvalReport, Question, evaluate, load_questions
-from retrieval.search import Searcher
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.evaluation import EvalReport, Question, evaluate, load_questions
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import ROOT, SEEDS
 
 QUESTIONS = ROOT / "tests" / "data" / "questions"

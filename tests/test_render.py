@@ -9,9 +9,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.chatlog import ChatLog
-from bot.core import Answer, Asker, Context, Core, Notice, Reply
-from bot.render import (
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Answer, Asker, Context, Core, Notice, Reply
+from rectbot.bot.render import (
     REJECTION_TEXT,
     TELEGRAM_MAX_CHARS,
     WECOM_MAX_BYTES,
@@ -22,11 +22,11 @@ from bot.render import (
     render_telegram,
     render_wecom,
 )
-from retrieval.corpus import Corpus, IngestReport, IngestStatus
-from retrieval.formats import Rejection
-from retrieval.search import Hit, highlight_spans
-from retrieval.store import PassageRow
-from retrieval.text import SCRIPTS
+from rectbot.retrieval.corpus import Corpus, IngestReport, IngestStatus
+from rectbot.retrieval.formats import Rejection
+from rectbot.retrieval.search import Hit, highlight_spans
+from rectbot.retrieval.store import PassageRow
+from rectbot.retrieval.text import SCRIPTS
 from testkit.docfactory import make_docx, make_image_only_pdf
 
 

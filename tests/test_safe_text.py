@@ -11,16 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.chatlog import ChatLog
-from bot.core import Answer, Asker, Context, Core, NothingFound, Notice
-from bot.render import TELEGRAM_MAX_CHARS, WECOM_MAX_BYTES, render_plain, render_telegram, render_wecom
-from bot.wecom import reply_xml
-from retrieval.corpus import Corpus
-from retrieval.formats import decode_text
-from retrieval.query import EmptyQuestion
-from retrieval.search import Hit, Searcher, highlight_spans
-from retrieval.store import PassageRow
-from retrieval.text import safe_text
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Answer, Asker, Context, Core, NothingFound, Notice
+from rectbot.bot.render import TELEGRAM_MAX_CHARS, WECOM_MAX_BYTES, render_plain, render_telegram, render_wecom
+from rectbot.bot.wecom import reply_xml
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.formats import decode_text
+from rectbot.retrieval.query import EmptyQuestion
+from rectbot.retrieval.search import Hit, Searcher, highlight_spans
+from rectbot.retrieval.store import PassageRow
+from rectbot.retrieval.text import safe_text
 
 PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HOSTILE = "\x00\x01\x08\x0b\x0c\x0e\x1b\x1f\x7f\x85\x9b\ud800\udc80\udfff\ufdd0\ufffe\uffff\U0001fffe\r\t\n"

@@ -9,10 +9,10 @@ import pytest
 import rank_bm25
 
 from benchmarks.scale import PASSAGES_PER_REPORT, make_questions, seed_material, write_corpus
-from retrieval.corpus import Corpus
-from retrieval.index import IndexParams
-from retrieval.search import Searcher
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.index import IndexParams
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.tokenizer import Tokenizer
 
 PASSAGES = 2000
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import Corpus
-from retrieval.places import bundled_gazetteer
-from retrieval.search import Confidence, EmptyQuestion, SearchParams, Searcher, highlight_spans
-from retrieval.query import Query
-from retrieval.text import normalize
-from retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.places import bundled_gazetteer
+from rectbot.retrieval.search import Confidence, EmptyQuestion, SearchParams, Searcher, highlight_spans
+from rectbot.retrieval.query import Query
+from rectbot.retrieval.text import normalize
+from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import SEEDS
 
 
@@ -240,8 +240,8 @@ async def test_warm_up_loads_what_a_question_with_a_typo_needs(corpus: Corpus, t
         raise AssertionError("loaded while answering, not at warm-up")
 
     # Everything a question reads from disk or builds once: data files, the pinyin table, the parser.
-    for target in ("retrieval.tokenizer.data_lines", "retrieval.thesaurus.data_lines", "retrieval.tokenizer.remembered",
-                   "retrieval.typos.repairable", "retrieval.places.Gazetteer.read", "retrieval.search.QueryParser"):
+    for target in ("rectbot.retrieval.tokenizer.data_lines", "rectbot.retrieval.thesaurus.data_lines", "rectbot.retrieval.tokenizer.remembered",
+                   "rectbot.retrieval.typos.repairable", "rectbot.retrieval.places.Gazetteer.read", "rectbot.retrieval.search.QueryParser"):
         monkeypatch.setattr(target, loaded_during_a_question)
     result = await searcher.search("中卫第一书计怎么开展工作", k=3)  # a typo, a place above the seeds' 沙坡头区
     assert result.query.repairs == (("第一书计", "第一书记"),) and result.shown

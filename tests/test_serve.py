@@ -25,12 +25,12 @@ import pytest
 import httpx
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.cli import main
-from bot.config import load_config
-from bot.logs import RedactSecrets
-from bot.serve import serve
-from retrieval.corpus import Corpus
-from retrieval.tokenizer import Tokenizer
+from rectbot.bot.cli import main
+from rectbot.bot.config import load_config
+from rectbot.bot.logs import RedactSecrets
+from rectbot.bot.serve import serve
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.tokenizer import Tokenizer
 from testkit.fakes.bot_api import TOKEN, FakeBotApi
 from tests.conftest import ROOT
 
@@ -73,7 +73,7 @@ async def test_serve_runs_every_configured_channel_in_one_process_and_never_logs
         "RECTBOT_STORAGE_DATABASE": str(seeded_dir / "rectbot.sqlite3"),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--log-level", "DEBUG",
+        sys.executable, "-m", "rectbot.bot.cli", "serve", "--log-level", "DEBUG",
         cwd=tmp_path, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
@@ -144,7 +144,7 @@ def test_secrets_are_redacted_from_messages_and_tracebacks() -> None:
 
 async def run_cli(environment: dict[str, str], cwd: Path, *args: str) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args, cwd=cwd, env=environment,
+        sys.executable, "-m", "rectbot.bot.cli", *args, cwd=cwd, env=environment,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
@@ -168,7 +168,7 @@ async def test_a_running_bot_sees_ingest_and_remove_from_another_process_within_
     report.write_text("冰城县整顿软弱涣散党组织的做法\n\n冰城县推行“雪橇夜校”制度，组织党员冬季集中学习，"
                       "整顿软弱涣散村党组织，共办夜校四十二期。\n", encoding="utf-8")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "telegram",
+        sys.executable, "-m", "rectbot.bot.cli", "serve", "telegram",
         cwd=tmp_path, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
@@ -239,7 +239,7 @@ def test_a_rejected_token_is_a_clear_error_that_never_prints_the_token(seeded_di
     with RejectingBotApi(status) as api:
         environment["RECTBOT_TELEGRAM_BASE_URL"] = api.base_url
         result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "serve", "telegram", "--log-level", "DEBUG"],
+            [sys.executable, "-m", "rectbot.bot.cli", "serve", "telegram", "--log-level", "DEBUG"],
             cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120,
         )
     assert api.paths and all(token in path for path in api.paths)  # the token really was sent, and refused
@@ -269,9 +269,9 @@ async def test_serve_warms_up_before_it_is_ready(seeded_dir: Path, tmp_path: Pat
                 raise AssertionError("loaded while answering, not before being ready")
 
             # What a first question would otherwise load: data files, the pinyin table, the query parser.
-            for target in ("retrieval.tokenizer.data_lines", "retrieval.thesaurus.data_lines",
-                           "retrieval.tokenizer.remembered", "retrieval.typos.repairable",
-                           "retrieval.search.QueryParser"):
+            for target in ("rectbot.retrieval.tokenizer.data_lines", "rectbot.retrieval.thesaurus.data_lines",
+                           "rectbot.retrieval.tokenizer.remembered", "rectbot.retrieval.typos.repairable",
+                           "rectbot.retrieval.search.QueryParser"):
                 monkeypatch.setattr(target, loaded_during_a_question)
             theirs = WeChatCrypto(WECOM_TOKEN, WECOM_KEY, CORP_ID)
             message = (f"<xml><ToUserName>{CORP_ID}</ToUserName><FromUserName>LiSi</FromUserName><CreateTime>1"

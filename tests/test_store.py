@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import Article
-from retrieval.passages import Passage
-from retrieval.store import FileRecord, Store, StoredArticle
+from rectbot.retrieval.documents import Article
+from rectbot.retrieval.passages import Passage
+from rectbot.retrieval.store import FileRecord, Store, StoredArticle
 from testkit.old_releases import migrated_as_released
 
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.access import Access, RateLimiter
-from bot.chatlog import ChatLog
-from bot.config import TelegramConfig
-from bot.core import Answer, Asker, Core, Notice
-from bot.telegram import Button, TelegramChannel, button_data, keyboard, parse_button
-from retrieval.corpus import Corpus
-from retrieval.search import Hit
+from rectbot.bot.access import Access, RateLimiter
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.config import TelegramConfig
+from rectbot.bot.core import Answer, Asker, Core, Notice
+from rectbot.bot.telegram import Button, TelegramChannel, button_data, keyboard, parse_button
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Hit
 from testkit.docfactory import make_docx
 from testkit.fakes.bot_api import BOT_USERNAME, TOKEN, Call, FakeBotApi
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.text import normalize, normalize_for_phrase_match, strip_pinyin_notes
-from retrieval.thesaurus import Thesaurus
-from retrieval.tokenizer import RjiebaSegmenter, Tokenizer
+from rectbot.retrieval.text import normalize, normalize_for_phrase_match, strip_pinyin_notes
+from rectbot.retrieval.thesaurus import Thesaurus
+from rectbot.retrieval.tokenizer import RjiebaSegmenter, Tokenizer
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_dictionary_and_pinyin_work_is_done_once_and_kept_for_the_next_start(tmp
         raise AssertionError("worked out again although it was kept")
 
     monkeypatch.setattr(RjiebaSegmenter, "frequencies", not_again)  # reads jieba's 5 MB dictionary
-    monkeypatch.setattr("retrieval.tokenizer.sound", not_again)  # pypinyin
+    monkeypatch.setattr("rectbot.retrieval.tokenizer.sound", not_again)  # pypinyin
     second = Tokenizer(cache_dir=tmp_path)
     assert second.repair_sounds == sounds
     sentences = ["整顿软弱涣散村党组织，选派第一书记到村", "村两委班子不团结，村支书年纪大了咋办"]

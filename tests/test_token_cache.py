@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import retrieval.token_cache as token_cache
-from retrieval.corpus import Corpus
-from retrieval.search import Searcher
-from retrieval.token_cache import TokenCache
-from retrieval.tokenizer import DOMAIN_WORDS, PassageTokens, Tokenizer
+import rectbot.retrieval.token_cache as token_cache
+from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.token_cache import TokenCache
+from rectbot.retrieval.tokenizer import DOMAIN_WORDS, PassageTokens, Tokenizer
 from tests.conftest import SEEDS
 
 NEW_REPORT = (

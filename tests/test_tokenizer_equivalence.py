@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.text import HAN_RUN, normalize
-from retrieval.tokenizer import SEGMENTERS, PassageTokens, Tokenizer, bigrams
+from rectbot.retrieval.text import HAN_RUN, normalize
+from rectbot.retrieval.tokenizer import SEGMENTERS, PassageTokens, Tokenizer, bigrams
 from tests.conftest import SEEDS
 
 DOMAIN_SENTENCES = [

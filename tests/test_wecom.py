@@ -19,15 +19,15 @@ from wechatpy.crypto import _get_signature
 from starlette.types import Message
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.access import Access, RateLimiter
-from bot.chatlog import ChatLog
-from bot.core import Asker, Core
-from bot.render import WECOM_MAX_BYTES
-from bot.http import HttpHost
-from bot.wecom import UPLOADING, WeComChannel
-from bot.wecom_api import WeComApi
-from bot.wecom_crypto import WeComCrypto
-from retrieval.corpus import MAX_FILE_BYTES, Corpus
+from rectbot.bot.access import Access, RateLimiter
+from rectbot.bot.chatlog import ChatLog
+from rectbot.bot.core import Asker, Core
+from rectbot.bot.render import WECOM_MAX_BYTES
+from rectbot.bot.http import HttpHost
+from rectbot.bot.wecom import UPLOADING, WeComChannel
+from rectbot.bot.wecom_api import WeComApi
+from rectbot.bot.wecom_crypto import WeComCrypto
+from rectbot.retrieval.corpus import MAX_FILE_BYTES, Corpus
 from testkit.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi
 
 TOKEN = "123456"
@@ -240,7 +240,7 @@ BILLION_LAUGHS = (
 
 
 async def test_bad_requests_are_refused_logged_once_and_change_nothing(wecom: WeCom, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.wecom")
+    caplog.set_level(logging.WARNING, logger="rectbot.bot.wecom")
     good = wecom.text(QUESTION)
     now = str(int(time.time()))
     signed = {"msg_signature": "0" * 40, "timestamp": now, "nonce": "1"}
@@ -254,7 +254,7 @@ async def test_bad_requests_are_refused_logged_once_and_change_nothing(wecom: We
         (await wecom.http.post(PATH, params=signed, content=b"<xml>" + b" " * 70_000 + b"</xml>"), 413),  # too big
     ]
     assert [response.status_code for response, _ in cases] == [status for _, status in cases]
-    refusals = [r for r in caplog.records if r.name == "bot.wecom" and "refused" in r.getMessage()]
+    refusals = [r for r in caplog.records if r.name == "rectbot.bot.wecom" and "refused" in r.getMessage()]
     assert len(refusals) == len(cases)
     assert await questions_logged(wecom.core) == 0
     assert KEY not in caplog.text and TOKEN not in caplog.text.replace("msg_signature", "")

@@ -8,7 +8,7 @@ import re
 import pytest
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.wecom_crypto import CryptoError, WeComCrypto, signature
+from rectbot.bot.wecom_crypto import CryptoError, WeComCrypto, signature
 
 TOKEN = "123456"
 KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
