@@ -364,8 +364,8 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         raise CommandError(str(error)) from None
     except OSError as error:
         raise Failure(str(error)) from None
-    except InvalidToken as error:
-        raise Failure(
+    except InvalidToken as error:  # a setting that is wrong, like a bad key: a usage error (exit 2)
+        raise CommandError(
             f"telegram: {error} The Bot API answered 401 or 404: check telegram.token, and telegram.base_url if set"
         ) from None
     except TelegramError as error:

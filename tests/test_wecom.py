@@ -416,12 +416,12 @@ async def test_an_expired_token_is_renewed_for_a_download(wecom: WeCom) -> None:
 
 
 async def test_uploads_log_no_secret_or_token(wecom: WeCom, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot")
+    caplog.set_level(logging.DEBUG, logger="rectbot.bot")
     await wecom.upload(wecom.api.add_media(REPORT, "雪岭县报告.txt"), "雪岭县报告.txt")
     await wecom.upload("an-expired-media-id", "x.txt")
     wecom.api.rejected.clear()
     tokens = {request.query["access_token"] for request in wecom.api.media_requests}
-    logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("bot"))
+    logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("rectbot.bot"))
     assert "downloaded 雪岭县报告.txt" in logged and "40007" in logged
     assert SECRET not in logged and not any(token in logged for token in tokens)
 
