@@ -1,4 +1,5 @@
-"""Shared fixtures: one tokenizer per session, a seeded database built once and copied per test."""
+"""Shared fixtures: one tokenizer and a warm jieba cache per session, a seeded database built once and copied per
+test."""
 
 from __future__ import annotations
 
@@ -22,14 +23,19 @@ DEV_QUESTIONS = SHARED_EVAL if SHARED_EVAL.exists() else ROOT / "tests" / "data"
 
 @pytest.fixture(scope="session")
 def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Tokenizer:
-    """jieba with the domain dictionary, initialised once for the whole run."""
-    return Tokenizer(cache_dir=tmp_path_factory.mktemp("jieba"))
+    """jieba with the domain dictionary, initialised once for the whole run; its cache_dir is left warm."""
+    tokenizer = Tokenizer(cache_dir=tmp_path_factory.mktemp("jieba"))
+    tokenizer.warm_up()  # keeps the pinyin of the repair vocabulary beside the dictionary frequencies
+    return tokenizer
 
 
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory, tokenizer: Tokenizer) -> Path:
-    """A folder holding a database (and its index) with the five seeds ingested."""
+    """A folder holding a database (and its index) with the five seeds ingested, and the warm jieba cache where
+    `rectbot` looks for it, so a CLI run or a `rectbot serve` process on a copy starts as on a second start."""
     folder = tmp_path_factory.mktemp("seeded")
+    assert tokenizer.cache_dir is not None
+    shutil.copytree(tokenizer.cache_dir, folder / "rectbot.jieba-cache")  # Corpus.open's place for it
 
     async def build() -> None:
         corpus = await Corpus.open(folder / "rectbot.sqlite3", seeds=SEEDS, tokenizer=tokenizer)

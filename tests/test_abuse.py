@@ -33,10 +33,12 @@ async def test_malformed_uploads_are_answered_and_lose_nothing(corpus: Corpus, t
         (uploads / name).write_bytes(data)
     reports = {report.path: report for report in await corpus.ingest([uploads])}
     assert set(reports) == set(malformed_files())
-    assert reports["good.docx"].status == "added"
-    for report in reports.values():
-        assert report.status in ("added", "rejected", "unchanged", "skipped")
-        assert report.status != "rejected" or report.reason
+    added = {path for path, report in reports.items() if report.status == "added"}
+    assert added == {"good.docx", "gbk.txt", "utf16.txt"}  # text is read in whatever encoding it comes
+    assert reports["zip-as.md"].status == "unchanged"  # good.docx's bytes under another name
+    rejected = [report for report in reports.values() if report.status == "rejected"]
+    assert len(rejected) == len(reports) - len(added) - 1
+    assert all(report.reason and report.rejection for report in rejected)  # each says why
     after = {doc.path for doc in await corpus.store.documents()}
     assert before <= after  # nothing that was there is gone
     database = sqlite3.connect(corpus.store.path)
@@ -48,8 +50,11 @@ async def test_malformed_uploads_are_answered_and_lose_nothing(corpus: Corpus, t
     finally:
         database.close()
     assert len(corpus.index) == searchable  # the index agrees with the database
-    for passage in await corpus.store.passages_of_document(max(d.id for d in await corpus.store.documents())):
-        assert not any(0xD800 <= ord(c) <= 0xDFFF or ord(c) < 9 for c in passage.text)
+    read = [document for document in await corpus.store.documents() if document.path in added]
+    assert len(read) == len(added)
+    for document in read:
+        for passage in await corpus.store.passages_of_document(document.id):
+            assert not any(0xD800 <= ord(c) <= 0xDFFF or ord(c) < 9 for c in passage.text)
 
 
 async def test_fifty_users_asking_during_an_ingest_and_a_reindex_are_all_answered(

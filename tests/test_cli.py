@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rectbot.bot.cli import main
+from rectbot.retrieval.evaluation import load_questions
 from tests.conftest import DEV_QUESTIONS, ROOT, SEEDS
 
 
@@ -34,10 +36,11 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def test_ask_prints_excerpts_with_title_source_and_date(env: Path, capsys) -> None:
     status, out, _ = run(capsys, "ask", "软弱涣散村党组织怎么整顿")
-    assert status == 0
-    assert out.count("【") >= 3 and "【4】" not in out
-    assert "——" in out and "《" in out
-    assert "日期不详" in out or "20" in out
+    hits = json.loads(run(capsys, "ask", "软弱涣散村党组织怎么整顿", "--json")[1])["hits"]
+    assert status == 0 and len(hits) == 3 and "【4】" not in out
+    for number, hit in enumerate(hits, 1):
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", hit["date"]) and hit["title"] and hit["source"]
+        assert f"【{number}】{hit['text']}\n    —— 《{hit['title']}》 · {hit['source']} · {hit['date']}" in out
 
 
 def test_ask_json_has_the_documented_fields(env: Path, capsys) -> None:
@@ -75,13 +78,14 @@ def test_ask_says_how_a_typo_was_read(env: Path, capsys) -> None:
 
 def test_possibly_related_excerpts_are_marked_in_the_terminal(env: Path, capsys) -> None:
     status, out, _ = run(capsys, "ask", "合作社分红")
-    assert status == 0 and "资料里没有直接回答，下面的内容可能相关" in out and "【1】" in out
+    assert status == 0 and out.index("资料里没有直接回答，下面的内容可能相关") < out.index("【1】")
+    assert "【3】" in out and "【4】" not in out
 
 
 def test_nothing_found_is_an_answer_not_an_error(env: Path, capsys) -> None:
     status, out, _ = run(capsys, "ask", "今天天气怎么样")
     assert status == 0
-    assert "没有找到" in out
+    assert "没有找到" in out and "【" not in out
 
 
 def test_empty_question_is_a_clear_error(env: Path, capsys) -> None:
@@ -122,14 +126,21 @@ def test_docs_json_lists_every_document(env: Path, capsys) -> None:
 
 def test_reindex_reports_passages_and_time(env: Path, capsys) -> None:
     status, out, _ = run(capsys, "reindex")
-    assert status == 0 and "indexed" in out and " s" in out
+    reported = re.fullmatch(r"indexed (\d+) passages in \d+\.\d\d s\n", out)
+    assert status == 0 and reported, out
+    documents = json.loads(run(capsys, "docs", "--json")[1])
+    assert int(reported[1]) == sum(doc["passages"] for doc in documents)
 
 
 def test_eval_prints_the_metrics(env: Path, capsys) -> None:
     status, out, _ = run(capsys, "eval", str(DEV_QUESTIONS))
-    assert status == 0
-    for metric in ("Hit@1", "Hit@3", "MRR@5", "Abstain"):
-        assert metric in out
+    questions = load_questions(DEV_QUESTIONS)
+    abstain = sum(question.kind == "abstain" for question in questions)
+    [counts, *metrics] = out.splitlines()
+    assert status == 0 and counts == f"questions: {len(questions) - abstain} answerable, {abstain} abstain"
+    values = dict(line.rsplit(maxsplit=1) for line in metrics)
+    assert list(values) == ["Hit@1", "Hit@3", "MRR@5", "paraphrase Hit@3", "Abstain"]
+    assert all(re.fullmatch(r"[01]\.\d{3}", value) and float(value) <= 1 for value in values.values()), values
 
 
 def test_a_bad_config_fails_at_start_up_naming_the_key(env: Path, capsys, tmp_path: Path) -> None:
@@ -142,10 +153,14 @@ def test_a_bad_config_fails_at_start_up_naming_the_key(env: Path, capsys, tmp_pa
 def test_chat_answers_more_and_context(env: Path, capsys, monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("第一书记\n更多\n上下文 1\n上下文 9\n帮助\n"))
     status, out, _ = run(capsys, "chat")
-    assert status == 0
-    assert "【1】" in out and "【4】" in out  # the answer, then 更多 continues the numbering
-    assert "没有第 9 段" in out
-    assert "例如" in out
+    _, answer, more, context, bad_number, help_text, end = out.split("\n> ")  # the greeting, a reply a line, EOF
+    assert status == 0 and end == "\n"
+    assert [n for n in range(1, 8) if f"【{n}】" in answer] == [1, 2, 3]
+    assert [n for n in range(1, 8) if f"【{n}】" in more] == [4, 5, 6]  # 更多 continues the numbering
+    first = answer.split("【1】")[1].split("\n")[0]
+    assert f"【1】{first}" in context and context.index("【1】") > 0  # excerpt 1 among the passages around it
+    assert "没有第 9 段" in bad_number
+    assert "例如" in help_text
 
 
 def test_the_installed_console_script_runs_on_a_fresh_database(tmp_path: Path) -> None:
@@ -176,17 +191,20 @@ def _ingest_tree(capsys, tmp_path: Path) -> dict[str, int]:
         )
     status, out, _ = run(capsys, "ingest", str(tmp_path / "tree"))
     assert status == 0 and out.count("added") == 2
-    run(capsys, "docs", "--json")
     _, out, _ = run(capsys, "docs", "--json")
     return {doc["path"]: doc["id"] for doc in json.loads(out)}
 
 
 def test_remove_by_id_and_by_path_with_yes(env: Path, capsys, tmp_path: Path) -> None:
+    def excerpts_of_the_tree() -> list[str]:
+        answer = json.loads(run(capsys, "ask", "红色夜校 板凳会议", "--json")[1])
+        return [hit["text"] for hit in answer["hits"] + answer["related"] if "四十二期" in hit["text"]]
+
     ids = _ingest_tree(capsys, tmp_path)
+    assert len(excerpts_of_the_tree()) == 2
     status, out, _ = run(capsys, "remove", str(ids["2019/工作总结.txt"]), "2020/工作总结.txt", "--yes")
     assert status == 0 and "removed   2019/工作总结.txt" in out and "removed   2020/工作总结.txt" in out
-    _, out, _ = run(capsys, "ask", "红色夜校 板凳会议", "--json")
-    assert not any("四十二期" in hit["text"] for hit in json.loads(out)["hits"] + json.loads(out)["related"])
+    assert excerpts_of_the_tree() == []
 
 
 def test_remove_asks_on_a_terminal_and_refuses_without_one(env: Path, capsys, tmp_path: Path, monkeypatch) -> None:
@@ -236,14 +254,14 @@ def cli_process(database: Path, cwd: Path, *args: str | bytes, locale: str | Non
     return subprocess.Popen([sys.executable, "-m", "rectbot.bot.cli", *args], cwd=cwd, env=environment, **popen)
 
 
-def test_ask_answers_a_question_holding_bytes_that_are_not_utf8(env: Path, tmp_path: Path) -> None:
+def test_ask_answers_a_question_holding_bytes_that_are_not_utf8(env: Path, tmp_path: Path, capsys) -> None:
     # Python turns an invalid byte in the arguments into a lone surrogate, which OpenCC and UTF-8 refuse.
     question = "软弱涣散村党组织".encode() + b"\xff" + "怎么整顿".encode()
     for extra in ([], ["--json"]):
         process = cli_process(env, tmp_path, "ask", question, *extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err.decode(errors="replace")
-        assert "【1】".encode() in out or json.loads(out)["question"] == "软弱涣散村党组织怎么整顿"
+        assert out.decode() == run(capsys, "ask", "软弱涣散村党组织怎么整顿", *extra)[1]  # as if the byte were not there
 
 
 def test_ask_from_standard_input_answers_every_line_even_after_a_broken_one(env: Path, tmp_path: Path) -> None:
@@ -254,7 +272,7 @@ def test_ask_from_standard_input_answers_every_line_even_after_a_broken_one(env:
     assert process.returncode == 0, err.decode(errors="replace")
     answers = [json.loads(line) for line in out.decode().splitlines()]
     assert [a["question"] for a in answers] == ["三会一课", "软弱涣散村党组织怎么整顿", "第一书记"]
-    assert all(a["hits"] for a in answers)
+    assert all(len(a["hits"]) == 3 for a in answers)
 
 
 def test_ask_from_standard_input_splits_questions_only_at_newlines(env: Path, capsys, monkeypatch) -> None:
@@ -282,14 +300,16 @@ def test_ask_piped_into_a_reader_that_stops_early_exits_quietly(env: Path, tmp_p
     assert rectbot.returncode == 141  # as a shell reports a program stopped by SIGPIPE (`yes | head`)
 
 
-def test_chat_goes_on_after_a_line_that_is_not_utf8(env: Path, tmp_path: Path) -> None:
+def test_chat_goes_on_after_a_line_that_is_not_utf8(env: Path, tmp_path: Path, capsys) -> None:
     # Python reads an undecodable byte as a lone surrogate, which used to end the chat with a traceback.
     process = cli_process(env, tmp_path, "chat", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           locale="C.UTF-8")
     lines = b"\xff\xfe" + "第一书记".encode() + b"\n" + "帮助\n".encode()
     out, err = process.communicate(lines, timeout=120)
     assert process.returncode == 0, err.decode(errors="replace")
-    assert out.decode().count("【1】") == 1 and "例如" in out.decode()
+    best = json.loads(run(capsys, "ask", "第一书记", "--json")[1])["hits"][0]["text"]
+    assert out.decode().count("【1】") == 1 and f"【1】{best}" in out.decode()  # answered as 第一书记
+    assert "例如" in out.decode()  # and the chat went on to the next line
 
 
 def test_ask_loads_no_chat_channel_and_help_no_search_library(env: Path, tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ from rectbot.retrieval.documents import (
 )
 from rectbot.retrieval.text import normalize_for_phrase_match, strip_pinyin_notes
 from testkit.docfactory import make_docx, make_image_only_pdf, make_pdf, wrap
+from tests.conftest import SEEDS
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def seed(prefix: str) -> Path:

@@ -108,7 +108,7 @@ async def test_missing_unknown_and_expired_tokens(fake: FakeWeComApi, client: ht
     assert fake.rejected[-1]["body"] == body
 
 
-async def test_tokens_expire_after_expires_in(client: httpx.AsyncClient) -> None:
+async def test_tokens_expire_after_expires_in() -> None:
     """A token stops working once its expires_in has passed (0 s here)."""
     async with FakeWeComApi(expires_in=0) as short, httpx.AsyncClient(base_url=short.base_url) as http:
         answer = await get_token(http)

@@ -110,7 +110,8 @@ async def test_wecom_routes_on_the_host_verify_the_url_and_answer_a_question(cor
         envelope = ET.fromstring(response.text)
         inner = theirs.decrypt_message(response.text, envelope.findtext("MsgSignature"),
                                        envelope.findtext("TimeStamp"), envelope.findtext("Nonce"))
-        assert "【1】" in ET.fromstring(inner).findtext("Content")
+        answer = ET.fromstring(inner).findtext("Content")
+        assert "【3】" in answer and answer.count("\n—— ") == 3  # three cited excerpts
         assert (await http.post(PATH, params={"timestamp": timestamp})).status_code == 400  # unsigned: refused
     await channel.close()
 

@@ -79,7 +79,7 @@ async def test_serve_runs_every_configured_channel_in_one_process_and_never_logs
     try:
         fake.user_message("第一书记怎么发挥作用")
         reply = await fake.reply_to(USER, timeout=90)
-        assert reply.visible_text.startswith("1. ")
+        assert reply.visible_text.startswith("1. ") and "\n\n3. " in reply.visible_text
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             assert (await http.get("/healthz")).json()["status"] == "ok"
             assert (await http.get("/readyz")).json()["passages"] > 100
@@ -95,7 +95,8 @@ async def test_serve_runs_every_configured_channel_in_one_process_and_never_logs
             envelope = ET.fromstring(response.text)
             inner = theirs.decrypt_message(response.text, envelope.findtext("MsgSignature"),
                                            envelope.findtext("TimeStamp"), envelope.findtext("Nonce"))
-            assert "【1】" in ET.fromstring(inner).findtext("Content")
+            answer = ET.fromstring(inner).findtext("Content")
+            assert "【3】" in answer and answer.count("\n—— ") == 3  # three cited excerpts
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
@@ -284,7 +285,8 @@ async def test_serve_warms_up_before_it_is_ready(seeded_dir: Path, tmp_path: Pat
             inner = theirs.decrypt_message(response.text, envelope.findtext("MsgSignature"),
                                            envelope.findtext("TimeStamp"), envelope.findtext("Nonce"))
             reply = ET.fromstring(inner).findtext("Content")
-            assert "第一书记" in reply and "【1】" in reply  # the typo was repaired, with nothing loaded to do it
+            # The typo was repaired, with nothing loaded to do it.
+            assert "按“第一书记”查找（你输入的是“第一书计”）" in reply and "【1】" in reply
     finally:
         stop.set()
         await serving

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rectbot.retrieval.text import normalize, normalize_for_phrase_match, strip_pinyin_notes
 from rectbot.retrieval.thesaurus import Thesaurus
-from rectbot.retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.tokenizer import RjiebaSegmenter, Tokenizer
 
 
 @pytest.mark.parametrize(
@@ -96,3 +98,30 @@ def test_everyday_keys_widen_a_search_but_do_not_mark_the_domain(tmp_path) -> No
     assert "每天" in thesaurus.expand("天天开会")
     assert "天天" not in thesaurus.report_words and "支书" in thesaurus.report_words
     assert "每天" in thesaurus.report_words  # report wording stays party-building vocabulary
+
+
+def test_dictionary_and_pinyin_work_is_done_once_and_kept_for_the_next_start(tmp_path: Path, monkeypatch) -> None:
+    first = Tokenizer(cache_dir=tmp_path)
+    sounds = first.repair_sounds
+    assert sounds["书记"] == "shu ji"
+
+    def not_again(*args: object) -> None:
+        raise AssertionError("worked out again although it was kept")
+
+    monkeypatch.setattr(RjiebaSegmenter, "frequencies", not_again)  # reads jieba's 5 MB dictionary
+    monkeypatch.setattr("rectbot.retrieval.tokenizer.sound", not_again)  # pypinyin
+    second = Tokenizer(cache_dir=tmp_path)
+    assert second.repair_sounds == sounds
+    sentences = ["整顿软弱涣散村党组织，选派第一书记到村", "村两委班子不团结，村支书年纪大了咋办"]
+    assert [second.tokens(s) for s in sentences] == [first.tokens(s) for s in sentences]
+    monkeypatch.undo()
+
+    # Other data is another key: worked out for it, never served what was kept for the old data.
+    words = tmp_path / "domain_words.txt"
+    words.write_text("甲乙丙丁\n", encoding="utf-8")
+    other = Tokenizer(cache_dir=tmp_path, domain_words=words)
+    assert other.repair_sounds["甲乙丙丁"] == "jia yi bing ding" and "甲乙丙丁" not in sounds
+    # A damaged file is worked out again, not a failure.
+    for kept in tmp_path.glob("*.json"):
+        kept.write_text("{not json", encoding="utf-8")
+    assert Tokenizer(cache_dir=tmp_path).repair_sounds == sounds

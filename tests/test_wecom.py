@@ -1,5 +1,5 @@
-"""The WeCom channel end to end: its routes on the real HTTP host on 127.0.0.1, requests sealed and replies opened
-by wechatpy."""
+"""The WeCom channel: its routes on the HTTP host, requests sealed and replies opened by wechatpy; in process
+(httpx's ASGITransport), with one end-to-end test over a real socket."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from wechatpy.crypto import _get_signature
+from starlette.types import Message
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from rectbot.bot.access import Access, RateLimiter
@@ -41,9 +42,10 @@ MESSAGE_IDS = itertools.count(7_000_000_000)  # WeCom's MsgIds are unique
 
 @dataclass
 class WeCom:
-    """A running callback server, a client playing WeCom's servers, and the fake active-send API."""
+    """The channel on the HTTP host, a client playing WeCom's servers, and the fake active-send API."""
 
     http: httpx.AsyncClient
+    host: HttpHost
     core: Core
     channel: WeComChannel
     api: FakeWeComApi
@@ -104,30 +106,29 @@ class WeCom:
         return reply["Content"]
 
 
-@asynccontextmanager
-async def on_host(channel: WeComChannel) -> AsyncIterator[str]:
-    """The channel's routes on a real HTTP host listening on a free port; its base URL. Closes the channel."""
+def ready_host(channel: WeComChannel) -> HttpHost:
+    """The HTTP host with the channel's routes mounted, ready."""
     host = HttpHost("127.0.0.1", 0)
     host.mount(channel.routes())
     host.ready()
-    port = await host.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await host.stop()
-        await channel.close()
+    return host
 
 
 @asynccontextmanager
 async def running(corpus: Corpus, api: FakeWeComApi, deadline: float = 4.0, **lists: tuple[str, ...]) -> AsyncIterator[WeCom]:
+    """The channel on the HTTP host in process; closes the channel and checks no call to the API was refused."""
     access = Access.from_ids(lists.get("admins", (ADMIN,)), lists.get("allowed_users", ()))
     core = Core(corpus, chatlog=await ChatLog.open(corpus.store.database), rate_limiter=RateLimiter(100), access={"wecom": access})
     channel = WeComChannel(
         core, WeComCrypto(TOKEN, KEY, CORP_ID), WeComApi(api.base_url, CORP_ID, SECRET, AGENT_ID),
         path=PATH, reply_deadline=deadline,
     )
-    async with on_host(channel) as base_url, httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-        yield WeCom(http, core, channel, api)
+    host = ready_host(channel)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=host.app), base_url="http://rectbot.test") as http:
+            yield WeCom(http, host, core, channel, api)
+    finally:
+        await channel.close()
     assert api.rejected == []
 
 
@@ -159,15 +160,27 @@ async def test_url_verification_answers_the_decrypted_echostr(wecom: WeCom) -> N
     assert (await wecom.http.get(PATH, params=params)).status_code == 403
 
 
-async def test_the_published_verification_vector_over_http(corpus: Corpus, chatlog: ChatLog) -> None:
-    channel = WeComChannel(Core(corpus, chatlog=chatlog), WeComCrypto(TOKEN, KEY, CORP_ID), path=PATH, clock=lambda: 1411443780)
-    async with on_host(channel) as base_url, httpx.AsyncClient(base_url=base_url) as http:
-        response = await http.get(PATH, params={
-            "msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96", "timestamp": "1411443780",
-            "nonce": "437374425",
-            "echostr": "4ByGGj+sVCYcvGeQYhaKIk1o0pQRNbRjxybjTGblXrBaXlTXeOo1+bXFXDQQb1o6co6Yh9Bv41n7hOchLF6p+Q==",
-        })
-    assert response.text == "5927782489442352469"
+async def test_end_to_end_over_a_real_socket_the_url_is_verified_and_a_question_answered(
+    corpus: Corpus, api: FakeWeComApi
+) -> None:
+    """The one WeCom test through uvicorn on 127.0.0.1: WeCom's published verification vector, then a question."""
+    async with running(corpus, api) as wecom:
+        port = await wecom.host.start()
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+                wecom.http = http
+                wecom.channel.clock = lambda: 1411443780  # the vector's time
+                response = await http.get(PATH, params={
+                    "msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96", "timestamp": "1411443780",
+                    "nonce": "437374425",
+                    "echostr": "4ByGGj+sVCYcvGeQYhaKIk1o0pQRNbRjxybjTGblXrBaXlTXeOo1+bXFXDQQb1o6co6Yh9Bv41n7hOchLF6p+Q==",
+                })
+                assert (response.status_code, response.text) == (200, "5927782489442352469")
+                wecom.channel.clock = time.time
+                answer = await wecom.ask(QUESTION)
+        finally:
+            await wecom.host.stop()
+    assert "【3】" in answer and answer.count("\n—— ") == 3 and len(answer.encode("utf-8")) <= WECOM_MAX_BYTES
 
 
 async def test_a_question_is_answered_with_sources_and_dates_within_2048_bytes(wecom: WeCom) -> None:
@@ -211,7 +224,10 @@ async def test_an_answer_past_the_deadline_is_sent_later_and_retries_stay_silent
         response = await wecom.post(message)
         assert (response.status_code, response.text) == (200, "")
         sent = await api.wait_for_sent()
-        assert sent.touser == USER and sent.agentid == AGENT_ID and "【1】" in sent.content
+        assert sent.touser == USER and sent.agentid == AGENT_ID
+        shown = (await wecom.core.chatlog.answer(await wecom.core.chatlog.conversation("wecom", USER))).shown
+        first = (await wecom.core.store.passages_by_id(shown[:1]))[shown[0]]
+        assert "【3】" in sent.content and first.source in sent.content and first.date in sent.content
         assert (await wecom.post(message)).text == ""
         await api.nothing_sent(wait=0.3)
         assert await questions_logged(wecom.core) == 1
@@ -289,10 +305,14 @@ async def test_help_and_the_allow_list(corpus: Corpus, api: FakeWeComApi) -> Non
 
 
 async def test_concurrent_users_each_get_their_own_answer(wecom: WeCom) -> None:
-    users = [f"user{n}" for n in range(8)]
-    replies = await asyncio.gather(*(wecom.ask(QUESTION if n % 2 else "第一书记怎么发挥作用", user)
-                                     for n, user in enumerate(users)))
-    assert all("【1】" in reply for reply in replies)
+    asked = {f"user{n}": QUESTION if n % 2 else "第一书记怎么发挥作用" for n in range(8)}
+    replies = await asyncio.gather(*(wecom.ask(question, user) for user, question in asked.items()))
+    alone = {question: await wecom.ask(question, user=f"alone-{question}") for question in set(asked.values())}
+    assert alone[QUESTION] != alone["第一书记怎么发挥作用"]
+    assert list(replies) == [alone[question] for question in asked.values()]  # as though each had asked alone
+    for user, question in asked.items():  # and 更多 would follow each user's own question
+        saved = await wecom.core.chatlog.answer(await wecom.core.chatlog.conversation("wecom", user))
+        assert saved.question == question
 
 
 async def test_a_non_ascii_signature_is_refused_not_a_crash(wecom: WeCom) -> None:
@@ -441,19 +461,23 @@ async def test_replies_over_a_document_holding_control_characters_still_parse(co
 
 async def test_a_client_that_hangs_up_mid_body_is_one_log_line(wecom: WeCom, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    port = int(str(wecom.http.base_url).rsplit(":", 1)[1])
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     query = f"msg_signature={'0' * 40}&timestamp={int(time.time())}&nonce=1"
-    writer.write(f"POST {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000\r\n\r\n<xml>".encode())
-    await writer.drain()
-    await asyncio.sleep(0.2)
-    writer.close()
-    await writer.wait_closed()
-    for _ in range(100):
-        if any("disconnected" in record.getMessage() for record in caplog.records):
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.2)  # anything else it would log
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": PATH, "raw_path": PATH.encode(), "root_path": "", "query_string": query.encode(),
+        "headers": [(b"host", b"rectbot.test"), (b"content-length", b"4000")],
+        "client": ("127.0.0.1", 50000), "server": ("rectbot.test", 80),
+    }
+    # What uvicorn hands the app when the connection closes after part of the body.
+    arriving = iter([{"type": "http.request", "body": b"<xml>", "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive() -> Message:
+        return next(arriving)
+
+    async def send(message: Message) -> None:
+        pass
+
+    await wecom.host.app(scope, receive, send)  # an exception here is what uvicorn would log as an error
     assert [r.levelno for r in caplog.records if "disconnected" in r.getMessage()] == [logging.INFO]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
     assert (await wecom.http.get("/healthz")).status_code == 200  # still serving
@@ -463,6 +487,6 @@ async def test_a_question_with_characters_xml_allows_but_no_reply_should_hold_is
     wecom: WeCom,
 ) -> None:
     answer = await wecom.ask("软弱涣散\x7f村党组织\ufdd0怎么\x9b整顿")  # DEL, a non-character, a C1 control
-    assert "【1】" in answer
+    assert "【1】" in answer and answer == await wecom.ask(QUESTION, user="WangWu")
     answer_id = await wecom.core.chatlog.conversation("wecom", USER)
     assert (await wecom.core.chatlog.answer(answer_id)).question == QUESTION

@@ -1,15 +1,13 @@
-"""The segmenters: rjieba (the default) against jieba (the reference), on domain sentences and the seeds."""
+"""Equivalence of the segmenters: rjieba (the default) cuts as jieba (the reference) does, on domain sentences and
+the seeds; the one known difference pinned."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from rectbot.retrieval.text import HAN_RUN, normalize
-from rectbot.retrieval.tokenizer import SEGMENTERS, PassageTokens, RjiebaSegmenter, Tokenizer, bigrams
-
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+from rectbot.retrieval.tokenizer import SEGMENTERS, PassageTokens, Tokenizer, bigrams
+from tests.conftest import SEEDS
 
 DOMAIN_SENTENCES = [
     "整顿软弱涣散村党组织，选派第一书记到村",
@@ -90,29 +88,3 @@ def test_stopwords_and_punctuation_are_dropped_the_same_way_twice(tokenizer: Tok
     for _ in range(2):
         assert tokenizer.tokens("？？？!!! 😀😀 …… 的 了") == []
         assert tokenizer.tokens("怎么加强整顿") == ["加强", "整顿"]
-
-
-def test_dictionary_and_pinyin_work_is_done_once_and_kept_for_the_next_start(tmp_path: Path, monkeypatch) -> None:
-    first = Tokenizer(cache_dir=tmp_path)
-    sounds = first.repair_sounds
-    assert sounds["书记"] == "shu ji"
-
-    def not_again(*args: object) -> None:
-        raise AssertionError("worked out again although it was kept")
-
-    monkeypatch.setattr(RjiebaSegmenter, "frequencies", not_again)  # reads jieba's 5 MB dictionary
-    monkeypatch.setattr("rectbot.retrieval.tokenizer.sound", not_again)  # pypinyin
-    second = Tokenizer(cache_dir=tmp_path)
-    assert second.repair_sounds == sounds
-    assert [second.tokens(s) for s in DOMAIN_SENTENCES] == [first.tokens(s) for s in DOMAIN_SENTENCES]
-    monkeypatch.undo()
-
-    # Other data is another key: worked out for it, never served what was kept for the old data.
-    words = tmp_path / "domain_words.txt"
-    words.write_text("甲乙丙丁\n", encoding="utf-8")
-    other = Tokenizer(cache_dir=tmp_path, domain_words=words)
-    assert other.repair_sounds["甲乙丙丁"] == "jia yi bing ding" and "甲乙丙丁" not in sounds
-    # A damaged file is worked out again, not a failure.
-    for kept in tmp_path.glob("*.json"):
-        kept.write_text("{not json", encoding="utf-8")
-    assert Tokenizer(cache_dir=tmp_path).repair_sounds == sounds
