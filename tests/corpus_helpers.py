@@ -50,3 +50,13 @@ def hold(monkeypatch: pytest.MonkeyPatch, target: object, name: str) -> tuple[th
 def forbid_full_builds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any whole-index build fail the test."""
     monkeypatch.setattr(PassageIndex, "build", lambda *args, **kwargs: pytest.fail("the whole index was rebuilt"))
+
+
+QUESTIONS = ["红色夜校", "村官回归工程", "软弱涣散村党组织整顿", "第一书记", "沙坡头区", "党员学习政策", "集体经济"]
+
+
+async def answers(corpus: Corpus) -> list[list[tuple[int, float]]]:
+    """Every question's hits as (passage id, score)."""
+    searcher = Searcher.over(corpus)
+    results = [await searcher.search(question, k=10) for question in QUESTIONS]
+    return [[(hit.passage_id, round(hit.score, 9)) for hit in result.hits] for result in results]

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from rectbot.retrieval.corpus import Corpus
-from rectbot.retrieval.search import Searcher
 from tests.conftest import SEEDS
-from tests.corpus_helpers import NEW_REPORT, UNRELATED_SENTENCES, forbid_full_builds, search_texts
+from tests.corpus_helpers import NEW_REPORT, UNRELATED_SENTENCES, answers, forbid_full_builds, search_texts
 
 
 async def test_adding_one_document_segments_only_its_passages(
@@ -46,16 +45,6 @@ async def test_removing_a_file_takes_it_out_without_a_rebuild(
     assert await search_texts(corpus, "红色夜校") == []
     assert len(corpus.index) == before - 1
     assert await search_texts(corpus, "村官回归工程")
-
-
-QUESTIONS = ["红色夜校", "村官回归工程", "软弱涣散村党组织整顿", "第一书记", "沙坡头区", "党员学习政策", "集体经济"]
-
-
-async def answers(corpus: Corpus) -> list[list[tuple[int, float]]]:
-    """Every question's hits as (passage id, score)."""
-    searcher = Searcher.over(corpus)
-    results = [await searcher.search(question, k=10) for question in QUESTIONS]
-    return [[(hit.passage_id, round(hit.score, 9)) for hit in result.hits] for result in results]
 
 
 async def test_after_adds_replacements_and_removals_answers_are_those_of_a_reindex(

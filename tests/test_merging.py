@@ -19,7 +19,7 @@ import rectbot.retrieval.index as index_module
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import ROOT
-from tests.test_corpus import NEW_REPORT, answers, forbid_full_builds, search_texts
+from tests.corpus_helpers import NEW_REPORT, answers, forbid_full_builds, search_texts
 
 # A second report, unrelated to the first, to add while a merge runs.
 OTHER_REPORT = NEW_REPORT.replace("红色夜校", "蓝色课堂").replace("夜校", "课堂").replace("某某县", "另一县")
