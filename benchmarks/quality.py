@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.evaluation import EvalReport, Question, evaluate, load_questions
-from rectbot.retrieval.search import Searcher, forget_seen_passages
+from rectbot.retrieval.search import SearchParams, Searcher, forget_seen_passages
 from rectbot.retrieval.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,13 +80,42 @@ async def run(half: str, pages: Path, verbose: bool) -> None:
             await corpus.close()
 
 
+async def rerank_cost(pages: Path, rounds: int = 3) -> None:
+    """Question time with and without the coverage re-ranking, interleaved question by question (seeds + pages)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = await Corpus.open(Path(tmp) / "db" / "rectbot.sqlite3", seeds=ROOT / "seeds",
+                                   tokenizer=Tokenizer(cache_dir=Path(tmp) / "jieba"))
+        await corpus.ingest([pages])
+        asked = [q.q for q in questions("all", True)]
+        searchers = {
+            "without re-ranking (coverage_weight 0)": Searcher.over(corpus, SearchParams(coverage_weight=0)),
+            "with re-ranking (default)": Searcher.over(corpus),
+        }
+        for searcher in searchers.values():  # warm: both see every passage once
+            for question in asked:
+                await searcher.search(question)
+        timings: dict[str, list[float]] = {name: [] for name in searchers}
+        for _ in range(rounds):
+            for question in asked:
+                for name, searcher in searchers.items():
+                    started = time.perf_counter()
+                    await searcher.search(question)
+                    timings[name].append((time.perf_counter() - started) * 1000)
+        for name, values in timings.items():
+            print(f"{name}: median {statistics.median(values):.2f} ms, "
+                  f"p90 {statistics.quantiles(values, n=10)[-1]:.2f} ms ({len(values)} questions)")
+        await corpus.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--half", choices=("tune", "test", "all"), default="tune")
     parser.add_argument("--pages", type=Path, default=PAGES)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")
+    parser.add_argument("--rerank-cost", action="store_true",
+                        help="instead: question time with and without the re-ranking, side by side")
     args = parser.parse_args()
-    asyncio.run(run(args.half, args.pages, args.verbose))
+    asyncio.run(rerank_cost(args.pages) if args.rerank_cost else run(args.half, args.pages, args.verbose))
 
 
 if __name__ == "__main__":
