@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from rectbot.bot.chatlog import ChatLog
+from rectbot.retrieval.index import ENGINES, IDF_METHODS, IndexParams, PassageIndex
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.search import Searcher
 from rectbot.retrieval.tokenizer import Tokenizer
+from tests.index_helpers import CORPUS_SIZE, DOCS, FINGERPRINT, VERSIONS, build, make_queries, pseudo_chinese_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -79,3 +81,39 @@ async def chatlog(corpus: Corpus) -> ChatLog:
 def searcher(corpus: Corpus) -> Searcher:
     """A searcher over the seed corpus with default parameters."""
     return Searcher.over(corpus)
+
+
+# The index tests' synthetic corpus (tests/index_helpers.py), built_indexes once per module that asks for it.
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> tuple[list[int], list[list[str]], list[str]]:
+    """Shuffled ids, passages of Zipf-distributed pseudo-Chinese words, and the vocabulary (seeded)."""
+    return pseudo_chinese_corpus(CORPUS_SIZE, vocabulary=2500, seed=7)
+
+
+@pytest.fixture(scope="module")
+def synthetic_queries(synthetic: tuple[list[int], list[list[str]], list[str]]) -> list[list[str]]:
+    """Queries over the synthetic vocabulary: common, rare, unknown and repeated words."""
+    return make_queries(synthetic[2], 80, seed=11)
+
+
+@pytest.fixture(scope="module")
+def built_indexes(synthetic: tuple[list[int], list[list[str]], list[str]]) -> dict[tuple[str, str], PassageIndex]:
+    """The synthetic corpus indexed by every engine with every idf variant."""
+    ids, docs, _ = synthetic
+    return {
+        (engine, idf): PassageIndex.build(
+            ids, docs, IndexParams(engine=engine, idf=idf), fingerprint=FINGERPRINT, versions=VERSIONS
+        )
+        for engine in ENGINES
+        for idf in IDF_METHODS
+    }
+
+
+@pytest.fixture
+def saved_index(tmp_path: Path) -> tuple[Path, PassageIndex]:
+    """The small DOCS index saved in a temporary folder, and the index itself."""
+    index = build(DOCS)
+    index.save(tmp_path / "idx")
+    return tmp_path / "idx", index

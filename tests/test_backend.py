@@ -16,7 +16,7 @@ from rectbot.retrieval.index import IndexParams, PassageIndex, StaleIndex
 from rectbot.retrieval.query import Query
 from rectbot.retrieval.segments import Segment
 from rectbot.retrieval.tokenizer import PassageTokens, bigrams
-from tests.test_index import crash_on_call
+from tests.index_helpers import crash_on_call
 
 VERSIONS = {"tokenizer": "test"}
 WORDS = ["党支部", "整顿", "软弱", "涣散", "书记", "村", "集体", "经济", "夜校", "沙坡头区", "中卫"]

@@ -53,7 +53,7 @@ async def test_the_words_field_ranks_single_words_as_rank_bm25_does(
     """The fused ranking (words + bigrams + context) differs from rank-bm25 by design; its words field does not.
 
     For one word, every BM25 variant's idf is one positive factor, so the best passage is the same: the highest
-    term score, ties going to the lowest id (as in tests/test_index.py).
+    term score, ties going to the lowest id (as in tests/test_index.py and test_index_equivalence.py).
     """
     write_corpus(tmp_path / "corpus", PASSAGES, material)
     corpus = await Corpus.open(tmp_path / "data" / "rectbot.sqlite3", tokenizer=tokenizer)
