@@ -438,8 +438,21 @@ async def cmd_export(args: argparse.Namespace, config: Config) -> int:
     if args.since:
         # A day is counted in the configured time zone, as /stats counts 'today'.
         since = datetime.fromisoformat(args.since).replace(tzinfo=ZoneInfo(config.chat.timezone))
-    async with opened_corpus(config) as corpus:
-        questions = await (await ChatLog.open(corpus.store.database)).logged_questions(since)
+    questions = []
+    if config.storage.database.exists():
+        # Only the database: the question log needs no tokenizer, index or seeds.
+        import sqlite3
+
+        from rectbot.retrieval.store import Store
+
+        try:
+            store = await Store.open(config.storage.database)
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise Failure(f"cannot open database {config.storage.database}: {error}") from None
+        try:
+            questions = await (await ChatLog.open(store.database)).logged_questions(since)
+        finally:
+            await store.close()
     sys.stdout.write(questions_csv(questions) if args.csv else questions_jsonl(questions))
     if not questions:
         print("rectbot: no questions were asked" + (f" since {args.since}" if args.since else ""), file=sys.stderr)
