@@ -27,6 +27,7 @@ from rectbot.retrieval.passages import PASSAGE_FORMAT, PassageParams, build_pass
 from rectbot.retrieval.store import FileRecord, Removal, Store, StoredArticle
 from rectbot.retrieval.text import text_fingerprint
 from rectbot.retrieval.token_cache import TokenCache, TokenSession
+from rectbot.retrieval.token_workers import PassageSegmenter
 from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -388,7 +389,8 @@ class Corpus:
         removed: list[int],
         fingerprint: str,
     ) -> SearchIndex:
-        passage_tokens = self._passage_tokens([text for _, _, text in passages])
+        with PassageSegmenter(self.tokenizer, expected=len(passages)) as segment:
+            passage_tokens = segment([text for _, _, text in passages])
         context_words = self._context_tokens([text for _, text in documents])
         # New ids (never cached): segmented directly, then kept for the next reindex; removed ones dropped.
         cache = self._token_cache()
@@ -405,10 +407,6 @@ class Corpus:
         logger.info("index: %d documents (%d passages) added, %d documents removed",
                     len(documents), len(passages), len(removed))
         return updated
-
-    def _passage_tokens(self, texts: Sequence[str]) -> list[tuple[list[str], ...]]:
-        """Each passage's words and bigrams."""
-        return [tuple(self.tokenizer.passage_tokens(text)) for text in texts]
 
     def _context_tokens(self, texts: Sequence[str]) -> list[tuple[list[str]]]:
         """Each document context's words, with the places above the ones it names."""
@@ -428,22 +426,25 @@ class Corpus:
         missing passages), so the build starts again if the database changed meanwhile.
         """
         cache = self._token_cache()
-        for _attempt in range(10):
-            fingerprint = await self.store.fingerprint()
-            documents = await self.store.document_contexts()
-            total = await self.store.count_searchable_passages()
-            builder = SearchIndexBuilder()
-            session = cache.session("passage", self._passage_tokens)
-            after = None
-            while batch := await self.store.searchable_passages(after=after, limit=BUILD_BATCH):
-                await asyncio.to_thread(self._add_passages, builder, session, batch)
-                after = batch[-1][0]
-                if progress:
-                    progress(len(builder), max(total, len(builder)), "tokenising passages")
-            if await self.store.fingerprint() == fingerprint:
-                break
-        else:
-            raise RuntimeError("the database kept changing while the index was read; try again")
+        total = await self.store.count_searchable_passages()
+        # Passages not in the token cache are cut in worker processes when there are many.
+        with PassageSegmenter(self.tokenizer, expected=total) as segment:
+            for _attempt in range(10):
+                fingerprint = await self.store.fingerprint()
+                documents = await self.store.document_contexts()
+                total = await self.store.count_searchable_passages()
+                builder = SearchIndexBuilder()
+                session = cache.session("passage", segment)
+                after = None
+                while batch := await self.store.searchable_passages(after=after, limit=BUILD_BATCH):
+                    await asyncio.to_thread(self._add_passages, builder, session, batch)
+                    after = batch[-1][0]
+                    if progress:
+                        progress(len(builder), max(total, len(builder)), "tokenising passages")
+                if await self.store.fingerprint() == fingerprint:
+                    break
+            else:
+                raise RuntimeError("the database kept changing while the index was read; try again")
         await asyncio.to_thread(session.close)
         return await asyncio.to_thread(self._finish_build, builder, documents, fingerprint)
 

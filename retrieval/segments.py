@@ -235,7 +235,12 @@ class SegmentBuilder:
         if "" in counts:
             raise ValueError(f"passage {passage_id}: the empty string is not a token")  # in order of first occurrence
         vocabulary = self._vocabulary
-        self._columns.extend([vocabulary.setdefault(token, len(vocabulary)) for token in counts])
+        columns = list(map(vocabulary.get, counts))  # a C loop: most tokens are known after the first passages
+        if None in columns:
+            for place, token in enumerate(counts):
+                if columns[place] is None:
+                    columns[place] = vocabulary[token] = len(vocabulary)
+        self._columns.extend(columns)
         self._tf.extend(counts.values())
         self._ids.append(passage_id)
         self._lengths.append(len(tokens))

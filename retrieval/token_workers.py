@@ -1,0 +1,102 @@
+"""Passages segmented in worker processes, so that a big build or ingest uses every core.
+
+Segmentation (jieba words and character bigrams) is most of the time a build takes, and it holds the GIL, so
+threads do not help. Workers are started with "spawn" (the parent runs threads: a fork could copy a held lock)
+and each makes its own Tokenizer from the parent's settings; the tokens are the ones the parent would make,
+which tests/test_token_workers.py checks. As with any spawned pool, a script that builds a big index must
+start from `if __name__ == "__main__":` (the rectbot command does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from rectbot.retrieval.tokenizer import Tokenizer
+
+# Below this many texts a pool costs more to start (about a second: imports, dictionary) than it saves.
+PARALLEL_FROM = 20_000
+_CHUNK = 500  # texts sent to a worker at a time: large enough that pickling is a small share
+
+_worker_tokenizer: Tokenizer | None = None
+
+
+def _start(settings: dict[str, object]) -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = Tokenizer(**settings)  # type: ignore[arg-type]
+
+
+def _segment(texts: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+    assert _worker_tokenizer is not None
+    return [tuple(_worker_tokenizer.passage_tokens(text)) for text in texts]  # type: ignore[misc]
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class TokenWorkers:
+    """A pool of processes that cut passages the way `tokenizer` does; use as a context manager."""
+
+    def __init__(self, tokenizer: Tokenizer, workers: int | None = None) -> None:
+        settings = {f.name: getattr(tokenizer, f.name) for f in dataclasses.fields(tokenizer) if f.init}
+        self.workers = workers or default_workers()
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(settings,),
+        )
+
+    def passage_tokens(self, texts: Sequence[str]) -> list[tuple[list[str], ...]]:
+        """Each text's words and bigrams, as Tokenizer.passage_tokens gives them, in order."""
+        size = max(1, min(_CHUNK, -(-len(texts) // self.workers)))
+        chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
+        return [tokens for chunk in self._pool.map(_segment, chunks) for tokens in chunk]
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> TokenWorkers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class PassageSegmenter:
+    """Cuts passages in this process, or in worker processes once a job of `expected` texts turns out big.
+
+    A reindex whose tokens are all cached never starts the workers; neither does a small update.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, expected: int, workers: int | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.expected = expected
+        self.workers = workers or default_workers()
+        self._pool: TokenWorkers | None = None
+
+    def __call__(self, texts: Sequence[str]) -> list[tuple[list[str], ...]]:
+        """Each text's words and bigrams, in order."""
+        if self._pool is None and self.workers > 1 and self.expected >= PARALLEL_FROM and len(texts) > 1:
+            self._pool = TokenWorkers(self.tokenizer, self.workers)
+        if self._pool is not None:
+            return self._pool.passage_tokens(texts)
+        return [tuple(self.tokenizer.passage_tokens(text)) for text in texts]
+
+    def close(self) -> None:
+        """Stop the workers, if any were started."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> PassageSegmenter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
