@@ -14,8 +14,12 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from itertools import chain
+from operator import itemgetter
 
-from rectbot.retrieval.tokenizer import Tokenizer
+import numpy as np
+
+from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 
 # Below this many texts a pool costs more to start (about a second: imports, dictionary) than it saves.
 PARALLEL_FROM = 20_000
@@ -29,9 +33,31 @@ def _start(settings: dict[str, object]) -> None:
     _worker_tokenizer = Tokenizer(**settings)  # type: ignore[arg-type]
 
 
-def _segment(texts: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+def _segment(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The texts' token lists packed for the trip back: the distinct tokens, then each token as a number into
+    them and each list's length (pickling every token string costs as much as cutting it)."""
     assert _worker_tokenizer is not None
-    return [tuple(_worker_tokenizer.passage_tokens(text)) for text in texts]  # type: ignore[misc]
+    lists = [tokens for text in texts for tokens in _worker_tokenizer.passage_tokens(text)]
+    every = list(chain.from_iterable(lists))
+    distinct = list(dict.fromkeys(every))
+    number = {token: i for i, token in enumerate(distinct)}
+    flat = np.fromiter(map(number.__getitem__, every), dtype=np.uint32, count=len(every))
+    return distinct, flat, np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+
+
+def _unpack(packed: tuple[list[str], np.ndarray, np.ndarray], fields: int) -> list[tuple[list[str], ...]]:
+    """_segment's result as token lists: each text's `fields` lists."""
+    distinct, flat, lengths = packed
+    if len(flat) == 0:
+        tokens: Sequence[str] = ()
+    elif len(flat) == 1:
+        tokens = (distinct[int(flat[0])],)
+    else:
+        tokens = itemgetter(*flat.tolist())(distinct)  # one C loop over every token
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends[:-1]]
+    lists = [list(tokens[start:end]) for start, end in zip(starts, ends, strict=True)]
+    return [tuple(lists[at : at + fields]) for at in range(0, len(lists), fields)]
 
 
 def default_workers() -> int:
@@ -56,7 +82,8 @@ class TokenWorkers:
         """Each text's words and bigrams, as Tokenizer.passage_tokens gives them, in order."""
         size = max(1, min(_CHUNK, -(-len(texts) // self.workers)))
         chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
-        return [tokens for chunk in self._pool.map(_segment, chunks) for tokens in chunk]
+        fields = len(PassageTokens._fields)
+        return [tokens for packed in self._pool.map(_segment, chunks) for tokens in _unpack(packed, fields)]
 
     def close(self) -> None:
         """Stop the workers."""
