@@ -17,6 +17,7 @@ import uuid
 from array import array
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -331,12 +332,16 @@ def _encode(lists: TokenLists, ids_of: dict[str, int], vocabulary: list[str]) ->
     """Token lists as uint32 vocabulary ids, adding new tokens to the vocabulary."""
     packed = array("I", [len(lists), *map(len, lists)])
     for tokens in lists:
-        for token in tokens:
-            token_id = ids_of.get(token)
-            if token_id is None:
-                token_id = ids_of[token] = len(vocabulary)
-                vocabulary.append(token)
-            packed.append(token_id)
+        ids = list(map(ids_of.get, tokens))  # a C loop: new tokens are few once a build is under way
+        if None in ids:
+            for place, token in enumerate(tokens):
+                if ids[place] is None:
+                    token_id = ids_of.get(token)
+                    if token_id is None:
+                        token_id = ids_of[token] = len(vocabulary)
+                        vocabulary.append(token)
+                    ids[place] = token_id
+        packed.extend(ids)
     return packed.tobytes()
 
 
@@ -350,10 +355,13 @@ def _decode(blob: bytes, vocabulary: list[str]) -> TokenLists | None:
         at = 1 + count
         if at + sum(lengths) != len(packed):
             return None
-        lists = []
+        ids = packed[at:]
+        # One C loop over every id (itemgetter of one id returns the token itself, not a tuple).
+        tokens = itemgetter(*ids)(vocabulary) if len(ids) > 1 else tuple(vocabulary[i] for i in ids)
+        lists, start = [], 0
         for length in lengths:
-            lists.append([vocabulary[i] for i in packed[at : at + length]])
-            at += length
+            lists.append(list(tokens[start : start + length]))
+            start += length
     except (ValueError, IndexError, TypeError):
         return None
     return tuple(lists)

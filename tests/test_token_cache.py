@@ -209,3 +209,14 @@ async def test_a_damaged_or_missing_cache_never_fails_a_reindex(corpus: Corpus, 
     counting.passages.clear()
     await corpus.reindex()
     assert counting.passages == []  # the cache was rebuilt
+
+
+def test_lists_of_no_token_or_one_come_back_as_they_were_cut(tmp_path: Path) -> None:
+    texts = {1: "", 2: "村", 3: "村 书记", 4: "书记"}
+    cut = lambda batch: [(text.split(), text.split()[:1]) for text in batch]  # noqa: E731
+    first = TokenCache(tmp_path / "t.sqlite3", "v1").tokens("passage", list(texts.items()), cut)
+    again = TokenCache(tmp_path / "t.sqlite3", "v1")
+    assert again.tokens("passage", list(texts.items()), cut) == first == [
+        ([], []), (["村"], ["村"]), (["村", "书记"], ["村"]), (["书记"], ["书记"])
+    ]
+    assert again.segmented == 0
