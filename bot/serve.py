@@ -158,19 +158,53 @@ def channels_to_run(config: Config, requested: list[str]) -> list[str]:
 
 
 def searcher_for(corpus: Corpus, config: Config) -> Searcher:
-    """A searcher with the configured parameters."""
+    """A searcher with the configured parameters (and the semantic re-ranker, if configured; NoSemantic when
+    its extra is not installed)."""
     from rectbot.retrieval.search import Searcher
 
-    return Searcher.over(corpus, config.search.params())
+    semantic = None
+    if config.search.semantic:
+        from rectbot.retrieval.semantic import SemanticReranker, SemanticUnavailable
+
+        try:
+            semantic = SemanticReranker.beside(corpus.store.database.path)
+        except SemanticUnavailable as error:
+            raise NoSemantic(f"search.semantic is on, but {error}") from None
+    return Searcher.over(corpus, config.search.params(), semantic)
 
 
-def build_core(corpus: Corpus, chatlog: ChatLog, config: Config) -> Core:
-    """The platform-neutral core with the configured search, limits and every channel's allow-lists."""
+class NoSemantic(Exception):
+    """search.semantic is on but its extra is not installed."""
+
+
+async def embed_passages(searcher: Searcher, corpus: Corpus, progress: Callable[[int], None] | None = None) -> int:
+    """Give every passage without a vector one, when the semantic re-ranker is on; return how many were embedded."""
+    if searcher.semantic is None:
+        return 0
+    return await searcher.semantic.catch_up(corpus.store, progress)  # type: ignore[attr-defined]
+
+
+async def keep_passages_embedded(searcher: Searcher, corpus: Corpus, interval: float) -> None:
+    """Embed new passages every `interval` seconds until cancelled (uploads, `rectbot ingest` elsewhere)."""
+    import asyncio
+
+    while True:
+        try:
+            if embedded := await embed_passages(searcher, corpus):
+                logger.info("semantic: embedded %d passages", embedded)
+        except Exception:  # the next round tries again; questions meanwhile rank without the missing vectors
+            logger.exception("semantic: could not embed new passages")
+        await asyncio.sleep(interval)
+
+
+def build_core(corpus: Corpus, chatlog: ChatLog, config: Config, searcher: Searcher | None = None) -> Core:
+    """The platform-neutral core with the configured search (or `searcher`), limits and every channel's
+    allow-lists."""
     from rectbot.bot.core import Core
 
     return Core(
         corpus,
-        searcher_for(corpus, config),
+        searcher or searcher_for(corpus, config),
         chatlog=chatlog,
         top_k=config.search.top_k,
         max_question_chars=config.search.max_question_chars,
@@ -247,6 +281,9 @@ async def run_channels(core: Core, config: Config, names: list[str], host: HttpH
     tasks: list[asyncio.Task[None]] = []
     # `rectbot ingest` or `remove` in another process, or another bot, must be searchable here without a restart.
     follower = asyncio.create_task(core.corpus.follow_changes(FOLLOW_SECONDS))
+    # Passages are embedded in the background: questions are answered meanwhile, closeness counting for those
+    # passages already embedded.
+    embedder = asyncio.create_task(keep_passages_embedded(core.searcher, core.corpus, FOLLOW_SECONDS * 5))
     try:
         for channel in channels:
             host.mount(channel.routes())
@@ -260,7 +297,8 @@ async def run_channels(core: Core, config: Config, names: list[str], host: HttpH
         stop.set()
         host.wait_for("stopping")
         follower.cancel()
-        await asyncio.gather(*tasks, follower, return_exceptions=True)
+        embedder.cancel()
+        await asyncio.gather(*tasks, follower, embedder, return_exceptions=True)
         await host.stop()  # requests in flight finish before the channels close
         for channel in channels:
             await channel.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import heapq
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -51,6 +51,9 @@ class SearchParams:
     # Re-ranking: a candidate's share of the question's telling words adds this much to its score (each of
     # the index's fields gives at most 1).
     coverage_weight: float = 2.5
+    # With a semantic re-ranker: how close a candidate's meaning is to the question (a z-score among the
+    # candidates) adds this much times that closeness to its score. The verdict does not use it.
+    semantic_weight: float = 0.5
     query: QueryParams = QueryParams()
 
 
@@ -138,17 +141,21 @@ class Searcher:
         backend: Callable[[], SearchBackend | None],
         passages: PassageSource,
         params: SearchParams = SearchParams(),
+        semantic: SemanticCloseness | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.backend = backend  # called per question: the index is swapped whole when rebuilt
         self.passages = passages
         self.params = params
+        self.semantic = semantic  # an optional re-ranker by meaning (retrieval/semantic.py)
         self._parser: tuple[SearchBackend, QueryParser] | None = None
 
     @classmethod
-    def over(cls, corpus: "CorpusLike", params: SearchParams = SearchParams()) -> Searcher:
+    def over(
+        cls, corpus: "CorpusLike", params: SearchParams = SearchParams(), semantic: SemanticCloseness | None = None
+    ) -> Searcher:
         """A searcher over a corpus's current index and store."""
-        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params)
+        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params, semantic)
 
     def _current(self) -> tuple[SearchBackend, QueryParser] | None:
         """The current index and a query parser over its vocabulary (which words are known, how rare)."""
@@ -217,9 +224,10 @@ class Searcher:
         distinct: list[tuple[float, Candidate, PassageRow, str]] = []
         seen_texts: set[str] = set()
         needed = max(offset + k, self.params.evidence_depth)
+        by_meaning = self.semantic is not None and self.params.semantic_weight != 0
         best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
         for candidate in candidates:  # best first by the index's score
-            if len(best) == needed and candidate.score + self.params.coverage_weight <= best[0]:
+            if not by_meaning and len(best) == needed and candidate.score + self.params.coverage_weight <= best[0]:
                 break  # neither this candidate nor any after it can reach the page, even holding every word
             row = rows.get(candidate.passage_id)
             if row is None:  # deleted since the index was built
@@ -241,6 +249,12 @@ class Searcher:
         confidence = self._verdict(evidence)
         if confidence is Confidence.OFF_TOPIC:
             return SearchResult(query, confidence, evidence=evidence)
+        if by_meaning:
+            assert self.semantic is not None
+            closeness = self.semantic.closeness(query.text, [row.text for _, _, row, _ in distinct])
+            weight = self.params.semantic_weight
+            fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
+            distinct = sorted(fused, key=lambda entry: -entry[0])  # stable: ties keep the coverage order
         terms = (*query.words, *query.expansions)
         page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
         if confidence is Confidence.CONFIDENT:
@@ -344,6 +358,13 @@ class _Coverage:
 def _holds(text: str, word: str, stand_ins: list[str], parts: list[str]) -> bool:
     """Whether a passage says the word: itself, a thesaurus word standing for it, or all of its parts."""
     return word in text or any(s in text for s in stand_ins) or (bool(parts) and all(p in text for p in parts))
+
+
+class SemanticCloseness(Protocol):
+    """How close in meaning each of some passages is to a question (retrieval/semantic.py)."""
+
+    def closeness(self, question: str, texts: Sequence[str]) -> Sequence[float]:
+        """One number per text, higher for closer, comparable among these texts only."""
 
 
 class CorpusLike(Protocol):

@@ -200,7 +200,7 @@ def test_the_wecom_callback_cannot_take_the_health_check_paths() -> None:
 
 
 # Keys of a library section that the library does not know: the application's own.
-APPLICATION_KEYS = {"search.top_k", "search.max_question_chars"}
+APPLICATION_KEYS = {"search.top_k", "search.max_question_chars", "search.semantic"}
 
 
 def library_default(params_class: type, name: str) -> object:
@@ -223,7 +223,8 @@ def test_keys_that_set_library_parameters_have_the_library_defaults() -> None:
             assert f.default == library_default(library, f.name), f"{key}: config and {library.__name__} differ"
             shared.append(key)
     assert {"index.engine", "index.idf", "index.k1", "index.b", "passages.target_chars", "passages.max_chars",
-            "search.confident_coverage", "search.related_coverage", "parsing.memory_mb", "parsing.cpu_seconds",
+            "search.confident_coverage", "search.related_coverage", "search.semantic_weight", "parsing.memory_mb",
+            "parsing.cpu_seconds",
             "parsing.wall_seconds"} == set(shared)
     defaults = load_config(None, environ={})
     assert defaults.index.params() == IndexParams()

