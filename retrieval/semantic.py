@@ -86,6 +86,8 @@ class VectorStore:
     def __init__(self, path: Path, version: str) -> None:
         self.path = path
         self.version = version
+        self._reader: sqlite3.Connection | None = None
+        self._reading = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db:
             db.executescript(
@@ -100,20 +102,30 @@ class VectorStore:
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA journal_mode = WAL")  # the reader below goes on while vectors are added
         return db
 
     def vectors(self, digests: Iterable[bytes]) -> dict[bytes, np.ndarray]:
         """The stored vectors of these digests (absent ones are left out)."""
         wanted = list(dict.fromkeys(digests))
         found: dict[bytes, np.ndarray] = {}
-        with closing(self._connect()) as db:
+        with self._reading:  # one reader connection, kept: opening one costs more than a question's read
+            if self._reader is None:
+                self._reader = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for key, blob in db.execute(f"SELECT digest, vector FROM vectors WHERE digest IN ({marks})", chunk):
+                query = f"SELECT digest, vector FROM vectors WHERE digest IN ({marks})"
+                for key, blob in self._reader.execute(query, chunk):
                     found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
+
+    def close(self) -> None:
+        """Close the reader connection (a later read opens it again)."""
+        with self._reading:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def put(self, items: Iterable[tuple[bytes, np.ndarray]]) -> None:
         """Keep these vectors."""
