@@ -295,9 +295,12 @@ class Store:
         among, parameters = _among("d.id", documents)
         if after is not None:
             among, parameters = f"{among} AND p.id > ?", (*parameters, after)
+        # Every passage: walk them by id (CROSS JOIN keeps passages the outer loop), so that a batch costs what
+        # it reads; SQLite's own choice, documents first, sorted every remaining passage for each batch.
+        join = "JOIN" if documents is not None else "CROSS JOIN"
         rows = await self._reader.execute_fetchall(
             f"""SELECT p.id, p.document_id, p.text FROM passages p
-               JOIN documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL {among} ORDER BY p.id
+               {join} documents d ON d.id = p.document_id WHERE d.duplicate_of IS NULL {among} ORDER BY p.id
                {"LIMIT ?" if limit is not None else ""}""",
             (*parameters, *((limit,) if limit is not None else ())),
         )
