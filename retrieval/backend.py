@@ -41,7 +41,7 @@ FIELDS = ("words", "grams", "context")
 _MANIFEST_FILE = "manifest.json"  # names every field's segments: replacing it commits a save
 _DOCUMENTS_DIR = "documents"  # the document id of each passage, one file per segment of the word index
 _MERGING_DIR = "merging"  # segments written by a merge before it commits, in a folder per process id
-# A built segment holds at most about this many (passage, token) pairs (~100,000 passages of bigrams, a few hundred
+# A built segment is closed once its passages hold this many tokens (~100,000 passages of bigrams, a few hundred
 # MB while it is built): few segments to search, a bounded build.
 SEGMENT_ENTRIES = 10_000_000
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import uuid
 from array import array
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,19 +203,18 @@ class Segment:
 
 
 class SegmentBuilder:
-    """Rows added one passage at a time; each passage's tokens become column numbers and counts at once.
+    """Rows added one passage at a time, each token as its column number; counted into term frequencies at build().
 
-    What it holds until build() is 12 bytes per distinct (passage, token) pair and one string per distinct
-    token, not the passages' token lists: a large segment is built from token lists made one batch at a time.
+    What it holds until build() is 4 bytes per token (repeats included: counting them per passage in Python cost
+    more than the whole build) and one string per distinct token, not the passages' token lists: a large segment
+    is built from token lists made one batch at a time.
     """
 
     def __init__(self) -> None:
         self._vocabulary: dict[str, int] = {}
         self._ids = array("q")
-        self._lengths = array("q")
-        self._widths = array("q")  # distinct tokens of each row
-        self._columns = array("i")  # the column of each (row, token) pair, row by row
-        self._tf = array("f")
+        self._lengths = array("q")  # tokens of each row
+        self._columns = array("i")  # the column of each token, row by row
 
     def __len__(self) -> int:
         """Return the number of rows added."""
@@ -224,44 +222,47 @@ class SegmentBuilder:
 
     @property
     def entries(self) -> int:
-        """The number of (passage, token) pairs added."""
+        """The number of tokens added (an upper bound of the (passage, token) pairs they make)."""
         return len(self._columns)
 
     def add(self, passage_id: int, tokens: Sequence[str]) -> None:
         """Add a row: the passage's tokens (as a bag)."""
         if isinstance(tokens, str):
             raise TypeError(f"passage {passage_id}: tokens must be a list of str, not a str")
-        counts = Counter(tokens)
-        if "" in counts:
-            raise ValueError(f"passage {passage_id}: the empty string is not a token")  # in order of first occurrence
         vocabulary = self._vocabulary
-        columns = list(map(vocabulary.get, counts))  # a C loop: most tokens are known after the first passages
+        columns = list(map(vocabulary.get, tokens))  # a C loop: most tokens are known after the first passages
         if None in columns:
-            for place, token in enumerate(counts):
+            if "" in tokens:
+                raise ValueError(f"passage {passage_id}: the empty string is not a token")
+            for place, token in enumerate(tokens):
                 if columns[place] is None:
-                    columns[place] = vocabulary[token] = len(vocabulary)
+                    columns[place] = vocabulary.setdefault(token, len(vocabulary))
         self._columns.extend(columns)
-        self._tf.extend(counts.values())
         self._ids.append(passage_id)
-        self._lengths.append(len(tokens))
-        self._widths.append(len(counts))
+        self._lengths.append(len(columns))
 
     def build(self) -> Segment:
         """The segment of the rows added, in the order added; the builder is emptied."""
         n, tokens = len(self._ids), tuple(self._vocabulary)
         columns = np.frombuffer(self._columns, dtype=np.int32) if len(self._columns) else np.zeros(0, dtype=np.int32)
+        lengths = np.array(self._lengths, dtype=np.int64)
+        # Tokens were added row by row: a stable sort by column keeps each column's rows ascending, so a token
+        # repeated in a row lands on neighbouring entries, which are counted into one.
+        order = np.argsort(columns, kind="stable")
+        columns = columns[order]
+        rows = np.repeat(np.arange(n, dtype=np.int32), lengths)[order]
+        del order
+        self._columns = array("i")
+        first = np.ones(len(columns), dtype=bool)
+        first[1:] = (columns[1:] != columns[:-1]) | (rows[1:] != rows[:-1])
+        starts = np.flatnonzero(first)
+        tf = np.diff(np.append(starts, len(columns))).astype(np.float32)
+        columns, rows = columns[starts], rows[starts]
+        del first, starts
         indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
         np.cumsum(np.bincount(columns, minlength=len(tokens)), out=indptr[1:])
-        # Pairs were added row by row: a stable sort by column keeps each column's rows ascending.
-        order = np.argsort(columns, kind="stable")
-        del columns
-        self._columns = array("i")
-        rows = np.repeat(np.arange(n, dtype=np.int32), np.frombuffer(self._widths, dtype=np.int64) if n else 0)[order]
-        tf = (np.frombuffer(self._tf, dtype=np.float32) if len(self._tf) else np.zeros(0, dtype=np.float32))[order]
-        del order
-        tf = compact_counts(tf)
-        segment = Segment(new_name(), np.array(self._ids, dtype=np.int64), np.array(self._lengths, dtype=np.int64),
-                          tokens, indptr, rows, tf)
+        segment = Segment(new_name(), np.array(self._ids, dtype=np.int64), lengths, tokens, indptr, rows,
+                          compact_counts(tf))
         self.__init__()
         return segment
 
