@@ -144,6 +144,11 @@ class SearchConfig:
     semantic_weight: float = setting(
         _SEARCH.semantic_weight, "With semantic: how much closeness in meaning moves a passage up the page."
     )
+    semantic_related: float = setting(
+        _SEARCH.semantic_related,
+        "With semantic: a question the words call off-topic gets 'possibly related' excerpts if one candidate's "
+        "meaning is this close (cosine).",
+    )
 
     def params(self) -> SearchParams:
         """The search parameters these keys set."""

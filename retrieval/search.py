@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
+import numpy as np
+
 from rectbot.retrieval.backend import Candidate, SearchBackend
 from rectbot.retrieval.places import bundled_gazetteer
 from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
@@ -54,6 +56,9 @@ class SearchParams:
     # With a semantic re-ranker: how close a candidate's meaning is to the question (a z-score among the
     # candidates) adds this much times that closeness to its score. The verdict does not use it.
     semantic_weight: float = 0.5
+    # With a semantic re-ranker, a question the words alone judge off-topic is shown possibly related excerpts
+    # when one candidate's meaning is this close (cosine): spoken questions with few report words.
+    semantic_related: float = 0.90
     query: QueryParams = QueryParams()
 
 
@@ -247,14 +252,20 @@ class Searcher:
         distinct.sort(key=lambda entry: -entry[0])  # stable: ties keep the index's order
         evidence = self._evidence(query, coverage, [cited for *_, cited in distinct[: self.params.evidence_depth]])
         confidence = self._verdict(evidence)
-        if confidence is Confidence.OFF_TOPIC:
-            return SearchResult(query, confidence, evidence=evidence)
         if by_meaning:
             assert self.semantic is not None
-            closeness = self.semantic.closeness(query.text, [row.text for _, _, row, _ in distinct])
-            weight = self.params.semantic_weight
-            fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
-            distinct = sorted(fused, key=lambda entry: -entry[0])  # stable: ties keep the coverage order
+            cosines = self.semantic.cosines(query.text, [row.text for _, _, row, _ in distinct])
+            if confidence is Confidence.OFF_TOPIC and cosines is not None and np.nanmax(cosines, initial=0.0) >= (
+                self.params.semantic_related
+            ):
+                confidence = Confidence.WEAK
+            if confidence is not Confidence.OFF_TOPIC:
+                weight = self.params.semantic_weight
+                closeness = z_scores(cosines, len(distinct))
+                fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
+                distinct = sorted(fused, key=lambda entry: -entry[0])  # stable: ties keep the coverage order
+        if confidence is Confidence.OFF_TOPIC:
+            return SearchResult(query, confidence, evidence=evidence)
         terms = (*query.words, *query.expansions)
         page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
         if confidence is Confidence.CONFIDENT:
@@ -307,6 +318,22 @@ class Searcher:
             matched_terms=shown,
             highlights=highlight_spans(row.text, shown),
         )
+
+
+def z_scores(cosines: np.ndarray | None, count: int) -> np.ndarray:
+    """Cosines as z-scores among the known ones, so that a weight means the same whatever the question; 0 for
+    unknown (NaN) ones, and for all when fewer than two are known."""
+    scores = np.zeros(count)
+    if cosines is None:
+        return scores
+    present = np.flatnonzero(~np.isnan(cosines))
+    if len(present) < 2:
+        return scores
+    known = cosines[present]
+    spread = known.std()
+    if spread > 0:
+        scores[present] = (known - known.mean()) / spread
+    return scores
 
 
 @lru_cache(maxsize=8192)
@@ -363,8 +390,9 @@ def _holds(text: str, word: str, stand_ins: list[str], parts: list[str]) -> bool
 class SemanticCloseness(Protocol):
     """How close in meaning each of some passages is to a question (retrieval/semantic.py)."""
 
-    def closeness(self, question: str, texts: Sequence[str]) -> Sequence[float]:
-        """One number per text, higher for closer, comparable among these texts only."""
+    def cosines(self, question: str, texts: Sequence[str]) -> np.ndarray | None:
+        """The cosine of each text's vector and the question's (NaN where a text has none yet); None when the
+        question cannot be embedded now."""
 
 
 class CorpusLike(Protocol):

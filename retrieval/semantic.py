@@ -199,20 +199,14 @@ class SemanticReranker:
                 del self._queries[next(iter(self._queries))]
         return vector
 
-    def closeness(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        """For each text, how close it is to the question, as a z-score among these texts (0 for a text not yet
-        embedded, and for all when fewer than two are)."""
+    def cosines(self, question: str, texts: Sequence[str]) -> np.ndarray | None:
+        """For each text, the cosine of its vector and the question's (NaN for a text not yet embedded); None
+        when the question cannot be embedded now (passages are being embedded)."""
         keys = [digest(text) for text in texts]
         held = self.store.vectors(keys)
-        present = [i for i, key in enumerate(keys) if key in held]
-        scores = np.zeros(len(texts))
-        if len(present) < 2:
-            return scores
+        if not held:
+            return np.full(len(texts), np.nan)
         query = self._query(question)
         if query is None:
-            return scores
-        cosines = np.array([float(held[keys[i]] @ query) for i in present])
-        spread = cosines.std()
-        if spread > 0:
-            scores[present] = (cosines - cosines.mean()) / spread
-        return scores
+            return None
+        return np.array([float(held[key] @ query) if key in held else np.nan for key in keys])
