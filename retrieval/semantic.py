@@ -9,7 +9,6 @@ keyed by the text's digest; a question is embedded when asked (about 20-30 ms on
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import threading
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from rectbot.retrieval.token_cache import digest  # a passage's text, identified as the token cache does
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +74,6 @@ class E5Embedder:
             return None
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32).reshape(-1)
-
-
-def digest(text: str) -> bytes:
-    """Identifies a passage's exact text."""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
 
 
 class VectorStore:
