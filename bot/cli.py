@@ -271,10 +271,10 @@ async def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     progress = terminal_progress(sys.stderr)
     async with opened_corpus(config, progress) as corpus:
         reports = await corpus.ingest(args.paths, progress=progress)
+        for report in reports:
+            print(ingest_plain(report))
         if config.search.semantic:  # the new passages' vectors, so that every command finds them ready
             await ready_searcher(corpus, config)
-    for report in reports:
-        print(ingest_plain(report))
     return 1 if any(r.status is IngestStatus.REJECTED for r in reports) else 0
 
 

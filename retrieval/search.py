@@ -229,7 +229,7 @@ class Searcher:
         distinct: list[tuple[float, Candidate, PassageRow, str]] = []
         seen_texts: set[str] = set()
         needed = max(offset + k, self.params.evidence_depth)
-        by_meaning = self.semantic is not None and self.params.semantic_weight != 0
+        by_meaning = self.semantic is not None
         best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
         for candidate in candidates:  # best first by the index's score
             if not by_meaning and len(best) == needed and candidate.score + self.params.coverage_weight <= best[0]:
@@ -259,7 +259,7 @@ class Searcher:
                 self.params.semantic_related
             ):
                 confidence = Confidence.WEAK
-            if confidence is not Confidence.OFF_TOPIC:
+            if confidence is not Confidence.OFF_TOPIC and self.params.semantic_weight != 0:
                 weight = self.params.semantic_weight
                 closeness = z_scores(cosines, len(distinct))
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
@@ -322,12 +322,13 @@ class Searcher:
 
 def z_scores(cosines: np.ndarray | None, count: int) -> np.ndarray:
     """Cosines as z-scores among the known ones, so that a weight means the same whatever the question; 0 for
-    unknown (NaN) ones, and for all when fewer than two are known."""
+    unknown (NaN) ones, and for all when fewer than half are known (two or three cosines would make noise look
+    like a difference, as while new passages are still being embedded)."""
     scores = np.zeros(count)
     if cosines is None:
         return scores
     present = np.flatnonzero(~np.isnan(cosines))
-    if len(present) < 2:
+    if len(present) < max(2, count / 2):
         return scores
     known = cosines[present]
     spread = known.std()

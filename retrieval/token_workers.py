@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from itertools import chain
 from operator import itemgetter
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 # Below this many texts a pool costs more to start (about a second: imports, dictionary) than it saves.
 PARALLEL_FROM = 20_000
 _CHUNK = 500  # texts sent to a worker at a time: large enough that pickling is a small share
+_WORTH_A_POOL = 200  # texts in one call; fewer (a reindex finding most tokens cached) are cut in this process
 
 _worker_tokenizer: Tokenizer | None = None
 
@@ -60,9 +62,17 @@ def _unpack(packed: tuple[list[str], np.ndarray, np.ndarray], fields: int) -> li
     return [tuple(lists[at : at + fields]) for at in range(0, len(lists), fields)]
 
 
-def default_workers() -> int:
-    """One worker per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+def default_workers(limit: int = 8) -> int:
+    """One worker per core this process may use (its CPU affinity and, in a container, its cgroup quota), at
+    most `limit`: each worker holds its own tokenizer (about 100 MB)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to respect
+    return max(1, min(cores, limit))
 
 
 class TokenWorkers:
@@ -110,7 +120,7 @@ class PassageSegmenter:
 
     def __call__(self, texts: Sequence[str]) -> list[tuple[list[str], ...]]:
         """Each text's words and bigrams, in order."""
-        if self._pool is None and self.workers > 1 and self.expected >= PARALLEL_FROM and len(texts) > 1:
+        if self._pool is None and self.workers > 1 and self.expected >= PARALLEL_FROM and len(texts) >= _WORTH_A_POOL:
             self._pool = TokenWorkers(self.tokenizer, self.workers)
         if self._pool is not None:
             return self._pool.passage_tokens(texts)

