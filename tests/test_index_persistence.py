@@ -107,6 +107,13 @@ def test_load_with_damaged_index_files_is_stale(saved_index: tuple[Path, Passage
         load(saved_index[0], IndexParams())
 
 
+@pytest.mark.parametrize("vocabulary", ['{"a": 1}', '["村", 7, "党员"]', '["村", null]'])
+def test_load_with_a_vocabulary_not_of_tokens_is_stale(saved_index: tuple[Path, PassageIndex], vocabulary: str) -> None:
+    (segment_folder(saved_index[0]) / "vocabulary.json").write_text(vocabulary, encoding="utf-8")
+    with pytest.raises(StaleIndex, match=r"unreadable index files|disagree"):
+        load(saved_index[0], IndexParams())
+
+
 def test_load_with_a_missing_segment_or_removed_rows_file_is_stale(saved_index: tuple[Path, PassageIndex]) -> None:
     directory, index = saved_index
     shrunk = index.updated([], [], [2], fingerprint="corpus-v2")
