@@ -223,7 +223,10 @@ class QueryParser:
                 repaired.append(candidate)
                 repairs.append((joined, candidate))
                 i += span
-            elif piece is not None and len(piece) > 2 and is_han(piece) and self.df(piece) == 0:
+            elif (
+                piece is not None and len(piece) > 2 and is_han(piece) and self.df(piece) == 0
+                and not self.tokenizer.known(piece)  # a dictionary word is no typo: 房贷利率 holds no 代理
+            ):
                 # A typo glued to its neighbour (抓书计): repair a window inside the piece.
                 inner = self._repair_inside(piece)
                 if inner:

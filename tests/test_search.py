@@ -117,7 +117,9 @@ async def test_a_homophone_typo_is_repaired_and_said(searcher: Searcher) -> None
     assert result.hits and all("第一书记" in normalize(hit.text) for hit in result.hits)
 
 
-@pytest.mark.parametrize("question", ["整顿软弱涣散老是治标不治本", "村务监督委员会要往哪几个方向发展"])
+@pytest.mark.parametrize(
+    "question", ["整顿软弱涣散老是治标不治本", "村务监督委员会要往哪几个方向发展", "房贷利率是多少"]
+)
 async def test_real_words_are_never_repaired(searcher: Searcher, question: str) -> None:
     result = await searcher.search(question, k=3)
     assert result.query.repairs == ()
