@@ -44,7 +44,7 @@ class SearchParams:
     related_coverage: float = 0.2
     # Share of the question's weight the corpus knows at all; below it the question is mostly about other things.
     confident_known: float = 0.6
-    related_known: float = 0.2
+    related_known: float = 0.3
     # A question only partly known is shown possibly related excerpts only if this share of its words is
     # party-building vocabulary (天气 and 炒股 never are); a fully known one always.
     related_domain: float = 0.3
