@@ -18,6 +18,7 @@ from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryPars
 from rectbot.retrieval.store import PassageRow
 from rectbot.retrieval.text import fingerprint_of_normalized, normalize
 from rectbot.retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.topic import TopicModel, bundled_topic_model
 from rectbot.retrieval.typos import HomophoneRepair
 
 __all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult", "Searcher", "highlight_spans"]
@@ -59,6 +60,11 @@ class SearchParams:
     # With a semantic re-ranker, a question the words alone judge off-topic is shown possibly related excerpts
     # when one candidate's meaning is this close (cosine): spoken questions with few report words.
     semantic_related: float = 0.90
+    # The topic model's probability that the question is about party-building work at all (retrieval/topic.py):
+    # below topic_veto nothing is shown however well its words match (你是谁, 冰箱哪个牌子省电); below
+    # topic_related a question is never shown possibly related excerpts. 0 and 0 turn the model off.
+    topic_veto: float = 0.02
+    topic_related: float = 0.1
     query: QueryParams = QueryParams()
 
 
@@ -88,6 +94,7 @@ class Evidence:
     coverage: float  # best share of the question's weight held by one of the top passages
     known: float  # share of the question's weight that some passage holds
     domain: float = 0.0  # share of the question's words that are party-building vocabulary
+    topical: float = 1.0  # the topic model's probability that the question is about party-building work
 
 
 @dataclass(frozen=True)
@@ -147,20 +154,26 @@ class Searcher:
         passages: PassageSource,
         params: SearchParams = SearchParams(),
         semantic: SemanticCloseness | None = None,
+        topic_model: TopicModel | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.backend = backend  # called per question: the index is swapped whole when rebuilt
         self.passages = passages
         self.params = params
         self.semantic = semantic  # an optional re-ranker by meaning (retrieval/semantic.py)
+        self._topic_model = topic_model  # None: the bundled one, read on first use
         self._parser: tuple[SearchBackend, QueryParser] | None = None
 
     @classmethod
     def over(
-        cls, corpus: "CorpusLike", params: SearchParams = SearchParams(), semantic: SemanticCloseness | None = None
+        cls,
+        corpus: "CorpusLike",
+        params: SearchParams = SearchParams(),
+        semantic: SemanticCloseness | None = None,
+        topic_model: TopicModel | None = None,
     ) -> Searcher:
         """A searcher over a corpus's current index and store."""
-        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params, semantic)
+        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params, semantic, topic_model)
 
     def _current(self) -> tuple[SearchBackend, QueryParser] | None:
         """The current index and a query parser over its vocabulary (which words are known, how rare)."""
@@ -178,6 +191,13 @@ class Searcher:
             self._parser = (backend, parser)
         return self._parser
 
+    @property
+    def topic_model(self) -> TopicModel:
+        """Says whether a question is about party-building work at all."""
+        if self._topic_model is None:
+            self._topic_model = bundled_topic_model()
+        return self._topic_model
+
     def parse(self, question: str) -> Query:
         """Read a question against the current index (with no index, nothing in it is known)."""
         current = self._current()
@@ -188,6 +208,7 @@ class Searcher:
         the first question waits for none of it; blocking: a server runs it in a thread before it reports ready."""
         self.tokenizer.warm_up()
         bundled_gazetteer()
+        _ = self.topic_model
         current = self._current()
         if current is not None and current[1].repair is not None:
             current[1].repair.warm_up()
@@ -255,8 +276,11 @@ class Searcher:
         if by_meaning:
             assert self.semantic is not None
             cosines = self.semantic.cosines(query.text, [row.text for _, _, row, _ in distinct])
-            if confidence is Confidence.OFF_TOPIC and cosines is not None and np.nanmax(cosines, initial=0.0) >= (
-                self.params.semantic_related
+            if (
+                confidence is Confidence.OFF_TOPIC
+                and evidence.topical >= max(self.params.topic_veto, self.params.topic_related)
+                and cosines is not None
+                and np.nanmax(cosines, initial=0.0) >= self.params.semantic_related
             ):
                 confidence = Confidence.WEAK
             if confidence is not Confidence.OFF_TOPIC and self.params.semantic_weight != 0:
@@ -282,10 +306,17 @@ class Searcher:
         # Over all the words typed or pasted: key words of pasted text are picked for being party-building words.
         words = query.content or query.topic
         domain = sum(self.tokenizer.is_domain_word(word) for word in words) / len(words)
-        return Evidence(coverage=best, known=coverage.known_total / coverage.total, domain=domain)
+        topical = (
+            self.topic_model.probability(query.text, self.tokenizer)
+            if self.params.topic_veto > 0 or self.params.topic_related > 0
+            else 1.0
+        )
+        return Evidence(coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical)
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
+        if evidence.topical < p.topic_veto:
+            return Confidence.OFF_TOPIC
         if (
             evidence.coverage >= p.confident_coverage
             and evidence.known >= p.confident_known
@@ -296,6 +327,7 @@ class Searcher:
             evidence.coverage >= p.related_coverage
             and evidence.known >= p.related_known
             and (evidence.domain >= p.related_domain or evidence.known >= _FULLY_KNOWN)
+            and evidence.topical >= p.topic_related
         ):
             return Confidence.WEAK
         return Confidence.OFF_TOPIC

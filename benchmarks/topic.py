@@ -1,0 +1,71 @@
+"""Train the question-topic model and measure it on held-out questions.
+
+    python benchmarks/topic.py [--check]
+
+Trains on tests/data/topic/train_*.txt plus the tuning half of tests/data/questions/ (its off-topic abstain
+questions as "not about the work", everything else as "about it"), writes retrieval/data/topic_model.json, and
+prints how many of the held-out tests/data/topic/eval_*.txt questions each threshold keeps and catches.
+--check writes nothing: it says whether the shipped model is what training gives now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rectbot.retrieval.search import SearchParams
+from rectbot.retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.topic import TOPIC_MODEL, TopicModel, accuracy, labelled_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+TOPIC_DATA = ROOT / "tests" / "data" / "topic"
+QUESTIONS = ROOT / "tests" / "data" / "questions"
+
+
+def training_set() -> tuple[list[str], list[int]]:
+    """Questions and labels (1: about party-building work) to train on; never the test half or the eval files."""
+    about = labelled_lines(TOPIC_DATA / "train_domain.txt")
+    not_about = labelled_lines(TOPIC_DATA / "train_offtopic.txt")
+    for name in ("seeds", "abstain", "pages_a", "pages_b"):
+        for question in json.loads((QUESTIONS / f"{name}.json").read_text(encoding="utf-8")):
+            if question["half"] == "tune":
+                (not_about if question.get("abstain") == "offtopic" else about).append(question["q"])
+    return about + not_about, [1] * len(about) + [0] * len(not_about)
+
+
+def train(tokenizer: Tokenizer) -> TopicModel:
+    """The model the shipped data gives."""
+    questions, labels = training_set()
+    return TopicModel.fit(questions, labels, tokenizer)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="compare with the shipped model; write nothing")
+    args = parser.parse_args()
+    tokenizer = Tokenizer()
+    started = time.perf_counter()
+    model = train(tokenizer)
+    print(f"trained on {len(training_set()[0])} questions, {len(model.weights)} features, "
+          f"in {time.perf_counter() - started:.1f} s")
+    if args.check:
+        shipped = TopicModel.read(TOPIC_MODEL)
+        worst = max(abs(model.weights.get(k, 0.0) - shipped.weights.get(k, 0.0)) for k in model.weights | shipped.weights)
+        print(f"largest weight difference from the shipped model: {worst:.2e}")
+        sys.exit(0 if worst < 1e-3 else 1)
+    model.save(TOPIC_MODEL)
+    about = labelled_lines(TOPIC_DATA / "eval_domain.txt")
+    not_about = labelled_lines(TOPIC_DATA / "eval_offtopic.txt")
+    params = SearchParams()
+    print("held out (tests/data/topic/eval_*.txt), the model alone:")
+    for below in sorted({0.02, 0.05, 0.1, 0.2, 0.3, 0.5, params.topic_veto, params.topic_related}):
+        kept, caught = accuracy(model, tokenizer, about, not_about, below)
+        print(f"  below {below:.2f}: about the work kept {kept:.2f} ({len(about)}), others caught {caught:.2f} "
+              f"({len(not_about)})")
+
+
+if __name__ == "__main__":
+    main()
