@@ -53,7 +53,8 @@ def main() -> None:
           f"in {time.perf_counter() - started:.1f} s")
     if args.check:
         shipped = TopicModel.read(TOPIC_MODEL)
-        worst = max(abs(model.weights.get(k, 0.0) - shipped.weights.get(k, 0.0)) for k in model.weights | shipped.weights)
+        features = model.weights | shipped.weights
+        worst = max(abs(model.weights.get(k, 0.0) - shipped.weights.get(k, 0.0)) for k in features)
         print(f"largest weight difference from the shipped model: {worst:.2e}")
         sys.exit(0 if worst < 1e-3 else 1)
     model.save(TOPIC_MODEL)

@@ -79,8 +79,10 @@ def test_the_shipped_model_is_what_its_data_trains(tokenizer: Tokenizer) -> None
     trained = training.train(tokenizer)
     shipped = bundled_topic_model()
     assert trained.weights.keys() >= shipped.weights.keys()
-    worst = max(abs(trained.weights[k] - shipped.weights.get(k, 0.0)) for k in trained.weights)
-    assert worst < 1e-3 and abs(trained.bias - shipped.bias) < 1e-3
+    # Compared by what they say of questions: another CPU's floating point may move a rare feature's weight a little.
+    questions = training.training_set()[0] + held_out("domain") + held_out("offtopic")
+    worst = max(abs(trained.probability(q, tokenizer) - shipped.probability(q, tokenizer)) for q in questions)
+    assert worst < 0.005
 
 
 def test_a_model_file_of_another_format_is_refused_with_its_name(tmp_path: Path) -> None:
