@@ -135,6 +135,15 @@ class SearchConfig:
         _SEARCH.related_coverage,
         "Below confident_coverage but at least this: excerpts shown as 'possibly related'; below it, nothing.",
     )
+    topic_veto: float = setting(
+        _SEARCH.topic_veto,
+        "The topic model's probability that a question is about party-building work, under which nothing is shown "
+        "(0 turns the veto off).",
+    )
+    topic_related: float = setting(
+        _SEARCH.topic_related,
+        "Under this probability a question is never shown 'possibly related' excerpts (0 turns it off).",
+    )
     max_question_chars: int = setting(300, "Longer questions are refused with a message saying the limit.")
     semantic: bool = setting(
         False,

@@ -297,8 +297,13 @@ class Searcher:
         return SearchResult(query, confidence, related=page, evidence=evidence)
 
     def _evidence(self, query: Query, coverage: _Coverage, texts: list[str]) -> Evidence:
+        topical = (
+            self.topic_model.probability(query.text, self.tokenizer)
+            if self.params.topic_veto > 0 or self.params.topic_related > 0
+            else 1.0
+        )
         if not coverage.known_total:
-            return Evidence(coverage=0.0, known=0.0)
+            return Evidence(coverage=0.0, known=0.0, topical=topical)
         if query.pasted:
             # Pasted text asks several things at once: the top passages together must cover it, not one alone.
             texts = ["\n".join(texts)]
@@ -306,11 +311,6 @@ class Searcher:
         # Over all the words typed or pasted: key words of pasted text are picked for being party-building words.
         words = query.content or query.topic
         domain = sum(self.tokenizer.is_domain_word(word) for word in words) / len(words)
-        topical = (
-            self.topic_model.probability(query.text, self.tokenizer)
-            if self.params.topic_veto > 0 or self.params.topic_related > 0
-            else 1.0
-        )
         return Evidence(coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical)
 
     def _verdict(self, evidence: Evidence) -> Confidence:

@@ -68,7 +68,11 @@ class TopicModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: topic model format {data.get('format')!r}, expected {MODEL_FORMAT}")
-        return cls(weights={k: float(v) for k, v in data["weights"].items()}, bias=float(data["bias"]))
+        weights = {k: float(v) for k, v in data["weights"].items()}
+        bias = float(data["bias"])
+        if not all(map(math.isfinite, [bias, *weights.values()])):
+            raise ValueError(f"{path}: topic model weights must be finite numbers")
+        return cls(weights=weights, bias=bias)
 
     def save(self, path: Path) -> None:
         """Write the weights as JSON, features sorted, six decimals (small enough to review in a diff)."""

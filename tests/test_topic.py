@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rectbot.retrieval.search import Confidence, SearchParams, Searcher
@@ -91,3 +92,29 @@ def test_a_model_file_of_another_format_is_refused_with_its_name(tmp_path: Path)
     with pytest.raises(ValueError, match="topic_model.json: topic model format 99"):
         TopicModel.read(path)
     assert TopicModel.read(TOPIC_MODEL).weights
+
+
+class _CloseToEverything:
+    """A re-ranker by meaning that finds every passage very close to every question."""
+
+    def cosines(self, question: str, texts) -> np.ndarray:
+        return np.full(len(texts), 0.95)
+
+
+async def test_closeness_in_meaning_never_shows_excerpts_for_an_everyday_question(corpus) -> None:
+    # Regression: a question none of whose words the corpus holds skipped the model, and closeness made it
+    # possibly related.
+    question = "excel怎么求和"
+    result = await Searcher.over(corpus, semantic=_CloseToEverything()).search(question)
+    assert result.confidence is Confidence.OFF_TOPIC and result.shown == ()
+    assert result.evidence is None or result.evidence.topical < SearchParams().topic_related
+    spoken = await Searcher.over(corpus, semantic=_CloseToEverything()).search("村里没职务的党员让他们干点啥好呢")
+    assert spoken.shown  # a party-building question is still helped by it
+
+
+@pytest.mark.parametrize("content", ["{", '{"format": 1, "bias": 0, "weights": {"c:党": NaN}}'])
+def test_a_damaged_model_file_is_refused_with_its_name(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "topic_model.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match="topic_model.json|Expecting"):
+        TopicModel.read(path)
