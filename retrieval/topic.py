@@ -2,9 +2,9 @@
 
 The verdict's word statistics cannot tell a question that *uses* the reports' everyday words
 (你是谁, 冰箱哪个牌子省电, 书记叫我下午去开会，我穿啥衣服好看) from one *about* the work; a
-model trained on labelled questions can. Its features are the question's characters, character bigrams, latin words, jieba
-words, and how many party-building words it holds. Trained by `benchmarks/topic.py` from `tests/data/topic/`; the weights ship in
-`retrieval/data/topic_model.json`.
+model trained on labelled questions can. Its features are the question's characters, character
+bigrams, latin words, jieba words, and how many party-building words it holds. Trained by
+`benchmarks/topic.py` from `tests/data/topic/`; the weights ship in `retrieval/data/topic_model.json`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -118,18 +118,3 @@ class TopicModel:
 def bundled_topic_model() -> TopicModel:
     """The model shipped with rectbot."""
     return TopicModel.read(TOPIC_MODEL)
-
-
-def labelled_lines(path: Path) -> list[str]:
-    """One question a line; blank lines and `#` comment lines skipped."""
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
-
-
-def accuracy(
-    model: TopicModel, words: WordSource, about: Iterable[str], not_about: Iterable[str], below: float
-) -> tuple[float, float]:
-    """Share of questions about the work kept (probability >= below) and of the others caught (< below)."""
-    kept = [model.probability(q, words) >= below for q in about]
-    caught = [model.probability(q, words) < below for q in not_about]
-    return sum(kept) / max(1, len(kept)), sum(caught) / max(1, len(caught))
