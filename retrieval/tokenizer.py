@@ -265,10 +265,15 @@ class Tokenizer:
         """Whether a word of two or more characters is, holds, or is part of a party-building word."""
         if len(word) < 2:
             return False
-        vocabulary = self.domain_vocabulary
+        vocabulary, longest = self.domain_vocabulary, self._longest_domain_word
         return word in self._domain_pieces or any(
-            word[i:j] in vocabulary for i in range(len(word)) for j in range(i + 2, len(word) + 1)
+            word[i:j] in vocabulary for i in range(len(word)) for j in range(i + 2, min(len(word), i + longest) + 1)
         )
+
+    @cached_property
+    def _longest_domain_word(self) -> int:
+        """No longer slice of a question word can be a domain word: keeps a 10,000-letter word linear."""
+        return max(map(len, self.domain_vocabulary), default=0)
 
     @cached_property
     def repair_vocabulary(self) -> frozenset[str]:
@@ -288,7 +293,8 @@ class Tokenizer:
 
     def warm_up(self) -> None:
         """Load every vocabulary a question may need, so that no question waits for one."""
-        _ = self.stopwords, self.fillers, self.thesaurus, self._domain_pieces, self.repair_sounds, self.version
+        _ = self.stopwords, self.fillers, self.thesaurus, self._domain_pieces, self._longest_domain_word
+        _ = self.repair_sounds, self.version
         self._indexable("书记")
         sound("书记")  # imports pypinyin, which a question with a typo needs
 
@@ -337,9 +343,12 @@ class Tokenizer:
         (发挥作用 -> 发挥, 作用; 软弱涣散村 -> 软弱涣散): overlapping ones would invent words across the joins
         (今天天气 holds 天天, which is not what it says)."""
         known = {part for part in self.words_of(word) if part != word and len(part) > 1}
+        longest = max(map(len, known), default=0)  # no longer slice can be a part: keeps a 10,000-letter run linear
         parts, at = [], 0
-        while at < len(word):
-            part = next((word[at:end] for end in range(len(word), at + 1, -1) if word[at:end] in known), None)
+        while at < len(word) and longest:
+            part = next(
+                (word[at:end] for end in range(min(len(word), at + longest), at + 1, -1) if word[at:end] in known), None
+            )
             if part:
                 parts.append(part)
             at += len(part) if part else 1

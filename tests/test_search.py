@@ -75,6 +75,13 @@ async def test_a_huge_question_is_answered_without_error(searcher: Searcher) -> 
     assert len(result.hits) == 3
 
 
+async def test_a_long_run_of_letters_gets_an_answer_not_a_hang(searcher: Searcher) -> None:
+    # Regression: splitting a 10,000-letter word into known parts sliced every span (about a minute); the bound
+    # is a hang guard a hundred times over what it takes, not a speed claim.
+    result = await asyncio.wait_for(searcher.search("a" * 10_000 + " 第一书记"), timeout=30)
+    assert result.shown
+
+
 async def test_paging_continues_without_repeats(searcher: Searcher) -> None:
     first = (await searcher.search("整顿软弱涣散基层党组织", k=3)).hits
     second = (await searcher.search("整顿软弱涣散基层党组织", k=3, offset=3)).hits
