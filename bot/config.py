@@ -144,6 +144,11 @@ class SearchConfig:
         _SEARCH.topic_related,
         "Under this probability a question is never shown 'possibly related' excerpts (0 turns it off).",
     )
+    topic_sure: float = setting(
+        _SEARCH.topic_sure,
+        "At this probability or above, a question whose words the corpus mostly knows is shown 'possibly related' "
+        "excerpts even when few of them are party-building words (0 turns it off).",
+    )
     max_question_chars: int = setting(300, "Longer questions are refused with a message saying the limit.")
     semantic: bool = setting(
         False,

@@ -62,9 +62,12 @@ class SearchParams:
     semantic_related: float = 0.90
     # The topic model's probability that the question is about party-building work at all (retrieval/topic.py):
     # below topic_veto nothing is shown however well its words match (你是谁, 冰箱哪个牌子省电); below
-    # topic_related a question is never shown possibly related excerpts. 0 and 0 turn the model off.
+    # topic_related a question is never shown possibly related excerpts. At topic_sure or above, a question whose
+    # words the corpus mostly knows is shown possibly related excerpts even when few of them are party-building
+    # vocabulary (村里没职务的党员让他们干点啥好呢). 0, 0 and 0 turn the model off.
     topic_veto: float = 0.02
     topic_related: float = 0.1
+    topic_sure: float = 0.9
     query: QueryParams = QueryParams()
 
 
@@ -299,7 +302,7 @@ class Searcher:
     def _evidence(self, query: Query, coverage: _Coverage, texts: list[str]) -> Evidence:
         topical = (
             self.topic_model.probability(query.text, self.tokenizer)
-            if self.params.topic_veto > 0 or self.params.topic_related > 0
+            if self.params.topic_veto > 0 or self.params.topic_related > 0 or self.params.topic_sure > 0
             else 1.0
         )
         if not coverage.known_total:
@@ -326,7 +329,11 @@ class Searcher:
         if (
             evidence.coverage >= p.related_coverage
             and evidence.known >= p.related_known
-            and (evidence.domain >= p.related_domain or evidence.known >= _FULLY_KNOWN)
+            and (
+                evidence.domain >= p.related_domain
+                or evidence.known >= _FULLY_KNOWN
+                or 0 < p.topic_sure <= evidence.topical
+            )
             and evidence.topical >= p.topic_related
         ):
             return Confidence.WEAK

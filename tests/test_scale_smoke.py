@@ -41,7 +41,7 @@ async def test_the_generated_corpus_is_ingested_and_every_question_answered(
 
         # The generated questions are runs of report words (为此 深入细致 做好), not questions staff would type:
         # the topic model, which judges how a question is asked, is turned off to check every one is found.
-        searcher = Searcher.over(corpus, SearchParams(topic_veto=0.0, topic_related=0.0))
+        searcher = Searcher.over(corpus, SearchParams(topic_veto=0.0, topic_related=0.0, topic_sure=0.0))
         for question in make_questions(material, 12):
             result = await searcher.search(question)
             assert result.shown, question

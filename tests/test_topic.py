@@ -16,7 +16,7 @@ from rectbot.retrieval.topic import TOPIC_MODEL, TopicModel, bundled_topic_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC_DATA = ROOT / "tests" / "data" / "topic"
-WITHOUT_MODEL = SearchParams(topic_veto=0.0, topic_related=0.0)
+WITHOUT_MODEL = SearchParams(topic_veto=0.0, topic_related=0.0, topic_sure=0.0)
 
 
 def held_out(name: str) -> list[str]:
@@ -43,6 +43,26 @@ async def test_held_out_party_building_questions_are_not_silenced_by_it(corpus) 
     with_model = await silent(Searcher.over(corpus), questions)
     without = await silent(Searcher.over(corpus, WITHOUT_MODEL), questions)
     assert len(with_model - without) <= 2, sorted(with_model - without)
+
+
+async def test_held_out_party_building_questions_the_model_is_sure_of_are_shown_something(corpus) -> None:
+    questions = held_out("domain")
+    with_rule = await silent(Searcher.over(corpus), questions)
+    without = await silent(Searcher.over(corpus, SearchParams(topic_sure=0.0)), questions)
+    # Over the seeds: 13 of 100 shown nothing before the rule (spoken wording, few party-building words), 7 with it.
+    assert len(with_rule) <= 8, sorted(with_rule)
+    assert with_rule < without
+
+
+async def test_a_question_with_few_party_building_words_is_possibly_related_when_the_model_is_sure(corpus) -> None:
+    question = "联村党委成立以后，原来各村的支部还保留吗"  # held out; the seeds speak of 联村党委 but few words are jargon
+    middling = TopicModel(weights={}, bias=0.0)  # probability 0.5 for every question
+    sure = TopicModel(weights={}, bias=20.0)
+    unsure = await Searcher.over(corpus, topic_model=middling).search(question)
+    assert unsure.confidence is Confidence.OFF_TOPIC and unsure.shown == ()
+    result = await Searcher.over(corpus, topic_model=sure).search(question)
+    assert result.confidence is Confidence.WEAK and result.related
+    assert result.evidence is not None and result.evidence.domain < SearchParams().related_domain
 
 
 @pytest.mark.parametrize("question", ["小学班干部选举，怎么让孩子选上", "秦始皇活了多少岁"])
