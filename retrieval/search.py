@@ -98,6 +98,7 @@ class Evidence:
     known: float  # share of the question's weight that some passage holds
     domain: float = 0.0  # share of the question's words that are party-building vocabulary
     topical: float = 1.0  # the topic model's probability that the question is about party-building work
+    pasted: bool = False  # long pasted text: the topic model, trained on questions, is overconfident on it
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,10 @@ class Searcher:
         # Over all the words typed or pasted: key words of pasted text are picked for being party-building words.
         words = query.content or query.topic
         domain = sum(self.tokenizer.is_domain_word(word) for word in words) / len(words)
-        return Evidence(coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical)
+        return Evidence(
+            coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
+            pasted=query.pasted,
+        )
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
@@ -332,7 +336,7 @@ class Searcher:
             and (
                 evidence.domain >= p.related_domain
                 or evidence.known >= _FULLY_KNOWN
-                or 0 < p.topic_sure <= evidence.topical
+                or (0 < p.topic_sure <= evidence.topical and not evidence.pasted)
             )
             and evidence.topical >= p.topic_related
         ):
