@@ -2,7 +2,7 @@
 
     python benchmarks/topic.py [--check]
 
-Trains on tests/data/topic/train_*.txt plus the tuning half of tests/data/questions/ (its off-topic abstain
+Trains on tests/data/topic/train_*.txt (short questions and pasted text) plus the tuning half of tests/data/questions/ (its off-topic abstain
 questions as "not about the work", everything else as "about it"), writes retrieval/data/topic_model.json, and
 prints how many of the held-out tests/data/topic/eval_*.txt questions each threshold keeps and catches.
 --check writes nothing: it says whether the shipped model says what a retrained one says of every question.
@@ -29,8 +29,8 @@ CHECK_TOLERANCE = 0.005  # largest probability difference allowed between the sh
 
 def training_set() -> tuple[list[str], list[int]]:
     """Questions and labels (1: about party-building work) to train on; never the test half or the eval files."""
-    about = data_lines(TOPIC_DATA / "train_domain.txt")
-    not_about = data_lines(TOPIC_DATA / "train_offtopic.txt")
+    about = data_lines(TOPIC_DATA / "train_domain.txt") + data_lines(TOPIC_DATA / "train_pasted_domain.txt")
+    not_about = data_lines(TOPIC_DATA / "train_offtopic.txt") + data_lines(TOPIC_DATA / "train_pasted_offtopic.txt")
     for name in ("seeds", "abstain", "pages_a", "pages_b"):
         for question in json.loads((QUESTIONS / f"{name}.json").read_text(encoding="utf-8")):
             if question["half"] == "tune":
