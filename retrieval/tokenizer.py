@@ -7,11 +7,13 @@ and algorithm, several times faster) or jieba itself, kept as the reference impl
 from __future__ import annotations
 
 import hashlib
+import importlib.machinery
 import importlib.util
 import json
 import logging
 import os
 import re
+import sys
 import uuid
 from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable
@@ -157,9 +159,7 @@ class RjiebaSegmenter:
     """jieba-rs through rjieba: jieba's dictionary (built in) and algorithm, in Rust."""
 
     def __init__(self, cache_dir: Path | None) -> None:  # noqa: ARG002 - nothing to cache: the dictionary is built in
-        import rjieba  # imported here so that importing this module (for bigrams) loads no dictionary code
-
-        self._jieba = rjieba.Jieba()
+        self._jieba = _rjieba_class()()
         self.version = f"rjieba {version('rjieba')}"
 
     def frequencies(self, words: Iterable[str]) -> dict[str, int]:
@@ -189,6 +189,31 @@ class RjiebaSegmenter:
     def cut_for_search(self, text: str, hmm: bool) -> list[str]:
         """The search cut."""
         return self._jieba.cut_for_search(text, hmm)
+
+
+def _rjieba_class() -> type:
+    """rjieba's Jieba, loaded when first needed (importing this module for bigrams loads no dictionary code).
+
+    The rjieba package builds a default Jieba when imported, which we never use: 0.1 s of every start-up and
+    25 MB of every process. Its extension module alone holds the class, so that is loaded by itself, under the
+    name the package would give it (a later `import rjieba` reuses it); anything unexpected falls back to the package.
+    """
+    if "rjieba" not in sys.modules:
+        package = importlib.util.find_spec("rjieba")
+        folder = Path(package.origin).parent if package is not None and package.origin else None
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES if folder is not None else ():
+            path = folder / f"rjieba{suffix}"
+            if path.is_file() and (spec := importlib.util.spec_from_file_location("rjieba.rjieba", path)):
+                module = sys.modules.get("rjieba.rjieba")
+                if module is None:
+                    module = importlib.util.module_from_spec(spec)
+                    assert spec.loader is not None
+                    spec.loader.exec_module(module)
+                    sys.modules["rjieba.rjieba"] = module
+                return module.Jieba
+    import rjieba
+
+    return rjieba.Jieba
 
 
 # Segmenters by name: each takes the folder it may cache its dictionary in.

@@ -3,6 +3,9 @@ the seeds; the one known difference pinned."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from rectbot.retrieval.text import HAN_RUN, normalize
@@ -88,3 +91,21 @@ def test_stopwords_and_punctuation_are_dropped_the_same_way_twice(tokenizer: Tok
     for _ in range(2):
         assert tokenizer.tokens("？？？!!! 😀😀 …… 的 了") == []
         assert tokenizer.tokens("怎么加强整顿") == ["加强", "整顿"]
+
+
+def test_a_tokenizer_does_not_build_rjiebas_unused_default_and_rjieba_still_imports(tmp_path) -> None:
+    # The rjieba package builds a default Jieba on import (0.1 s and 25 MB of every process); the tokenizer loads
+    # the class alone. A later `import rjieba` must still work and cut the same way.
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from rectbot.retrieval.tokenizer import Tokenizer\n"
+        f"tokenizer = Tokenizer(cache_dir=Path({str(tmp_path)!r}))\n"
+        "assert tokenizer.cut('村支书年纪大了咋办') == ['村支书', '年纪大', '了', '咋办']\n"
+        "print('PACKAGE', 'rjieba' in sys.modules)\n"
+        "import rjieba\n"
+        "print('SAME', rjieba.cut('第一书记怎么开展工作', False) == ['第一书记', '怎么', '开展', '工作'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "PACKAGE False" in done.stdout and "SAME True" in done.stdout
