@@ -15,6 +15,9 @@ PYTHONPATH set to its own checkout, and the two checkouts take turns, so both se
              passive reply (median of --serves)
   burst      then --burst questions posted at once, each from its own user: round trip p50 / p99 over all
              bursts, and a /healthz request sent while the burst is being answered
+  ask-large  with --ask-database DB: `rectbot ask` on that existing database (e.g. the million passages that
+             `benchmarks/scale.py --keep` leaves), a new process until its first answer is printed (median of
+             --runs); both checkouts read the same database and index, so they must share the index's format
 With --passages N the serve rows use a seed-like corpus of about N passages (benchmarks/scale.py makes it)
 instead of the five seeds, so that each search costs what it does on a large corpus.
 """
@@ -55,6 +58,7 @@ class Checkout:
     help: list[float] = field(default_factory=list)
     imports: list[float] = field(default_factory=list)
     ask: list[float] = field(default_factory=list)
+    ask_large: list[float] = field(default_factory=list)
     ready: list[float] = field(default_factory=list)
     first: list[float] = field(default_factory=list)
     burst: list[float] = field(default_factory=list)
@@ -107,6 +111,22 @@ def timed(checkout: Checkout, *args: str) -> tuple[float, str]:
     started = time.perf_counter()
     done = checkout.run(*args)
     return time.perf_counter() - started, done.stdout
+
+
+def first_answer_seconds(checkout: Checkout, database: Path) -> float:
+    """Wall seconds of `rectbot ask` on a database, a new process until the first byte of its answer is printed."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", checkout.module, "ask", QUESTION], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        cwd=checkout.library, env=checkout.environment(RECTBOT_STORAGE_DATABASE=str(database), PYTHONUNBUFFERED="1"),
+    )
+    assert process.stdout is not None
+    first = process.stdout.read(1)
+    elapsed = time.perf_counter() - started
+    rest = process.stdout.read()
+    if process.wait() != 0 or "【1】" not in (first + rest).decode("utf-8", "replace"):
+        raise RuntimeError(f"{checkout.name}: rectbot ask on {database} printed no answer")
+    return elapsed
 
 
 def import_seconds(checkout: Checkout) -> float:
@@ -237,6 +257,7 @@ def main() -> int:
     parser.add_argument("--serves", type=int, default=3, help="`rectbot serve` starts per checkout (default 3)")
     parser.add_argument("--burst", type=int, default=50, help="questions posted at once (default 50)")
     parser.add_argument("--passages", type=int, default=0, help="serve a seed-like corpus of ~N passages instead")
+    parser.add_argument("--ask-database", type=Path, help="also time `rectbot ask` on this existing database")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from rectbot.retrieval.evaluation import load_questions
@@ -258,6 +279,8 @@ def main() -> int:
                 wall, printed = timed(checkout, "ask", QUESTION)
                 assert "【1】" in printed, printed
                 checkout.ask.append(wall)
+                if args.ask_database:
+                    checkout.ask_large.append(first_answer_seconds(checkout, args.ask_database))
         databases = {checkout.name: checkout.database for checkout in checkouts}
         corpus = "the five seeds"
         if args.passages:
@@ -279,6 +302,8 @@ def main() -> int:
         ("rectbot --help", lambda c: seconds(c.help)),
         ("import the CLI module", lambda c: seconds(c.imports)),
         ("rectbot ask (seed database)", lambda c: seconds(c.ask)),
+        *([("rectbot ask (--ask-database): answer printed", lambda c: seconds(c.ask_large))] if args.ask_database
+          else []),
         ("serve wecom: start -> ready", lambda c: seconds(c.ready)),
         ("serve: first question (typo)", lambda c: milliseconds(c.first)),
         (f"burst of {args.burst}: round trip p50", lambda c: f"{percentile(c.burst, 0.5) * 1000:.0f} ms"),

@@ -76,7 +76,7 @@ def terminal_progress(stream: TextIO) -> Progress | None:
 
 def announce_first_run(config: Config, stream: TextIO) -> None:
     """Say where a new database goes and what it starts with: a missing seed folder is never silent."""
-    from rectbot.retrieval.formats import SUPPORTED_SUFFIXES
+    from rectbot.retrieval.articles import SUPPORTED_SUFFIXES
 
     database, seeds = config.storage.database, config.corpus.seeds
     if database.exists():

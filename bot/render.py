@@ -36,7 +36,7 @@ from rectbot.bot.core import (
 )
 from rectbot.retrieval.corpus import IngestReport, IngestStatus, ReindexReport
 from rectbot.retrieval.evaluation import EvalReport
-from rectbot.retrieval.formats import Rejection
+from rectbot.retrieval.articles import Rejection
 from rectbot.retrieval.search import Hit, SearchResult
 from rectbot.retrieval.store import DocumentRow, Removal
 from rectbot.retrieval.text import Script, in_script, safe_text

@@ -25,7 +25,7 @@ from rectbot.bot.wecom_api import MediaTooLarge, WeComApi, WeComApiError
 from rectbot.bot.wecom_crypto import CryptoError, WeComCrypto
 from rectbot.retrieval.text import safe_text
 from rectbot.retrieval.corpus import MAX_FILE_BYTES
-from rectbot.retrieval.documents import SUPPORTED_SUFFIXES
+from rectbot.retrieval.articles import SUPPORTED_SUFFIXES
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rectbot.retrieval.documents import SUPPORTED_SUFFIXES, Article, DocumentError, Rejection, Section
+from rectbot.retrieval.articles import SUPPORTED_SUFFIXES, Article, DocumentError, Rejection, Section
 from rectbot.retrieval.backend import MergeJob, SearchIndex, SearchIndexBuilder
 from rectbot.retrieval.index import IndexParams, StaleIndex
 from rectbot.retrieval.parsing import ParsePool, shared_pool

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from rectbot.retrieval.cleaning import (
@@ -24,17 +23,16 @@ from rectbot.retrieval.cleaning import (
     mark_chrome,
     mark_menus,
 )
-from rectbot.retrieval.formats import (
-    NUMBERED_HEADING,
-    READERS,
+from rectbot.retrieval.articles import (
     SUPPORTED_SUFFIXES,
+    Article,
     DocumentError,
-    RawDocument,
+    ParsedFile,
     ReadLimits,
     Rejection,
-    check_text_length,
-    reader_for,
+    Section,
 )
+from rectbot.retrieval.formats import NUMBERED_HEADING, READERS, RawDocument, check_text_length, reader_for
 from rectbot.retrieval.lines import CLAUSE_END, Kind, Line, is_body, make_line
 from rectbot.retrieval.metadata import (
     closing_author,
@@ -65,55 +63,6 @@ _SEPARATOR = re.compile(r"^(?:[-=*_~—–]{8,}|[-=*_~—–]*\s*分[隔割]线\
 _PART_MARK = re.compile(
     r"^[（(【\[]?\s*(篇[一二三四五六七八九十]+|第[一二三四五六七八九十]+篇)\s*[)）】\]]?\s*(?:[:：]\s*(?P<rest>.+))?$"
 )
-
-
-@dataclass(frozen=True)
-class Section:
-    """A numbered part of an article (篇一, 篇二, ...) and where it starts in Article.text."""
-
-    title: str
-    start: int
-
-
-@dataclass(frozen=True)
-class Article:
-    """One cleaned article: one paragraph per line, in the original script, with its metadata."""
-
-    title: str | None
-    date: str | None
-    source: str | None
-    author: str | None
-    region: str | None
-    text: str
-    sections: tuple[Section, ...] = ()
-
-    def paragraphs(self) -> list[tuple[int, int]]:
-        """(start, end) character offsets of each paragraph in text."""
-        spans = []
-        start = 0
-        for line in self.text.split("\n"):
-            spans.append((start, start + len(line)))
-            start += len(line) + 1
-        return spans
-
-    def section_at(self, offset: int) -> str | None:
-        """The title of the section covering offset, None before the first section or without sections."""
-        title = None
-        for section in self.sections:
-            if section.start > offset:
-                break
-            title = section.title
-        return title
-
-
-@dataclass(frozen=True)
-class ParsedFile:
-    """A parsed file: its identity and the articles found in it."""
-
-    file_name: str
-    content_hash: str
-    encoding: str | None
-    articles: tuple[Article, ...]
 
 
 def read_document(path: Path) -> ParsedFile:

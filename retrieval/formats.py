@@ -17,10 +17,17 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from rectbot.retrieval.articles import (
+    DocumentError,
+    Limit,
+    LimitExceeded,
+    ReadLimits,
+    Rejection,
+)
 
 
 if TYPE_CHECKING:  # bs4, lxml and charset-normalizer are imported where used: `rectbot ask` needs none of them
@@ -42,73 +49,6 @@ _TERMINAL = tuple("。！？!?…")
 NUMBERED_HEADING = re.compile(
     r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．](?!\d)|第[一二三四五六七八九十\d]+[章节条部篇])"
 )
-
-
-class Rejection(StrEnum):
-    """Why a file was not ingested, for the message its sender reads; the exception's text says more."""
-
-    UNSUPPORTED_FORMAT = "unsupported_format"
-    TOO_LARGE = "too_large"  # larger than the corpus takes at all
-    UNREADABLE = "unreadable"  # the file could not be read from disk
-    EMPTY = "empty"
-    NO_TEXT = "no_text"  # nothing readable once menus, footers and the like are cleaned away
-    BINARY = "binary"
-    CANNOT_DECODE = "cannot_decode"
-    ARCHIVE = "archive"  # a zip archive under a document's name
-    CORRUPT = "corrupt"
-    ENCRYPTED = "encrypted"
-    NO_TEXT_LAYER = "no_text_layer"  # a PDF of scanned images
-    NOT_WORD = "not_word"  # a .doc or .wps file that is not one
-    NO_CONVERTER = "no_converter"  # LibreOffice, which reads .doc and .wps, is not installed
-    CONVERSION_TIMED_OUT = "conversion_timed_out"
-    CONVERSION_FAILED = "conversion_failed"
-    OVER_LIMIT = "over_limit"  # LimitExceeded, whose `limit` says which
-    PARSER_FAILED = "parser_failed"  # the parser crashed or raised
-    WORKER_FAILED = "worker_failed"  # no parse worker could be started
-    CANCELLED = "cancelled"
-
-
-class DocumentError(ValueError):
-    """A file that cannot be ingested: `code` says why; str(e) is a short reason in English, after a Chinese hint
-    if the user can act."""
-
-    def __init__(self, code: Rejection, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class Limit(StrEnum):
-    """A bound on the work one file may cost."""
-
-    UNPACKED_SIZE = "unpacked size"
-    TEXT_LENGTH = "text length"
-    PDF_PAGES = "PDF pages"
-    HTML_DEPTH = "HTML nesting depth"
-    MEMORY = "memory"
-    CPU_TIME = "CPU time"
-    WALL_TIME = "wall-clock time"
-
-
-class LimitExceeded(DocumentError):
-    """A file rejected because parsing it would cost more than a limit allows."""
-
-    def __init__(self, limit: Limit, reason: str) -> None:
-        super().__init__(Rejection.OVER_LIMIT, f"文件过大或过于复杂，请拆分或精简后再上传。 ({reason})")
-        self.limit = limit
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class ReadLimits:
-    """What a reader may unpack and extract from one file; the defaults are generous for real reports."""
-
-    max_unpacked_mb: int = 200  # all members of a .docx archive together
-    max_ratio: int = 100  # unpacked / packed size of a .docx archive or of any member over 1 MB
-    max_members: int = 10_000
-    max_pdf_pages: int = 2_000
-    max_chars: int = 5_000_000  # of extracted text
-    max_html_depth: int = 512  # nested elements
-
 
 
 @dataclass(frozen=True)
@@ -804,7 +744,6 @@ READERS: dict[str, Callable[[bytes, ReadLimits], RawDocument]] = {
     ".doc": read_legacy_word,
     ".wps": read_legacy_word,
 }
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset(READERS)
 
 
 

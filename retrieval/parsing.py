@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from rectbot.retrieval.documents import ParsedFile, parse_bytes
-from rectbot.retrieval.formats import DocumentError, Limit, LimitExceeded, ReadLimits, Rejection
+from rectbot.retrieval.articles import DocumentError, Limit, LimitExceeded, ParsedFile, ReadLimits, Rejection
 
 logger = logging.getLogger(__name__)
 
@@ -54,15 +53,23 @@ class ParsePool:
         limits: ParseLimits = ParseLimits(),
         workers: int = 2,
         idle_seconds: float = 30.0,
-        parse: Parse = parse_bytes,
+        parse: Parse | None = None,
     ) -> None:
         self.limits = limits
         self.idle_seconds = idle_seconds
-        self._parse = parse
+        self._given_parse = parse  # None: the readers' parse_bytes, imported when the first file comes
         self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parse")
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
+
+    def _parse(self) -> Parse:
+        """The function workers parse with (the readers compile many patterns on import: only ingesting needs them)."""
+        if self._given_parse is not None:
+            return self._given_parse
+        from rectbot.retrieval.documents import parse_bytes
+
+        return parse_bytes
 
     async def parse(self, data: bytes, file_name: str) -> ParsedFile:
         """Parse a file's bytes in a worker; raises DocumentError with the reason it was rejected."""
@@ -75,7 +82,7 @@ class ParsePool:
 
     def parse_blocking(self, data: bytes, file_name: str, gave_up: threading.Event | None = None) -> ParsedFile:
         """parse, for a caller that is not on an event loop."""
-        job = (self._parse, data, file_name, self.limits.read, self.limits.cpu_seconds)
+        job = (self._parse(), data, file_name, self.limits.read, self.limits.cpu_seconds)
         for attempt in range(2):
             worker = self._take()
             try:
@@ -122,7 +129,7 @@ class ParsePool:
                 if worker.alive() and time.monotonic() - worker.idle_since < self.idle_seconds - 1:
                     return worker
                 worker.kill()
-        return _Worker(self.limits.memory_mb, self.idle_seconds, self._parse.__module__)
+        return _Worker(self.limits.memory_mb, self.idle_seconds, self._parse().__module__)
 
     def _give_back(self, worker: _Worker) -> None:
         worker.idle_since = time.monotonic()

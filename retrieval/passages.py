@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rectbot.retrieval.documents import Article
+from rectbot.retrieval.articles import Article
 
 # Sentence ends where a long paragraph may be cut; the closing quote stays with its sentence.
 _SENTENCE_END = re.compile(r"[。！？；!?;][”’」』\"']?")

@@ -13,7 +13,7 @@ from pathlib import Path
 import aiosqlite
 
 from rectbot.retrieval.db import Database, Migration, timestamp
-from rectbot.retrieval.documents import Article
+from rectbot.retrieval.articles import Article
 from rectbot.retrieval.passages import Passage
 
 logger = logging.getLogger(__name__)

@@ -84,6 +84,11 @@ def test_doc_and_wps_are_known_formats() -> None:
     assert {".doc", ".wps"} <= SUPPORTED_SUFFIXES
 
 
+def test_the_formats_uploads_are_checked_against_are_those_a_reader_exists_for() -> None:
+    # SUPPORTED_SUFFIXES lives apart from the readers (importing them costs 0.1 s that `rectbot ask` need not pay).
+    assert SUPPORTED_SUFFIXES == frozenset(formats.READERS)
+
+
 @pytest.mark.parametrize("name", ["报告.doc", "报告.wps", "REPORT.DOC"])
 def test_without_libreoffice_the_user_is_told_to_save_as_docx(path_dir: Path, name: str) -> None:
     message = reason(ole_file([TITLE, *BODY]), name)
