@@ -174,9 +174,9 @@ class _Parts:
         """Each live row's tokens (as a bag: each token repeated tf times), in row order."""
         bags: list[list[str]] = [[] for _ in range(self.row_count)]
         for (segment, _), offset in zip(self.parts, self.offsets, strict=False):
-            for column, token in enumerate(segment.tokens):
-                start, end = segment.indptr[column], segment.indptr[column + 1]
-                for row, tf in zip(segment.rows[start:end].tolist(), segment.tf[start:end].tolist(), strict=True):
+            for token in segment.tokens:
+                rows, tfs = segment.column(token)  # type: ignore[misc]
+                for row, tf in zip(rows.tolist(), tfs.tolist(), strict=True):
                     bags[offset + row].extend([token] * int(tf))
         return [bag for bag, live in zip(bags, self.live.tolist(), strict=True) if live]
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 _FILES = ("ids.npy", "lengths.npy", "indptr.npy", "rows.npy", "tf.npy")
+_BLOCKS_FILE = "blocks.npy"  # absent in segments written before rows were stored in two bytes
 _VOCABULARY_FILE = "vocabulary.json"
+BLOCK_ROWS = 1 << 16  # rows are stored as their offset within a block of this many, in two bytes
 _MERGE_CHUNK = 1_000_000  # entries of a segment placed at a time by a merge
 
 
@@ -38,8 +40,12 @@ class Segment:
     lengths: np.ndarray  # int64: the number of tokens of each row
     tokens: tuple[str, ...]  # the token of each column
     indptr: np.ndarray  # int64: column c's entries are [indptr[c], indptr[c + 1])
-    rows: np.ndarray  # int32: the row of each entry, ascending within a column
+    # The row of each entry, ascending within a column: uint16, its offset within its block of BLOCK_ROWS rows,
+    # with `blocks` saying where in each column each later block starts; or int32 rows and no blocks (older
+    # segments). Two bytes instead of four: an index at a million passages is 40% smaller on disk and in memory.
+    rows: np.ndarray
     tf: np.ndarray  # uint8 when every count fits (a passage rarely holds a token 256 times), else float32
+    blocks: np.ndarray | None = None  # uint32 [columns, blocks - 1]: entries of a column before block b + 1
     mapped: bool = field(default=False, repr=False, kw_only=True)  # the arrays are views of memory-mapped files
     vocabulary: dict[str, int] = field(init=False, repr=False)
 
@@ -52,10 +58,35 @@ class Segment:
         entries = int(self.indptr[-1]) if len(self.indptr) else 0
         if len(self.rows) != entries or len(self.tf) != entries:
             raise ValueError(f"segment {self.name}: {entries} entries, {len(self.rows)} rows, {len(self.tf)} tfs")
+        if self.blocks is not None:
+            if self.rows.dtype != np.uint16 or self.blocks.shape != (len(self.tokens), max(0, -(-n // BLOCK_ROWS) - 1)):
+                raise ValueError(f"segment {self.name}: {self.rows.dtype} rows and blocks of shape "
+                                 f"{self.blocks.shape} for {n} rows and {len(self.tokens)} columns")
         # A loaded segment's rows are mapped, not read: checking every one would read them all (np.load has
         # checked the file holds what its header says, and a segment is written once, whole, then renamed).
-        if entries and not self.mapped and int(self.rows.max()) >= n:
+        elif entries and not self.mapped and int(self.rows.max()) >= n:
             raise ValueError(f"segment {self.name}: a row number is past its {n} rows")
+
+    @classmethod
+    def with_rows(
+        cls, name: str, ids: np.ndarray, lengths: np.ndarray, tokens: tuple[str, ...], indptr: np.ndarray,
+        rows: np.ndarray, tf: np.ndarray,
+    ) -> Segment:
+        """A segment of full row numbers (ascending within each column), stored in two bytes each."""
+        n, columns = len(ids), len(tokens)
+        if len(rows) and (int(rows.max()) >= n or int(rows.min()) < 0):
+            raise ValueError(f"segment {name}: a row number is outside its {n} rows")
+        count = -(-n // BLOCK_ROWS)
+        if count <= 1:
+            blocks = np.zeros((columns, 0), dtype=np.uint32)
+        else:
+            # Each column's entries in each block, counted at once; their running sums are where blocks start.
+            key = np.int64 if columns * count >= 2**31 else np.int32
+            column_of = np.repeat(np.arange(columns, dtype=key), np.diff(indptr))
+            per_block = np.bincount(column_of * count + (rows // BLOCK_ROWS).astype(key), minlength=columns * count)
+            blocks = np.cumsum(per_block.reshape(columns, count), axis=1)[:, :-1].astype(np.uint32)
+        low = (rows % BLOCK_ROWS).astype(np.uint16)
+        return cls(name, ids, lengths, tokens, indptr, low, tf, blocks)
 
     def __len__(self) -> int:
         """Return the number of rows (passages), removed ones included."""
@@ -71,8 +102,29 @@ class Segment:
         column = self.vocabulary.get(token)
         if column is None:
             return None
-        start, end = self.indptr[column], self.indptr[column + 1]
-        return self.rows[start:end], self.tf[start:end]
+        start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+        if self.blocks is None:
+            return self.rows[start:end], self.tf[start:end]
+        rows = self.rows[start:end].astype(np.intp)
+        for split in self.blocks[column].tolist():  # each later block adds another BLOCK_ROWS from where it starts
+            if split < len(rows):
+                rows[split:] += BLOCK_ROWS
+        return rows, self.tf[start:end]
+
+    def rows_between(self, first: int, last: int) -> np.ndarray:
+        """The row numbers (int32) of every entry of columns first to last - 1, in entry order."""
+        start, end = int(self.indptr[first]), int(self.indptr[last])
+        rows = self.rows[start:end].astype(np.int32)
+        if self.blocks is None or self.blocks.shape[1] == 0 or end == start:
+            return rows
+        # +1 from where each later block starts to the end of its column, summed: each entry's block number.
+        starts = self.indptr[first:last] - start
+        ends = self.indptr[first + 1 : last + 1] - start
+        later = self.blocks.shape[1]
+        opened = np.bincount((starts[:, None] + self.blocks[first:last]).ravel(), minlength=end - start + 1)
+        closed = np.bincount(ends, minlength=end - start + 1) * later
+        rows += (np.cumsum(opened - closed)[:-1] * BLOCK_ROWS).astype(np.int32)
+        return rows
 
     @classmethod
     def build(cls, ids: np.ndarray, docs: Sequence[Sequence[str]]) -> Segment:
@@ -101,7 +153,7 @@ class Segment:
                 kept = len(segment)
             else:
                 keep = ~dead
-                live_entries = keep[segment.rows]
+                live_entries = keep[segment.rows_between(0, len(segment.tokens))]
                 running = np.zeros(len(live_entries) + 1, dtype=np.int64)
                 np.cumsum(live_entries, out=running[1:])
                 counts = running[segment.indptr[1:]] - running[segment.indptr[:-1]]
@@ -133,11 +185,11 @@ class Segment:
                     places = np.repeat(cursor[chunk_remap], chunk_counts) + (np.arange(n, dtype=np.int64) - group_start)
                     del group_start
                     if live_entries is None:
-                        rows[places] = segment.rows[start:end] + np.int32(first_row)
+                        rows[places] = segment.rows_between(first, last) + np.int32(first_row)
                         tf[places] = segment.tf[start:end]
                     else:
                         live = live_entries[start:end]
-                        rows[places] = renumbered[segment.rows[start:end][live]] + np.int32(first_row)
+                        rows[places] = renumbered[segment.rows_between(first, last)[live]] + np.int32(first_row)
                         tf[places] = segment.tf[start:end][live]
                     cursor[chunk_remap] += chunk_counts
                 first = last
@@ -148,7 +200,7 @@ class Segment:
         np.cumsum(totals[held], out=indptr[1:])
         ids = [segment.ids if dead is None else segment.ids[~dead] for segment, dead in parts]
         lengths = [segment.lengths if dead is None else segment.lengths[~dead] for segment, dead in parts]
-        return cls(
+        return cls.with_rows(
             new_name(),
             np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64),
             np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64),
@@ -166,6 +218,8 @@ class Segment:
         try:
             for name, values in zip(_FILES, (self.ids, self.lengths, self.indptr, self.rows, self.tf), strict=True):
                 np.save(temporary / name, values, allow_pickle=False)
+            if self.blocks is not None:
+                np.save(temporary / _BLOCKS_FILE, self.blocks, allow_pickle=False)
             with open(temporary / _VOCABULARY_FILE, "w", encoding="utf-8") as f:
                 json.dump(self.tokens, f, ensure_ascii=False)
             for path in temporary.iterdir():
@@ -194,13 +248,19 @@ class Segment:
         if not isinstance(tokens, list) or not set(map(type, tokens)) <= {str}:
             raise ValueError(f"{folder / _VOCABULARY_FILE} is not a list of tokens")
         ids, lengths, indptr, rows, tf = arrays
+        compact = (folder / _BLOCKS_FILE).exists()
         for label, values, kinds in (("ids", ids, "i"), ("lengths", lengths, "i"), ("indptr", indptr, "i"),
-                                    ("rows", rows, "i"), ("tf", tf, "fu")):
+                                    ("rows", rows, "u" if compact else "i"), ("tf", tf, "fu")):
             if values.ndim != 1 or values.dtype.kind not in kinds:
                 raise ValueError(f"{folder}: {label} has shape {values.shape} and dtype {values.dtype}")
+        blocks = None
+        if compact:
+            blocks = np.load(folder / _BLOCKS_FILE, allow_pickle=False)
+            if blocks.ndim != 2 or blocks.dtype != np.uint32:
+                raise ValueError(f"{folder}: blocks have shape {blocks.shape} and dtype {blocks.dtype}")
         return cls(name, ids.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False), tuple(tokens),
-                   indptr.astype(np.int64, copy=False), rows.astype(np.int32, copy=False),
-                   tf if tf.dtype == np.uint8 else tf.astype(np.float32, copy=False), mapped=True)
+                   indptr.astype(np.int64, copy=False), rows if compact else rows.astype(np.int32, copy=False),
+                   tf if tf.dtype == np.uint8 else tf.astype(np.float32, copy=False), blocks, mapped=True)
 
 
 class SegmentBuilder:
@@ -262,8 +322,8 @@ class SegmentBuilder:
         del first, starts
         indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
         np.cumsum(np.bincount(columns, minlength=len(tokens)), out=indptr[1:])
-        segment = Segment(new_name(), np.array(self._ids, dtype=np.int64), lengths, tokens, indptr, rows,
-                          compact_counts(tf))
+        segment = Segment.with_rows(new_name(), np.array(self._ids, dtype=np.int64), lengths, tokens, indptr, rows,
+                                    compact_counts(tf))
         self.__init__()
         return segment
 

@@ -189,7 +189,7 @@ def test_saving_a_grown_index_writes_only_the_new_segments(tmp_path: Path) -> No
     after = {path: path.stat().st_mtime_ns for path in (tmp_path / "idx").rglob("*") if path.is_file()}
     rewritten = {path.name for path in before if after.get(path) != before[path]}
     assert rewritten == {"manifest.json"}  # the base segments were left as they were
-    assert len(set(after) - set(before)) == 3 * 6 + 1  # a segment (5 arrays + vocabulary) per field, document ids
+    assert len(set(after) - set(before)) == 3 * 7 + 1  # a segment (6 arrays + vocabulary) per field, document ids
 
 
 @pytest.mark.parametrize(
@@ -211,14 +211,14 @@ def test_a_crash_at_any_point_of_a_save_leaves_the_previous_index(
     monkeypatch.setattr(np, "save", lambda *args, **kwargs: saves.append(args[0]) or original_save(*args, **kwargs))
     newer.save(tmp_path / "dry-run")
     monkeypatch.undo()
-    assert len(saves) == 19  # so that the calls counted below are the ones named
+    assert len(saves) == 22  # so that the calls counted below are the ones named
     if crash == "manifest":
         # os.replace: the removed rows of words, grams and context, the new segment's document ids, the manifest.
         monkeypatch.setattr(os, "replace", crash_on_call(os.replace, 5))
     else:
-        # np.save: for words, grams and context in turn the new segment (5 arrays) and the removed rows; then ids.
-        call = {"words segment": 2, "grams segment": 9, "context segment": 15, "context removals": 18,
-                "document ids": 19}[crash]
+        # np.save: for words, grams and context in turn the new segment (6 arrays) and the removed rows; then ids.
+        call = {"words segment": 2, "grams segment": 10, "context segment": 17, "context removals": 21,
+                "document ids": 22}[crash]
         monkeypatch.setattr(np, "save", crash_on_call(np.save, call))
     with pytest.raises(OSError, match="No space"):
         newer.save(tmp_path / "idx")
