@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,14 +77,16 @@ class Segment:
         if len(rows) and (int(rows.max()) >= n or int(rows.min()) < 0):
             raise ValueError(f"segment {name}: a row number is outside its {n} rows")
         count = -(-n // BLOCK_ROWS)
-        if count <= 1:
-            blocks = np.zeros((columns, 0), dtype=np.uint32)
-        else:
-            # Each column's entries in each block, counted at once; their running sums are where blocks start.
-            key = np.int64 if columns * count >= 2**31 else np.int32
-            column_of = np.repeat(np.arange(columns, dtype=key), np.diff(indptr))
-            per_block = np.bincount(column_of * count + (rows // BLOCK_ROWS).astype(key), minlength=columns * count)
-            blocks = np.cumsum(per_block.reshape(columns, count), axis=1)[:, :-1].astype(np.uint32)
+        blocks = np.zeros((columns, max(0, count - 1)), dtype=np.uint32)
+        if count > 1:
+            # Each column's entries in each block, counted a few columns at a time (a merge's segment holds up to
+            # 12 million entries); their running sums are where each later block starts.
+            for first, last in column_chunks(indptr):
+                sizes = np.diff(indptr[first : last + 1])
+                column_of = np.repeat(np.arange(last - first, dtype=np.int64), sizes)
+                block_of = rows[int(indptr[first]) : int(indptr[last])] // BLOCK_ROWS
+                per_block = np.bincount(column_of * count + block_of, minlength=(last - first) * count)
+                blocks[first:last] = np.cumsum(per_block.reshape(last - first, count), axis=1)[:, :-1]
         low = (rows % BLOCK_ROWS).astype(np.uint16)
         return cls(name, ids, lengths, tokens, indptr, low, tf, blocks)
 
@@ -153,7 +155,10 @@ class Segment:
                 kept = len(segment)
             else:
                 keep = ~dead
-                live_entries = keep[segment.rows_between(0, len(segment.tokens))]
+                live_entries = np.empty(segment.entries, dtype=bool)
+                for first, last in column_chunks(segment.indptr):
+                    live_entries[int(segment.indptr[first]) : int(segment.indptr[last])] = keep[
+                        segment.rows_between(first, last)]
                 running = np.zeros(len(live_entries) + 1, dtype=np.int64)
                 np.cumsum(live_entries, out=running[1:])
                 counts = running[segment.indptr[1:]] - running[segment.indptr[:-1]]
@@ -173,10 +178,7 @@ class Segment:
         tf = np.empty(entries, dtype=tf_type)
         for segment, dead, remap, counts, live_entries, renumbered, first_row in sources:
             # A few columns at a time, so that the temporaries (32 bytes an entry) stay small.
-            first = 0
-            while first < len(counts):
-                last = int(np.searchsorted(segment.indptr, segment.indptr[first] + _MERGE_CHUNK, side="right")) - 1
-                last = min(max(last, first + 1), len(counts))
+            for first, last in column_chunks(segment.indptr):
                 start, end = int(segment.indptr[first]), int(segment.indptr[last])
                 chunk_counts, chunk_remap = counts[first:last], remap[first:last]
                 n = int(chunk_counts.sum())
@@ -192,7 +194,6 @@ class Segment:
                         rows[places] = renumbered[segment.rows_between(first, last)[live]] + np.int32(first_row)
                         tf[places] = segment.tf[start:end][live]
                     cursor[chunk_remap] += chunk_counts
-                first = last
         # Tokens held only by removed rows are left out.
         held = np.flatnonzero(totals)
         token_list = list(tokens)
@@ -326,6 +327,16 @@ class SegmentBuilder:
                                     compact_counts(tf))
         self.__init__()
         return segment
+
+
+def column_chunks(indptr: np.ndarray, entries: int = _MERGE_CHUNK) -> Iterator[tuple[int, int]]:
+    """Ranges [first, last) of columns holding about `entries` entries each (at least one column each)."""
+    columns, first = len(indptr) - 1, 0
+    while first < columns:
+        last = int(np.searchsorted(indptr, indptr[first] + entries, side="right")) - 1
+        last = min(max(last, first + 1), columns)
+        yield first, last
+        first = last
 
 
 def compact_counts(tf: np.ndarray) -> np.ndarray:
