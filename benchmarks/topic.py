@@ -4,7 +4,8 @@
 
 Trains on tests/data/topic/train_*.txt (short questions and pasted text) plus the tuning half of
 tests/data/questions/ (its off-topic abstain questions as "not about the work", everything else as "about it"),
-writes retrieval/data/topic_model.json, and prints how many of the held-out tests/data/topic/eval_*.txt questions each threshold keeps and catches.
+writes retrieval/data/topic_model.json, and prints how many of the held-out tests/data/topic/eval_*.txt
+questions each threshold keeps and catches.
 --check writes nothing: it says whether the shipped model says what a retrained one says of every question.
 """
 

@@ -146,8 +146,8 @@ class SearchConfig:
     )
     topic_sure: float = setting(
         _SEARCH.topic_sure,
-        "At this probability or above, a question whose words the corpus mostly knows is shown 'possibly related' "
-        "excerpts even when few of them are party-building words (0 turns it off).",
+        "At this probability or above, a question whose words the corpus knows in part is shown 'possibly related' "
+        "excerpts even when few of them are party-building words; never pasted text (0 turns it off).",
     )
     max_question_chars: int = setting(300, "Longer questions are refused with a message saying the limit.")
     semantic: bool = setting(

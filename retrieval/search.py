@@ -63,7 +63,7 @@ class SearchParams:
     # The topic model's probability that the question is about party-building work at all (retrieval/topic.py):
     # below topic_veto nothing is shown however well its words match (你是谁, 冰箱哪个牌子省电); below
     # topic_related a question is never shown possibly related excerpts. At topic_sure or above, a question whose
-    # words the corpus mostly knows is shown possibly related excerpts even when few of them are party-building
+    # words the corpus knows in part is shown possibly related excerpts even when few of them are party-building
     # vocabulary (村里没职务的党员让他们干点啥好呢). 0, 0 and 0 turn the model off.
     topic_veto: float = 0.02
     topic_related: float = 0.1

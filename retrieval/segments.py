@@ -42,7 +42,8 @@ class Segment:
     indptr: np.ndarray  # int64: column c's entries are [indptr[c], indptr[c + 1])
     # The row of each entry, ascending within a column: uint16, its offset within its block of BLOCK_ROWS rows,
     # with `blocks` saying where in each column each later block starts; or int32 rows and no blocks (older
-    # segments). Two bytes instead of four: an index at a million passages is 40% smaller on disk and in memory.
+    # segments, until merged or reindexed). At a million passages the index is 38% smaller on disk and serving
+    # it takes 22% less memory.
     rows: np.ndarray
     tf: np.ndarray  # uint8 when every count fits (a passage rarely holds a token 256 times), else float32
     blocks: np.ndarray | None = None  # uint32 [columns, blocks - 1]: entries of a column before block b + 1
@@ -87,7 +88,7 @@ class Segment:
                 block_of = rows[int(indptr[first]) : int(indptr[last])] // BLOCK_ROWS
                 per_block = np.bincount(column_of * count + block_of, minlength=(last - first) * count)
                 blocks[first:last] = np.cumsum(per_block.reshape(last - first, count), axis=1)[:, :-1]
-        low = (rows % BLOCK_ROWS).astype(np.uint16)
+        low = rows.astype(np.uint16)  # wraps: the row's offset within its block, with no temporary array
         return cls(name, ids, lengths, tokens, indptr, low, tf, blocks)
 
     def __len__(self) -> int:
@@ -259,6 +260,14 @@ class Segment:
             blocks = np.load(folder / _BLOCKS_FILE, allow_pickle=False)
             if blocks.ndim != 2 or blocks.dtype != np.uint32:
                 raise ValueError(f"{folder}: blocks have shape {blocks.shape} and dtype {blocks.dtype}")
+            # Read whole (a few bytes a column), so checked whole: each column's block starts must ascend and lie
+            # within the column, or rows would be decoded past the segment.
+            if blocks.shape[1] and (
+                len(blocks) != len(indptr) - 1
+                or (np.diff(blocks.astype(np.int64), axis=1) < 0).any()
+                or (blocks[:, -1] > np.diff(indptr)).any()
+            ):
+                raise ValueError(f"{folder}: the block starts of some column are out of order or past its end")
         return cls(name, ids.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False), tuple(tokens),
                    indptr.astype(np.int64, copy=False), rows if compact else rows.astype(np.int32, copy=False),
                    tf if tf.dtype == np.uint8 else tf.astype(np.float32, copy=False), blocks, mapped=True)
@@ -329,8 +338,9 @@ class SegmentBuilder:
         return segment
 
 
-def column_chunks(indptr: np.ndarray, entries: int = _MERGE_CHUNK) -> Iterator[tuple[int, int]]:
-    """Ranges [first, last) of columns holding about `entries` entries each (at least one column each)."""
+def column_chunks(indptr: np.ndarray, entries: int | None = None) -> Iterator[tuple[int, int]]:
+    """Ranges [first, last) of columns holding about `entries` (default _MERGE_CHUNK) entries each, one at least."""
+    entries = _MERGE_CHUNK if entries is None else entries
     columns, first = len(indptr) - 1, 0
     while first < columns:
         last = int(np.searchsorted(indptr, indptr[first] + entries, side="right")) - 1

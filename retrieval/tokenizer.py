@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
+from types import ModuleType
 from typing import NamedTuple, Protocol, TypeVar
 
 from rectbot.retrieval.text import HAN_RUN, MEANINGFUL, normalize
@@ -196,24 +197,34 @@ def _rjieba_class() -> type:
 
     The rjieba package builds a default Jieba when imported, which we never use: 0.1 s of every start-up and
     25 MB of every process. Its extension module alone holds the class, so that is loaded by itself, under the
-    name the package would give it (a later `import rjieba` reuses it); anything unexpected falls back to the package.
+    name the package would give it (a later `import rjieba` reuses it); if that fails, the package is imported.
     """
-    if "rjieba" not in sys.modules:
-        package = importlib.util.find_spec("rjieba")
-        folder = Path(package.origin).parent if package is not None and package.origin else None
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES if folder is not None else ():
-            path = folder / f"rjieba{suffix}"
-            if path.is_file() and (spec := importlib.util.spec_from_file_location("rjieba.rjieba", path)):
-                module = sys.modules.get("rjieba.rjieba")
-                if module is None:
-                    module = importlib.util.module_from_spec(spec)
-                    assert spec.loader is not None
-                    spec.loader.exec_module(module)
-                    sys.modules["rjieba.rjieba"] = module
-                return module.Jieba
+    if "rjieba" not in sys.modules and (module := sys.modules.get("rjieba.rjieba") or _rjieba_extension()):
+        return module.Jieba
     import rjieba
 
     return rjieba.Jieba
+
+
+def _rjieba_extension() -> ModuleType | None:
+    """rjieba's compiled module, loaded without its package, or None when it cannot be."""
+    package = importlib.util.find_spec("rjieba")
+    if package is None or not package.origin:
+        return None
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = Path(package.origin).parent / f"rjieba{suffix}"
+        spec = importlib.util.spec_from_file_location("rjieba.rjieba", path) if path.is_file() else None
+        if spec is None or spec.loader is None:
+            continue
+        try:
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        except Exception:  # another build of rjieba: its package knows how to load it
+            logger.debug("loading %s alone failed; importing the rjieba package", path, exc_info=True)
+            return None
+        sys.modules["rjieba.rjieba"] = module
+        return module
+    return None
 
 
 # Segmenters by name: each takes the folder it may cache its dictionary in.

@@ -96,7 +96,7 @@ def test_load_with_a_corrupt_params_json_is_stale(saved_index: tuple[Path, Passa
 
 
 @pytest.mark.parametrize("damage", ["truncate", "delete"])
-@pytest.mark.parametrize("name", ["ids.npy", "rows.npy", "tf.npy", "indptr.npy", "vocabulary.json"])
+@pytest.mark.parametrize("name", ["ids.npy", "rows.npy", "tf.npy", "indptr.npy", "blocks.npy", "vocabulary.json"])
 def test_load_with_damaged_index_files_is_stale(saved_index: tuple[Path, PassageIndex], name: str, damage: str) -> None:
     path = segment_folder(saved_index[0]) / name
     if damage == "delete":

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rectbot.retrieval import segments
 from rectbot.retrieval.segments import BLOCK_ROWS, Segment
 
 ROWS = 2 * BLOCK_ROWS + 4_321  # three blocks, the last one partial
@@ -85,3 +86,56 @@ def test_a_segment_saved_before_rows_were_compact_still_loads(passages: list[lis
     (folder / "blocks.npy").unlink()
     loaded = Segment.load(tmp_path, segment.name)
     assert loaded.blocks is None and column(loaded, "书记") == expected_column(passages[:100], "书记")
+
+
+def test_a_merge_in_many_small_chunks_gives_the_same_columns(
+    built: Segment, passages: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A merge and the block counting work a million entries at a time; in chunks of 1,000 here, so that a
+    # segment of this size goes through the chunked paths many times.
+    monkeypatch.setattr(segments, "_MERGE_CHUNK", 1_000)
+    dead_rows = {3, BLOCK_ROWS - 1, BLOCK_ROWS, 2 * BLOCK_ROWS}
+    dead = np.zeros(ROWS, dtype=bool)
+    dead[list(dead_rows)] = True
+    merged = Segment.merge([(built, dead)])
+    for token in ("村", "书记", "夜校"):
+        assert column(merged, token) == expected_column(passages, token, dead_rows), token
+    assert merged.column("积分超市") is None  # its one row was removed
+
+
+@pytest.mark.parametrize("rows", [BLOCK_ROWS - 1, BLOCK_ROWS, BLOCK_ROWS + 1])
+def test_the_block_edges(rows: int) -> None:
+    passages = [["村"] + (["书记"] if row >= rows - 2 else []) for row in range(rows)]
+    segment = Segment.build(np.arange(rows), passages)
+    assert segment.blocks is not None and segment.blocks.shape == (2, 0 if rows <= BLOCK_ROWS else 1)
+    assert column(segment, "书记") == expected_column(passages, "书记")
+    assert column(segment, "村")[-1] == (rows - 1, 1)
+
+
+def test_a_segment_with_damaged_block_starts_is_refused_when_loaded(built: Segment, tmp_path: Path) -> None:
+    built.save(tmp_path)
+    blocks = np.load(tmp_path / built.name / "blocks.npy")
+    backwards = blocks.copy()
+    backwards[:, 1] = 0  # the third block would start before the second
+    past_the_end = blocks.copy()
+    past_the_end[:, -1] = np.diff(built.indptr) + 1
+    for damaged in (backwards, past_the_end):
+        np.save(tmp_path / built.name / "blocks.npy", damaged)
+        with pytest.raises(ValueError, match="block starts"):
+            Segment.load(tmp_path, built.name)
+
+
+def test_an_old_segment_over_several_blocks_merges_into_a_compact_one(passages: list[list[str]], tmp_path: Path) -> None:
+    old = Segment.build(np.arange(1, ROWS + 1), passages)
+    old.save(tmp_path)
+    folder = tmp_path / old.name
+    np.save(folder / "rows.npy", old.rows_between(0, len(old.tokens)))  # four-byte rows, as written before
+    (folder / "blocks.npy").unlink()
+    loaded = Segment.load(tmp_path, old.name)
+    assert loaded.blocks is None and loaded.rows.dtype == np.int32
+    dead = np.zeros(ROWS, dtype=bool)
+    dead[[0, BLOCK_ROWS + 5]] = True
+    merged = Segment.merge([(loaded, dead)])
+    assert merged.rows.dtype == np.uint16
+    for token in ("村", "书记", "夜校"):
+        assert column(merged, token) == expected_column(passages, token, {0, BLOCK_ROWS + 5}), token

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,7 +94,7 @@ def test_stopwords_and_punctuation_are_dropped_the_same_way_twice(tokenizer: Tok
         assert tokenizer.tokens("怎么加强整顿") == ["加强", "整顿"]
 
 
-def test_a_tokenizer_does_not_build_rjiebas_unused_default_and_rjieba_still_imports(tmp_path) -> None:
+def test_a_tokenizer_does_not_build_rjiebas_unused_default_and_rjieba_still_imports(tmp_path: Path) -> None:
     # The rjieba package builds a default Jieba on import (0.1 s and 25 MB of every process); the tokenizer loads
     # the class alone. A later `import rjieba` must still work and cut the same way.
     script = (
