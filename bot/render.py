@@ -70,8 +70,10 @@ def clip(text: str | None, limit: int | None) -> str:
 
 def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
     """《title》 · source · date (· section) in `script`, with unknowns said plainly."""
+    region = getattr(item, "region", None)  # an untitled report's place is what a reader can go on
     parts = [
-        f"《{clip(item.title, MAX_TITLE_CHARS)}》" if item.title else UNTITLED,
+        f"《{clip(item.title, MAX_TITLE_CHARS)}》" if item.title
+        else f"（无标题，{clip(region, MAX_TITLE_CHARS)}）" if region else UNTITLED,
         clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE,
         item.date or UNKNOWN_DATE,
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from collections.abc import Callable
@@ -112,6 +113,13 @@ def test_a_short_answer_is_not_shortened() -> None:
 
 def test_unknown_date_and_source_are_said_plainly() -> None:
     assert citation(hit("x", title=None, date=None)) == "（无标题） · 某县组织部 · 日期不详"
+
+
+def test_an_untitled_excerpt_says_the_place_its_report_is_about() -> None:
+    # A bundled seed has no title, source or date; its county was all a reader could go on, and was not shown.
+    untitled = dataclasses.replace(hit("x", title=None, date=None), region="鹿寨县")
+    assert citation(untitled) == "（无标题，鹿寨县） · 某县组织部 · 日期不详"
+    assert citation(dataclasses.replace(untitled, title="整顿报告")) == "《整顿报告》 · 某县组织部 · 日期不详"
 
 
 def test_context_marks_the_excerpt_and_fits() -> None:
