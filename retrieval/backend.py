@@ -123,8 +123,6 @@ class SearchIndex:
         order = np.argsort(context.passage_ids[rows], kind="stable")
         self._context_ids = context.passage_ids[rows][order]
         self._context_rows = rows[order]
-        # For each row of the word and bigram indexes, the context row of its document, if it has one.
-        self._row_context, self._row_has_context = _context_of(self.documents, self._context_ids, self._context_rows)
         self.fingerprint = words.fingerprint
 
     def __len__(self) -> int:
@@ -189,8 +187,9 @@ class SearchIndex:
         context_scores = self.context.weighted_scores(word_weights)
         context = np.zeros(len(candidates))
         if context_scores is not None and context_scores.max() > 0 and len(self._context_ids):
-            found = self._row_has_context[candidates]
-            context = np.where(found, context_scores[self._row_context[candidates]] / context_scores.max(), 0.0)
+            # Looked up for the few candidates left, not for every row when the index loads (20-30 ms at 1M).
+            rows, found = _context_of(self.documents[candidates], self._context_ids, self._context_rows)
+            context = np.where(found, context_scores[rows] / context_scores.max(), 0.0)
         combined = own + self.weights.context * context
         if len(combined) > k:
             # Keep everything tied with the k-th best score, so that ties are cut by passage id below.
