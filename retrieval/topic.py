@@ -18,11 +18,10 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
-from rectbot.retrieval.text import normalize
+from rectbot.retrieval.text import HAN_RUN, normalize
 
 TOPIC_MODEL = Path(__file__).parent / "data" / "topic_model.json"
 MODEL_FORMAT = 1
-_HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z]+")
 
 
@@ -40,7 +39,7 @@ def topic_features(question: str, words: WordSource) -> set[str]:
     """The features a question is judged by: c:字 b:字字 l:latin w:word d:<party-building words, 0-3>."""
     text = normalize(question)
     features: set[str] = set()
-    for run in _HAN_RUN.findall(text):
+    for run in HAN_RUN.findall(text):
         features.update(f"c:{ch}" for ch in run)
         features.update(f"b:{run[i : i + 2]}" for i in range(len(run) - 1))
     features.update(f"l:{word}" for word in _LATIN_WORD.findall(text))
