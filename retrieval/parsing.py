@@ -280,7 +280,7 @@ def serve(job_fd: str, result_fd: str, memory_mb: str, idle_seconds: str, parse_
         outcome = _outcome(parse, data, file_name, read_limits)
         del data
         # Memory that Python keeps after a big file would count against the next one.
-        retire = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 > limit // 2
+        retire = _resident_bytes() > limit // 2
         try:
             results.send(("retire" if retire else "done", outcome))
         except MemoryError:
@@ -288,6 +288,19 @@ def serve(job_fd: str, result_fd: str, memory_mb: str, idle_seconds: str, parse_
             results.send(("retire", ("memory", None)))
         if retire:
             return
+
+
+def _resident_bytes() -> int:
+    """This process's resident memory now.
+
+    Not ru_maxrss where /proc can tell: on Linux a process started by fork and exec keeps the peak of the parent
+    it was forked from, so every worker of a bot serving a big index would retire after its first file.
+    """
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _limit_cpu(seconds: int) -> None:

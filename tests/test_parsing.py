@@ -229,6 +229,17 @@ async def test_a_file_over_the_cpu_limit_is_rejected_and_the_next_one_parsed(poo
     assert (await pool.parse(REPORT.encode(), "night-school.txt")).articles
 
 
+async def test_a_worker_started_by_a_big_process_is_reused(pool_for: type[ParsePool]) -> None:
+    """A bot serving a big index is a big process: its workers must not take its size for their own."""
+    pool = pool_for(ParseLimits(memory_mb=400), workers=1)
+    held = b"x" * (300 * 2**20)  # this process: 300 MB more, all of it written, past half the workers' limit
+    await pool.parse(REPORT.encode(), "a.txt")
+    (worker,) = pool._idle
+    await pool.parse(REPORT.replace("四十二", "五十六").encode(), "b.txt")
+    assert pool._idle == [worker]
+    del held
+
+
 async def test_a_worker_is_reused_for_the_next_file_and_errors_keep_it(pool_for: type[ParsePool]) -> None:
     pool = pool_for(workers=1)
     await pool.parse(REPORT.encode(), "a.txt")
