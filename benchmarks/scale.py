@@ -388,6 +388,7 @@ async def stage_serve(database: Path, questions: list[str], rank_bm25_sample: in
     corpus = await open_corpus(database)
     try:
         searcher = Searcher.over(corpus)
+        searcher.warm_up()  # as `rectbot serve` does before its first question (compiles the loops from 100k)
         await searcher.search(questions[0])  # builds the query parser over the index's vocabulary; not timed
         for question in questions:
             await searcher.search(question)
@@ -451,8 +452,15 @@ async def stage_serve(database: Path, questions: list[str], rank_bm25_sample: in
             if "theirs" in timing:
                 pairs.append((timing["ours"], timing["theirs"]))
                 same_top += top["ours"] is not None and top["ours"] == top["theirs"]
+        try:
+            from rectbot.retrieval import kernels
+
+            compiled = kernels.compiled() is not None
+        except ImportError:  # a checkout from before the compiled loops
+            compiled = False
         return {
             "passages": len(corpus.index),
+            "compiled": compiled,
             "serving_rss_mb": serving_rss,
             "mapped_rss_mb": mapped_rss,
             "questions": len(questions),

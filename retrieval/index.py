@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from rectbot.retrieval import kernels
 from rectbot.retrieval.segments import Segment, fsync_path
 
 logger = logging.getLogger(__name__)
@@ -207,8 +208,11 @@ class _SparseEngine:
                 norm[dead] = np.inf
             self._norms.append(norm)
 
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return sum of weight x BM25 score per row, or None when no token is known."""
+    def weighted_scores(self, weights: Mapping[str, float], into: np.ndarray | None = None) -> np.ndarray | None:
+        """Return sum of weight x BM25 score per row, or None when no token is known.
+
+        `into`, all zeros and a float64 per row, is filled and returned instead of a new array.
+        """
         parts, k1 = self._parts, self._params.k1
         scores: np.ndarray | None = None
         for token, weight in weights.items():
@@ -216,11 +220,18 @@ class _SparseEngine:
             if df == 0:
                 continue
             if scores is None:
-                scores = np.zeros(parts.row_count, dtype=np.float64)
+                scores = into if into is not None else np.zeros(parts.row_count, dtype=np.float64)
             factor = weight * self._idf(df, parts.live_count) * (k1 + 1)
             if factor == 0:
                 continue
+            loops = kernels.compiled()
             for (segment, _), norm, offset in zip(parts.parts, self._norms, parts.offsets, strict=False):
+                if loops is not None:
+                    column = segment.raw_column(token)
+                    if column is not None:
+                        # factor as float32 is what numpy does with factor * values below (NEP 50)
+                        loops.add_column(scores[offset : offset + len(segment)], *column, norm, np.float32(factor))
+                    continue
                 column = segment.column(token)
                 if column is None:
                     continue
@@ -528,9 +539,18 @@ class PassageIndex:
         pairs = zip(passage_ids[best].tolist(), scores[best].tolist(), strict=True)
         return [ScoredPassage(passage_id, score) for passage_id, score in pairs]
 
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return each row's summed weight x BM25 score, in the order of `passage_ids`; None if no token is known."""
-        return self._engine.weighted_scores(weights)
+    def weighted_scores(self, weights: Mapping[str, float], into: np.ndarray | None = None) -> np.ndarray | None:
+        """Return each row's summed weight x BM25 score, in the order of `passage_ids`; None if no token is known.
+
+        `into` (all zeros, a float64 per row) is filled and returned instead of a new array.
+        """
+        if into is not None and not isinstance(self._engine, _SparseEngine):
+            scores = self._engine.weighted_scores(weights)
+            if scores is not None:
+                into[:] = scores
+                return into
+            return None
+        return self._engine.weighted_scores(weights, into)
 
     def vocabulary(self) -> Iterable[str]:
         """Every token some passage holds."""

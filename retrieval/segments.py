@@ -22,6 +22,7 @@ import numpy as np
 _FILES = ("ids.npy", "lengths.npy", "indptr.npy", "rows.npy", "tf.npy")
 _BLOCKS_FILE = "blocks.npy"  # absent in segments written before rows were stored in two bytes
 _VOCABULARY_FILE = "vocabulary.json"
+_NO_SPLITS = np.zeros(0, dtype=np.uint32)
 BLOCK_ROWS = 1 << 16  # rows are stored as their offset within a block of this many, in two bytes
 _MERGE_CHUNK = 1_000_000  # entries of a segment placed at a time by a merge
 
@@ -113,6 +114,15 @@ class Segment:
             if split < len(rows):
                 rows[split:] += BLOCK_ROWS
         return rows, self.tf[start:end]
+
+    def raw_column(self, token: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """A column as stored: its rows (offsets within blocks), where each later block starts, and frequencies."""
+        column = self.vocabulary.get(token)
+        if column is None:
+            return None
+        start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+        splits = _NO_SPLITS if self.blocks is None else np.asarray(self.blocks[column])
+        return np.asarray(self.rows[start:end]), splits, np.asarray(self.tf[start:end])
 
     def rows_between(self, first: int, last: int) -> np.ndarray:
         """The row numbers (int32) of every entry of columns first to last - 1, in entry order."""
