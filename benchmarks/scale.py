@@ -581,20 +581,26 @@ async def bursts_at(library: Path, database: Path, questions: list[str], bursts:
         RECTBOT_CHAT_RATE_LIMIT="100000",
     )
     started = time.perf_counter()
+    # Its log goes to a file: a pipe nobody reads would stall the server once 64 KB of log lines filled it.
+    log = tempfile.TemporaryFile()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rectbot.bot.cli", "serve", "wecom", cwd=library, env=environment,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL, stderr=log,
     )
     health = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    # Ready, not merely alive: until it has warmed up the callback answers 503 (and the questions would be lost).
+    readiness = b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     try:
         while True:
             if server.returncode is not None:
-                raise RuntimeError(f"serve exited: {(await server.stderr.read()).decode()[-3000:]}")
+                log.seek(0)
+                raise RuntimeError(f"serve exited: {log.read().decode(errors='replace')[-3000:]}")
             try:
-                if (await exchange(port, health)).startswith(b"HTTP/1.1 200"):
+                if (await exchange(port, readiness)).startswith(b"HTTP/1.1 200"):
                     break
             except OSError:
-                await asyncio.sleep(0.05)
+                pass
+            await asyncio.sleep(0.05)
         ready = time.perf_counter() - started
         message_ids = iter(range(time.time_ns() // 1000, time.time_ns() // 1000 + 10**7))
         timestamp = str(int(time.time()))
@@ -638,6 +644,7 @@ async def bursts_at(library: Path, database: Path, questions: list[str], bursts:
     finally:
         server.terminate()
         await server.wait()
+        log.close()
 
 
 # The run ---------------------------------------------------------------------------------------------------------

@@ -229,6 +229,7 @@ def read_line(prompt: str) -> str:
 
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """An interactive chat on the terminal, with the replies the bots give."""
+    import asyncio
     import getpass
 
     from rectbot.bot.access import ChannelName
@@ -238,6 +239,7 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
     async with opened_corpus(config, to_search=True) as corpus:
         searcher = await ready_searcher(corpus, config)
+        await asyncio.to_thread(searcher.warm_up)  # as a server does: the first question waits for nothing
         core = build_core(corpus, await ChatLog.open(corpus.store.database), config, searcher)
         asker = Asker(channel=ChannelName.CLI, user_id=getpass.getuser(), is_admin=True)
         history = config.storage.database.with_name("chat-history")
