@@ -11,6 +11,7 @@ from numba import njit
 
 BLOCK_ROWS = 1 << 16  # as in segments.py (not imported: this module must stay importable without the rest)
 _SLACK = 1e-9  # widens a bound taken with reciprocals past any rounding
+_CHUNK = 256  # rows whose best bound is checked at once
 
 
 @njit(cache=True, nogil=True)
@@ -56,24 +57,32 @@ def hopeful_rows(
     maybe_grams = np.empty(n, dtype=np.float64)
     count = 0
     matched = 0
-    for row in range(n):
-        words = word_scores[row] if word_best > 0 else 0.0
-        grams = gram_scores[row] if gram_best > 0 else 0.0
-        if not (words > 0 or grams > 0):
+    for start in range(0, n, _CHUNK):
+        end = min(n, start + _CHUNK)
+        # Once more than k rows matched, a chunk whose best bound cannot reach the k-th best is skipped whole:
+        # most are, and finding a chunk's best is a loop the compiler vectorises.
+        if matched > k and _best_bound(word_scores, gram_scores, word_scale, gram_scale, start, end) * (
+            1 + _SLACK
+        ) + context_weight < smallest[0]:
             continue
-        matched += 1
-        bound = (word_scale * words + gram_scale * grams) * (1 + _SLACK)
-        if bound + context_weight < smallest[0]:
-            continue
-        maybe[count] = row
-        maybe_words[count] = words
-        maybe_grams[count] = grams
-        count += 1
-        if bound > smallest[0]:
-            own = _own(words, grams, word_best, gram_best, word_weight, gram_weight)
-            if own > smallest[0]:
-                smallest[0] = own
-                _sift_down(smallest)
+        for row in range(start, end):
+            words = word_scores[row] if word_best > 0 else 0.0
+            grams = gram_scores[row] if gram_best > 0 else 0.0
+            if not (words > 0 or grams > 0):
+                continue
+            matched += 1
+            bound = (word_scale * words + gram_scale * grams) * (1 + _SLACK)
+            if bound + context_weight < smallest[0]:
+                continue
+            maybe[count] = row
+            maybe_words[count] = words
+            maybe_grams[count] = grams
+            count += 1
+            if bound > smallest[0]:
+                own = _own(words, grams, word_best, gram_best, word_weight, gram_weight)
+                if own > smallest[0]:
+                    smallest[0] = own
+                    _sift_down(smallest)
     # A memset: clearing the rows that held a score as the loop reads them stops it from being vectorised.
     word_scores[:] = 0.0
     gram_scores[:] = 0.0
@@ -86,6 +95,20 @@ def hopeful_rows(
             maybe_grams[kept] = maybe_grams[i]
             kept += 1
     return maybe[:kept].copy(), maybe_words[:kept].copy(), maybe_grams[:kept].copy()
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _best_bound(
+    word_scores: np.ndarray, gram_scores: np.ndarray, word_scale: float, gram_scale: float, start: int, end: int
+) -> float:
+    """The largest share bound of rows start to end - 1 (fast-math: rounding is within the bound's slack).
+
+    Scores are never negative, and a field whose best is 0 has all zeros and scale 0.
+    """
+    best = 0.0
+    for row in range(start, end):
+        best = max(best, word_scale * word_scores[row] + gram_scale * gram_scores[row])
+    return best
 
 
 @njit(cache=True, nogil=True, inline="always")

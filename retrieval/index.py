@@ -150,12 +150,11 @@ class _Parts:
             return df
         df, counted = 0, False
         for segment, dead in self.parts:
-            column = segment.column(token)
-            if column is None:
-                continue
             if dead is None:
-                df += len(column[0])
-            else:
+                df += segment.count(token)  # no rows to decode: a question asks for every one of its words
+                continue
+            column = segment.column(token)
+            if column is not None:
                 df += int(np.count_nonzero(~dead[column[0]]))
                 counted = True
         if counted:

@@ -115,6 +115,11 @@ class Segment:
                 rows[split:] += BLOCK_ROWS
         return rows, self.tf[start:end]
 
+    def count(self, token: str) -> int:
+        """How many rows hold the token (removed ones included)."""
+        column = self.vocabulary.get(token)
+        return 0 if column is None else int(self.indptr[column + 1] - self.indptr[column])
+
     def raw_column(self, token: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """A column as stored: its rows (offsets within blocks), where each later block starts, and frequencies."""
         column = self.vocabulary.get(token)
