@@ -18,17 +18,23 @@ _CHUNK = 256  # rows whose best bound is checked at once
 def add_column(
     scores: np.ndarray, rows: np.ndarray, splits: np.ndarray, tf: np.ndarray, norm: np.ndarray, factor: np.float32
 ) -> None:
-    """scores[row] += float64(factor * tf / (tf + norm[row])) for each entry of a column, all in float32 first.
+    """scores[row] += float64(factor * (tf / (tf + norm[row]))) for each entry of a column, in float32 until the sum.
 
     `rows` are offsets within blocks of BLOCK_ROWS rows and `splits` where each later block starts (a two-byte
-    column), or full row numbers and no splits (an older four-byte one).
+    column), or full row numbers and no splits (an older four-byte one). A row past the end raises IndexError, as
+    numpy does: numba checks no bounds, and a damaged segment must not write into memory that is not its own.
     """
+    size = norm.shape[0]
+    if scores.shape[0] != size or (splits.shape[0] and splits[splits.shape[0] - 1] > rows.shape[0]):
+        raise IndexError("a column or its scores do not fit the segment")
     start = 0
     for block in range(splits.shape[0] + 1):
         end = splits[block] if block < splits.shape[0] else rows.shape[0]
         base = block * BLOCK_ROWS
         for i in range(start, end):
             row = base + np.int64(rows[i])
+            if row >= size:
+                raise IndexError("a row number is past the end of its segment")
             count = np.float32(tf[i])
             scores[row] += np.float64(factor * (count / (count + norm[row])))
         start = end
@@ -136,11 +142,17 @@ def _sift_down(heap: np.ndarray) -> None:
 
 
 def warm_up() -> None:
-    """Compile every loop for the argument types scoring uses (or load them from the cache)."""
+    """Compile every loop for the argument types scoring uses (or load them from the cache).
+
+    A column comes read-only (Segment.raw_column), as mapped from disk or not: numba compiles a read-only array
+    apart from a writable one, which would otherwise mean compiling during a first question.
+    """
     scores = np.zeros(4)
     norm = np.ones(4, dtype=np.float32)
-    for rows, splits in ((np.array([1, 3], dtype=np.uint16), np.zeros(0, dtype=np.uint32)),
-                         (np.array([1, 3], dtype=np.int32), np.zeros(0, dtype=np.uint32))):
+    for rows in (np.array([1, 3], dtype=np.uint16), np.array([1, 3], dtype=np.int32)):
         for tf in (np.ones(2, dtype=np.uint8), np.ones(2, dtype=np.float32)):
+            splits = np.zeros(0, dtype=np.uint32)
+            for array in (rows, splits, tf):
+                array.flags.writeable = False
             add_column(scores, rows, splits, tf, norm, np.float32(1.0))
     hopeful_rows(scores, np.zeros(4), 1.0, 1.0, 1.0, 0.6, 0.15, 1)

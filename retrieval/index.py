@@ -220,7 +220,9 @@ class _SparseEngine:
                 continue
             if scores is None:
                 scores = into if into is not None else np.zeros(parts.row_count, dtype=np.float64)
-            factor = weight * self._idf(df, parts.live_count) * (k1 + 1)
+            # A Python float, whatever the weight's type: numpy then computes factor * values in float32 (NEP 50),
+            # as the compiled loop does; an np.float64 weight would make it float64.
+            factor = float(weight * self._idf(df, parts.live_count) * (k1 + 1))
             if factor == 0:
                 continue
             loops = kernels.compiled()

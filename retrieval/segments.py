@@ -126,8 +126,8 @@ class Segment:
         if column is None:
             return None
         start, end = int(self.indptr[column]), int(self.indptr[column + 1])
-        splits = _NO_SPLITS if self.blocks is None else np.asarray(self.blocks[column])
-        return np.asarray(self.rows[start:end]), splits, np.asarray(self.tf[start:end])
+        splits = _NO_SPLITS if self.blocks is None else self.blocks[column]
+        return _read_only(self.rows[start:end]), _read_only(splits), _read_only(self.tf[start:end])
 
     def rows_between(self, first: int, last: int) -> np.ndarray:
         """The row numbers (int32) of every entry of columns first to last - 1, in entry order."""
@@ -362,6 +362,13 @@ def column_chunks(indptr: np.ndarray, entries: int | None = None) -> Iterator[tu
         last = min(max(last, first + 1), columns)
         yield first, last
         first = last
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only plain-array view (one type for numba whether the segment is mapped from disk or not)."""
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
 
 
 def compact_counts(tf: np.ndarray) -> np.ndarray:

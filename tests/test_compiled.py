@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +154,44 @@ async def test_a_server_compiles_the_loops_for_a_big_index_only(
         assert (await searcher.search("村党组织书记怎么选", k=3)).hits
     finally:
         kernels.disable()
+
+
+def test_weights_of_any_float_type_score_the_same_both_ways(library: tuple[SearchIndex, list[Query]]) -> None:
+    index, queries = library
+    # np.float64 is a float: numpy would have multiplied in float64 where the compiled loop uses float32.
+    others = [queries[(n + 1) % len(queries)].words for n in range(len(queries))]
+    typed = [Query(text=q.text, topic=q.topic, words=q.words, grams=q.grams,
+                   expansions={word: np.float64(0.37) for word in other if word not in q.words})
+             for q, other in zip(queries, others, strict=True)]
+    assert sum(len(q.expansions) for q in typed) > 50
+    expected, compiled = numpy_and_compiled(lambda: [index.search(q, 20) for q in typed])
+    assert compiled == expected
+
+
+def test_a_damaged_row_number_is_an_error_both_ways_not_a_write_past_the_segment() -> None:
+    good = Segment.build(np.arange(10), [["村", "书记"]] * 10)
+    rows = good.rows.copy()
+    rows[int(good.indptr[good.vocabulary["村"] + 1]) - 1] = 12  # a 10-row segment
+    damaged = Segment(good.name, good.ids, good.lengths, good.tokens, good.indptr, rows, good.tf, good.blocks)
+    index = PassageIndex.of_segments([damaged], IndexParams(), fingerprint="a", versions=VERSIONS)
+    kernels.disable()
+    with pytest.raises(IndexError):
+        index.weighted_scores({"村": 1.0})
+    assert kernels.enable()
+    try:
+        with pytest.raises(IndexError):
+            index.weighted_scores({"村": 1.0})
+    finally:
+        kernels.disable()
+
+
+def test_after_warm_up_a_loaded_index_needs_nothing_compiled(
+    library: tuple[SearchIndex, list[Query]], compiled_scoring: None, tmp_path: Path
+) -> None:
+    index, queries = library
+    index.save(tmp_path / "index")
+    loaded = SearchIndex.load(tmp_path / "index", IndexParams(), fingerprint="b", versions=VERSIONS)
+    loops = kernels.compiled()
+    compiled_before = {name: len(getattr(loops, name).signatures) for name in ("add_column", "hopeful_rows")}
+    assert [loaded.search(q, 10) for q in queries] == [index.search(q, 10) for q in queries]
+    assert {name: len(getattr(loops, name).signatures) for name in compiled_before} == compiled_before
