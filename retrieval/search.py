@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import heapq
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,8 +26,9 @@ from rectbot.retrieval.typos import HomophoneRepair
 __all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult", "Searcher", "highlight_spans"]
 
 
-# From this many passages a server compiles the scoring loops (retrieval/compiled.py): at a million they answer
-# 2.5 times faster; below, numpy takes about a millisecond a question, not worth numba's 1 s and 130 MB.
+# From this many passages a server compiles the scoring loops (retrieval/compiled.py), at warm-up or, when its index
+# grows past it, in a thread of their own: at a million they answer 3 times faster; below, numpy takes about a
+# millisecond a question, not worth numba's 1 s and 130 MB.
 COMPILED_FROM = 100_000
 _FULLY_KNOWN = 0.99  # every word of the question is in some passage
 
@@ -171,6 +173,7 @@ class Searcher:
         self.semantic = semantic  # an optional re-ranker by meaning (retrieval/semantic.py)
         self._topic_model = topic_model  # None: the bundled one, read on first use
         self._parser: tuple[SearchBackend, QueryParser] | None = None
+        self._warmed = False  # warm_up() ran: a process that answers many questions (a server, the chat)
 
     @classmethod
     def over(
@@ -197,6 +200,9 @@ class Searcher:
                 in_context=backend.context_frequency,
             )
             self._parser = (backend, parser)
+            if self._warmed and len(backend) >= COMPILED_FROM and kernels.compiled() is None:
+                # A server's index grew past the mark: compile beside the questions, never during one.
+                threading.Thread(target=kernels.enable, name="compile-scoring", daemon=True).start()
         return self._parser
 
     @property
@@ -222,6 +228,7 @@ class Searcher:
             current[1].repair.warm_up()
         if current is not None and len(current[0]) >= COMPILED_FROM:
             kernels.enable()
+        self._warmed = True
 
     async def search(self, question: str | Query, k: int = 3, offset: int = 0) -> SearchResult:
         """The best k excerpts after the first `offset`, with the verdict on the whole candidate list.

@@ -3,6 +3,7 @@ over two-byte and four-byte segments, removed rows, searches one after another a
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -152,6 +153,32 @@ async def test_a_server_compiles_the_loops_for_a_big_index_only(
         searcher.warm_up()
         assert kernels.compiled() is not None
         assert (await searcher.search("村党组织书记怎么选", k=3)).hits
+    finally:
+        kernels.disable()
+
+
+async def test_a_server_whose_index_grows_past_the_mark_compiles_beside_its_questions(
+    corpus: Corpus, searcher: Searcher, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    kernels.disable()
+    one_shot = Searcher.over(corpus)  # as `rectbot ask`: never warmed up
+    try:
+        searcher.warm_up()
+        await one_shot.search("村党组织书记怎么选", k=3)
+        assert kernels.compiled() is None
+        monkeypatch.setattr(search, "COMPILED_FROM", len(corpus.index) + 1)
+        report = tmp_path / "夜校.txt"
+        report.write_text("某村党支部开办农民夜校，每月两次，讲政策、教技术，群众参与踊跃。\n" * 3, encoding="utf-8")
+        await corpus.ingest([report])
+        assert len(corpus.index) >= search.COMPILED_FROM
+        await one_shot.search("农民夜校", k=3)
+        assert kernels.compiled() is None  # a process answering one question never pays for it
+        assert (await searcher.search("农民夜校", k=3)).hits  # answered at once, with numpy
+        for _ in range(300):
+            if kernels.compiled() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert kernels.compiled() is not None
     finally:
         kernels.disable()
 
