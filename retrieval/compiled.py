@@ -1,6 +1,6 @@
 """Scoring loops compiled with numba: the same arithmetic as the numpy code in index.py and backend.py, in one pass.
 
-Imported only through kernels.enable(): numba takes 0.4 s to import, which a process answering one question
+Imported only through kernels.enable(): numba takes about 1 s to import and load these from its cache, which a process answering one question
 (`rectbot ask`) would not win back. Every loop releases the GIL, so searches in two threads run at once.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-BLOCK_ROWS = 1 << 16  # as in segments.py (not imported: this module must stay importable without the rest)
+from rectbot.retrieval.segments import BLOCK_ROWS  # a compile-time constant for numba
 _SLACK = 1e-9  # widens a bound taken with reciprocals past any rounding
 _CHUNK = 256  # rows whose best bound is checked at once
 
