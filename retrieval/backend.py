@@ -19,6 +19,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from rectbot.retrieval import kernels
 from rectbot.retrieval.index import (
     FORMAT_VERSION,
     MAX_MERGED_ENTRIES,
@@ -32,7 +33,6 @@ from rectbot.retrieval.index import (
     write_atomically,
     write_json,
 )
-from rectbot.retrieval import kernels
 from rectbot.retrieval.query import Query
 from rectbot.retrieval.segments import Segment, SegmentBuilder
 from rectbot.retrieval.tokenizer import PassageTokens, bigrams
@@ -203,14 +203,13 @@ class SearchIndex:
         buffers = self._buffers.take()
         try:
             word_scores, gram_scores = buffers
-            touched = self.words.weighted_scores(word_weights, into=word_scores) is not None
-            word_best = float(word_scores.max()) if touched else 0.0
-            touched = self.grams.weighted_scores(gram_weights, into=gram_scores) is not None or touched
-            gram_best = float(gram_scores.max()) if touched else 0.0
+            words_known = self.words.weighted_scores(word_weights, into=word_scores) is not None
+            grams_known = self.grams.weighted_scores(gram_weights, into=gram_scores) is not None
+            word_best = float(word_scores.max()) if words_known else 0.0
+            gram_best = float(gram_scores.max()) if grams_known else 0.0
             if not (word_best > 0 or gram_best > 0):
-                if touched:
-                    word_scores[:] = 0.0
-                    gram_scores[:] = 0.0
+                word_scores[:] = 0.0  # only zeros were added, but the pair must be all zeros for the next search
+                gram_scores[:] = 0.0
                 return []
             candidates, word_values, gram_values = loops.hopeful_rows(
                 word_scores, gram_scores, word_best, gram_best, self.weights.words, self.weights.grams,
