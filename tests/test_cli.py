@@ -333,6 +333,7 @@ def test_ask_loads_no_chat_channel_and_help_no_search_library(env: Path, tmp_pat
     assert {"rjieba", "numpy"} <= asked  # it did search
     assert asked & channels == set()
     assert asked & {"jieba", "pypinyin"} == set()  # the reference segmenter, and pinyin for a question without a typo
+    assert asked & {"numba", "llvmlite"} == set()  # 1 s and 130 MB to load: the compiled loops are for servers
     # Nor the document readers, which compile many patterns on import (0.1 s): only ingesting needs them.
     assert asked & {"rectbot.retrieval.documents", "rectbot.retrieval.formats", "rectbot.retrieval.cleaning"} == set()
 
