@@ -41,6 +41,18 @@ def add_column(
 
 
 @njit(cache=True, nogil=True)
+def add_columns(
+    scores: np.ndarray, rows: np.ndarray, blocks: np.ndarray, tf: np.ndarray, indptr: np.ndarray,
+    columns: np.ndarray, factors: np.ndarray, norm: np.ndarray,
+) -> None:
+    """add_column() for each of these columns of one segment, in the order given, with its factor."""
+    for j in range(columns.shape[0]):
+        column = columns[j]
+        start, end = indptr[column], indptr[column + 1]
+        add_column(scores, rows[start:end], blocks[column], tf[start:end], norm, factors[j])
+
+
+@njit(cache=True, nogil=True)
 def hopeful_rows(
     word_scores: np.ndarray, gram_scores: np.ndarray, word_best: float, gram_best: float,
     word_weight: float, gram_weight: float, context_weight: float, k: int,
@@ -144,15 +156,16 @@ def _sift_down(heap: np.ndarray) -> None:
 def warm_up() -> None:
     """Compile every loop for the argument types scoring uses (or load them from the cache).
 
-    A column comes read-only (Segment.raw_column), as mapped from disk or not: numba compiles a read-only array
+    Columns come read-only (Segment.raw_columns), as mapped from disk or not: numba compiles a read-only array
     apart from a writable one, which would otherwise mean compiling during a first question.
     """
     scores = np.zeros(4)
     norm = np.ones(4, dtype=np.float32)
     for rows in (np.array([1, 3], dtype=np.uint16), np.array([1, 3], dtype=np.int32)):
         for tf in (np.ones(2, dtype=np.uint8), np.ones(2, dtype=np.float32)):
-            splits = np.zeros(0, dtype=np.uint32)
-            for array in (rows, splits, tf):
+            blocks = np.zeros((1, 0), dtype=np.uint32)
+            indptr = np.array([0, 2], dtype=np.int64)
+            for array in (rows, blocks, tf, indptr):
                 array.flags.writeable = False
-            add_column(scores, rows, splits, tf, norm, np.float32(1.0))
+            add_columns(scores, rows, blocks, tf, indptr, np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.float32), norm)
     hopeful_rows(scores, np.zeros(4), 1.0, 1.0, 1.0, 0.6, 0.15, 1)

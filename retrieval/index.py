@@ -214,6 +214,10 @@ class _SparseEngine:
         """
         parts, k1 = self._parts, self._params.k1
         scores: np.ndarray | None = None
+        loops = kernels.compiled()
+        # With the compiled loops, each segment's columns are added in one call, in the tokens' order (the order
+        # of a row's additions, which decides its sum's last bits, is the same as below).
+        batches: list[tuple[list[int], list[float]]] = [([], []) for _ in parts.parts] if loops is not None else []
         for token, weight in weights.items():
             df = parts.document_frequency(token) if weight != 0 else 0
             if df == 0:
@@ -225,13 +229,14 @@ class _SparseEngine:
             factor = float(weight * self._idf(df, parts.live_count) * (k1 + 1))
             if factor == 0:
                 continue
-            loops = kernels.compiled()
-            for (segment, _), norm, offset in zip(parts.parts, self._norms, parts.offsets, strict=False):
-                if loops is not None:
-                    column = segment.raw_column(token)
+            for (segment, _), norm, offset, batch in zip(
+                parts.parts, self._norms, parts.offsets, batches or [None] * len(parts.parts), strict=False
+            ):
+                if batch is not None:
+                    column = segment.vocabulary.get(token)
                     if column is not None:
-                        # factor as float32 is what numpy does with factor * values below (NEP 50)
-                        loops.add_column(scores[offset : offset + len(segment)], *column, norm, np.float32(factor))
+                        batch[0].append(column)
+                        batch[1].append(factor)
                     continue
                 column = segment.column(token)
                 if column is None:
@@ -241,6 +246,16 @@ class _SparseEngine:
                 # The same additions as scores[rows] += ..., in one pass: numpy 2's add.at is about twice as fast
                 # as a gather, an add and a scatter on the columns that cost the most.
                 np.add.at(scores[offset : offset + len(segment)], rows, (factor * values).astype(np.float64))
+        if scores is not None:
+            for (segment, _), norm, offset, (columns, factors) in zip(
+                parts.parts, self._norms, parts.offsets, batches, strict=False
+            ):
+                if columns:
+                    # factor as float32 is what numpy does with factor * values above (NEP 50)
+                    loops.add_columns(  # type: ignore[union-attr]
+                        scores[offset : offset + len(segment)], *segment.raw_columns(),
+                        np.asarray(columns, dtype=np.int64), np.asarray(factors, dtype=np.float32), norm,
+                    )
         return scores
 
 

@@ -22,7 +22,6 @@ import numpy as np
 _FILES = ("ids.npy", "lengths.npy", "indptr.npy", "rows.npy", "tf.npy")
 _BLOCKS_FILE = "blocks.npy"  # absent in segments written before rows were stored in two bytes
 _VOCABULARY_FILE = "vocabulary.json"
-_NO_SPLITS = np.zeros(0, dtype=np.uint32)
 BLOCK_ROWS = 1 << 16  # rows are stored as their offset within a block of this many, in two bytes
 _MERGE_CHUNK = 1_000_000  # entries of a segment placed at a time by a merge
 
@@ -120,14 +119,11 @@ class Segment:
         column = self.vocabulary.get(token)
         return 0 if column is None else int(self.indptr[column + 1] - self.indptr[column])
 
-    def raw_column(self, token: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """A column as stored: its rows (offsets within blocks), where each later block starts, and frequencies."""
-        column = self.vocabulary.get(token)
-        if column is None:
-            return None
-        start, end = int(self.indptr[column]), int(self.indptr[column + 1])
-        splits = _NO_SPLITS if self.blocks is None else self.blocks[column]
-        return _read_only(self.rows[start:end]), _read_only(splits), _read_only(self.tf[start:end])
+    def raw_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every column as stored: rows, where each column's later blocks start ([columns, 0] when none), counts,
+        column bounds; read-only plain arrays (one type for numba, mapped from disk or not)."""
+        blocks = self.blocks if self.blocks is not None else np.zeros((len(self.tokens), 0), dtype=np.uint32)
+        return _read_only(self.rows), _read_only(blocks), _read_only(self.tf), _read_only(self.indptr)
 
     def rows_between(self, first: int, last: int) -> np.ndarray:
         """The row numbers (int32) of every entry of columns first to last - 1, in entry order."""

@@ -219,6 +219,6 @@ def test_after_warm_up_a_loaded_index_needs_nothing_compiled(
     index.save(tmp_path / "index")
     loaded = SearchIndex.load(tmp_path / "index", IndexParams(), fingerprint="b", versions=VERSIONS)
     loops = kernels.compiled()
-    compiled_before = {name: len(getattr(loops, name).signatures) for name in ("add_column", "hopeful_rows")}
+    compiled_before = {name: len(getattr(loops, name).signatures) for name in ("add_columns", "hopeful_rows")}
     assert [loaded.search(q, 10) for q in queries] == [index.search(q, 10) for q in queries]
     assert {name: len(getattr(loops, name).signatures) for name in compiled_before} == compiled_before
