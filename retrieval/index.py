@@ -229,15 +229,14 @@ class _SparseEngine:
             factor = float(weight * self._idf(df, parts.live_count) * (k1 + 1))
             if factor == 0:
                 continue
-            for (segment, _), norm, offset, batch in zip(
-                parts.parts, self._norms, parts.offsets, batches or [None] * len(parts.parts), strict=False
-            ):
-                if batch is not None:
+            if loops is not None:
+                for (segment, _), (columns, factors) in zip(parts.parts, batches, strict=True):
                     column = segment.vocabulary.get(token)
                     if column is not None:
-                        batch[0].append(column)
-                        batch[1].append(factor)
-                    continue
+                        columns.append(column)
+                        factors.append(factor)
+                continue
+            for (segment, _), norm, offset in zip(parts.parts, self._norms, parts.offsets, strict=False):
                 column = segment.column(token)
                 if column is None:
                     continue
@@ -246,13 +245,13 @@ class _SparseEngine:
                 # The same additions as scores[rows] += ..., in one pass: numpy 2's add.at is about twice as fast
                 # as a gather, an add and a scatter on the columns that cost the most.
                 np.add.at(scores[offset : offset + len(segment)], rows, (factor * values).astype(np.float64))
-        if scores is not None:
+        if scores is not None and loops is not None:
             for (segment, _), norm, offset, (columns, factors) in zip(
                 parts.parts, self._norms, parts.offsets, batches, strict=False
             ):
                 if columns:
                     # factor as float32 is what numpy does with factor * values above (NEP 50)
-                    loops.add_columns(  # type: ignore[union-attr]
+                    loops.add_columns(
                         scores[offset : offset + len(segment)], *segment.raw_columns(),
                         np.asarray(columns, dtype=np.int64), np.asarray(factors, dtype=np.float32), norm,
                     )
