@@ -21,7 +21,7 @@ from rectbot.retrieval.store import PassageRow
 from rectbot.retrieval.text import fingerprint_of_normalized, normalize
 from rectbot.retrieval.tokenizer import Tokenizer
 from rectbot.retrieval.topic import TopicModel, bundled_topic_model
-from rectbot.retrieval.typos import HomophoneRepair
+from rectbot.retrieval.typos import HomophoneRepair, sound
 
 __all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult", "Searcher", "highlight_spans"]
 
@@ -130,9 +130,13 @@ class PassageSource(Protocol):
         """Return the passages still stored, keyed by id."""
 
 
-def highlight_spans(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
-    """Spans of text whose normalised form is one of the terms, longest terms first, not overlapping."""
-    normalized = normalize(text)
+def highlight_spans(
+    text: str, terms: tuple[str, ...], normalized: str | None = None
+) -> tuple[tuple[int, int], ...]:
+    """Spans of text whose normalised form (given, or worked out) is one of the terms, longest terms first, not
+    overlapping."""
+    if normalized is None:
+        normalized = normalize(text)
     if len(normalized) != len(text):  # NFKC changed lengths: map character by character
         normalized = "".join(normalize(ch)[:1] or " " for ch in text)
     taken = [False] * len(text)
@@ -358,7 +362,8 @@ class Searcher:
 
     @staticmethod
     def _hit(row: PassageRow, score: float, terms: Iterable[str]) -> Hit:
-        shown = _shown_terms(terms, normalize(f"{row.title or ''}\n{row.text}"))
+        text = _matchable(row.text)[0]
+        shown = _shown_terms(terms, f"{_normalized(row.title or '')}\n{text}")
         return Hit(
             passage_id=row.id,
             doc_id=row.document_id,
@@ -372,7 +377,7 @@ class Searcher:
             position=row.position,
             score=float(score),
             matched_terms=shown,
-            highlights=highlight_spans(row.text, shown),
+            highlights=highlight_spans(row.text, shown, text),
         )
 
 
@@ -400,10 +405,19 @@ def _matchable(text: str) -> tuple[str, str]:
     return normalized, fingerprint_of_normalized(normalized)
 
 
+@lru_cache(maxsize=4096)
+def _normalized(title: str) -> str:
+    """A document's title normalised; remembered, as the same documents recur."""
+    return normalize(title)
+
+
 def forget_seen_passages() -> None:
-    """Empty the memory of passages' and citations' normalised texts (for benchmarks of first questions)."""
+    """Empty the memory of passages' and citations' normalised texts and of words' sounds (for benchmarks of
+    first questions)."""
     _matchable.cache_clear()
     _citation.cache_clear()
+    _normalized.cache_clear()
+    sound.cache_clear()
 
 
 @lru_cache(maxsize=4096)
@@ -428,20 +442,26 @@ class _Coverage:
         self.known = {word: w for word, w in weights.items() if word not in query.unknown}
         self.total = sum(weights.values()) or 1.0
         self.known_total = sum(self.known.values())
-        # Each word's ways of being said, worked out once for all passages.
-        self._forms = {word: (query.stand_ins(word), tokenizer.parts(word)) for word in self.known}
+        # Each word's weight and ways of being said (itself or a thesaurus word standing for it; or all of its
+        # parts), worked out once for all passages.
+        self._forms = [
+            (w, (word, *query.stand_ins(word)), tuple(tokenizer.parts(word))) for word, w in self.known.items()
+        ]
 
     def of(self, text: str) -> float:
         """The share of the known words' weight that the text holds (0 when no word is known)."""
         if not self.known_total:
             return 0.0
-        held = sum(w for word, w in self.known.items() if _holds(text, word, *self._forms[word]))
+        held = 0.0
+        for weight, sayings, parts in self._forms:  # plain loops: run for every candidate of every question
+            for saying in sayings:
+                if saying in text:
+                    held += weight
+                    break
+            else:
+                if parts and all(part in text for part in parts):
+                    held += weight
         return held / self.known_total
-
-
-def _holds(text: str, word: str, stand_ins: list[str], parts: list[str]) -> bool:
-    """Whether a passage says the word: itself, a thesaurus word standing for it, or all of its parts."""
-    return word in text or any(s in text for s in stand_ins) or (bool(parts) and all(p in text for p in parts))
 
 
 class SemanticCloseness(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from rectbot.retrieval.text import normalize
@@ -83,8 +84,8 @@ class Thesaurus:
             return False
 
         matched: list[str] = []
-        for key in sorted(self.expansions, key=len, reverse=True):
-            if key in normalized_question and not any(key in longer for longer in matched) and whole(key):
+        for key in self._keys_in(normalized_question):
+            if not any(key in longer for longer in matched) and whole(key):
                 matched.append(key)
         found: dict[str, str] = {}
         for key in matched:
@@ -92,6 +93,27 @@ class Thesaurus:
                 if target not in normalized_question:
                     found.setdefault(target, key)
         return found
+
+
+    def _keys_in(self, text: str) -> list[str]:
+        """The keys that occur in the text, longest first (equal lengths in the files' order).
+
+        Looks up the text's substrings (a question has a few hundred) rather than every key (thousands).
+        """
+        rank, longest = self._key_order
+        present = {
+            text[start:end]
+            for start in range(len(text) - 1)
+            for end in range(start + 2, min(start + longest, len(text)) + 1)
+            if text[start:end] in rank
+        }
+        return sorted(present, key=rank.__getitem__)
+
+    @cached_property
+    def _key_order(self) -> tuple[dict[str, int], int]:
+        """Each key's place in the order keys are tried (longest first), and the longest key's length."""
+        keys = sorted(self.expansions, key=len, reverse=True)
+        return {key: place for place, key in enumerate(keys)}, max(map(len, keys), default=0)
 
 
 def _words(text: str) -> list[str]:

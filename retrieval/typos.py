@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 
 from rectbot.retrieval.text import is_han
 
 
+@lru_cache(maxsize=16384)
 def sound(word: str) -> str:
-    """The toneless pinyin of a word, syllables joined by spaces (书记 -> "shu ji")."""
+    """The toneless pinyin of a word, syllables joined by spaces (书记 -> "shu ji"); remembered, as questions
+    repeat words and pypinyin takes tens of microseconds a word."""
     from pypinyin import Style, lazy_pinyin  # 0.4 s to import: only questions with a typo, and warm-up, need it
 
     return " ".join(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))

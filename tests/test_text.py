@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,43 @@ def test_the_thesaurus_maps_how_staff_speak_to_how_reports_write(tokenizer: Toke
     assert "党支部书记" in thesaurus.expand("支书年纪大")
     assert "年龄" in "".join(thesaurus.expand("村书记年纪大了"))
     assert "支书" not in thesaurus.expand("党支部书记")  # directional: the formal word does not widen to slang
+
+
+def _expand_by_scanning_every_key(thesaurus: Thesaurus, question: str, boundaries: set[int] | None) -> dict[str, str]:
+    """Thesaurus.expand as first written: every key tried against the question, longest first."""
+    matched: list[str] = []
+    for key in sorted(thesaurus.expansions, key=len, reverse=True):
+        starts = [i for i in range(len(question)) if question.startswith(key, i)]
+        whole = any(boundaries is None or (i in boundaries and i + len(key) in boundaries) for i in starts)
+        if starts and whole and not any(key in longer for longer in matched):
+            matched.append(key)
+    found: dict[str, str] = {}
+    for key in matched:
+        for target in thesaurus.expansions[key]:
+            if target not in question:
+                found.setdefault(target, key)
+    return found
+
+
+def test_the_thesaurus_finds_what_scanning_every_key_finds(tokenizer: Tokenizer) -> None:
+    # Questions made of the thesaurus's own words, glued, overlapping and among others, cut at random boundaries.
+    thesaurus = tokenizer.thesaurus
+    by_length: dict[int, list[str]] = {}
+    for key in sorted(thesaurus.expansions):
+        by_length.setdefault(len(key), []).append(key)
+    rng = random.Random(7)
+
+    def some_key() -> str:  # every length as likely: the longest keys are few
+        return rng.choice(by_length[rng.choice(sorted(by_length))])
+
+    for _ in range(300):
+        pieces = [some_key() if rng.random() < 0.6 else rng.choice(["的", "咋办", "村里", "怎么", "2024年"])
+                  for _ in range(rng.randint(1, 6))]
+        question = "".join(pieces)
+        boundaries = None if rng.random() < 0.3 else {0, len(question), *rng.sample(range(len(question) + 1), min(3, len(question)))}
+        expected = _expand_by_scanning_every_key(thesaurus, question, boundaries)
+        found = thesaurus.expand(question, boundaries)
+        assert list(found.items()) == list(expected.items()), question
 
 
 def test_version_changes_with_the_dictionary(tmp_path, tokenizer: Tokenizer) -> None:
