@@ -10,6 +10,7 @@ import logging
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rectbot.retrieval.articles import SUPPORTED_SUFFIXES, Article, DocumentError, Rejection, Section
+from rectbot.retrieval.articles import SUPPORTED_SUFFIXES, Article, DocumentError, ParsedFile, Rejection, Section
 from rectbot.retrieval.backend import MergeJob, SearchIndex, SearchIndexBuilder
 from rectbot.retrieval.index import IndexParams, StaleIndex
 from rectbot.retrieval.parsing import ParsePool, shared_pool
@@ -107,6 +108,14 @@ class FoundFile:
 def _corpus_of(fingerprint: str) -> str:
     """The database part of a store fingerprint ("corpus id:generation")."""
     return fingerprint.rpartition(":")[0]
+
+
+@dataclass(frozen=True)
+class _ParsedFile:
+    """A file parsed and cut into passages, not yet saved."""
+
+    record: FileRecord
+    articles: list[StoredArticle]
 
 
 def files_under(paths: Iterable[Path]) -> list[FoundFile]:
@@ -478,13 +487,32 @@ class Corpus:
         await self.store.replace_passages(passages, self.versions["passages"])
 
     async def ingest(self, paths: Iterable[Path], progress: Progress | None = None) -> list[IngestReport]:
-        """Ingest files and folders, one report per file, then update the index once if anything changed."""
+        """Ingest files and folders, one report per file, then update the index once if anything changed.
+
+        The next files are read and parsed (as many at once as the parse pool has workers) while one is saved;
+        files are saved in order, each checked against what the files before it saved.
+        """
         files = files_under(paths)
+        waiting = iter(files)
+        ahead: deque[asyncio.Task[IngestReport | _ParsedFile]] = deque()
+
+        def read_ahead() -> None:
+            while len(ahead) <= self.parser.workers and (found := next(waiting, None)) is not None:
+                ahead.append(asyncio.create_task(self._read_and_parse(found)))
+
         reports = []
-        for done, found in enumerate(files, start=1):
-            reports.append(await self._ingest_path(found))
-            if progress:
-                progress(done, len(files), found.path)
+        try:
+            read_ahead()
+            while ahead:
+                parsed = await ahead.popleft()
+                read_ahead()
+                reports.append(await self._save(parsed))
+                if progress:
+                    progress(len(reports), len(files), files[len(reports) - 1].path)
+        finally:
+            for task in ahead:  # stopped half way: the files parsed ahead are not saved
+                task.cancel()
+            await asyncio.gather(*ahead, return_exceptions=True)
         if any(report.status in (IngestStatus.ADDED, IngestStatus.REPLACED) for report in reports):
             await self.update(progress=progress)
         return reports
@@ -504,6 +532,13 @@ class Corpus:
         return removed
 
     async def _ingest_path(self, found: FoundFile) -> IngestReport:
+        return await self._save(await self._read_and_parse(found))
+
+    async def _ingest_data(self, data: bytes, file_name: str, path: str) -> IngestReport:
+        return await self._save(await self._parse_data(data, file_name, path))
+
+    async def _read_and_parse(self, found: FoundFile) -> IngestReport | _ParsedFile:
+        """A file read and parsed, ready to save; or the report on why it is not added."""
         name, path = found.location.name, found.path
         if found.location.suffix.lower() not in SUPPORTED_SUFFIXES:
             reason = f"unsupported format {found.location.suffix or '(no extension)'}"
@@ -515,19 +550,16 @@ class Corpus:
             data = await asyncio.to_thread(found.location.read_bytes)
         except OSError as error:
             return _rejected(name, path, Rejection.UNREADABLE, f"cannot read file: {error.strerror or error}")
-        return await self._ingest_data(data, name, path)
+        return await self._parse_data(data, name, path)
 
-    async def _ingest_data(self, data: bytes, file_name: str, path: str) -> IngestReport:
+    async def _parse_data(self, data: bytes, file_name: str, path: str) -> IngestReport | _ParsedFile:
+        """A file's bytes parsed into articles with their passages; or the report on why they are not added.
+        A file already stored is not parsed again."""
         if len(data) > MAX_FILE_BYTES:
             return _rejected(file_name, path, Rejection.TOO_LARGE, f"file larger than {MAX_FILE_BYTES // 2**20} MB")
-        content_hash = hashlib.sha256(data).hexdigest()
-        stored = await self.store.file_at(path)
-        if stored is not None and stored.content_hash == content_hash:
-            return IngestReport(file_name, IngestStatus.UNCHANGED, path=path)
-        same_bytes = await self.store.path_by_hash(content_hash)
-        if same_bytes is not None and stored is None:
-            reason = f"same content as {same_bytes}"
-            return IngestReport(file_name, IngestStatus.UNCHANGED, reason, path=path, same_as=same_bytes)
+        record = FileRecord(path, file_name, hashlib.sha256(data).hexdigest(), None, len(data))
+        if unchanged := await self._unchanged(record, await self.store.file_at(path)):
+            return unchanged
         try:
             parsed = await self.parser.parse(data, file_name)
         except DocumentError as error:
@@ -535,15 +567,40 @@ class Corpus:
         except Exception as error:  # a parser library failing on a hostile file must not stop a batch
             logger.warning("cannot parse %s", path, exc_info=True)
             return _rejected(file_name, path, Rejection.PARSER_FAILED, f"cannot parse file ({type(error).__name__})")
-        articles = [
+        # In a thread: a big file's passages and hashes take a while, and the event loop serves chats meanwhile.
+        articles = await asyncio.to_thread(self._stored_articles, parsed)
+        return _ParsedFile(dataclasses.replace(record, encoding=parsed.encoding), articles)
+
+    def _stored_articles(self, parsed: ParsedFile) -> list[StoredArticle]:
+        return [
             StoredArticle(article, build_passages(article, self.passage_params), text_hash(article))
             for article in parsed.articles
         ]
-        record = FileRecord(path, file_name, content_hash, parsed.encoding, len(data))
+
+    async def _unchanged(self, record: FileRecord, stored: FileRecord | None) -> IngestReport | None:
+        """The report on a file whose bytes are stored already (`stored`: the file at its path); None if not."""
+        if stored is not None and stored.content_hash == record.content_hash:
+            return IngestReport(record.file_name, IngestStatus.UNCHANGED, path=record.path)
+        same_bytes = await self.store.path_by_hash(record.content_hash)
+        if same_bytes is not None and stored is None:
+            reason = f"same content as {same_bytes}"
+            return IngestReport(
+                record.file_name, IngestStatus.UNCHANGED, reason, path=record.path, same_as=same_bytes
+            )
+        return None
+
+    async def _save(self, parsed: IngestReport | _ParsedFile) -> IngestReport:
+        """Store a parsed file, checked again against the store: files saved since it was parsed may hold it."""
+        if isinstance(parsed, IngestReport):
+            return parsed
+        record, articles = parsed.record, parsed.articles
+        stored = await self.store.file_at(record.path)
+        if unchanged := await self._unchanged(record, stored):
+            return unchanged
         republished = await self.store.save_file(record, articles, self.versions["passages"])
         summaries = tuple(
             ArticleSummary(s.article.title, s.article.date, s.article.source, len(s.passages), is_copy)
             for s, is_copy in zip(articles, republished)
         )
         status = IngestStatus.REPLACED if stored else IngestStatus.ADDED
-        return IngestReport(file_name, status, articles=summaries, path=path)
+        return IngestReport(record.file_name, status, articles=summaries, path=record.path)

@@ -56,6 +56,7 @@ class ParsePool:
         parse: Parse | None = None,
     ) -> None:
         self.limits = limits
+        self.workers = workers  # files parsed at once
         self.idle_seconds = idle_seconds
         self._given_parse = parse  # None: the readers' parse_bytes, imported when the first file comes
         self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parse")

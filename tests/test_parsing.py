@@ -44,6 +44,13 @@ def sleepy_parse(data: bytes, file_name: str, limits: ReadLimits) -> ParsedFile:
     return parse_bytes(data, file_name, limits)
 
 
+def dawdling_parse(data: bytes, file_name: str, limits: ReadLimits) -> ParsedFile:
+    """Takes two seconds over a file named dawdle*, else parses."""
+    if file_name.startswith("dawdle"):
+        time.sleep(2)
+    return parse_bytes(data, file_name, limits)
+
+
 def spinning_parse(data: bytes, file_name: str, limits: ReadLimits) -> ParsedFile:
     """Spins the CPU on a file named spin*, else parses."""
     while file_name.startswith("spin"):
@@ -277,3 +284,33 @@ async def test_a_cancelled_parse_stops_its_worker(pool_for: type[ParsePool]) -> 
     with pytest.raises(asyncio.CancelledError):
         await parse
     assert (await pool.parse(REPORT.encode(), "a.txt")).articles  # a fresh worker, at once
+
+
+async def test_files_parsed_ahead_are_saved_in_the_folders_order(
+    empty_corpus: Corpus, pool_for: type[ParsePool], tmp_path: Path
+) -> None:
+    pool_for(parse=dawdling_parse)  # the first file finishes parsing after the ones behind it
+    texts = {name: REPORT.replace("四十二", number) for name, number in
+             (("dawdle.txt", "十一"), ("e.txt", "十二"), ("f.txt", "十三"), ("g.txt", "十四"))}
+    reports = await empty_corpus.ingest([write(tmp_path / "batch", texts)])
+    assert [(r.path, r.status) for r in reports] == [(name, "added") for name in texts]
+    assert [doc.path for doc in await empty_corpus.store.documents()] == list(texts)  # ids in the folder's order
+
+
+async def test_a_stopped_ingest_saves_none_of_the_files_parsed_ahead(
+    empty_corpus: Corpus, pool_for: type[ParsePool], tmp_path: Path
+) -> None:
+    pool_for(parse=sleepy_parse)
+    folder = write(tmp_path / "batch", {"a.txt": REPORT, "slow.txt": REPORT.replace("四十二", "五十六"),
+                                        "z.txt": REPORT.replace("四十二", "六十七")})
+    ingest = asyncio.create_task(empty_corpus.ingest([folder]))
+    deadline = time.monotonic() + 30
+    while not await empty_corpus.store.documents() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1)  # z.txt is parsed meanwhile, behind slow.txt
+    ingest.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await ingest
+    assert [doc.path for doc in await empty_corpus.store.documents()] == ["a.txt"]
+    [report] = await empty_corpus.ingest([folder / "z.txt"])  # the pool goes on
+    assert report.status == "added"

@@ -153,6 +153,7 @@ def telegram_text(html_text: str) -> str:
         ("\ud83d\ude00", ""),  # a surrogate pair left as two code points (UTF-16 read as code units)
         ("党员\x00\x01\x08\x0e\x1b[31m大会\x1f\x7f", "党员[31m大会"),
         ("第一书记\ufffe\uffff\ufdd0\ufdef\U0001fffe\U0010ffff", "第一书记"),
+        ("书记👍\U0001fffe会议\U0010ffff", "书记👍会议"),  # only non-characters beyond the first plane
         ("C1\x80\x9b\x9f", "C1"),
         ("第一页\x0c第二页\x0b第三行\x85第四行", "第一页\n第二页\n第三行\n第四行"),
         ("windows\r\nold mac\rend", "windows\nold mac\nend"),
