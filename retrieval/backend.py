@@ -35,6 +35,7 @@ from rectbot.retrieval.index import (
 )
 from rectbot.retrieval.query import Query
 from rectbot.retrieval.segments import Segment, SegmentBuilder
+from rectbot.retrieval.token_batch import TokenBatch
 from rectbot.retrieval.tokenizer import PassageTokens, bigrams
 
 logger = logging.getLogger(__name__)
@@ -537,6 +538,28 @@ class SearchIndexBuilder:
         self._document_of.append(document_id)
         if self._words.entries >= self._limit or self._grams.entries >= self._limit:
             self._close_segments()
+
+    def add_batch(self, passage_ids: Sequence[int], document_ids: Sequence[int], batch: TokenBatch) -> None:
+        """Add passages as add() would one by one, their words and bigrams given as a TokenBatch of two fields."""
+        if batch.fields != len(PassageTokens._fields) or not len(passage_ids) == len(document_ids) == len(batch):
+            raise ValueError("one passage id, document id and pair of token lists per passage")
+        fields = [batch.field(number) for number in range(batch.fields)]
+        starts = [np.concatenate(([0], np.cumsum(lengths))) for _, lengths in fields]
+        builders = (self._words, self._grams)
+        at = 0
+        while at < len(passage_ids):
+            # add() closes the segments after the passage that brings either to the limit: so does this.
+            reaching = np.zeros(len(passage_ids) - at, dtype=bool)
+            for builder, (_, lengths) in zip(builders, fields, strict=True):
+                reaching |= builder.entries + np.cumsum(lengths[at:]) >= self._limit
+            full = np.flatnonzero(reaching)
+            end = at + int(full[0]) + 1 if len(full) else len(passage_ids)
+            for builder, (ids, lengths), start in zip(builders, fields, starts, strict=True):
+                builder.add_many(passage_ids[at:end], batch.vocabulary, ids[start[at] : start[end]], lengths[at:end])
+            self._document_of.extend(document_ids[at:end])
+            if len(full):
+                self._close_segments()
+            at = end
 
     def _close_segments(self) -> None:
         """Close the open word and bigram segments together, so that they hold the same passages."""

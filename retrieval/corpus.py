@@ -27,7 +27,7 @@ from rectbot.retrieval.places import bundled_gazetteer
 from rectbot.retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from rectbot.retrieval.store import FileRecord, Removal, Store, StoredArticle
 from rectbot.retrieval.text import text_fingerprint
-from rectbot.retrieval.token_cache import TokenCache, TokenSession
+from rectbot.retrieval.token_cache import TokenCache, TokenSession, StartedBatch
 from rectbot.retrieval.token_workers import PassageSegmenter
 from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 
@@ -443,13 +443,22 @@ class Corpus:
                 documents = await self.store.document_contexts()
                 total = await self.store.count_searchable_passages()
                 builder = SearchIndexBuilder()
-                session = cache.session("passage", segment)
+                session = cache.session("passage", segment.batch, segment.submit)
                 after = None
-                while batch := await self.store.searchable_passages(after=after, limit=BUILD_BATCH):
-                    await asyncio.to_thread(self._add_passages, builder, session, batch)
+                # Each batch's segmenting starts before the previous batch is indexed: the workers cut the one
+                # while this process indexes the other.
+                pending: tuple[list[tuple[int, int, str]], StartedBatch] | None = None
+                while True:
+                    batch = await self.store.searchable_passages(after=after, limit=BUILD_BATCH)
+                    started = await asyncio.to_thread(session.start, [(p_id, text) for p_id, _, text in batch])
+                    if pending is not None:
+                        await asyncio.to_thread(self._add_passages, builder, session, *pending)
+                        if progress:
+                            progress(len(builder), max(total, len(builder)), "tokenising passages")
+                    if not batch:
+                        break
+                    pending = (batch, started)
                     after = batch[-1][0]
-                    if progress:
-                        progress(len(builder), max(total, len(builder)), "tokenising passages")
                 if await self.store.fingerprint() == fingerprint:
                     break
             else:
@@ -458,10 +467,11 @@ class Corpus:
         return await asyncio.to_thread(self._finish_build, builder, documents, fingerprint)
 
     @staticmethod
-    def _add_passages(builder: SearchIndexBuilder, session: TokenSession, passages: list[tuple[int, int, str]]) -> None:
-        passage_tokens = session.tokens([(passage_id, text) for passage_id, _, text in passages])
-        for (passage_id, doc_id, _), tokens in zip(passages, passage_tokens, strict=True):
-            builder.add(passage_id, doc_id, PassageTokens(*tokens))
+    def _add_passages(
+        builder: SearchIndexBuilder, session: TokenSession, passages: list[tuple[int, int, str]], started: StartedBatch
+    ) -> None:
+        batch = session.finish(started)
+        builder.add_batch([passage_id for passage_id, _, _ in passages], [doc_id for _, doc_id, _ in passages], batch)
 
     def _finish_build(
         self, builder: SearchIndexBuilder, documents: list[tuple[int, str]], fingerprint: str

@@ -323,6 +323,30 @@ class SegmentBuilder:
         self._ids.append(passage_id)
         self._lengths.append(len(columns))
 
+    def add_many(self, passage_ids: Sequence[int], vocabulary: Sequence[str], ids: np.ndarray, lengths: np.ndarray) -> None:
+        """Add rows as add() would one by one: row i holds the next lengths[i] of ids, numbers into vocabulary.
+
+        Each distinct token is looked up once, in the order it first occurs, so columns are numbered as add()
+        numbers them.
+        """
+        if len(passage_ids) != len(lengths) or int(lengths.sum()) != len(ids):
+            raise ValueError("one length per passage, adding up to the number of ids")
+        if len(ids):
+            # Where each id first occurs, by lookup tables over the vocabulary (no sort of the ids).
+            first = np.full(len(vocabulary), len(ids), dtype=np.int64)
+            np.minimum.at(first, ids, np.arange(len(ids)))
+            distinct = np.flatnonzero(first < len(ids))
+            in_order = distinct[np.argsort(first[distinct], kind="stable")]
+            tokens = [vocabulary[i] for i in in_order.tolist()]
+            if "" in tokens:
+                raise ValueError("the empty string is not a token")
+            known = self._vocabulary
+            column_of = np.empty(len(vocabulary), dtype=np.int32)
+            column_of[in_order] = [known.setdefault(token, len(known)) for token in tokens]
+            self._columns.frombytes(column_of[ids].tobytes())
+        self._ids.extend(passage_ids)
+        self._lengths.frombytes(np.asarray(lengths, dtype=np.int64).tobytes())
+
     def build(self) -> Segment:
         """The segment of the rows added, in the order added; the builder is emptied."""
         n, tokens = len(self._ids), tuple(self._vocabulary)

@@ -15,23 +15,27 @@ import logging
 import sqlite3
 import uuid
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
-from operator import itemgetter
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from rectbot.retrieval.token_batch import TokenBatch, TokenLists
 
 logger = logging.getLogger(__name__)
 
 # Bump when the rows' layout changes; a cache of another format is emptied.
 FORMAT = "1"
 
-# Called with a batch of texts, returns each text's token lists (the same number of lists for every text).
-Segment = Callable[[Sequence[str]], Sequence[tuple[list[str], ...]]]
+# Called with a batch of texts, returns each text's token lists (the same number of lists for every text), as
+# lists of strings or as one TokenBatch.
+Segment = Callable[[Sequence[str]], "Sequence[TokenLists] | TokenBatch"]
+# Starts segmenting a batch of texts and returns a function that waits for Segment's result.
+Submit = Callable[[Sequence[str]], Callable[[], "Sequence[TokenLists] | TokenBatch"]]
 Progress = Callable[[int, int], None]
-TokenLists = tuple[list[str], ...]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,10 +52,36 @@ _BATCH = 2000  # texts segmented between two progress reports
 _BUSY_SECONDS = 10
 
 
-class _Snapshot(NamedTuple):
-    found: dict[int, TokenLists]  # the token lists of wanted texts found unchanged
-    vocabulary: list[str]  # token ids -> tokens
-    generation: str | None  # changes whenever the cache is emptied; None: it was for another tokenizer
+class _Vocabulary:
+    """The cache's vocabulary as this process knows it: token ids -> tokens (and back, once needed)."""
+
+    def __init__(self, generation: str | None, tokens: list[str]) -> None:
+        self.generation = generation  # None: the cache was empty or for another tokenizer when read
+        self.tokens = tokens
+        self.saved = len(tokens)  # tokens[:saved] are in the cache file; later ones were added here since
+        self._ids: dict[str, int] | None = None  # built on the first new tokens: reading needs only `tokens`
+
+    def numbers(self, tokens: Sequence[str]) -> np.ndarray:
+        """The id of each token, new tokens added at the end."""
+        if self._ids is None:
+            self._ids = {token: i for i, token in enumerate(self.tokens)}
+        ids, known = self._ids, self.tokens
+        numbers = np.empty(len(tokens), dtype=np.uint32)
+        for place, token in enumerate(tokens):
+            number = ids.get(token)
+            if number is None:
+                number = ids[token] = len(known)
+                known.append(token)
+            numbers[place] = number
+        return numbers
+
+    def extend(self, tokens: Iterable[str]) -> None:
+        """Tokens another process saved after ours, at the next ids."""
+        for token in tokens:
+            if self._ids is not None:
+                self._ids[token] = len(self.tokens)
+            self.tokens.append(token)
+        self.saved = len(self.tokens)
 
 
 def digest(text: str) -> bytes:
@@ -77,10 +107,10 @@ class TokenCache:
         wanted = dict(items)
         if len(wanted) != len(items):
             raise ValueError(f"{kind} ids must be unique")
-        cached = _Snapshot({}, [], None)
+        vocabulary, found = _Vocabulary(None, []), {}
         busy = False
         try:
-            cached = self._read(kind, wanted)
+            vocabulary, found = self._read(kind, wanted)
         except sqlite3.Error as error:
             busy = _busy(error)
             if busy:
@@ -88,24 +118,24 @@ class TokenCache:
             else:
                 logger.warning("token cache %s is unreadable (%s): rebuilding it", self.path, error)
                 self._remove()
-        found = cached.found
         missing = [(item_id, text) for item_id, text in items if item_id not in found]
         if progress:
             progress(len(found), len(items))
-        new: dict[int, TokenLists] = {}
+        new: dict[int, np.ndarray] = {}
         for start in range(0, len(missing), _BATCH):
             batch = missing[start : start + _BATCH]
-            new.update(zip((item_id for item_id, _ in batch), segment([text for _, text in batch]), strict=True))
+            cut = _as_batch(segment([text for _, text in batch]))
+            new.update(zip((item_id for item_id, _ in batch), _packed_rows(cut, vocabulary), strict=True))
             self.segmented += len(batch)
             if progress:
                 progress(len(found) + len(new), len(items))
         if not busy:
             try:
-                self._write(kind, wanted, new, cached)
+                self._write(kind, wanted, new, vocabulary)
             except sqlite3.Error as error:
                 logger.warning("could not update token cache %s: %s", self.path, error)
         found.update(new)
-        return [found[item_id] for item_id, _ in items]
+        return [_lists(found[item_id], vocabulary.tokens) for item_id, _ in items]
 
     def store(self, kind: str, items: Sequence[tuple[int, str]], lists: Sequence[TokenLists], removed: Sequence[int]) -> None:
         """Keep these (id, text)s' token lists and drop the rows of the removed ids; other rows are left alone.
@@ -143,9 +173,10 @@ class TokenCache:
         except sqlite3.Error as error:
             logger.warning("could not update token cache %s: %s", self.path, error)
 
-    def session(self, kind: str, segment: Segment) -> TokenSession:
-        """tokens() a batch at a time (see TokenSession), for a build that holds one batch's token lists."""
-        return TokenSession(self, kind, segment)
+    def session(self, kind: str, segment: Segment, submit: Submit | None = None) -> TokenSession:
+        """tokens() a batch at a time (see TokenSession), for a build that holds one batch's tokens; with
+        `submit`, segmenting one batch can go on while the previous one is finished."""
+        return TokenSession(self, kind, segment, submit)
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,64 +189,81 @@ class TokenCache:
             raise
         return db
 
-    def _read(self, kind: str, wanted: dict[int, str], previous: _Snapshot | None = None) -> _Snapshot:
-        """The cached token lists of the wanted texts (none if the cache is for another tokenizer).
+    def _read(
+        self, kind: str, wanted: dict[int, str], known: _Vocabulary | None = None
+    ) -> tuple[_Vocabulary, dict[int, np.ndarray]]:
+        """The vocabulary and the cached rows (packed, see _packed_rows) of the wanted texts; none if the cache is
+        for another tokenizer.
 
-        With the snapshot of a previous read, only the rows of the wanted ids are read, and only the tokens
+        With the vocabulary of a previous read, only the rows of the wanted ids are read, and only the tokens
         added to the vocabulary since (when the cache was not emptied in between).
         """
         with closing(self._connect()) as db:
             db.execute("BEGIN")  # one consistent snapshot
             meta = dict(db.execute("SELECT key, value FROM meta"))
             if not self._current(meta):
-                return _Snapshot({}, [], None)
-            if previous is not None and previous.generation == meta["generation"]:
-                vocabulary = previous.vocabulary + [token for (token,) in db.execute(
-                    "SELECT token FROM vocabulary WHERE id >= ? ORDER BY id", (len(previous.vocabulary),))]
+                return _Vocabulary(None, []), {}
+            if known is not None and known.generation == meta["generation"] and known.saved == len(known.tokens):
+                vocabulary = known
+                vocabulary.extend(token for (token,) in db.execute(
+                    "SELECT token FROM vocabulary WHERE id >= ? ORDER BY id", (len(known.tokens),)))
             else:
-                vocabulary = [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")]
-            found: dict[int, TokenLists] = {}
+                vocabulary = _Vocabulary(
+                    meta["generation"], [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")]
+                )
+            found: dict[int, np.ndarray] = {}
             rows = db.execute(
                 "SELECT id, digest, lists FROM tokens WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
                 (kind, json.dumps(list(wanted))),
-            ) if previous is not None else db.execute("SELECT id, digest, lists FROM tokens WHERE kind = ?", (kind,))
+            ) if known is not None else db.execute("SELECT id, digest, lists FROM tokens WHERE kind = ?", (kind,))
             for item_id, stored_digest, lists in rows:
                 text = wanted.get(item_id)
                 if text is not None and stored_digest == digest(text):
-                    decoded = _decode(lists, vocabulary)
-                    if decoded is not None:  # a damaged row is segmented again and replaced
-                        found[item_id] = decoded
+                    packed = _checked(lists, len(vocabulary.tokens))
+                    if packed is not None:  # a damaged row is segmented again and replaced
+                        found[item_id] = packed
             db.execute("COMMIT")
-        return _Snapshot(found, vocabulary, meta["generation"])
+        return vocabulary, found
 
     def _write(
-        self, kind: str, wanted: dict[int, str], new: dict[int, TokenLists], cached: _Snapshot, prune: bool = True
-    ) -> None:
-        """Store the newly segmented lists and (if prune) drop rows of ids not wanted, in one short transaction."""
+        self, kind: str, wanted: dict[int, str], new: dict[int, np.ndarray], vocabulary: _Vocabulary,
+        prune: bool = True,
+    ) -> bool:
+        """Store the newly segmented rows, numbered in `vocabulary`, with its new tokens, and (if prune) drop the
+        rows of ids not wanted, in one short transaction. False if the file's vocabulary had moved on (another
+        process wrote, or emptied it): the rows were then renumbered into it, and `vocabulary` is out of date."""
         with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time: another process may be reindexing too
             try:
                 meta = dict(db.execute("SELECT key, value FROM meta"))
-                if not self._current(meta):
+                emptied = not self._current(meta)
+                if emptied:
                     if meta:
                         logger.info("token cache %s: the tokenizer changed, emptying it", self.path)
                     for table in ("tokens", "vocabulary", "meta"):
                         db.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are ours
                     meta = {"format": FORMAT, "version": self.version, "generation": uuid.uuid4().hex}
                     db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
-                    vocabulary = []
-                elif meta["generation"] == cached.generation:
+                    saved_tokens: list[str] = []
+                elif meta["generation"] == vocabulary.generation:
                     # Since we read, other processes may only have added tokens at the end.
-                    vocabulary = cached.vocabulary + [
-                        token
-                        for (token,) in db.execute(
-                            "SELECT token FROM vocabulary WHERE id >= ? ORDER BY id", (len(cached.vocabulary),)
+                    saved_tokens = vocabulary.tokens[: vocabulary.saved] + [
+                        token for (token,) in db.execute(
+                            "SELECT token FROM vocabulary WHERE id >= ? ORDER BY id", (vocabulary.saved,)
                         )
                     ]
                 else:
-                    vocabulary = [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")]
-                saved = len(vocabulary)
-                ids_of = {token: i for i, token in enumerate(vocabulary)}
+                    saved_tokens = [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")]
+                # Our numbers hold when the file has what we read and nothing more (or is new, and we read nothing).
+                same = meta["generation"] == vocabulary.generation or (emptied and vocabulary.saved == 0)
+                in_step = same and len(saved_tokens) == vocabulary.saved
+                if in_step:
+                    rows, fresh = new, vocabulary.tokens[vocabulary.saved :]
+                else:  # renumber our rows into the file's vocabulary
+                    theirs = _Vocabulary(meta["generation"], list(saved_tokens))
+                    ours = theirs.numbers(vocabulary.tokens)
+                    rows = {item_id: _renumbered(packed, ours) for item_id, packed in new.items()}
+                    fresh = theirs.tokens[len(saved_tokens) :]
                 gone = [
                     (kind, item_id)
                     for (item_id,) in db.execute("SELECT id FROM tokens WHERE kind = ?", (kind,))
@@ -224,18 +272,19 @@ class TokenCache:
                 db.executemany("DELETE FROM tokens WHERE kind = ? AND id = ?", gone)
                 db.executemany(
                     "INSERT OR REPLACE INTO tokens (kind, id, digest, lists) VALUES (?, ?, ?, ?)",
-                    (
-                        (kind, item_id, digest(wanted[item_id]), _encode(lists, ids_of, vocabulary))
-                        for item_id, lists in new.items()
-                    ),
+                    ((kind, item_id, digest(wanted[item_id]), packed.tobytes()) for item_id, packed in rows.items()),
                 )
                 db.executemany(
-                    "INSERT INTO vocabulary (id, token) VALUES (?, ?)", enumerate(vocabulary[saved:], start=saved)
+                    "INSERT INTO vocabulary (id, token) VALUES (?, ?)", enumerate(fresh, start=len(saved_tokens))
                 )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        if in_step:
+            vocabulary.generation = meta["generation"]
+            vocabulary.saved = len(vocabulary.tokens)
+        return in_step
 
     def _prune(self, kind: str, kept: np.ndarray) -> None:
         """Drop the rows of this kind whose id is not among kept (sorted)."""
@@ -264,55 +313,92 @@ class TokenCache:
                 logger.warning("cannot remove %s: %s", path, error)
 
 
+class StartedBatch(NamedTuple):
+    """A batch whose cached rows were read and whose other texts are being segmented."""
+
+    items: Sequence[tuple[int, str]]
+    wanted: dict[int, str]
+    found: dict[int, np.ndarray]  # packed rows read from the cache
+    missing: list[int]  # ids being segmented
+    segmented: Callable[[], Sequence[TokenLists] | TokenBatch] | None  # waits for them
+    vocabulary: _Vocabulary  # what found (and, once finished, the new rows) are numbered in
+
+
 class TokenSession:
-    """TokenCache.tokens() a batch at a time: only one batch's token lists and rows are held.
+    """TokenCache.tokens() a batch at a time: only one batch's tokens and rows are held.
 
     Once close() is called, the cache holds the ids of this kind given in the batches and no others (as after
     tokens() with all of them). Each batch is read and written in its own short transaction.
     """
 
-    def __init__(self, cache: TokenCache, kind: str, segment: Segment) -> None:
+    def __init__(self, cache: TokenCache, kind: str, segment: Segment, submit: Submit | None = None) -> None:
         self._cache = cache
         self._kind = kind
-        self._segment = segment
-        self._snapshot = _Snapshot({}, [], None)
-        self._usable = True  # False once the cache was busy: the rest is segmented without it
+        # Starts segmenting texts and returns what waits for the result; by default, segment() when waited for.
+        self._submit = submit or (lambda texts: partial(segment, texts))
+        self._vocabulary = _Vocabulary(None, [])
+        self._read_once = False  # the first read takes the whole vocabulary, later ones what was added since
+        self._usable = True  # False once the cache was busy or failed a write: the rest is segmented without it
+        self._fields: int | None = None  # lists per text: the first text's
         self._ids = array("q")
 
     def tokens(self, items: Sequence[tuple[int, str]]) -> list[TokenLists]:
         """The token lists of each (id, text), from the cache where the text is unchanged, else segmented."""
+        return self.batch(items).lists()
+
+    def batch(self, items: Sequence[tuple[int, str]]) -> TokenBatch:
+        """tokens() as one TokenBatch (over the cache's vocabulary: nothing is turned back into strings)."""
+        return self.finish(self.start(items))
+
+    def start(self, items: Sequence[tuple[int, str]]) -> StartedBatch:
+        """batch() in two halves: read what the cache holds and start segmenting the rest; finish() waits for
+        it. Starting the next batch before finishing this one keeps the segmenting workers busy meanwhile."""
         cache, kind = self._cache, self._kind
         wanted = dict(items)
         if len(wanted) != len(items):
             raise ValueError(f"{kind} ids must be unique")
-        found: dict[int, TokenLists] = {}
+        found: dict[int, np.ndarray] = {}
         if self._usable:
             try:
-                self._snapshot = cache._read(kind, wanted, self._snapshot)
-                found = self._snapshot.found
+                self._vocabulary, found = cache._read(kind, wanted, self._vocabulary if self._read_once else None)
+                self._read_once = True
             except sqlite3.Error as error:
-                self._snapshot = _Snapshot({}, [], None)
+                self._vocabulary, self._read_once = _Vocabulary(None, []), False
                 if _busy(error):
                     self._usable = False
                     logger.warning("token cache %s is busy: segmenting without it", cache.path)
                 else:
                     logger.warning("token cache %s is unreadable (%s): rebuilding it", cache.path, error)
                     cache._remove()
-        missing = [(item_id, text) for item_id, text in items if item_id not in found]
-        new: dict[int, TokenLists] = {}
-        for start in range(0, len(missing), _BATCH):
-            batch = missing[start : start + _BATCH]
-            new.update(zip((item_id for item_id, _ in batch), self._segment([text for _, text in batch]), strict=True))
-            cache.segmented += len(batch)
+        if self._fields is None and found:
+            self._fields = int(next(iter(found.values()))[0])
+        missing = [item_id for item_id, _ in items
+                   if item_id not in found or (self._fields is not None and found[item_id][0] != self._fields)]
+        segmented = self._submit([wanted[item_id] for item_id in missing]) if missing else None
+        cache.segmented += len(missing)
+        self._ids.extend(wanted)
+        return StartedBatch(items, wanted, found, missing, segmented, self._vocabulary)
+
+    def finish(self, started: StartedBatch) -> TokenBatch:
+        """The batch start() began, its new rows written to the cache."""
+        cache, vocabulary, found = self._cache, started.vocabulary, started.found
+        new: dict[int, np.ndarray] = {}
+        if started.segmented is not None:
+            cut = _as_batch(started.segmented())
+            if self._fields is None:
+                self._fields = cut.fields
+            elif cut.fields != self._fields:
+                raise ValueError(f"segment gave {cut.fields} lists per text, not {self._fields}")
+            new = dict(zip(started.missing, _packed_rows(cut, vocabulary), strict=True))
         if self._usable and new:
             try:
-                cache._write(kind, wanted, new, self._snapshot, prune=False)
+                if not cache._write(self._kind, started.wanted, new, vocabulary, prune=False):
+                    self._read_once = False  # another process moved the vocabulary on: read it whole next time
             except sqlite3.Error as error:
                 logger.warning("could not update token cache %s: %s", cache.path, error)
-        self._ids.extend(wanted)
+                self._usable = False  # our new tokens are not in the file: never read it against them
         found.update(new)
-        self._snapshot = self._snapshot._replace(found={})
-        return [found[item_id] for item_id, _ in items]
+        return _batch_of([found[item_id] for item_id, _ in started.items], vocabulary.tokens, self._fields or 1)
 
     def close(self) -> None:
         """Drop the cached rows of this kind whose id was in no batch."""
@@ -322,6 +408,61 @@ class TokenSession:
             self._cache._prune(self._kind, np.unique(np.array(self._ids, dtype=np.int64)))
         except sqlite3.Error as error:
             logger.warning("could not update token cache %s: %s", self._cache.path, error)
+
+
+def _as_batch(cut: Sequence[TokenLists] | TokenBatch) -> TokenBatch:
+    return cut if isinstance(cut, TokenBatch) else TokenBatch.of_lists(cut)
+
+
+def _packed_rows(batch: TokenBatch, vocabulary: _Vocabulary) -> list[np.ndarray]:
+    """Each text's row as the cache stores it (uint32: the number of lists, each one's length, then the ids of
+    all its tokens), numbered in `vocabulary`, which gains the batch's new tokens."""
+    ids = vocabulary.numbers(batch.vocabulary)[batch.ids] if len(batch.ids) else np.zeros(0, dtype=np.uint32)
+    fields = batch.fields
+    lengths = batch.lengths.reshape(-1, fields) if len(batch.lengths) else np.zeros((0, fields), dtype=np.int64)
+    ends = np.cumsum(lengths.sum(axis=1)).tolist()
+    header = np.column_stack([np.full(len(lengths), fields), lengths]).astype(np.uint32)
+    return [
+        np.concatenate((header[text], ids[start:end]))
+        for text, (start, end) in enumerate(zip([0, *ends[:-1]], ends))
+    ]
+
+
+def _checked(blob: bytes, vocabulary_size: int) -> np.ndarray | None:
+    """A stored row as packed by _packed_rows, or None if it does not hold lists of a vocabulary of this size."""
+    if len(blob) % 4 or not blob:
+        return None
+    packed = np.frombuffer(blob, dtype=np.uint32)
+    at = 1 + int(packed[0])
+    if at > len(packed) or at + int(packed[1:at].sum(dtype=np.int64)) != len(packed):
+        return None
+    if len(packed) > at and int(packed[at:].max()) >= vocabulary_size:
+        return None
+    return packed
+
+
+def _lists(packed: np.ndarray, vocabulary: Sequence[str]) -> TokenLists:
+    """A packed row's token lists as strings."""
+    at = 1 + int(packed[0])
+    return _batch_of([packed], vocabulary, int(packed[0])).lists()[0] if at > 1 else ()
+
+
+def _renumbered(packed: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """A packed row with each token id replaced by numbers[id]."""
+    at = 1 + int(packed[0])
+    return np.concatenate((packed[:at], numbers[packed[at:]]))
+
+
+def _batch_of(rows: Sequence[np.ndarray], vocabulary: Sequence[str], fields: int) -> TokenBatch:
+    """The packed rows of texts (each with `fields` lists) as one TokenBatch."""
+    lengths = [row[1 : 1 + fields] for row in rows]
+    ids = [row[1 + fields :] for row in rows]
+    return TokenBatch(
+        vocabulary,
+        np.concatenate(ids) if ids else np.zeros(0, dtype=np.uint32),
+        np.concatenate(lengths).astype(np.int64) if lengths else np.zeros(0, dtype=np.int64),
+        fields,
+    )
 
 
 def _busy(error: sqlite3.Error) -> bool:
@@ -343,25 +484,3 @@ def _encode(lists: TokenLists, ids_of: dict[str, int], vocabulary: list[str]) ->
                     ids[place] = token_id
         packed.extend(ids)
     return packed.tobytes()
-
-
-def _decode(blob: bytes, vocabulary: list[str]) -> TokenLists | None:
-    """The token lists _encode() packed, or None if the row does not hold lists of this vocabulary."""
-    packed = array("I")
-    try:
-        packed.frombytes(blob)
-        count = packed[0]
-        lengths = packed[1 : 1 + count]
-        at = 1 + count
-        if at + sum(lengths) != len(packed):
-            return None
-        ids = packed[at:]
-        # One C loop over every id (itemgetter of one id returns the token itself, not a tuple).
-        tokens = itemgetter(*ids)(vocabulary) if len(ids) > 1 else tuple(vocabulary[i] for i in ids)
-        lists, start = [], 0
-        for length in lengths:
-            lists.append(list(tokens[start : start + length]))
-            start += length
-    except (ValueError, IndexError, TypeError):
-        return None
-    return tuple(lists)

@@ -12,20 +12,20 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 
-import numpy as np
-
+from rectbot.retrieval.batch_cut import passage_batch
+from rectbot.retrieval.token_batch import TokenBatch
 from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 
 # Below this many texts a pool costs more to start (about a second: imports, dictionary) than it saves.
 PARALLEL_FROM = 20_000
 _CHUNK = 500  # texts sent to a worker at a time: large enough that pickling is a small share
 _WORTH_A_POOL = 200  # texts in one call; fewer (a reindex finding most tokens cached) are cut in this process
+
+_FIELDS = len(PassageTokens._fields)  # a passage's token lists: words, bigrams
 
 _worker_tokenizer: Tokenizer | None = None
 
@@ -35,31 +35,11 @@ def _start(settings: dict[str, object]) -> None:
     _worker_tokenizer = Tokenizer(**settings)  # type: ignore[arg-type]
 
 
-def _segment(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The texts' token lists packed for the trip back: the distinct tokens, then each token as a number into
-    them and each list's length (pickling every token string costs as much as cutting it)."""
+def _segment(texts: Sequence[str]) -> TokenBatch:
+    """The texts' words and bigrams, packed for the trip back as a TokenBatch (pickling every token string costs
+    as much as cutting it)."""
     assert _worker_tokenizer is not None
-    lists = [tokens for text in texts for tokens in _worker_tokenizer.passage_tokens(text)]
-    every = list(chain.from_iterable(lists))
-    distinct = list(dict.fromkeys(every))
-    number = {token: i for i, token in enumerate(distinct)}
-    flat = np.fromiter(map(number.__getitem__, every), dtype=np.uint32, count=len(every))
-    return distinct, flat, np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-
-
-def _unpack(packed: tuple[list[str], np.ndarray, np.ndarray], fields: int) -> list[tuple[list[str], ...]]:
-    """_segment's result as token lists: each text's `fields` lists."""
-    distinct, flat, lengths = packed
-    if len(flat) == 0:
-        tokens: Sequence[str] = ()
-    elif len(flat) == 1:
-        tokens = (distinct[int(flat[0])],)
-    else:
-        tokens = itemgetter(*flat.tolist())(distinct)  # one C loop over every token
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
-    lists = [list(tokens[start:end]) for start, end in zip(starts, ends, strict=True)]
-    return [tuple(lists[at : at + fields]) for at in range(0, len(lists), fields)]
+    return passage_batch(_worker_tokenizer, texts)
 
 
 def default_workers(limit: int = 8) -> int:
@@ -90,10 +70,17 @@ class TokenWorkers:
 
     def passage_tokens(self, texts: Sequence[str]) -> list[tuple[list[str], ...]]:
         """Each text's words and bigrams, as Tokenizer.passage_tokens gives them, in order."""
+        return self.batch(texts).lists()
+
+    def batch(self, texts: Sequence[str]) -> TokenBatch:
+        """passage_tokens() as one TokenBatch."""
+        return self.submit(texts)()
+
+    def submit(self, texts: Sequence[str]) -> Callable[[], TokenBatch]:
+        """Start cutting the texts; the function returned waits for them and gives batch()'s result."""
         size = max(1, min(_CHUNK, -(-len(texts) // self.workers)))
-        chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
-        fields = len(PassageTokens._fields)
-        return [tokens for packed in self._pool.map(_segment, chunks) for tokens in _unpack(packed, fields)]
+        futures = [self._pool.submit(_segment, texts[start : start + size]) for start in range(0, len(texts), size)]
+        return lambda: TokenBatch.joined([future.result() for future in futures], _FIELDS)
 
     def close(self) -> None:
         """Stop the workers."""
@@ -120,11 +107,20 @@ class PassageSegmenter:
 
     def __call__(self, texts: Sequence[str]) -> list[tuple[list[str], ...]]:
         """Each text's words and bigrams, in order."""
+        return self.batch(texts).lists()
+
+    def batch(self, texts: Sequence[str]) -> TokenBatch:
+        """Each text's words and bigrams, in order, as one TokenBatch."""
+        return self.submit(texts)()
+
+    def submit(self, texts: Sequence[str]) -> Callable[[], TokenBatch]:
+        """Start cutting the texts (in the workers, if any); the function returned gives batch()'s result, so
+        that this process can do other work meanwhile."""
         if self._pool is None and self.workers > 1 and self.expected >= PARALLEL_FROM and len(texts) >= _WORTH_A_POOL:
             self._pool = TokenWorkers(self.tokenizer, self.workers)
         if self._pool is not None:
-            return self._pool.passage_tokens(texts)
-        return [tuple(self.tokenizer.passage_tokens(text)) for text in texts]
+            return self._pool.submit(texts)
+        return lambda: passage_batch(self.tokenizer, texts)
 
     def close(self) -> None:
         """Stop the workers, if any were started."""

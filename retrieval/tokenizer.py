@@ -358,6 +358,14 @@ class Tokenizer:
         """tokens() of text that is already normalised."""
         return list(filter(self._indexable, self._segmenter.cut_for_search(normalized, self.hmm)))
 
+    def search_cut(self, normalized: str) -> list[str]:
+        """jieba's search-mode cut of normalised text, every piece (words_of() keeps the indexable ones)."""
+        return self._segmenter.cut_for_search(normalized, self.hmm)
+
+    def indexable(self, word: str) -> bool:
+        """Whether words_of() keeps a piece of the cut: not a stopword, not punctuation."""
+        return self._indexable(word)
+
     @cached_property
     def _indexable(self) -> Callable[[str], bool]:
         """Whether a word is kept: not a stopword, not punctuation; remembered, as the same words recur."""

@@ -15,6 +15,7 @@ from rectbot.retrieval.backend import SearchIndex, SearchIndexBuilder
 from rectbot.retrieval.index import IndexParams, PassageIndex, StaleIndex
 from rectbot.retrieval.query import Query
 from rectbot.retrieval.segments import Segment
+from rectbot.retrieval.token_batch import TokenBatch
 from rectbot.retrieval.tokenizer import PassageTokens, bigrams
 from tests.index_helpers import crash_on_call
 
@@ -164,6 +165,38 @@ def test_an_index_built_in_small_segments_ranks_as_one_built_in_one(tmp_path: Pa
     passages, contexts = library.add((["夜校"], [["夜校", "书记"]]))
     del library.documents[5]
     assert_same_results(pieces.updated(passages, contexts, [5], fingerprint="db:3"), library.scratch("db:3"))
+
+
+@pytest.mark.parametrize("segment_entries", [25, 7, 10_000])
+def test_passages_added_as_a_batch_make_the_segments_added_one_by_one_make(segment_entries: int) -> None:
+    library, _ = grown_library()
+    passages = [(passage_id, doc_id, tokens(words)) for doc_id, (_, found) in sorted(library.documents.items())
+                for passage_id, words in found]
+    passages.append((999, 1, PassageTokens([], [])))  # a passage with no token at all
+    one_by_one, batched = SearchIndexBuilder(segment_entries), SearchIndexBuilder(segment_entries)
+    for passage_id, doc_id, passage_tokens in passages:
+        one_by_one.add(passage_id, doc_id, passage_tokens)
+    for start in range(0, len(passages), 4):  # several batches, so segments close inside and between them
+        part = passages[start : start + 4]
+        batched.add_batch([p for p, _, _ in part], [d for _, d, _ in part],
+                          TokenBatch.of_lists([tuple(t) for _, _, t in part]))
+    contexts = sorted((doc_id, context) for doc_id, (context, _) in library.documents.items())
+    built = [b.build(contexts, IndexParams(), fingerprint="db:2", versions=VERSIONS) for b in (one_by_one, batched)]
+    for field in ("words", "grams"):
+        expected, got = (getattr(index, field).segments() for index in built)
+        assert [ids.tolist() for _, ids in got] == [ids.tolist() for _, ids in expected]
+        for (expected_segment, _), (got_segment, _) in zip(
+            getattr(built[0], field)._parts.parts, getattr(built[1], field)._parts.parts, strict=True
+        ):
+            assert got_segment.tokens == expected_segment.tokens  # the same columns, numbered alike
+            for name in ("lengths", "indptr", "rows", "tf"):
+                assert np.array_equal(getattr(got_segment, name), getattr(expected_segment, name)), name
+    assert_same_results(built[1], built[0])
+
+
+def test_an_empty_token_in_a_batch_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty string"):
+        SearchIndexBuilder().add_batch([1], [1], TokenBatch.of_lists([(["村", ""], ["村"])]))
 
 
 def test_a_saved_grown_index_loads_with_the_same_results(tmp_path: Path) -> None:

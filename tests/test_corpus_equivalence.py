@@ -17,8 +17,8 @@ async def test_adding_one_document_segments_only_its_passages(
     corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     segmented: list[str] = []
-    passage_tokens = corpus.tokenizer.passage_tokens
-    monkeypatch.setattr(corpus.tokenizer, "passage_tokens", lambda text: segmented.append(text) or passage_tokens(text))
+    search_cut = corpus.tokenizer.search_cut  # what cutting passages calls for each one
+    monkeypatch.setattr(corpus.tokenizer, "search_cut", lambda text: segmented.append(text) or search_cut(text))
     forbid_full_builds(monkeypatch)
     before = len(corpus.index)
     path = tmp_path / "night-school.txt"
@@ -39,7 +39,7 @@ async def test_removing_a_file_takes_it_out_without_a_rebuild(
     assert await search_texts(corpus, "红色夜校")
     before = len(corpus.index)
     forbid_full_builds(monkeypatch)
-    monkeypatch.setattr(corpus.tokenizer, "passage_tokens", lambda text: pytest.fail("a passage was segmented"))
+    monkeypatch.setattr(corpus.tokenizer, "search_cut", lambda text: pytest.fail("a passage was segmented"))
     [removal] = await corpus.remove(["night-school.txt"], removed_by="admin")
     assert removal.path == "night-school.txt"
     assert await search_texts(corpus, "红色夜校") == []

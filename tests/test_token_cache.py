@@ -11,6 +11,7 @@ import pytest
 import rectbot.retrieval.token_cache as token_cache
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.text import normalize
 from rectbot.retrieval.token_cache import TokenCache
 from rectbot.retrieval.tokenizer import DOMAIN_WORDS, PassageTokens, Tokenizer
 from tests.conftest import SEEDS
@@ -24,7 +25,7 @@ NEW_REPORT = (
 
 
 class CountingTokenizer:
-    """A tokenizer that records every text it is asked to segment for the index."""
+    """A tokenizer that records every text it is asked to segment for the index (passages as normalised)."""
 
     def __init__(self, inner: Tokenizer) -> None:
         self._inner = inner
@@ -32,8 +33,12 @@ class CountingTokenizer:
         self.contexts: list[str] = []
 
     def passage_tokens(self, text: str) -> PassageTokens:
-        self.passages.append(text)
+        self.passages.append(normalize(text))
         return self._inner.passage_tokens(text)
+
+    def search_cut(self, normalized: str) -> list[str]:  # what cutting passages a batch at a time calls
+        self.passages.append(normalized)
+        return self._inner.search_cut(normalized)
 
     def tokens(self, text: str) -> list[str]:
         self.contexts.append(text)
@@ -164,7 +169,7 @@ async def test_a_reindex_after_adding_a_document_segments_only_its_passages(corp
     (tmp_path / "night-school.txt").write_text(NEW_REPORT, encoding="utf-8")
     await corpus.ingest([tmp_path / "night-school.txt"])
     new = sorted(text for passage_id, _, text in await corpus.store.searchable_passages() if passage_id not in before)
-    assert new and sorted(counting.passages) == new
+    assert new and sorted(counting.passages) == sorted(map(normalize, new))
     assert len(counting.contexts) == 1 and "红色夜校" in counting.contexts[0]
     assert await search_texts(corpus, "红色夜校")
     counting.passages.clear()
@@ -188,7 +193,7 @@ async def test_a_tokenizer_change_segments_everything_again(seeded_dir: Path, tm
     corpus = await Corpus.open(seeded_dir / "rectbot.sqlite3", seeds=SEEDS, tokenizer=counting)  # type: ignore[arg-type]
     try:
         passages = await corpus.store.searchable_passages()
-        assert sorted(counting.passages) == sorted(text for _, _, text in passages)
+        assert sorted(counting.passages) == sorted(normalize(text) for _, _, text in passages)
         assert await search_texts(corpus, "村官回归工程")
     finally:
         await corpus.close()
@@ -220,3 +225,33 @@ def test_lists_of_no_token_or_one_come_back_as_they_were_cut(tmp_path: Path) -> 
         ([], []), (["村"], ["村"]), (["村", "书记"], ["村"]), (["书记"], ["书记"])
     ]
     assert again.segmented == 0
+
+
+def test_rows_written_while_another_process_adds_tokens_stay_readable(tmp_path: Path) -> None:
+    path, cut = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙")], cut)
+
+    def cut_while_another_process_writes(texts: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+        # Between this session's read and its write, another process adds tokens at the ids it would take.
+        TokenCache(path, "v1").store("passage", [(9, "丙戊")], [(["丙", "戊"], ["丙戊"])], [])
+        return cut(texts)
+
+    session = TokenCache(path, "v1").session("passage", cut_while_another_process_writes)
+    assert session.tokens([(1, "甲乙"), (2, "丙丁")]) == [(["甲", "乙"], ["甲乙"]), (["丙", "丁"], ["丙丁"])]
+    assert session.tokens([(3, "丁庚")]) == [(["丁", "庚"], ["丁庚"])]  # the session reads the moved vocabulary
+    cut.texts.clear()
+    every = [(1, "甲乙"), (2, "丙丁"), (3, "丁庚"), (9, "丙戊")]
+    assert TokenCache(path, "v1").tokens("passage", every, cut) == [
+        (["甲", "乙"], ["甲乙"]), (["丙", "丁"], ["丙丁"]), (["丁", "庚"], ["丁庚"]), (["丙", "戊"], ["丙戊"])
+    ]
+    assert cut.texts == []  # every row was found, none cut again
+
+
+def test_a_session_gives_its_batch_in_one_piece_as_the_lists_were_cut(tmp_path: Path) -> None:
+    path, cut = tmp_path / "t.sqlite3", FakeSegment()
+    TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "")], cut)
+    session = TokenCache(path, "v1").session("passage", cut)
+    batch = session.batch([(2, ""), (3, "乙丙"), (1, "甲乙")])
+    assert (len(batch), batch.fields) == (3, 2)
+    assert batch.lists() == [([], [""]), (["乙", "丙"], ["乙丙"]), (["甲", "乙"], ["甲乙"])]
+    assert cut.texts[2:] == ["乙丙"]  # only the new text was cut
