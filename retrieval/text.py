@@ -100,10 +100,36 @@ def in_script(text: str, script: str) -> str:
     return SCRIPTS[script](text)
 
 
+_NFKC_BY_LINES = 2000  # from this length nfkc() normalises only the lines that need it
+# The compatibility characters Chinese web text is full of (full-width punctuation, the ideographic space, the
+# ellipsis), each with its NFKC.
+_FREQUENT = {character: unicodedata.normalize("NFKC", character) for character in "，：；（）！？％＋－／～　…"}
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), faster on long Chinese text.
+
+    CPython normalises a whole string at 150 ns a character as soon as one character needs it. Replacing a
+    character by its own NFKC keeps the text's NFKC the same (both decompose alike), and a newline neither
+    composes nor reorders with its neighbours, so each line can be normalised alone: most lines, once the
+    frequent full-width punctuation is replaced, are already in NFKC, which unicodedata checks in microseconds.
+    """
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    if len(text) < _NFKC_BY_LINES:
+        return unicodedata.normalize("NFKC", text)
+    for character, image in _FREQUENT.items():
+        if character in text:
+            text = text.replace(character, image)
+    return "\n".join(
+        line if unicodedata.is_normalized("NFKC", line) else unicodedata.normalize("NFKC", line)
+        for line in text.split("\n")
+    )
+
+
 def normalize(text: str) -> str:
     """Normalise text for matching: NFKC (full-width to half-width), pinyin notes, simplified, lower case."""
-    text = unicodedata.normalize("NFKC", strip_pinyin_notes(text))
-    return to_simplified(text).lower()
+    return to_simplified(nfkc(strip_pinyin_notes(text))).lower()
 
 
 def normalize_for_phrase_match(text: str) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rectbot.retrieval.text import normalize, normalize_for_phrase_match, strip_pinyin_notes
+from rectbot.retrieval.text import nfkc, normalize, normalize_for_phrase_match, strip_pinyin_notes
 from rectbot.retrieval.thesaurus import Thesaurus
 from rectbot.retrieval.tokenizer import RjiebaSegmenter, Tokenizer
 
@@ -163,3 +166,27 @@ def test_dictionary_and_pinyin_work_is_done_once_and_kept_for_the_next_start(tmp
     for kept in tmp_path.glob("*.json"):
         kept.write_text("{not json", encoding="utf-8")
     assert Tokenizer(cache_dir=tmp_path).repair_sounds == sounds
+
+
+# Characters NFKC treats differently: full-width forms, the ideographic space and ellipsis, circled numbers,
+# combining marks that compose with what comes before (e + acute) or after a newline, Hangul jamo that compose,
+# compatibility ideographs, ligatures, and plain Han and latin text.
+_NFKC_PIECES = st.sampled_from([
+    "，", "（", "）", "：", "ＡＢ", "１２", "　", "…", "①", "⑳", "e", "\u0301", "\u0323", "\u1100", "\u1161", "\u11a8",
+    "가", "豈", "ﬁ", "㎡", "½", "\xa0", "村", "书记", "abc", "\n", "\n\u0301", "Å", "A\u030a", "\r\n", "😀",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NFKC_PIECES, max_size=40).map("".join))
+def test_nfkc_is_unicodedatas_line_by_line_or_whole(text: str) -> None:
+    import rectbot.retrieval.text as text_module
+
+    expected = unicodedata.normalize("NFKC", text)
+    assert nfkc(text) == expected
+    threshold = text_module._NFKC_BY_LINES
+    text_module._NFKC_BY_LINES = 0  # the way long texts go, on short ones
+    try:
+        assert nfkc(text) == expected
+    finally:
+        text_module._NFKC_BY_LINES = threshold
