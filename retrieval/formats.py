@@ -43,7 +43,7 @@ _BINARY = "binary file, not a document"
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # C0 controls other than tab, newlines, form feed and escape: text files do not contain them.
-_CONTROL_BYTES = frozenset((*range(0x01, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)))
+_CONTROL_BYTES = bytes((*range(0x01, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)))
 _MIN_PLAUSIBLE = 0.75
 _TERMINAL = tuple("。！？!?…")
 NUMBERED_HEADING = re.compile(
@@ -120,7 +120,7 @@ def _odd_share(text: str) -> float:
 
 def _control_share(data: bytes) -> float:
     """Share of bytes that are control characters no text file contains."""
-    return sum(1 for b in data if b in _CONTROL_BYTES) / len(data) if data else 0.0
+    return (len(data) - len(data.translate(None, _CONTROL_BYTES))) / len(data) if data else 0.0
 
 
 def _candidate_codecs(data: bytes) -> list[str]:
