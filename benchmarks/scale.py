@@ -295,7 +295,8 @@ async def stage_ingest(database: Path, folder: Path) -> dict[str, object]:
     corpus = await open_corpus(database)
     try:
         timers = Timers()
-        # Parsing happens in worker processes: what is timed is the wait for them.
+        # Parsing happens in worker processes: what is timed is the wait for them, two files at once (the sum of
+        # overlapping waits, as are the other timers of this stage).
         set_attribute(corpus.parser, "parse", timers.wrap_async("parse (workers)", corpus.parser.parse))
         corpus_module.build_passages = timers.wrap("passages", corpus_module.build_passages)
         set_attribute(corpus.store, "save_file", timers.wrap_async("save_file", corpus.store.save_file))
@@ -322,6 +323,7 @@ async def stage_ingest(database: Path, folder: Path) -> dict[str, object]:
 
 async def stage_reindex(database: Path, new_file: Path) -> dict[str, object]:
     """Corpus.reindex of the ingested database; then one new file ingested until a search finds it."""
+    import rectbot.retrieval.token_workers as token_workers
     from rectbot.retrieval.backend import SearchIndex
     from rectbot.retrieval.index import PassageIndex
     from rectbot.retrieval.search import Searcher
@@ -334,8 +336,8 @@ async def stage_reindex(database: Path, new_file: Path) -> dict[str, object]:
         corpus.index = None  # the loaded index is not kept while the new one is built
         gc.collect()
         timers = Timers()
-        tokenizer = corpus.tokenizer
-        set_attribute(tokenizer, "passage_tokens", timers.wrap("segmenting", tokenizer.passage_tokens))
+        # Segmenting in this process (a build this size cuts in worker processes, which no timer here sees).
+        token_workers.passage_batch = timers.wrap("segmenting", token_workers.passage_batch)
         set_attribute(corpus.store, "searchable_passages", timers.wrap_async("read passages", corpus.store.searchable_passages))
         original_build = PassageIndex.build.__func__
         PassageIndex.build = classmethod(timers.wrap("index build", original_build))
