@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rectbot.retrieval import kernels
+
 _FILES = ("ids.npy", "lengths.npy", "indptr.npy", "rows.npy", "tf.npy")
 _BLOCKS_FILE = "blocks.npy"  # absent in segments written before rows were stored in two bytes
 _VOCABULARY_FILE = "vocabulary.json"
@@ -353,8 +355,13 @@ class SegmentBuilder:
         columns = np.frombuffer(self._columns, dtype=np.int32) if len(self._columns) else np.zeros(0, dtype=np.int32)
         lengths = np.array(self._lengths, dtype=np.int64)
         # Tokens were added row by row: a stable sort by column keeps each column's rows ascending, so a token
-        # repeated in a row lands on neighbouring entries, which are counted into one.
-        order = np.argsort(columns, kind="stable")
+        # repeated in a row lands on neighbouring entries, which are counted into one. With the compiled loops on
+        # (big builds), counted into place rather than sorted: 0.7 s of each 10-million-entry segment.
+        loops = kernels.compiled()
+        order = (
+            loops.column_order(columns, len(tokens)) if loops is not None and len(columns)
+            else np.argsort(columns, kind="stable")
+        )
         columns = columns[order]
         rows = np.repeat(np.arange(n, dtype=np.int32), lengths)[order]
         del order

@@ -18,7 +18,7 @@ from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.index import IndexParams, PassageIndex
 from rectbot.retrieval.query import Query
 from rectbot.retrieval.search import Searcher
-from rectbot.retrieval.segments import BLOCK_ROWS, Segment
+from rectbot.retrieval.segments import BLOCK_ROWS, Segment, SegmentBuilder
 from rectbot.retrieval.tokenizer import PassageTokens, bigrams
 from tests.index_helpers import make_queries, pseudo_chinese_corpus
 
@@ -222,3 +222,25 @@ def test_after_warm_up_a_loaded_index_needs_nothing_compiled(
     compiled_before = {name: len(getattr(loops, name).signatures) for name in ("add_columns", "hopeful_rows")}
     assert [loaded.search(q, 10) for q in queries] == [index.search(q, 10) for q in queries]
     assert {name: len(getattr(loops, name).signatures) for name in compiled_before} == compiled_before
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_segment_built_with_the_compiled_loops_is_the_one_numpy_builds(seed: int) -> None:
+    """Counting entries into column order gives the stable sort's order: the same segment, array for array."""
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"词{i}" for i in range(int(rng.integers(1, 300)))]
+    rows = [
+        [vocabulary[int(i)] for i in rng.zipf(1.5, int(rng.integers(0, 40))) % len(vocabulary)]
+        for _ in range(int(rng.integers(1, 500)))
+    ]
+
+    def build() -> Segment:
+        builder = SegmentBuilder()
+        for passage_id, tokens in enumerate(rows):
+            builder.add(passage_id, tokens)
+        return builder.build()
+
+    numpy_built, compiled_built = numpy_and_compiled(build)
+    assert compiled_built.tokens == numpy_built.tokens
+    for name in ("ids", "lengths", "indptr", "rows", "tf"):
+        assert np.array_equal(getattr(compiled_built, name), getattr(numpy_built, name)), name
