@@ -510,13 +510,22 @@ class Corpus:
             while len(ahead) <= self.parser.workers and (found := next(waiting, None)) is not None:
                 ahead.append(asyncio.create_task(self._read_and_parse(found)))
 
-        reports = []
+        reports: list[IngestReport] = []
+        saved: set[str] = set()  # paths saved by this call
         try:
             read_ahead()
             while ahead:
                 parsed = await ahead.popleft()
                 read_ahead()
-                reports.append(await self._save(parsed))
+                if isinstance(parsed, IngestReport) and parsed.status is IngestStatus.UNCHANGED and (
+                    parsed.path in saved or parsed.same_as in saved
+                ):
+                    # Judged unchanged against a file this call has saved since: judged again (and parsed) now.
+                    parsed = await self._read_and_parse(files[len(reports)])
+                report = await self._save(parsed)
+                if report.status in (IngestStatus.ADDED, IngestStatus.REPLACED):
+                    saved.add(report.path)
+                reports.append(report)
                 if progress:
                     progress(len(reports), len(files), files[len(reports) - 1].path)
         finally:
