@@ -443,7 +443,7 @@ class Corpus:
                 documents = await self.store.document_contexts()
                 total = await self.store.count_searchable_passages()
                 builder = SearchIndexBuilder()
-                session = cache.session("passage", segment.batch, segment.submit)
+                session = cache.session("passage", segment.batch, segment.submit, len(PassageTokens._fields))
                 after = None
                 # Each batch's segmenting starts before the previous batch is indexed: the workers cut the one
                 # while this process indexes the other.
@@ -476,7 +476,7 @@ class Corpus:
     def _finish_build(
         self, builder: SearchIndexBuilder, documents: list[tuple[int, str]], fingerprint: str
     ) -> SearchIndex:
-        context_words = self._token_cache().tokens("context", documents, self._context_tokens)
+        context_words = self._token_cache().tokens("context", documents, self._context_tokens, fields=1)
         return builder.build(
             [(doc_id, words) for (doc_id, _), (words,) in zip(documents, context_words, strict=True)],
             self.index_params,
