@@ -449,7 +449,7 @@ class Corpus:
                 documents = await self.store.document_contexts()
                 total = await self.store.count_searchable_passages()
                 builder = SearchIndexBuilder()
-                session = cache.session("passage", segment.batch, segment.submit)
+                session = cache.session("passage", segment.batch, segment.submit, len(PassageTokens._fields))
                 after = None
                 # Each batch's segmenting starts before the previous batch is indexed: the workers cut the one
                 # while this process indexes the other.
@@ -482,7 +482,7 @@ class Corpus:
     def _finish_build(
         self, builder: SearchIndexBuilder, documents: list[tuple[int, str]], fingerprint: str
     ) -> SearchIndex:
-        context_words = self._token_cache().tokens("context", documents, self._context_tokens)
+        context_words = self._token_cache().tokens("context", documents, self._context_tokens, fields=1)
         return builder.build(
             [(doc_id, words) for (doc_id, _), (words,) in zip(documents, context_words, strict=True)],
             self.index_params,
@@ -516,13 +516,22 @@ class Corpus:
             while len(ahead) <= self.parser.workers and (found := next(waiting, None)) is not None:
                 ahead.append(asyncio.create_task(self._read_and_parse(found)))
 
-        reports = []
+        reports: list[IngestReport] = []
+        saved: set[str] = set()  # paths saved by this call
         try:
             read_ahead()
             while ahead:
                 parsed = await ahead.popleft()
                 read_ahead()
-                reports.append(await self._save(parsed))
+                if isinstance(parsed, IngestReport) and parsed.status is IngestStatus.UNCHANGED and (
+                    parsed.path in saved or parsed.same_as in saved
+                ):
+                    # Judged unchanged against a file this call has saved since: judged again (and parsed) now.
+                    parsed = await self._read_and_parse(files[len(reports)])
+                report = await self._save(parsed)
+                if report.status in (IngestStatus.ADDED, IngestStatus.REPLACED):
+                    saved.add(report.path)
+                reports.append(report)
                 if progress:
                     progress(len(reports), len(files), files[len(reports) - 1].path)
         finally:

@@ -98,11 +98,13 @@ class TokenCache:
         self.segmented = 0  # texts this instance had to segment (not found in the cache)
 
     def tokens(
-        self, kind: str, items: Sequence[tuple[int, str]], segment: Segment, progress: Progress | None = None
+        self, kind: str, items: Sequence[tuple[int, str]], segment: Segment, progress: Progress | None = None,
+        fields: int | None = None,
     ) -> list[TokenLists]:
         """The token lists of each (id, text): from the cache where the text is unchanged, else from segment().
 
-        Afterwards the cache holds these ids of this kind and no others: rows of ids not given are dropped.
+        Afterwards the cache holds these ids of this kind and no others: rows of ids not given are dropped. With
+        `fields` (the lists segment() gives a text), a row of another number of lists is damaged: cut again.
         """
         wanted = dict(items)
         if len(wanted) != len(items):
@@ -110,7 +112,7 @@ class TokenCache:
         vocabulary, found = _Vocabulary(None, []), {}
         busy = False
         try:
-            vocabulary, found = self._read(kind, wanted)
+            vocabulary, found = self._read(kind, wanted, fields=fields)
         except sqlite3.Error as error:
             busy = _busy(error)
             if busy:
@@ -173,10 +175,12 @@ class TokenCache:
         except sqlite3.Error as error:
             logger.warning("could not update token cache %s: %s", self.path, error)
 
-    def session(self, kind: str, segment: Segment, submit: Submit | None = None) -> TokenSession:
+    def session(
+        self, kind: str, segment: Segment, submit: Submit | None = None, fields: int | None = None
+    ) -> TokenSession:
         """tokens() a batch at a time (see TokenSession), for a build that holds one batch's tokens; with
         `submit`, segmenting one batch can go on while the previous one is finished."""
-        return TokenSession(self, kind, segment, submit)
+        return TokenSession(self, kind, segment, submit, fields)
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +194,7 @@ class TokenCache:
         return db
 
     def _read(
-        self, kind: str, wanted: dict[int, str], known: _Vocabulary | None = None
+        self, kind: str, wanted: dict[int, str], known: _Vocabulary | None = None, fields: int | None = None
     ) -> tuple[_Vocabulary, dict[int, np.ndarray]]:
         """The vocabulary and the cached rows (packed, see _packed_rows) of the wanted texts; none if the cache is
         for another tokenizer.
@@ -219,7 +223,7 @@ class TokenCache:
             for item_id, stored_digest, lists in rows:
                 text = wanted.get(item_id)
                 if text is not None and stored_digest == digest(text):
-                    packed = _checked(lists, len(vocabulary.tokens))
+                    packed = _checked(lists, len(vocabulary.tokens), fields)
                     if packed is not None:  # a damaged row is segmented again and replaced
                         found[item_id] = packed
             db.execute("COMMIT")
@@ -331,7 +335,9 @@ class TokenSession:
     tokens() with all of them). Each batch is read and written in its own short transaction.
     """
 
-    def __init__(self, cache: TokenCache, kind: str, segment: Segment, submit: Submit | None = None) -> None:
+    def __init__(
+        self, cache: TokenCache, kind: str, segment: Segment, submit: Submit | None = None, fields: int | None = None
+    ) -> None:
         self._cache = cache
         self._kind = kind
         # Starts segmenting texts and returns what waits for the result; by default, segment() when waited for.
@@ -339,7 +345,7 @@ class TokenSession:
         self._vocabulary = _Vocabulary(None, [])
         self._read_once = False  # the first read takes the whole vocabulary, later ones what was added since
         self._usable = True  # False once the cache was busy or failed a write: the rest is segmented without it
-        self._fields: int | None = None  # lists per text: the first text's
+        self._fields = fields  # lists per text: as given, else the first text's
         self._ids = array("q")
 
     def tokens(self, items: Sequence[tuple[int, str]]) -> list[TokenLists]:
@@ -360,7 +366,9 @@ class TokenSession:
         found: dict[int, np.ndarray] = {}
         if self._usable:
             try:
-                self._vocabulary, found = cache._read(kind, wanted, self._vocabulary if self._read_once else None)
+                self._vocabulary, found = cache._read(
+                    kind, wanted, self._vocabulary if self._read_once else None, self._fields
+                )
                 self._read_once = True
             except sqlite3.Error as error:
                 self._vocabulary, self._read_once = _Vocabulary(None, []), False
@@ -428,11 +436,14 @@ def _packed_rows(batch: TokenBatch, vocabulary: _Vocabulary) -> list[np.ndarray]
     ]
 
 
-def _checked(blob: bytes, vocabulary_size: int) -> np.ndarray | None:
-    """A stored row as packed by _packed_rows, or None if it does not hold lists of a vocabulary of this size."""
+def _checked(blob: bytes, vocabulary_size: int, fields: int | None = None) -> np.ndarray | None:
+    """A stored row as packed by _packed_rows, or None if it does not hold lists (`fields` of them, if given) of a
+    vocabulary of this size."""
     if len(blob) % 4 or not blob:
         return None
     packed = np.frombuffer(blob, dtype=np.uint32)
+    if fields is not None and packed[0] != fields:
+        return None
     at = 1 + int(packed[0])
     if at > len(packed) or at + int(packed[1:at].sum(dtype=np.int64)) != len(packed):
         return None

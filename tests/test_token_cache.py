@@ -255,3 +255,14 @@ def test_a_session_gives_its_batch_in_one_piece_as_the_lists_were_cut(tmp_path: 
     assert (len(batch), batch.fields) == (3, 2)
     assert batch.lists() == [([], [""]), (["乙", "丙"], ["乙丙"]), (["甲", "乙"], ["甲乙"])]
     assert cut.texts[2:] == ["乙丙"]  # only the new text was cut
+
+
+@pytest.mark.parametrize("kind", ["passage", "context"])
+@pytest.mark.parametrize("row", [b"", b"\x00\x00\x00\x00", b"\x01\x00\x00\x00\x00\x00\x00\x00"], ids=["empty", "no lists", "one empty list"])
+async def test_a_row_of_the_wrong_number_of_lists_never_fails_a_reindex(corpus: Corpus, kind: str, row: bytes) -> None:
+    before = await search_texts(corpus, "村官回归工程")
+    with sqlite3.connect(corpus.token_cache) as db:  # the first row read: it sets what a row should hold
+        db.execute("UPDATE tokens SET lists = ? WHERE kind = ? AND id = (SELECT min(id) FROM tokens WHERE kind = ?)",
+                   (row, kind, kind))
+    await corpus.reindex()
+    assert await search_texts(corpus, "村官回归工程") == before

@@ -1,0 +1,25 @@
+"""Ingest parses files ahead of saving them: each file is still judged against what the files before it saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rectbot.retrieval.corpus import Corpus
+from tests.corpus_helpers import NEW_REPORT, search_texts
+
+
+async def test_a_copy_of_a_files_old_bytes_is_added_when_that_file_changes_in_the_same_ingest(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.txt").write_text(NEW_REPORT, encoding="utf-8")
+    (folder / "b.txt").write_text(NEW_REPORT, encoding="utf-8")  # a copy, kept as the old version
+    first = await corpus.ingest([folder])
+    assert [(r.status, r.same_as) for r in first] == [("added", None), ("unchanged", "a.txt")]
+    (folder / "a.txt").write_text(NEW_REPORT.replace("四十二期", "五十六期"), encoding="utf-8")
+    second = await corpus.ingest([folder])
+    # a.txt no longer holds b.txt's bytes: b.txt is the only file left with them, so it is added.
+    assert [r.status for r in second] == ["replaced", "added"]
+    texts = await search_texts(corpus, "红色夜校")
+    assert any("四十二期" in t for t in texts) and any("五十六期" in t for t in texts)
