@@ -49,11 +49,7 @@ class TokenBatch(NamedTuple):
         for batch in batches:
             if batch.fields != fields:
                 raise ValueError(f"a batch of {batch.fields} lists per text among batches of {fields}")
-            to_joined = np.fromiter(
-                (numbers.setdefault(token, len(numbers)) for token in batch.vocabulary),
-                dtype=np.uint32, count=len(batch.vocabulary),
-            )
-            parts.append(to_joined[batch.ids])
+            parts.append(np.asarray(number_tokens(batch.vocabulary, numbers), dtype=np.uint32)[batch.ids])
         ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
         lengths = np.concatenate([b.lengths for b in batches]) if batches else np.zeros(0, dtype=np.int64)
         return cls(list(numbers), ids, lengths, fields)
@@ -80,3 +76,15 @@ class TokenBatch(NamedTuple):
         ends = np.cumsum(self.lengths).tolist()
         flat = [list(tokens[start:end]) for start, end in zip([0, *ends[:-1]], ends)]
         return [tuple(flat[at : at + self.fields]) for at in range(0, len(flat), self.fields)]
+
+
+def number_tokens(tokens: Sequence[str], numbers: dict[str, int]) -> list[int]:
+    """Each token's number in `numbers`, new tokens numbered from len(numbers) on (and added to it).
+
+    One C loop looks up every token; only the new ones, few once a build is under way, take a Python step.
+    """
+    found = list(map(numbers.get, tokens))
+    if None in found:
+        for place in [place for place, number in enumerate(found) if number is None]:
+            found[place] = numbers.setdefault(tokens[place], len(numbers))
+    return found  # type: ignore[return-value]

@@ -33,8 +33,9 @@ FORMAT = "1"
 # Called with a batch of texts, returns each text's token lists (the same number of lists for every text), as
 # lists of strings or as one TokenBatch.
 Segment = Callable[[Sequence[str]], "Sequence[TokenLists] | TokenBatch"]
-# Starts segmenting a batch of texts and returns a function that waits for Segment's result.
-Submit = Callable[[Sequence[str]], Callable[[], "Sequence[TokenLists] | TokenBatch"]]
+# Starts segmenting a batch of texts and returns a function that waits for Segment's result (or for the
+# TokenBatches of its parts, in order).
+Submit = Callable[[Sequence[str]], Callable[[], "Sequence[TokenLists] | TokenBatch | Sequence[TokenBatch]"]]
 Progress = Callable[[int, int], None]
 
 _SCHEMA = """
@@ -66,14 +67,16 @@ class _Vocabulary:
         if self._ids is None:
             self._ids = {token: i for i, token in enumerate(self.tokens)}
         ids, known = self._ids, self.tokens
-        numbers = np.empty(len(tokens), dtype=np.uint32)
-        for place, token in enumerate(tokens):
-            number = ids.get(token)
-            if number is None:
-                number = ids[token] = len(known)
-                known.append(token)
-            numbers[place] = number
-        return numbers
+        numbers = list(map(ids.get, tokens))  # one C loop; the new tokens, few once a build is under way, below
+        if None in numbers:
+            for place, token in enumerate(tokens):
+                if numbers[place] is None:
+                    number = ids.get(token)
+                    if number is None:
+                        number = ids[token] = len(known)
+                        known.append(token)
+                    numbers[place] = number
+        return np.asarray(numbers, dtype=np.uint32)
 
     def extend(self, tokens: Iterable[str]) -> None:
         """Tokens another process saved after ours, at the next ids."""
@@ -392,12 +395,14 @@ class TokenSession:
         cache, vocabulary, found = self._cache, started.vocabulary, started.found
         new: dict[int, np.ndarray] = {}
         if started.segmented is not None:
-            cut = _as_batch(started.segmented())
-            if self._fields is None:
-                self._fields = cut.fields
-            elif cut.fields != self._fields:
-                raise ValueError(f"segment gave {cut.fields} lists per text, not {self._fields}")
-            new = dict(zip(started.missing, _packed_rows(cut, vocabulary), strict=True))
+            rows: list[np.ndarray] = []
+            for cut in _as_batches(started.segmented()):  # numbered part by part: each distinct token looked up once
+                if self._fields is None:
+                    self._fields = cut.fields
+                elif len(cut) and cut.fields != self._fields:
+                    raise ValueError(f"segment gave {cut.fields} lists per text, not {self._fields}")
+                rows += _packed_rows(cut, vocabulary)
+            new = dict(zip(started.missing, rows, strict=True))
         if self._usable and new:
             try:
                 if not cache._write(self._kind, started.wanted, new, vocabulary, prune=False):
@@ -420,6 +425,15 @@ class TokenSession:
 
 def _as_batch(cut: Sequence[TokenLists] | TokenBatch) -> TokenBatch:
     return cut if isinstance(cut, TokenBatch) else TokenBatch.of_lists(cut)
+
+
+def _as_batches(cut: Sequence[TokenLists] | TokenBatch | Sequence[TokenBatch]) -> list[TokenBatch]:
+    """What a segment or submit function gave, as TokenBatches: one, or the parts the workers cut."""
+    if isinstance(cut, TokenBatch):
+        return [cut]
+    if cut and all(isinstance(part, TokenBatch) for part in cut):
+        return list(cut)  # type: ignore[arg-type]
+    return [TokenBatch.of_lists(cut)]  # type: ignore[arg-type]
 
 
 def _packed_rows(batch: TokenBatch, vocabulary: _Vocabulary) -> list[np.ndarray]:

@@ -74,13 +74,14 @@ class TokenWorkers:
 
     def batch(self, texts: Sequence[str]) -> TokenBatch:
         """passage_tokens() as one TokenBatch."""
-        return self.submit(texts)()
+        return TokenBatch.joined(self.submit(texts)(), _FIELDS)
 
-    def submit(self, texts: Sequence[str]) -> Callable[[], TokenBatch]:
-        """Start cutting the texts; the function returned waits for them and gives batch()'s result."""
+    def submit(self, texts: Sequence[str]) -> Callable[[], list[TokenBatch]]:
+        """Start cutting the texts; the function returned waits for them and gives the TokenBatch of each part
+        cut by a worker, in order (batch() joins them)."""
         size = max(1, min(_CHUNK, -(-len(texts) // self.workers)))
         futures = [self._pool.submit(_segment, texts[start : start + size]) for start in range(0, len(texts), size)]
-        return lambda: TokenBatch.joined([future.result() for future in futures], _FIELDS)
+        return lambda: [future.result() for future in futures]
 
     def close(self) -> None:
         """Stop the workers."""
@@ -111,16 +112,16 @@ class PassageSegmenter:
 
     def batch(self, texts: Sequence[str]) -> TokenBatch:
         """Each text's words and bigrams, in order, as one TokenBatch."""
-        return self.submit(texts)()
+        return TokenBatch.joined(self.submit(texts)(), _FIELDS)
 
-    def submit(self, texts: Sequence[str]) -> Callable[[], TokenBatch]:
-        """Start cutting the texts (in the workers, if any); the function returned gives batch()'s result, so
-        that this process can do other work meanwhile."""
+    def submit(self, texts: Sequence[str]) -> Callable[[], list[TokenBatch]]:
+        """Start cutting the texts (in the workers, if any); the function returned gives the TokenBatches of their
+        parts, in order, so that this process can do other work meanwhile."""
         if self._pool is None and self.workers > 1 and self.expected >= PARALLEL_FROM and len(texts) >= _WORTH_A_POOL:
             self._pool = TokenWorkers(self.tokenizer, self.workers)
         if self._pool is not None:
             return self._pool.submit(texts)
-        return lambda: passage_batch(self.tokenizer, texts)
+        return lambda: [passage_batch(self.tokenizer, texts)]
 
     def close(self) -> None:
         """Stop the workers, if any were started."""
