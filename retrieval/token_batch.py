@@ -78,13 +78,19 @@ class TokenBatch(NamedTuple):
         return [tuple(flat[at : at + self.fields]) for at in range(0, len(flat), self.fields)]
 
 
-def number_tokens(tokens: Sequence[str], numbers: dict[str, int]) -> list[int]:
-    """Each token's number in `numbers`, new tokens numbered from len(numbers) on (and added to it).
+def number_tokens(tokens: Sequence[str], numbers: dict[str, int], added: list[str] | None = None) -> list[int]:
+    """Each token's number in `numbers`, new tokens numbered from len(numbers) on (added to it, and to `added`).
 
     One C loop looks up every token; only the new ones, few once a build is under way, take a Python step.
     """
     found = list(map(numbers.get, tokens))
     if None in found:
         for place in [place for place, number in enumerate(found) if number is None]:
-            found[place] = numbers.setdefault(tokens[place], len(numbers))
+            token = tokens[place]
+            number = numbers.get(token)  # the same new token may come twice
+            if number is None:
+                number = numbers[token] = len(numbers)
+                if added is not None:
+                    added.append(token)
+            found[place] = number
     return found  # type: ignore[return-value]

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rectbot.retrieval.token_batch import TokenBatch, TokenLists
+from rectbot.retrieval.token_batch import TokenBatch, TokenLists, number_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -66,17 +66,7 @@ class _Vocabulary:
         """The id of each token, new tokens added at the end."""
         if self._ids is None:
             self._ids = {token: i for i, token in enumerate(self.tokens)}
-        ids, known = self._ids, self.tokens
-        numbers = list(map(ids.get, tokens))  # one C loop; the new tokens, few once a build is under way, below
-        if None in numbers:
-            for place, token in enumerate(tokens):
-                if numbers[place] is None:
-                    number = ids.get(token)
-                    if number is None:
-                        number = ids[token] = len(known)
-                        known.append(token)
-                    numbers[place] = number
-        return np.asarray(numbers, dtype=np.uint32)
+        return np.asarray(number_tokens(tokens, self._ids, self.tokens), dtype=np.uint32)
 
     def extend(self, tokens: Iterable[str]) -> None:
         """Tokens another process saved after ours, at the next ids."""
@@ -167,7 +157,7 @@ class TokenCache:
                     db.executemany("DELETE FROM tokens WHERE kind = ? AND id = ?", ((kind, i) for i in removed))
                     db.executemany(
                         "INSERT OR REPLACE INTO tokens (kind, id, digest, lists) VALUES (?, ?, ?, ?)",
-                        ((kind, item_id, digest(text), _encode(token_lists, ids_of, []))
+                        ((kind, item_id, digest(text), _encode(token_lists, ids_of))
                          for (item_id, text), token_lists in zip(items, lists, strict=True)),
                     )
                     db.execute("COMMIT")
@@ -494,18 +484,9 @@ def _busy(error: sqlite3.Error) -> bool:
     return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def _encode(lists: TokenLists, ids_of: dict[str, int], vocabulary: list[str]) -> bytes:
-    """Token lists as uint32 vocabulary ids, adding new tokens to the vocabulary."""
+def _encode(lists: TokenLists, ids_of: dict[str, int]) -> bytes:
+    """Token lists as a row of uint32 vocabulary ids (every token already in ids_of)."""
     packed = array("I", [len(lists), *map(len, lists)])
     for tokens in lists:
-        ids = list(map(ids_of.get, tokens))  # a C loop: new tokens are few once a build is under way
-        if None in ids:
-            for place, token in enumerate(tokens):
-                if ids[place] is None:
-                    token_id = ids_of.get(token)
-                    if token_id is None:
-                        token_id = ids_of[token] = len(vocabulary)
-                        vocabulary.append(token)
-                    ids[place] = token_id
-        packed.extend(ids)
+        packed.extend(map(ids_of.__getitem__, tokens))
     return packed.tobytes()
