@@ -119,8 +119,9 @@ class TokenCache:
         new: dict[int, np.ndarray] = {}
         for start in range(0, len(missing), _BATCH):
             batch = missing[start : start + _BATCH]
-            cut = _as_batch(segment([text for _, text in batch]))
-            new.update(zip((item_id for item_id, _ in batch), _packed_rows(cut, vocabulary), strict=True))
+            parts = _as_batches(segment([text for _, text in batch]))
+            rows = [row for part in parts for row in _packed_rows(part, vocabulary)]
+            new.update(zip((item_id for item_id, _ in batch), rows, strict=True))
             self.segmented += len(batch)
             if progress:
                 progress(len(found) + len(new), len(items))
@@ -411,10 +412,6 @@ class TokenSession:
             self._cache._prune(self._kind, np.unique(np.array(self._ids, dtype=np.int64)))
         except sqlite3.Error as error:
             logger.warning("could not update token cache %s: %s", self._cache.path, error)
-
-
-def _as_batch(cut: Sequence[TokenLists] | TokenBatch) -> TokenBatch:
-    return cut if isinstance(cut, TokenBatch) else TokenBatch.of_lists(cut)
 
 
 def _as_batches(cut: Sequence[TokenLists] | TokenBatch | Sequence[TokenBatch]) -> list[TokenBatch]:
