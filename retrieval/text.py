@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 import opencc
 
@@ -21,8 +22,10 @@ MEANINGFUL = re.compile(rf"[{HAN}a-z0-9]")
 # A reading note glued after a character, as some sites print them: 網(wǎng), 區(qū), 據(jù).
 # Only a single tone-marked syllable right after a Han character counts, so that
 # ordinary brackets such as 村(社区) or (2014) are left alone.
+# The expression starts at the bracket and looks back past it: one starting with a look-behind is tried at every
+# character, this one only at brackets (four times faster on long text, the same matches).
 PINYIN_NOTE = re.compile(
-    rf"(?<=[{HAN}])[(（](?=[a-zü{TONE_VOWELS}]*[{TONE_VOWELS}])[a-zü{TONE_VOWELS}]{{1,7}}[)）]"
+    rf"[(（](?<=[{HAN}][(（])(?=[a-zü{TONE_VOWELS}]*[{TONE_VOWELS}])[a-zü{TONE_VOWELS}]{{1,7}}[)）]"
 )
 
 # Characters removed before phrase matching: an expected phrase is found in an excerpt whatever its spacing and
@@ -30,6 +33,7 @@ PINYIN_NOTE = re.compile(
 _PUNCT_FOR_MATCHING = re.compile(
     r"[\s\"'“”‘’「」『』《》〈〉()（）\[\]【】〔〕、，,。.：:；;！!？?—–\-－~～…·•]+"
 )
+_PUNCTUATION_BY_TABLE = 2000  # from this length without_punctuation() looks characters up in a table
 
 
 # Controls that end a line in some file or system (VT, FF, FS, GS, RS, NEL), and CR: read as a newline.
@@ -134,7 +138,7 @@ def normalize(text: str) -> str:
 
 def normalize_for_phrase_match(text: str) -> str:
     """Normalise as the evaluation does: normalize(), then drop whitespace and punctuation."""
-    return _PUNCT_FOR_MATCHING.sub("", normalize(text))
+    return without_punctuation(normalize(text))
 
 
 def text_fingerprint(text: str) -> str:
@@ -144,5 +148,29 @@ def text_fingerprint(text: str) -> str:
 
 def fingerprint_of_normalized(normalized: str) -> str:
     """text_fingerprint() of a text already normalize()d."""
-    return hashlib.sha256(_PUNCT_FOR_MATCHING.sub("", normalized).encode("utf-8")).hexdigest()
+    return hashlib.sha256(without_punctuation(normalized).encode("utf-8")).hexdigest()
+
+
+def without_punctuation(text: str) -> str:
+    """text without the whitespace and punctuation phrase matching ignores (_PUNCT_FOR_MATCHING)."""
+    if len(text) < _PUNCTUATION_BY_TABLE:
+        return _PUNCT_FOR_MATCHING.sub("", text)
+    # An article's text has a mark every few characters: the expression makes a match object for each (1.3 ms
+    # for 25,000 characters), a lookup over the code points as numbers takes a sixth of that.
+    import numpy as np  # imported here: `rectbot --help` and the chat channels import this module, not numpy
+
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return codes[~_punctuation_table()[codes]].tobytes().decode("utf-32-le", "surrogatepass")
+
+
+@lru_cache(maxsize=1)
+def _punctuation_table() -> Any:
+    """A boolean per code point: whether _PUNCT_FOR_MATCHING matches it."""
+    import numpy as np
+
+    table = np.zeros(0x110000, dtype=bool)
+    # \s is str.isspace(), and no whitespace character lies past U+3000; the rest are the expression's own.
+    marks = "\"'“”‘’「」『』《》〈〉()（）[]【】〔〕、，,。.：:；;！!？?—–-－~～…·•"
+    table[[ord(c) for c in marks] + [code for code in range(0x3001) if chr(code).isspace()]] = True
+    return table
 

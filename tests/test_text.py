@@ -10,7 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rectbot.retrieval.text import nfkc, normalize, normalize_for_phrase_match, strip_pinyin_notes
+import re
+
+from rectbot.retrieval.text import (
+    HAN,
+    TONE_VOWELS,
+    nfkc,
+    normalize,
+    normalize_for_phrase_match,
+    strip_pinyin_notes,
+    without_punctuation,
+)
 from rectbot.retrieval.thesaurus import Thesaurus
 from rectbot.retrieval.tokenizer import RjiebaSegmenter, Tokenizer
 
@@ -190,3 +200,42 @@ def test_nfkc_is_unicodedatas_line_by_line_or_whole(text: str) -> None:
         assert nfkc(text) == expected
     finally:
         text_module._NFKC_BY_LINES = threshold
+
+
+def test_punctuation_is_dropped_the_same_by_table_as_by_the_expression_for_every_code_point() -> None:
+    import rectbot.retrieval.text as text_module
+
+    every = "".join(chr(code) for code in range(0x110000))  # lone surrogates too
+    expected = text_module._PUNCT_FOR_MATCHING.sub("", every)
+    assert len(every) >= text_module._PUNCTUATION_BY_TABLE
+    assert without_punctuation(every) == expected
+    assert "，" not in expected and "\u3000" not in expected and "\u2028" not in expected and "村" in expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["村", "书记", "，", "。", " ", "\u3000", "\n", "“", "”", "(", "（", "-", "—", "…",
+                                 "·", "a", "1", "😀", "\ud800", "\x85", "\xa0", "_", "*"]), max_size=60).map("".join))
+def test_short_and_long_texts_lose_the_same_punctuation(text: str) -> None:
+    import rectbot.retrieval.text as text_module
+
+    expected = text_module._PUNCT_FOR_MATCHING.sub("", text)
+    assert without_punctuation(text) == expected
+    threshold = text_module._PUNCTUATION_BY_TABLE
+    text_module._PUNCTUATION_BY_TABLE = 0  # the way long texts go, on short ones
+    try:
+        assert without_punctuation(text) == expected
+    finally:
+        text_module._PUNCTUATION_BY_TABLE = threshold
+
+
+# The reading-note expression as first written (a look-behind first): the faster one must remove the same notes.
+_NOTE_AS_FIRST_WRITTEN = re.compile(
+    rf"(?<=[{HAN}])[(（](?=[a-zü{TONE_VOWELS}]*[{TONE_VOWELS}])[a-zü{TONE_VOWELS}]{{1,7}}[)）]"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["網", "区", "(wǎng)", "（qū）", "(jù）", "(wang)", "(lǘ)", "(zhuāngzhuāng)", "(社区)", "(",
+                                 "）", "wǎng", "ü", "a", "2014", "𠀀", " ", "·"]), max_size=30).map("".join))
+def test_reading_notes_are_found_where_the_first_expression_found_them(text: str) -> None:
+    assert strip_pinyin_notes(text) == _NOTE_AS_FIRST_WRITTEN.sub("", text)
