@@ -125,6 +125,26 @@ def test_another_tokenizer_version_cuts_everything_again(tmp_path: Path) -> None
     assert segment.texts == []
 
 
+def test_a_cache_of_the_first_layout_is_made_anew_and_keeps_working(tmp_path: Path) -> None:
+    path, segment = tmp_path / "t.sqlite3", FakeSegment()
+    with sqlite3.connect(path) as db:  # as the first release wrote it: a WITHOUT ROWID table, format 1
+        db.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "CREATE TABLE vocabulary (id INTEGER PRIMARY KEY, token TEXT NOT NULL UNIQUE);"
+            "CREATE TABLE tokens (kind TEXT NOT NULL, id INTEGER NOT NULL, digest BLOB NOT NULL, lists BLOB NOT NULL,"
+            " PRIMARY KEY (kind, id)) WITHOUT ROWID;"
+            "INSERT INTO meta VALUES ('format', '1'), ('version', 'v1'), ('generation', 'old');"
+        )
+    assert TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment) == [
+        (["甲", "乙"], ["甲乙"]), (["丙", "丁"], ["丙丁"])]
+    with sqlite3.connect(path) as db:
+        (layout,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'tokens'").fetchone()
+    assert "WITHOUT ROWID" not in layout.upper()
+    segment.texts.clear()
+    assert TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment)[1] == (["丙", "丁"], ["丙丁"])
+    assert segment.texts == []  # read back from the new table, not cut again
+
+
 @pytest.mark.parametrize("damage", [b"", b"garbage" * 100, b"SQLite format 3\x00" + b"\xff" * 5000])
 def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path, damage: bytes) -> None:
     path, segment = tmp_path / "t.sqlite3", FakeSegment()
