@@ -193,7 +193,7 @@ class TokenCache:
         self, kind: str, wanted: dict[int, str], known: _Vocabulary | None = None, fields: int | None = None
     ) -> tuple[_Vocabulary, dict[int, np.ndarray]]:
         """The vocabulary and the cached rows (packed, see _packed_rows) of the wanted texts; none if the cache is
-        for another tokenizer.
+        for another tokenizer (or of another layout: its file is then removed, the next write starts a new one).
 
         With the vocabulary of a previous read, only the rows of the wanted ids are read, and only the tokens
         added to the vocabulary since (when the cache was not emptied in between).
@@ -201,28 +201,37 @@ class TokenCache:
         with closing(self._connect()) as db:
             db.execute("BEGIN")  # one consistent snapshot
             meta = dict(db.execute("SELECT key, value FROM meta"))
-            if not self._current(meta):
-                return _Vocabulary(None, []), {}
-            if known is not None and known.generation == meta["generation"] and known.saved == len(known.tokens):
-                vocabulary = known
-                vocabulary.extend(token for (token,) in db.execute(
-                    "SELECT token FROM vocabulary WHERE id >= ? ORDER BY id", (len(known.tokens),)))
-            else:
-                vocabulary = _Vocabulary(
-                    meta["generation"], [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")]
-                )
-            found: dict[int, np.ndarray] = {}
-            rows = db.execute(
-                "SELECT id, digest, lists FROM tokens WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
-                (kind, json.dumps(list(wanted))),
-            ) if known is not None else db.execute("SELECT id, digest, lists FROM tokens WHERE kind = ?", (kind,))
-            for item_id, stored_digest, lists in rows:
-                text = wanted.get(item_id)
-                if text is not None and stored_digest == digest(text):
-                    packed = _checked(lists, len(vocabulary.tokens), fields)
-                    if packed is not None:  # a damaged row is segmented again and replaced
-                        found[item_id] = packed
-            db.execute("COMMIT")
+            current = self._current(meta)
+            if current:
+                if known is not None and known.generation == meta["generation"] and known.saved == len(known.tokens):
+                    vocabulary = known
+                    vocabulary.extend(token for (token,) in db.execute(
+                        "SELECT token FROM vocabulary WHERE id >= ? ORDER BY id", (len(known.tokens),)))
+                else:
+                    vocabulary = _Vocabulary(
+                        meta["generation"],
+                        [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")],
+                    )
+                found: dict[int, np.ndarray] = {}
+                rows = db.execute(
+                    "SELECT id, digest, lists FROM tokens WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
+                    (kind, json.dumps(list(wanted))),
+                ) if known is not None else db.execute("SELECT id, digest, lists FROM tokens WHERE kind = ?", (kind,))
+                for item_id, stored_digest, lists in rows:
+                    text = wanted.get(item_id)
+                    if text is not None and stored_digest == digest(text):
+                        packed = _checked(lists, len(vocabulary.tokens), fields)
+                        if packed is not None:  # a damaged row is segmented again and replaced
+                            found[item_id] = packed
+                db.execute("COMMIT")
+        if not current:
+            if meta.get("format", FORMAT) != FORMAT:
+                # Written by another release in another layout: a new file costs less than emptying this one
+                # (at a million passages, dropping the old table and refilling its free pages doubled the
+                # reindex that follows).
+                logger.info("token cache %s is of another layout: starting a new one", self.path)
+                self._remove()
+            return _Vocabulary(None, []), {}
         return vocabulary, found
 
     def _write(

@@ -135,11 +135,16 @@ def test_a_cache_of_the_first_layout_is_made_anew_and_keeps_working(tmp_path: Pa
             " PRIMARY KEY (kind, id)) WITHOUT ROWID;"
             "INSERT INTO meta VALUES ('format', '1'), ('version', 'v1'), ('generation', 'old');"
         )
+        db.executemany("INSERT INTO tokens VALUES ('passage', ?, x'00', ?)", ((i, bytes(1000)) for i in range(3000)))
+    old_size = path.stat().st_size
     assert TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment) == [
         (["甲", "乙"], ["甲乙"]), (["丙", "丁"], ["丙丁"])]
     with sqlite3.connect(path) as db:
         (layout,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'tokens'").fetchone()
+        (free_pages,) = db.execute("PRAGMA freelist_count").fetchone()
     assert "WITHOUT ROWID" not in layout.upper()
+    # A new file, not the old one emptied: the old rows' 3 MB are given back, not kept as free pages.
+    assert free_pages == 0 and path.stat().st_size < old_size / 10
     segment.texts.clear()
     assert TokenCache(path, "v1").tokens("passage", [(1, "甲乙"), (2, "丙丁")], segment)[1] == (["丙", "丁"], ["丙丁"])
     assert segment.texts == []  # read back from the new table, not cut again
