@@ -107,7 +107,7 @@ class TokenCache:
         vocabulary, found = _Vocabulary(None, []), {}
         busy = False
         try:
-            vocabulary, found = self._read(kind, wanted, fields=fields)
+            vocabulary, found = self._read(kind, wanted, fields=fields, every_row=True)
         except sqlite3.Error as error:
             busy = _busy(error)
             if busy:
@@ -190,13 +190,15 @@ class TokenCache:
         return db
 
     def _read(
-        self, kind: str, wanted: dict[int, str], known: _Vocabulary | None = None, fields: int | None = None
+        self, kind: str, wanted: dict[int, str], known: _Vocabulary | None = None, fields: int | None = None,
+        every_row: bool = False,
     ) -> tuple[_Vocabulary, dict[int, np.ndarray]]:
         """The vocabulary and the cached rows (packed, see _packed_rows) of the wanted texts; none if the cache is
         for another tokenizer (or of another layout: its file is then removed, the next write starts a new one).
 
-        With the vocabulary of a previous read, only the rows of the wanted ids are read, and only the tokens
-        added to the vocabulary since (when the cache was not emptied in between).
+        With the vocabulary of a previous read, only the tokens added to the vocabulary since are read (when the
+        cache was not emptied in between); while nothing is saved, that vocabulary itself is given back. The rows
+        are looked up by id, or (every_row, for a caller that wants most of them) read in one pass.
         """
         with closing(self._connect()) as db:
             db.execute("BEGIN")  # one consistent snapshot
@@ -213,10 +215,12 @@ class TokenCache:
                         [token for (token,) in db.execute("SELECT token FROM vocabulary ORDER BY id")],
                     )
                 found: dict[int, np.ndarray] = {}
-                rows = db.execute(
-                    "SELECT id, digest, lists FROM tokens WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
-                    (kind, json.dumps(list(wanted))),
-                ) if known is not None else db.execute("SELECT id, digest, lists FROM tokens WHERE kind = ?", (kind,))
+                rows = db.execute("SELECT id, digest, lists FROM tokens WHERE kind = ?", (kind,)) if every_row else (
+                    db.execute(
+                        "SELECT id, digest, lists FROM tokens WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
+                        (kind, json.dumps(list(wanted))),
+                    )
+                )
                 for item_id, stored_digest, lists in rows:
                     text = wanted.get(item_id)
                     if text is not None and stored_digest == digest(text):
@@ -231,7 +235,9 @@ class TokenCache:
                 # reindex that follows).
                 logger.info("token cache %s is of another layout: starting a new one", self.path)
                 self._remove()
-            return _Vocabulary(None, []), {}
+            # A session's batches started before the first write share one vocabulary, so that each one's new
+            # tokens are numbered after the last one's and every write is in step with the file.
+            return (known if known is not None and known.generation is None else _Vocabulary(None, [])), {}
         return vocabulary, found
 
     def _write(
@@ -412,8 +418,11 @@ class TokenSession:
             new = dict(zip(started.missing, rows, strict=True))
         if self._usable and new:
             try:
-                if not cache._write(self._kind, started.wanted, new, vocabulary, prune=False):
-                    self._read_once = False  # another process moved the vocabulary on: read it whole next time
+                # Another process moved the vocabulary on: read it whole next time. Unless a later batch has read
+                # it since: that read took in what this write added, and the next reads go on from it.
+                in_step = cache._write(self._kind, started.wanted, new, vocabulary, prune=False)
+                if not in_step and vocabulary is self._vocabulary:
+                    self._read_once = False
             except sqlite3.Error as error:
                 logger.warning("could not update token cache %s: %s", cache.path, error)
                 self._usable = False  # our new tokens are not in the file: never read it against them
