@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -190,16 +192,23 @@ _NFKC_PIECES = st.sampled_from([
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_NFKC_PIECES, max_size=40).map("".join))
 def test_nfkc_is_unicodedatas_line_by_line_or_whole(text: str) -> None:
-    import rectbot.retrieval.text as text_module
-
     expected = unicodedata.normalize("NFKC", text)
     assert nfkc(text) == expected
-    threshold = text_module._NFKC_BY_LINES
-    text_module._NFKC_BY_LINES = 0  # the way long texts go, on short ones
-    try:
+    with long_text_path("_NFKC_BY_LINES"):
         assert nfkc(text) == expected
+
+
+@contextmanager
+def long_text_path(threshold: str) -> Iterator[None]:
+    """Make text.py take the way it goes for long texts (from the length `threshold` names) on short ones too."""
+    import rectbot.retrieval.text as text_module
+
+    kept = getattr(text_module, threshold)
+    setattr(text_module, threshold, 0)
+    try:
+        yield
     finally:
-        text_module._NFKC_BY_LINES = threshold
+        setattr(text_module, threshold, kept)
 
 
 def test_punctuation_is_dropped_the_same_by_table_as_by_the_expression_for_every_code_point() -> None:
@@ -220,12 +229,8 @@ def test_short_and_long_texts_lose_the_same_punctuation(text: str) -> None:
 
     expected = text_module._PUNCT_FOR_MATCHING.sub("", text)
     assert without_punctuation(text) == expected
-    threshold = text_module._PUNCTUATION_BY_TABLE
-    text_module._PUNCTUATION_BY_TABLE = 0  # the way long texts go, on short ones
-    try:
+    with long_text_path("_PUNCTUATION_BY_TABLE"):
         assert without_punctuation(text) == expected
-    finally:
-        text_module._PUNCTUATION_BY_TABLE = threshold
 
 
 # The reading-note expression as first written (a look-behind first): the faster one must remove the same notes.
