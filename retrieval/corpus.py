@@ -28,7 +28,7 @@ from rectbot.retrieval.places import bundled_gazetteer
 from rectbot.retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
 from rectbot.retrieval.store import FileRecord, Removal, Store, StoredArticle
 from rectbot.retrieval.text import text_fingerprint
-from rectbot.retrieval.token_cache import TokenCache, TokenSession, StartedBatch
+from rectbot.retrieval.token_cache import StartedBatch, TokenCache, TokenSession
 from rectbot.retrieval.token_workers import PassageSegmenter
 from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 

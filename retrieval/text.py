@@ -165,12 +165,11 @@ def without_punctuation(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _punctuation_table() -> Any:
-    """A boolean per code point: whether _PUNCT_FOR_MATCHING matches it."""
+    """A boolean per code point: whether _PUNCT_FOR_MATCHING matches it (read off the expression itself, 50 ms)."""
     import numpy as np
 
-    table = np.zeros(0x110000, dtype=bool)
-    # \s is str.isspace(), and no whitespace character lies past U+3000; the rest are the expression's own.
-    marks = "\"'“”‘’「」『』《》〈〉()（）[]【】〔〕、，,。.：:；;！!？?—–-－~～…·•"
-    table[[ord(c) for c in marks] + [code for code in range(0x3001) if chr(code).isspace()]] = True
+    every = np.arange(0x110000, dtype=np.uint32)
+    kept = _PUNCT_FOR_MATCHING.sub("", every.tobytes().decode("utf-32-le", "surrogatepass"))
+    table = np.ones(len(every), dtype=bool)
+    table[np.frombuffer(kept.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)] = False
     return table
-

@@ -255,7 +255,7 @@ class TokenCache:
                 if emptied:
                     if meta:
                         logger.info("token cache %s: the tokenizer changed, emptying it", self.path)
-                    if meta.get("format") != FORMAT:  # the tables themselves may be laid out another way
+                    if meta.get("format", FORMAT) != FORMAT:  # the tables themselves may be laid out another way
                         for table in ("tokens", "vocabulary"):
                             db.execute(f"DROP TABLE {table}")  # noqa: S608 - table names are ours
                         for statement in _SCHEMA.split(";"):
