@@ -54,6 +54,20 @@ class Thesaurus:
                     add(group, group)
         return cls({key: tuple(targets) for key, targets in expansions.items() if targets}, frozenset(everyday))
 
+    def to_json(self) -> dict[str, object]:
+        """The thesaurus as JSON values (from_json() reads them back)."""
+        return {"expansions": {key: list(targets) for key, targets in self.expansions.items()},
+                "everyday": sorted(self.everyday)}
+
+    @classmethod
+    def from_json(cls, value: dict[str, object]) -> Thesaurus:
+        """A thesaurus from to_json()'s values."""
+        expansions = value["expansions"]
+        everyday = value["everyday"]
+        if not isinstance(expansions, dict) or not isinstance(everyday, list):
+            raise ValueError("not a thesaurus")
+        return cls({key: tuple(targets) for key, targets in expansions.items()}, frozenset(everyday))
+
     @property
     def words(self) -> set[str]:
         """Every word the thesaurus names, keys and targets."""
