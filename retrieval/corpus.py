@@ -29,7 +29,7 @@ from rectbot.retrieval.passages import PASSAGE_FORMAT, PassageParams, build_pass
 from rectbot.retrieval.store import FileRecord, Removal, Store, StoredArticle
 from rectbot.retrieval.text import text_fingerprint
 from rectbot.retrieval.token_cache import StartedBatch, TokenCache, TokenSession
-from rectbot.retrieval.token_workers import PassageSegmenter
+from rectbot.retrieval.token_workers import PassageSegmenter, refuse_in_a_starting_worker
 from rectbot.retrieval.tokenizer import PassageTokens, Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -177,6 +177,7 @@ class Corpus:
         parser: ParsePool | None = None,
     ) -> Corpus:
         """Open the database, ingest the seeds into an empty one, and load or rebuild the index."""
+        refuse_in_a_starting_worker()  # a script without a main guard, imported again by a token worker
         store = await Store.open(database)
         try:
             if tokenizer is None:

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from rectbot.retrieval.batch_cut import passage_batch
@@ -28,6 +29,22 @@ _WORTH_A_POOL = 200  # texts in one call; fewer (a reindex finding most tokens c
 _FIELDS = len(PassageTokens._fields)  # a passage's token lists: words, bigrams
 
 _worker_tokenizer: Tokenizer | None = None
+
+_GUARD = (
+    'a script that builds an index must keep its top-level code under `if __name__ == "__main__":`: the worker '
+    "processes that cut passages are spawned, and each imports the script again"
+)
+
+
+class WorkersStopped(RuntimeError):
+    """The worker processes stopped before they had cut every passage."""
+
+
+def refuse_in_a_starting_worker() -> None:
+    """Raise at once in a worker process that is still importing the script that started it, instead of letting
+    that import run the script's whole job a second time (the stdlib only objects once it starts a process)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):  # set by spawn while it imports __main__
+        raise RuntimeError(_GUARD)
 
 
 def _start(settings: dict[str, object]) -> None:
@@ -80,8 +97,18 @@ class TokenWorkers:
         """Start cutting the texts; the function returned waits for them and gives the TokenBatch of each part
         cut by a worker, in order (batch() joins them)."""
         size = max(1, min(_CHUNK, -(-len(texts) // self.workers)))
-        futures = [self._pool.submit(_segment, texts[start : start + size]) for start in range(0, len(texts), size)]
-        return lambda: [future.result() for future in futures]
+        try:
+            futures = [self._pool.submit(_segment, texts[start : start + size]) for start in range(0, len(texts), size)]
+        except BrokenProcessPool as error:
+            raise _stopped(error) from error
+
+        def results() -> list[TokenBatch]:
+            try:
+                return [future.result() for future in futures]
+            except BrokenProcessPool as error:
+                raise _stopped(error) from error
+
+        return results
 
     def close(self) -> None:
         """Stop the workers."""
@@ -94,6 +121,13 @@ class TokenWorkers:
         self.close()
 
 
+def _stopped(error: BrokenProcessPool) -> WorkersStopped:
+    return WorkersStopped(
+        f"the worker processes cutting passages stopped ({error}): killed, out of memory, or started from a script "
+        f"without a main guard; {_GUARD}"
+    )
+
+
 class PassageSegmenter:
     """Cuts passages in this process, or in worker processes once a job of `expected` texts turns out big.
 
@@ -101,6 +135,7 @@ class PassageSegmenter:
     """
 
     def __init__(self, tokenizer: Tokenizer, expected: int, workers: int | None = None) -> None:
+        refuse_in_a_starting_worker()
         self.tokenizer = tokenizer
         self.expected = expected
         self.workers = workers or default_workers()

@@ -53,3 +53,42 @@ async def test_an_index_built_with_workers_answers_as_one_built_in_process(
     finally:
         await serial.close()
         await parallel.close()
+
+
+_SCRIPT = """
+import asyncio
+from pathlib import Path
+
+from rectbot.retrieval import token_workers
+from rectbot.retrieval.corpus import Corpus
+
+token_workers.PARALLEL_FROM, token_workers._WORTH_A_POOL = 0, 2  # the seeds are cut in two worker processes
+token_workers.default_workers = lambda limit=8: 2
+
+
+async def build() -> None:
+    corpus = await Corpus.open(Path({database!r}), seeds=Path({seeds!r}))
+    print("passages:", len(corpus.index))
+    await corpus.close()
+"""
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_script_without_a_main_guard_fails_at_once_and_says_why(tmp_path: Path, guarded: bool) -> None:
+    import subprocess
+    import sys
+    import time
+
+    database = tmp_path / "data" / "rectbot.sqlite3"
+    script = tmp_path / "build.py"
+    body = _SCRIPT.format(database=str(database), seeds=str(SEEDS))
+    script.write_text(body + ('if __name__ == "__main__":\n    asyncio.run(build())\n' if guarded else "asyncio.run(build())\n"))
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    if guarded:
+        assert run.returncode == 0 and "passages: " in run.stdout, run.stderr[-2000:]
+    else:
+        # Each worker imported the script again; it stops there instead of building the index a second time.
+        assert run.returncode != 0 and run.stdout.count("passages:") == 0
+        assert 'if __name__ == "__main__":' in run.stderr and "WorkersStopped" in run.stderr, run.stderr[-2000:]
+        assert time.monotonic() - started < 120
