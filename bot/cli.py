@@ -120,8 +120,7 @@ async def opened_corpus(
     try:
         # The index is caught up with the database once opened: only an empty one needs the count (which reads
         # every passage's row: 50 ms at a million passages, a twentieth of a cold start).
-        empty_index = corpus.index is None or len(corpus.index) == 0
-        if to_search and empty_index and await corpus.store.count_searchable_passages() == 0:
+        if to_search and not corpus.index and await corpus.store.count_searchable_passages() == 0:
             raise Failure(
                 f"the database at {config.storage.database} holds no documents: add some with `rectbot ingest PATH`"
                 + ("" if config.corpus.seeds.is_dir() else f" (the seed folder {config.corpus.seeds} does not exist)")

@@ -291,7 +291,7 @@ class Tokenizer:
                           lambda: read().to_json())
         try:
             return Thesaurus.from_json(kept)
-        except (KeyError, TypeError, ValueError, AttributeError):  # a file of ours with the right key, damaged
+        except (KeyError, TypeError, ValueError):  # a file of ours with the right key, damaged
             return read()
 
     @cached_property
