@@ -25,13 +25,15 @@ from rectbot.retrieval.topic import TOPIC_MODEL, TopicModel
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC_DATA = ROOT / "tests" / "data" / "topic"
 QUESTIONS = ROOT / "tests" / "data" / "questions"
+TRAIN_ABOUT = ("train_domain.txt", "train_domain_2.txt", "train_pasted_domain.txt")
+TRAIN_NOT_ABOUT = ("train_offtopic.txt", "train_offtopic_2.txt", "train_pasted_offtopic.txt")
 CHECK_TOLERANCE = 0.005  # largest probability difference allowed between the shipped model and a retrained one
 
 
 def training_set() -> tuple[list[str], list[int]]:
     """Questions and labels (1: about party-building work) to train on; never the test half or the eval files."""
-    about = data_lines(TOPIC_DATA / "train_domain.txt") + data_lines(TOPIC_DATA / "train_pasted_domain.txt")
-    not_about = data_lines(TOPIC_DATA / "train_offtopic.txt") + data_lines(TOPIC_DATA / "train_pasted_offtopic.txt")
+    about = [q for name in TRAIN_ABOUT for q in data_lines(TOPIC_DATA / name)]
+    not_about = [q for name in TRAIN_NOT_ABOUT for q in data_lines(TOPIC_DATA / name)]
     for name in ("seeds", "abstain", "pages_a", "pages_b"):
         for question in json.loads((QUESTIONS / f"{name}.json").read_text(encoding="utf-8")):
             if question["half"] == "tune":
@@ -41,7 +43,8 @@ def training_set() -> tuple[list[str], list[int]]:
 
 def held_out() -> tuple[list[str], list[str]]:
     """The eval questions about the work and not about it: never trained on."""
-    return data_lines(TOPIC_DATA / "eval_domain.txt"), data_lines(TOPIC_DATA / "eval_offtopic.txt")
+    about = data_lines(TOPIC_DATA / "eval_domain.txt") + data_lines(TOPIC_DATA / "eval_domain_2.txt")
+    return about, data_lines(TOPIC_DATA / "eval_offtopic.txt") + data_lines(TOPIC_DATA / "eval_offtopic_2.txt")
 
 
 def accuracy(

@@ -71,9 +71,12 @@ class SearchParams:
     # topic_related a question is never shown possibly related excerpts. At topic_sure or above, a question whose
     # words the corpus knows in part is shown possibly related excerpts even when few of them are party-building
     # vocabulary (村里没职务的党员让他们干点啥好呢). 0, 0 and 0 turn the model off.
-    topic_veto: float = 0.02
-    topic_related: float = 0.1
+    topic_veto: float = 0.07
+    topic_related: float = 0.15
     topic_sure: float = 0.9
+    # A question every word of which some passage holds is vetoed only under this (never pasted text): the
+    # corpus holding all it says is evidence too, and a new report's own terms (雪橇夜校) are new to the model.
+    topic_veto_known: float = 0.02
     query: QueryParams = QueryParams()
 
 
@@ -318,9 +321,10 @@ class Searcher:
         return SearchResult(query, confidence, related=page, evidence=evidence)
 
     def _evidence(self, query: Query, coverage: _Coverage, texts: list[str]) -> Evidence:
+        p = self.params
         topical = (
             self.topic_model.probability(query.text, self.tokenizer)
-            if self.params.topic_veto > 0 or self.params.topic_related > 0 or self.params.topic_sure > 0
+            if any(v > 0 for v in (p.topic_veto, p.topic_veto_known, p.topic_related, p.topic_sure))
             else 1.0
         )
         if not coverage.known_total:
@@ -339,7 +343,8 @@ class Searcher:
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
-        if evidence.topical < p.topic_veto:
+        fully_known = evidence.known >= _FULLY_KNOWN and not evidence.pasted
+        if evidence.topical < (min(p.topic_veto, p.topic_veto_known) if fully_known else p.topic_veto):
             return Confidence.OFF_TOPIC
         if (
             evidence.coverage >= p.confident_coverage

@@ -85,7 +85,7 @@ class TopicModel:
         questions: Sequence[str],
         labels: Sequence[int],
         words: WordSource,
-        l2: float = 0.3,
+        l2: float = 0.03,
         iterations: int = 600,
     ) -> TopicModel:
         """Train on questions labelled 1 (about the work) or 0 (not): full-batch Adam on the L2-penalised log loss."""
@@ -95,17 +95,20 @@ class TopicModel:
             raise ValueError("need as many labels as questions, and at least one")
         rows = [topic_features(question, words) for question in questions]
         vocabulary = {feature: i for i, feature in enumerate(sorted(set().union(*rows)))}
-        x = np.zeros((len(rows), len(vocabulary)))
-        for i, features in enumerate(rows):
-            x[i, [vocabulary[f] for f in features]] = 1.0
+        # Each question holds a few dozen of the thousands of features: keep the matrix as (row, feature) pairs
+        # and multiply with bincount, not as a dense array of rows x features.
+        row_of = np.repeat(np.arange(len(rows)), [len(features) for features in rows])
+        feature_of = np.fromiter((vocabulary[f] for features in rows for f in sorted(features)), dtype=np.int64)
         y = np.asarray(labels, dtype=float)
-        n = len(y)
-        theta = np.zeros(len(vocabulary) + 1)  # weights, then the bias
+        n, size = len(y), len(vocabulary)
+        theta = np.zeros(size + 1)  # weights, then the bias
         first, second = np.zeros_like(theta), np.zeros_like(theta)
         step, beta1, beta2 = 0.025, 0.9, 0.999
         for t in range(1, iterations + 1):
-            p = 1.0 / (1.0 + np.exp(-(x @ theta[:-1] + theta[-1])))
-            gradient = np.append(x.T @ (p - y) + l2 * theta[:-1], np.sum(p - y)) / n
+            margin = np.bincount(row_of, weights=theta[feature_of], minlength=n) + theta[-1]
+            error = 1.0 / (1.0 + np.exp(-margin)) - y
+            spread = np.bincount(feature_of, weights=error[row_of], minlength=size)
+            gradient = np.append(spread + l2 * theta[:-1], np.sum(error)) / n
             first = beta1 * first + (1 - beta1) * gradient
             second = beta2 * second + (1 - beta2) * gradient**2
             theta -= step * (first / (1 - beta1**t)) / (np.sqrt(second / (1 - beta2**t)) + 1e-8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,21 @@ async def test_a_model_sure_of_nothing_silences_and_one_sure_of_everything_chang
     assert never.confidence is Confidence.OFF_TOPIC and never.shown == ()
     always = await Searcher.over(corpus, topic_model=TopicModel(weights={}, bias=20.0)).search(question)
     assert always.confidence is Confidence.CONFIDENT and always.hits == plain.hits
+
+
+async def test_a_question_whose_every_word_the_corpus_holds_needs_less_of_the_model(corpus) -> None:
+    # A new report's own term (雪橇夜校) is one the model has never seen: it says "probably everyday". When some
+    # passage holds every word asked, only the lower veto applies; a word the corpus lacks brings the usual one.
+    unsure = TopicModel(weights={}, bias=math.log(0.04 / 0.96))  # probability 0.04 for every question
+    params = SearchParams(topic_veto=0.07, topic_veto_known=0.02)
+    held = await Searcher.over(corpus, params, topic_model=unsure).search("第一书记怎么开展工作")
+    assert held.evidence is not None and held.evidence.known >= 0.99
+    assert held.confidence is Confidence.CONFIDENT and held.hits
+    partly = await Searcher.over(corpus, params, topic_model=unsure).search("第一书记怎么开展工作 冰箱除霜")
+    assert partly.evidence is not None and partly.evidence.known < 0.99
+    assert partly.confidence is Confidence.OFF_TOPIC and partly.shown == ()
+    stricter = SearchParams(topic_veto=0.07, topic_veto_known=0.05)
+    assert (await Searcher.over(corpus, stricter, topic_model=unsure).search("第一书记怎么开展工作")).shown == ()
 
 
 async def test_possibly_related_answers_need_the_lower_threshold(corpus) -> None:
