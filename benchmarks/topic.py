@@ -25,7 +25,7 @@ from rectbot.retrieval.topic import TOPIC_MODEL, TopicModel
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC_DATA = ROOT / "tests" / "data" / "topic"
 QUESTIONS = ROOT / "tests" / "data" / "questions"
-TRAIN_ABOUT = ("train_domain.txt", "train_domain_2.txt", "train_pasted_domain.txt")
+TRAIN_ABOUT = ("train_domain.txt", "train_domain_2.txt", "train_domain_3.txt", "train_pasted_domain.txt")
 TRAIN_NOT_ABOUT = ("train_offtopic.txt", "train_offtopic_2.txt", "train_pasted_offtopic.txt")
 CHECK_TOLERANCE = 0.005  # largest probability difference allowed between the shipped model and a retrained one
 

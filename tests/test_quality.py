@@ -37,10 +37,8 @@ def test_the_question_set_is_frozen_and_split() -> None:
 
 async def test_held_out_questions_over_the_seeds(searcher: Searcher) -> None:
     report = await evaluate(searcher, held_out("seeds", "abstain"))
-    # Measured 0.92 and 0.92 before the topic model learnt 2,000 more questions (its stricter veto silences far
-    # more everyday questions and two spoken ones of this half: README, *Quality*); now 0.88 and 0.87.
-    assert report.hit_at(3) >= 0.84, _missed(report)
-    assert report.hit_at(3, "paraphrase") >= 0.83
+    assert report.hit_at(3) >= 0.88, _missed(report)  # measured 0.94
+    assert report.hit_at(3, "paraphrase") >= 0.86  # measured 0.95
     assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 1  # measured 15 of 15
     assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 1  # measured 15 of 15
 
@@ -57,12 +55,12 @@ async def with_pages(seeded_dir: Path, tokenizer: Tokenizer) -> AsyncIterator[Co
 
 async def test_held_out_questions_over_the_seeds_and_real_pages(with_pages: Corpus) -> None:
     report = await evaluate(Searcher.over(with_pages), held_out("seeds", "pages_a", "pages_b", "abstain"))
-    assert report.hit_at(3) >= 0.79, _missed(report)  # measured 0.84
-    assert report.hit_at(3, "paraphrase") >= 0.75  # measured 0.80
+    assert report.hit_at(3) >= 0.82, _missed(report)  # measured 0.87
+    assert report.hit_at(3, "paraphrase") >= 0.78  # measured 0.83
     assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 2  # measured 14 of 15
     assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 2  # measured 14 of 15
     fresh = await evaluate(Searcher.over(with_pages), load_questions(QUESTIONS / "fresh.json"))
-    assert fresh.hit_at(3) >= 0.70, _missed(fresh)  # measured 0.74: spoken questions by a third writer
+    assert fresh.hit_at(3) >= 0.72, _missed(fresh)  # measured 0.77: spoken questions by a third writer
     assert fresh.silent("offtopic")[0] >= 29  # measured 30 of 30 (27 before the topic model learnt more)
 
 
