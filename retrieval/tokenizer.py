@@ -37,6 +37,7 @@ SYNONYMS = DATA_DIR / "synonyms.txt"
 THESAURUS = DATA_DIR / "thesaurus.txt"
 THESAURUS_EXTRA = DATA_DIR / "thesaurus_extra.txt"
 THESAURUS_MORE = DATA_DIR / "thesaurus_more.txt"
+THESAURUS_LIFE = DATA_DIR / "thesaurus_life.txt"
 
 _LATIN_OR_NUMBER = re.compile(r"[a-z0-9]+")
 # Frequency given to thesaurus and filler words so jieba keeps them whole (domain_words.txt may set its own).
@@ -240,7 +241,7 @@ class Tokenizer:
     domain_words: Path = DOMAIN_WORDS
     stopwords_file: Path = STOPWORDS
     fillers_file: Path = FILLERS
-    thesaurus_files: tuple[Path, ...] = (SYNONYMS, THESAURUS, THESAURUS_EXTRA, THESAURUS_MORE)
+    thesaurus_files: tuple[Path, ...] = (SYNONYMS, THESAURUS, THESAURUS_EXTRA, THESAURUS_MORE, THESAURUS_LIFE)
     hmm: bool = True
     segmenter: str = "rjieba"  # a key of SEGMENTERS; "jieba" is the reference
     _segmenter: Segmenter = field(init=False, repr=False)

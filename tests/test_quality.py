@@ -56,7 +56,7 @@ async def with_pages(seeded_dir: Path, tokenizer: Tokenizer) -> AsyncIterator[Co
 async def test_held_out_questions_over_the_seeds_and_real_pages(with_pages: Corpus) -> None:
     report = await evaluate(Searcher.over(with_pages), held_out("seeds", "pages_a", "pages_b", "abstain"))
     assert report.hit_at(3) >= 0.82, _missed(report)  # measured 0.87
-    assert report.hit_at(3, "paraphrase") >= 0.78  # measured 0.83
+    assert report.hit_at(3, "paraphrase") >= 0.79  # measured 0.84
     assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 2  # measured 14 of 15
     assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 2  # measured 14 of 15
     fresh = await evaluate(Searcher.over(with_pages), load_questions(QUESTIONS / "fresh.json"))
