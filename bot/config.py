@@ -140,6 +140,11 @@ class SearchConfig:
         "The topic model's probability that a question is about party-building work, under which nothing is shown "
         "(0 turns the veto off).",
     )
+    topic_veto_known: float = setting(
+        _SEARCH.topic_veto_known,
+        "The veto for a question every word of which some passage holds (a new report's own terms are new to the "
+        "model); never above topic_veto.",
+    )
     topic_related: float = setting(
         _SEARCH.topic_related,
         "Under this probability a question is never shown 'possibly related' excerpts (0 turns it off).",

@@ -74,6 +74,9 @@ class SearchParams:
     topic_veto: float = 0.07
     topic_related: float = 0.15
     topic_sure: float = 0.9
+    # A question every word of which some passage holds is vetoed only under this (never pasted text): the
+    # corpus holding all it says is evidence too, and a new report's own terms (雪橇夜校) are new to the model.
+    topic_veto_known: float = 0.02
     query: QueryParams = QueryParams()
 
 
@@ -105,7 +108,6 @@ class Evidence:
     domain: float = 0.0  # share of the question's words that are party-building vocabulary
     topical: float = 1.0  # the topic model's probability that the question is about party-building work
     pasted: bool = False  # long pasted text: the topic model, trained on questions, is overconfident on it
-    novel: bool = False  # a word some passage holds that the topic model never saw (a new report's own term)
 
 
 @dataclass(frozen=True)
@@ -322,7 +324,7 @@ class Searcher:
         p = self.params
         topical = (
             self.topic_model.probability(query.text, self.tokenizer)
-            if any(v > 0 for v in (p.topic_veto, p.topic_related, p.topic_sure))
+            if any(v > 0 for v in (p.topic_veto, p.topic_veto_known, p.topic_related, p.topic_sure))
             else 1.0
         )
         if not coverage.known_total:
@@ -336,15 +338,13 @@ class Searcher:
         domain = sum(self.tokenizer.is_domain_word(word) for word in words) / len(words)
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
-            pasted=query.pasted, novel=any(not self.topic_model.knows(word) for word in coverage.held),
+            pasted=query.pasted,
         )
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
-        # The model cannot judge a word it never saw: a question every word of which the corpus holds, one of
-        # them new to the model (雪橇夜校, a county's name in a report just added), is judged by the corpus alone.
-        topical = 1.0 if evidence.novel and evidence.known >= _FULLY_KNOWN and not evidence.pasted else evidence.topical
-        if topical < p.topic_veto:
+        fully_known = evidence.known >= _FULLY_KNOWN and not evidence.pasted
+        if evidence.topical < (min(p.topic_veto, p.topic_veto_known) if fully_known else p.topic_veto):
             return Confidence.OFF_TOPIC
         if (
             evidence.coverage >= p.confident_coverage
@@ -358,9 +358,9 @@ class Searcher:
             and (
                 evidence.domain >= p.related_domain
                 or evidence.known >= _FULLY_KNOWN
-                or (0 < p.topic_sure <= topical and not evidence.pasted)
+                or (0 < p.topic_sure <= evidence.topical and not evidence.pasted)
             )
-            and topical >= p.topic_related
+            and evidence.topical >= p.topic_related
         ):
             return Confidence.WEAK
         return Confidence.OFF_TOPIC
@@ -445,8 +445,6 @@ class _Coverage:
     def __init__(self, query: Query, parser: QueryParser, tokenizer: Tokenizer) -> None:
         weights = {word: parser.word_weight(word, query) for word in query.topic}
         self.known = {word: w for word, w in weights.items() if word not in query.unknown}
-        # Words some passage, or some document's title, region or source, holds as they are.
-        self.held = [word for word in self.known if parser.df(word) > 0 or parser.in_context(word) > 0]
         self.total = sum(weights.values()) or 1.0
         self.known_total = sum(self.known.values())
         # Each word's weight and ways of being said (itself or a thesaurus word standing for it; or all of its

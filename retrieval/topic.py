@@ -56,10 +56,6 @@ class TopicModel:
     weights: dict[str, float]
     bias: float
 
-    def knows(self, word: str) -> bool:
-        """Whether the word was among the training questions' words (a feature with a weight of its own)."""
-        return f"w:{word}" in self.weights
-
     def probability(self, question: str, words: WordSource) -> float:
         """How likely the question is about party-building work (0 to 1)."""
         score = self.bias + sum(self.weights.get(feature, 0.0) for feature in topic_features(question, words))
