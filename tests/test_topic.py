@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rectbot.retrieval.evaluation import load_questions
 from rectbot.retrieval.search import Confidence, SearchParams, Searcher
 from rectbot.retrieval.tokenizer import Tokenizer
 from rectbot.retrieval.thesaurus import data_lines
@@ -175,3 +177,18 @@ def test_a_damaged_model_file_is_refused_with_its_name(tmp_path: Path, content: 
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match="topic_model.json|Expecting"):
         TopicModel.read(path)
+
+
+def test_no_held_out_question_is_also_a_training_question() -> None:
+    # A held-out line repeated in training (or in the tuning half, which trains the model too) would make the
+    # held-out figures in the README say more than they measure.
+    def key(text: str) -> str:
+        return "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalnum())
+
+    questions = ROOT / "tests" / "data" / "questions"
+    trained = {key(line) for path in TOPIC_DATA.glob("train_*.txt") for line in data_lines(path)}
+    trained |= {key(q.q) for path in questions.glob("*.json") for q in load_questions(path) if q.half == "tune"}
+    held = [line for path in TOPIC_DATA.glob("eval_*.txt") for line in data_lines(path)]
+    held += [q.q for q in load_questions(questions / "fresh.json")]
+    assert len(held) >= 1000
+    assert sorted(q for q in held if key(q) in trained) == []
