@@ -4,9 +4,10 @@
 
 Questions live in tests/data/questions/ (written by helpers who never read the ranking code, split into a
 tuning half and a test half before any tuning). Tune on `--half tune`; report `--half test`. `--half fresh` is a
-third set (fresh.json: 90 answerable spoken questions over the seeds and 59 pages, 30 everyday ones), written later
-by another such helper; it decided once between three verdict variants and is reported, not tuned on. The pages are the
-development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
+third set (fresh.json: 89 answerable questions in staff's words over the seeds and 53 pages, 29 everyday ones),
+written later by another such helper; it decided once between three verdict variants and is reported, not tuned
+on (`--half all` includes it). The pages are the development corpus kept beside the checkout, not in it (--pages
+defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
 """
