@@ -323,11 +323,14 @@ class Config:
             raise ConfigError(f"config key wecom.path must not be {self.wecom.path}: the HTTP server answers it itself")
         if not 0 <= self.http.port <= 65535:
             raise ConfigError(f"config key http.port must be between 0 and 65535, got {self.http.port}")
-        for key in ("confident_coverage", "related_coverage"):
+        probabilities = ("topic_veto", "topic_veto_known", "topic_related", "topic_sure")
+        for key in ("confident_coverage", "related_coverage", *probabilities):
             if not 0 <= getattr(self.search, key) <= 1:
                 raise ConfigError(f"config key search.{key} must be between 0 and 1, got {getattr(self.search, key)}")
         if self.search.related_coverage > self.search.confident_coverage:
             raise ConfigError("config key search.related_coverage must not exceed search.confident_coverage")
+        if self.search.topic_veto_known > self.search.topic_veto > 0:
+            raise ConfigError("config key search.topic_veto_known must not exceed search.topic_veto")
         for name, cls in sections().items():  # what the library itself refuses (passages.max_chars under 80, ...)
             if (library := getattr(cls, "library", None)) is not None:
                 try:

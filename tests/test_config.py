@@ -99,6 +99,10 @@ def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
         ('[chat]\nrate_limit = 0', "chat.rate_limit"),
         ('[chat]\ntimezone = "Mars/Olympus"', "chat.timezone"),
         ('[search]\ntop_k = 50', "search.top_k"),
+        ('[search]\ntopic_veto = 7', "search.topic_veto"),
+        ('[search]\ntopic_related = -0.1', "search.topic_related"),
+        ('[search]\ntopic_sure = 1.5', "search.topic_sure"),
+        ('[search]\ntopic_veto_known = 0.5', "search.topic_veto_known"),
     ],
 )
 def test_bad_values_are_named(tmp_path: Path, body: str, key: str) -> None:
