@@ -98,6 +98,7 @@ class TopicModel:
         # Each question holds a few dozen of the thousands of features: keep the matrix as (row, feature) pairs
         # and multiply with bincount, not as a dense array of rows x features.
         row_of = np.repeat(np.arange(len(rows)), [len(features) for features in rows])
+        # Sorted: a set's order changes between processes, and with it the last bits of bincount's sums.
         feature_of = np.fromiter((vocabulary[f] for features in rows for f in sorted(features)), dtype=np.int64)
         y = np.asarray(labels, dtype=float)
         n, size = len(y), len(vocabulary)
