@@ -33,9 +33,9 @@ PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
 def questions(half: str, with_pages: bool) -> list[Question]:
     """The frozen questions of one half; questions about the pages only when the pages are ingested."""
-    files = ["seeds", "abstain", "fresh"] + (["pages_a", "pages_b"] if with_pages else [])
+    files = ["seeds", "abstain", "fresh", "fresh2"] + (["pages_a", "pages_b"] if with_pages else [])
     found = [q for name in files for q in load_questions(QUESTIONS / f"{name}.json")]
-    # fresh.json mixes questions about the seeds and about the pages.
+    # fresh.json and fresh2.json mix questions about the seeds and about the pages.
     found = [q for q in found if with_pages or q.doc is None or (ROOT / "seeds" / q.doc).exists()]
     return [q for q in found if half == "all" or q.half == half]
 
@@ -124,7 +124,7 @@ async def rerank_cost(pages: Path, rounds: int = 3) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--half", choices=("tune", "test", "fresh", "all"), default="tune")
+    parser.add_argument("--half", choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "all"), default="tune")
     parser.add_argument("--pages", type=Path, default=PAGES)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")
     parser.add_argument("--rerank-cost", action="store_true",
