@@ -15,6 +15,9 @@ from rectbot.retrieval.typos import HomophoneRepair
 
 _LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")
+# Spoken question words that no report word contains. jieba's HMM glues them onto the next character
+# (咋建, 咋定, 巡啥), which turns a question word into an unknown topic word.
+_GLUED_QUESTION_WORD = re.compile(r"(咋|啥)")
 
 
 class EmptyQuestion(ValueError):
@@ -93,7 +96,7 @@ class QueryParser:
         """Turn a question into a Query."""
         text = require_question(text)
         normalized = normalize(text)
-        pieces = self.tokenizer.cut(normalized)
+        pieces = [part for piece in self.tokenizer.cut(normalized) for part in self._unglued(piece)]
         kept: list[str | None] = []  # None marks a dropped piece, so bigrams never join across it
         ignored: list[str] = []
         latin: list[str] = []  # latin words the corpus lacks
@@ -162,6 +165,12 @@ class QueryParser:
             pasted=pasted,
             content=content,
         )
+
+    def _unglued(self, piece: str) -> list[str]:
+        """The piece, or its parts when a spoken question word is glued to it (咋建 -> 咋, 建)."""
+        if len(piece) < 2 or piece in self.tokenizer.fillers or piece in self.tokenizer.stopwords:
+            return [piece]
+        return [part for part in _GLUED_QUESTION_WORD.split(piece) if part]
 
     def _boundaries(self, kept: list[str | None]) -> set[int]:
         """Offsets in the joined pieces where a word, or a part of one, starts or ends."""

@@ -118,6 +118,14 @@ async def test_spoken_questions_get_confident_answers(searcher: Searcher, questi
     assert any(expected in normalize(hit.text) for hit in result.hits)
 
 
+@pytest.mark.parametrize("question", ["村级活动场所咋建", "软弱涣散村咋定", "后备干部咋选"])
+async def test_a_glued_question_word_is_not_an_unknown_word(searcher: Searcher, question: str) -> None:
+    # jieba glues 咋 onto the next character (咋建); read as an unknown word, it made the question half unknown.
+    result = await searcher.search(question, k=3)
+    assert "咋" in result.query.ignored and not any("咋" in word for word in result.query.topic)
+    assert result.query.unknown == () and result.confidence is Confidence.CONFIDENT
+
+
 async def test_a_homophone_typo_is_repaired_and_said(searcher: Searcher) -> None:
     result = await searcher.search("第一书计怎么开展工作", k=3)
     assert result.query.repairs == (("第一书计", "第一书记"),)
