@@ -38,6 +38,7 @@ THESAURUS = DATA_DIR / "thesaurus.txt"
 THESAURUS_EXTRA = DATA_DIR / "thesaurus_extra.txt"
 THESAURUS_MORE = DATA_DIR / "thesaurus_more.txt"
 THESAURUS_LIFE = DATA_DIR / "thesaurus_life.txt"
+THESAURUS_SPOKEN = DATA_DIR / "thesaurus_spoken.txt"
 
 _LATIN_OR_NUMBER = re.compile(r"[a-z0-9]+")
 # Frequency given to thesaurus and filler words so jieba keeps them whole (domain_words.txt may set its own).
@@ -241,7 +242,9 @@ class Tokenizer:
     domain_words: Path = DOMAIN_WORDS
     stopwords_file: Path = STOPWORDS
     fillers_file: Path = FILLERS
-    thesaurus_files: tuple[Path, ...] = (SYNONYMS, THESAURUS, THESAURUS_EXTRA, THESAURUS_MORE, THESAURUS_LIFE)
+    thesaurus_files: tuple[Path, ...] = (
+        SYNONYMS, THESAURUS, THESAURUS_EXTRA, THESAURUS_MORE, THESAURUS_LIFE, THESAURUS_SPOKEN
+    )
     hmm: bool = True
     segmenter: str = "rjieba"  # a key of SEGMENTERS; "jieba" is the reference
     _segmenter: Segmenter = field(init=False, repr=False)
