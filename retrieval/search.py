@@ -19,7 +19,7 @@ from rectbot.retrieval.places import bundled_gazetteer
 from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from rectbot.retrieval.store import PassageRow
 from rectbot.retrieval.text import fingerprint_of_normalized, normalize
-from rectbot.retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.tokenizer import Tokenizer, bigrams
 from rectbot.retrieval.topic import TopicModel, bundled_topic_model
 from rectbot.retrieval.typos import HomophoneRepair, sound
 
@@ -49,6 +49,10 @@ class SearchParams:
     # document's title and source, must hold to be an answer, or to be worth showing as possibly related.
     confident_coverage: float = 0.6
     related_coverage: float = 0.2
+    # Share of the question's character bigrams (its words as typed together) that one of the top passages must
+    # hold to be an answer: words found apart (公益性 ... 岗位 ... 工资) are not the phrase asked about (公益性岗位).
+    # Not for pasted text, whose key words are picked from anywhere in it.
+    confident_phrases: float = 0.35
     # Share of the question's weight the corpus knows at all; below it the question is mostly about other things.
     confident_known: float = 0.6
     related_known: float = 0.3
@@ -108,6 +112,7 @@ class Evidence:
     domain: float = 0.0  # share of the question's words that are party-building vocabulary
     topical: float = 1.0  # the topic model's probability that the question is about party-building work
     pasted: bool = False  # long pasted text: the topic model, trained on questions, is overconfident on it
+    phrases: float = 1.0  # best share of the question's character bigrams held by one of the top passages
 
 
 @dataclass(frozen=True)
@@ -333,12 +338,13 @@ class Searcher:
             # Pasted text asks several things at once: the top passages together must cover it, not one alone.
             texts = ["\n".join(texts)]
         best = max(coverage.of(text) for text in texts)
+        phrases = max(_phrase_share(query, text) for text in texts)
         # Over all the words typed or pasted: key words of pasted text are picked for being party-building words.
         words = query.content or query.topic
         domain = sum(self.tokenizer.is_domain_word(word) for word in words) / len(words)
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
-            pasted=query.pasted,
+            pasted=query.pasted, phrases=phrases,
         )
 
     def _verdict(self, evidence: Evidence) -> Confidence:
@@ -351,7 +357,9 @@ class Searcher:
             and evidence.known >= p.confident_known
             and (evidence.domain > 0 or evidence.known >= _FULLY_KNOWN)
         ):
-            return Confidence.CONFIDENT
+            # Every word held, but not as typed together: shown, as possibly related.
+            held_as_typed = evidence.phrases >= p.confident_phrases or evidence.pasted
+            return Confidence.CONFIDENT if held_as_typed else Confidence.WEAK
         if (
             evidence.coverage >= p.related_coverage
             and evidence.known >= p.related_known
@@ -414,6 +422,19 @@ def _matchable(text: str) -> tuple[str, str]:
 def _normalized(title: str) -> str:
     """A document's title normalised; remembered, as the same documents recur."""
     return normalize(title)
+
+
+def _phrase_share(query: Query, text: str) -> float:
+    """Share of the question's character bigrams a passage holds; a word the passage holds through a thesaurus
+    equivalent (支书 -> 党支部书记) holds its own bigrams."""
+    grams = set(query.grams)
+    if not grams:
+        return 1.0
+    held = {gram for gram in grams if gram in text}
+    for word in query.topic:
+        if word not in text and any(stand_in in text for stand_in in query.stand_ins(word)):
+            held.update(gram for gram in bigrams(word) if gram in grams)
+    return len(held) / len(grams)
 
 
 def forget_seen_passages() -> None:

@@ -151,6 +151,16 @@ async def test_weak_answers_are_marked_related_not_hits(searcher: Searcher) -> N
     assert len(result.related) == 3 and result.hits == ()
 
 
+@pytest.mark.parametrize("question", ["合作社考核", "社区财务"])
+async def test_words_found_only_apart_are_possibly_related_not_an_answer(corpus: Corpus, question: str) -> None:
+    # The seeds speak of 合作社 and of 考核, never of assessing a cooperative: no top passage holds the phrase.
+    result = await Searcher.over(corpus).search(question, k=3)
+    assert result.confidence is Confidence.WEAK and result.related and result.hits == ()
+    assert result.evidence is not None and result.evidence.phrases < SearchParams().confident_phrases
+    ignoring_phrases = await Searcher.over(corpus, params=SearchParams(confident_phrases=0)).search(question, k=3)
+    assert ignoring_phrases.confidence is Confidence.CONFIDENT
+
+
 async def test_pasted_text_is_read_for_its_key_words(searcher: Searcher) -> None:
     pasted = (
         "我们县今年按照上级部署开展集中整顿，县委组织部发了通知，要求各乡镇对软弱涣散村党组织逐村排查，"
