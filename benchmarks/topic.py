@@ -25,8 +25,10 @@ from rectbot.retrieval.topic import TOPIC_MODEL, TopicModel
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC_DATA = ROOT / "tests" / "data" / "topic"
 QUESTIONS = ROOT / "tests" / "data" / "questions"
-TRAIN_ABOUT = ("train_domain.txt", "train_domain_2.txt", "train_domain_3.txt", "train_pasted_domain.txt")
-TRAIN_NOT_ABOUT = ("train_offtopic.txt", "train_offtopic_2.txt", "train_pasted_offtopic.txt")
+TRAIN_ABOUT = (
+    "train_domain.txt", "train_domain_2.txt", "train_domain_3.txt", "train_domain_4.txt", "train_pasted_domain.txt"
+)
+TRAIN_NOT_ABOUT = ("train_offtopic.txt", "train_offtopic_2.txt", "train_offtopic_3.txt", "train_pasted_offtopic.txt")
 CHECK_TOLERANCE = 0.005  # largest probability difference allowed between the shipped model and a retrained one
 
 
@@ -43,8 +45,10 @@ def training_set() -> tuple[list[str], list[int]]:
 
 def held_out() -> tuple[list[str], list[str]]:
     """The eval questions about the work and not about it: never trained on."""
-    about = data_lines(TOPIC_DATA / "eval_domain.txt") + data_lines(TOPIC_DATA / "eval_domain_2.txt")
-    return about, data_lines(TOPIC_DATA / "eval_offtopic.txt") + data_lines(TOPIC_DATA / "eval_offtopic_2.txt")
+    about = [q for name in ("eval_domain.txt", "eval_domain_2.txt", "eval_domain_4.txt") for q in data_lines(TOPIC_DATA / name)]
+    not_about = [q for name in ("eval_offtopic.txt", "eval_offtopic_2.txt", "eval_offtopic_4.txt")
+                 for q in data_lines(TOPIC_DATA / name)]
+    return about, not_about
 
 
 def accuracy(
