@@ -6,7 +6,9 @@ Questions live in tests/data/questions/ (written by helpers who never read the r
 tuning half and a test half before any tuning). Tune on `--half tune`; report `--half test`. `--half fresh` is a
 third set (fresh.json: 89 answerable questions in staff's words over the seeds and 53 pages, 29 everyday ones),
 written later by another such helper; it decided once between three verdict variants and is reported, not tuned
-on (`--half all` includes it). The pages are the development corpus kept beside the checkout, not in it (--pages
+on. `--half fresh2_tune|fresh2_test`: a fourth set (fresh2.json: 150 answerable questions over the seeds
+and 107 pages, 20 everyday, 20 in-domain unanswerable; another writer), frozen before the changes it measured and
+split by id; report fresh2_test. `--half all` includes them all. The pages are the development corpus kept beside the checkout, not in it (--pages
 defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
