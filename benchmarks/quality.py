@@ -8,8 +8,8 @@ third set (fresh.json: 89 answerable questions in staff's words over the seeds a
 written later by another such helper; it decided once between three verdict variants and is reported, not tuned
 on. `--half fresh2_tune|fresh2_test`: a fourth set (fresh2.json: 150 answerable questions over the seeds
 and 107 pages, 20 everyday, 20 in-domain unanswerable; another writer), frozen before the changes it measured and
-split by id; report fresh2_test. `--half all` includes them all. The pages are the development corpus kept beside the checkout, not in it (--pages
-defaults to ../shared/corpus/pages).
+split by id; report fresh2_test. `--half all` includes them all. The pages are the development corpus kept beside
+the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
 """
@@ -126,7 +126,9 @@ async def rerank_cost(pages: Path, rounds: int = 3) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--half", choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "all"), default="tune")
+    parser.add_argument(
+        "--half", choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "all"), default="tune"
+    )
     parser.add_argument("--pages", type=Path, default=PAGES)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")
     parser.add_argument("--rerank-cost", action="store_true",

@@ -29,13 +29,14 @@ TRAIN_ABOUT = (
     "train_domain.txt", "train_domain_2.txt", "train_domain_3.txt", "train_domain_4.txt", "train_pasted_domain.txt"
 )
 TRAIN_NOT_ABOUT = ("train_offtopic.txt", "train_offtopic_2.txt", "train_offtopic_3.txt", "train_pasted_offtopic.txt")
+EVAL_ABOUT = ("eval_domain.txt", "eval_domain_2.txt", "eval_domain_4.txt")
+EVAL_NOT_ABOUT = ("eval_offtopic.txt", "eval_offtopic_2.txt", "eval_offtopic_4.txt")
 CHECK_TOLERANCE = 0.005  # largest probability difference allowed between the shipped model and a retrained one
 
 
 def training_set() -> tuple[list[str], list[int]]:
     """Questions and labels (1: about party-building work) to train on; never the test half or the eval files."""
-    about = [q for name in TRAIN_ABOUT for q in data_lines(TOPIC_DATA / name)]
-    not_about = [q for name in TRAIN_NOT_ABOUT for q in data_lines(TOPIC_DATA / name)]
+    about, not_about = _lines(TRAIN_ABOUT), _lines(TRAIN_NOT_ABOUT)
     for name in ("seeds", "abstain", "pages_a", "pages_b"):
         for question in json.loads((QUESTIONS / f"{name}.json").read_text(encoding="utf-8")):
             if question["half"] == "tune":
@@ -43,12 +44,14 @@ def training_set() -> tuple[list[str], list[int]]:
     return about + not_about, [1] * len(about) + [0] * len(not_about)
 
 
+def _lines(names: tuple[str, ...]) -> list[str]:
+    """The questions of these files of tests/data/topic/, in order."""
+    return [q for name in names for q in data_lines(TOPIC_DATA / name)]
+
+
 def held_out() -> tuple[list[str], list[str]]:
     """The eval questions about the work and not about it: never trained on."""
-    about = [q for name in ("eval_domain.txt", "eval_domain_2.txt", "eval_domain_4.txt") for q in data_lines(TOPIC_DATA / name)]
-    not_about = [q for name in ("eval_offtopic.txt", "eval_offtopic_2.txt", "eval_offtopic_4.txt")
-                 for q in data_lines(TOPIC_DATA / name)]
-    return about, not_about
+    return _lines(EVAL_ABOUT), _lines(EVAL_NOT_ABOUT)
 
 
 def accuracy(

@@ -228,7 +228,8 @@ def test_keys_that_set_library_parameters_have_the_library_defaults() -> None:
             assert f.default == library_default(library, f.name), f"{key}: config and {library.__name__} differ"
             shared.append(key)
     assert {"index.engine", "index.idf", "index.k1", "index.b", "passages.target_chars", "passages.max_chars",
-            "search.confident_coverage", "search.related_coverage", "search.confident_phrases", "search.semantic_weight", "search.semantic_related",
+            "search.confident_coverage", "search.related_coverage", "search.confident_phrases",
+            "search.semantic_weight", "search.semantic_related",
             "search.topic_veto", "search.topic_veto_known", "search.topic_related", "search.topic_sure", "parsing.memory_mb",
             "parsing.cpu_seconds",
             "parsing.wall_seconds"} == set(shared)
