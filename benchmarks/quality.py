@@ -1,6 +1,6 @@
 """Answer quality on the frozen held-out questions, over the seeds alone and over the seeds plus shared pages.
 
-    python benchmarks/quality.py [--half tune|test|fresh|all] [--pages DIR] [-v] [--semantic [VECTORS_DIR]]
+    python benchmarks/quality.py [--half tune|test|fresh|all] [--pages DIR] [-v] [--semantic [VECTORS_DIR]] [--naive]
 
 Questions live in tests/data/questions/ (written by helpers who never read the ranking code, split into a
 tuning half and a test half before any tuning). Tune on `--half tune`; report `--half test`. `--half fresh` is a
@@ -12,6 +12,8 @@ split by id; report fresh2_test. `--half all` includes them all. The pages are t
 the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
+--naive adds a row for the pipeline issue 8 compared rectbot with (benchmarks/naive.py: raw lines, jieba's search
+mode, rank-bm25, no verdict) on the same questions.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.evaluation import EvalReport, Question, evaluate, load_questions
 from rectbot.retrieval.search import SearchParams, Searcher, forget_seen_passages
 from rectbot.retrieval.tokenizer import Tokenizer
+
+from naive import NaiveSearcher
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "tests" / "data" / "questions"
@@ -53,7 +57,7 @@ def table_row(label: str, report: EvalReport) -> str:
     )
 
 
-async def run(half: str, pages: Path, verbose: bool, vectors: Path | None = None) -> None:
+async def run(half: str, pages: Path, verbose: bool, vectors: Path | None = None, naive: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer = Tokenizer(cache_dir=Path(tmp) / "jieba")
         print("| corpus, half | answerable | Hit@1 | Hit@3 | MRR@5 | paraphrase Hit@3 | in-domain abstain "
@@ -95,6 +99,10 @@ async def run(half: str, pages: Path, verbose: bool, vectors: Path | None = None
                         print(f"    -- {r.question.id} [{r.question.kind}/{r.question.style}] rank={r.first_good_rank} "
                               f"hits={r.hits} related={r.related} {r.question.q[:60]}")
             await corpus.close()
+            if naive:
+                files = sorted((ROOT / "seeds").glob("*.txt")) + (sorted(pages.glob("*.txt")) if with_pages else [])
+                baseline = await evaluate(NaiveSearcher(files), asked)
+                print(table_row(f"{'seeds + pages' if with_pages else 'seeds'}, {half}, naive pipeline", baseline))
 
 
 async def rerank_cost(pages: Path, rounds: int = 3) -> None:
@@ -131,6 +139,8 @@ def main() -> None:
     )
     parser.add_argument("--pages", type=Path, default=PAGES)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")
+    parser.add_argument("--naive", action="store_true",
+                        help="also score the naive pipeline (raw lines, jieba search mode, rank-bm25): benchmarks/naive.py")
     parser.add_argument("--rerank-cost", action="store_true",
                         help="instead: question time with and without the re-ranking, side by side")
     parser.add_argument("--semantic", nargs="?", type=Path, const=Path(""), default=None, metavar="VECTORS_DIR",
@@ -141,9 +151,9 @@ def main() -> None:
         return
     if args.semantic == Path(""):
         with tempfile.TemporaryDirectory() as vectors:
-            asyncio.run(run(args.half, args.pages, args.verbose, Path(vectors)))
+            asyncio.run(run(args.half, args.pages, args.verbose, Path(vectors), args.naive))
     else:
-        asyncio.run(run(args.half, args.pages, args.verbose, args.semantic))
+        asyncio.run(run(args.half, args.pages, args.verbose, args.semantic, args.naive))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from rectbot.retrieval.search import Searcher
 from rectbot.retrieval.text import normalize_for_phrase_match
 
 
@@ -135,7 +135,30 @@ def _question(number: int, entry: object) -> Question:
     )
 
 
-async def evaluate(searcher: Searcher, questions: Iterable[Question]) -> EvalReport:
+class Excerpt(Protocol):
+    """What evaluation reads of a shown excerpt."""
+
+    @property
+    def text(self) -> str: ...
+
+
+class Shown(Protocol):
+    """What evaluation reads of an answer: confident excerpts, else possibly related ones."""
+
+    @property
+    def hits(self) -> Sequence[Excerpt]: ...
+
+    @property
+    def related(self) -> Sequence[Excerpt]: ...
+
+
+class Answerer(Protocol):
+    """Anything asked like Searcher.search (rectbot's searcher, or a baseline to compare with)."""
+
+    async def search(self, question: str, k: int = 3) -> Shown: ...
+
+
+async def evaluate(searcher: Answerer, questions: Iterable[Question]) -> EvalReport:
     """Ask every question and score the top five excerpts shown (confident ones, else possibly related ones)."""
     results = []
     for question in questions:
