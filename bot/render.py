@@ -70,10 +70,11 @@ def clip(text: str | None, limit: int | None) -> str:
 
 def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
     """《title》 · source · date (· section) in `script`, with unknowns said plainly."""
-    region = getattr(item, "region", None)  # an untitled report's place is what a reader can go on
+    # An untitled report's place and file name are what a reader can go on to tell it from others and find it.
+    known = [name for name in (getattr(item, "region", None), getattr(item, "file_name", None)) if name]
     parts = [
         f"《{clip(item.title, MAX_TITLE_CHARS)}》" if item.title
-        else f"（无标题，{clip(region, MAX_TITLE_CHARS)}）" if region else UNTITLED,
+        else f"（无标题，{clip('，'.join(known), MAX_TITLE_CHARS)}）" if known else UNTITLED,
         clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE,
         item.date or UNKNOWN_DATE,
     ]
@@ -400,6 +401,7 @@ def hit_json(hit: Hit) -> dict[str, object]:
         "section": hit.section,
         "author": hit.author,
         "region": hit.region,
+        "file_name": hit.file_name,
         "score": round(hit.score, 4),
         "matched_terms": list(hit.matched_terms),
     }

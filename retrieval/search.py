@@ -101,6 +101,7 @@ class Hit:
     score: float
     matched_terms: tuple[str, ...]
     highlights: tuple[tuple[int, int], ...]  # (start, end) spans of matched terms in text
+    file_name: str = ""  # the name of the file the passage's document came from
 
 
 @dataclass(frozen=True)
@@ -391,6 +392,7 @@ class Searcher:
             score=float(score),
             matched_terms=shown,
             highlights=highlight_spans(row.text, shown, text),
+            file_name=row.file_name,
         )
 
 

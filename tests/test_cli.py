@@ -52,6 +52,18 @@ def test_ask_json_has_the_documented_fields(env: Path, capsys) -> None:
     assert {"text", "title", "source", "date", "doc_id", "score", "section", "matched_terms"} <= set(answer["hits"][0])
 
 
+def test_an_excerpt_from_a_page_that_states_nothing_is_cited_by_its_file(env: Path, capsys, tmp_path: Path) -> None:
+    page = tmp_path / "王庄村雪橇夜校记录.txt"
+    page.write_text("王庄村党支部开办雪橇夜校，每周三晚上组织党员学习，由第一书记讲授滑雪安全和冬季防火知识，"
+                    "村民自愿参加，已经办了十二期，参加的党员和群众有三百多人次。\n", encoding="utf-8")
+    assert run(capsys, "ingest", str(page))[0] == 0
+    status, out, _ = run(capsys, "ask", "王庄村党支部怎么组织党员学习")
+    answer = json.loads(run(capsys, "ask", "王庄村党支部怎么组织党员学习", "--json")[1])
+    first = (answer["hits"] or answer["related"])[0]
+    assert status == 0 and first["title"] is None and first["file_name"] == page.name
+    assert f"（无标题，{page.name}） · 来源不详 · 日期不详" in out
+
+
 def test_ask_reads_questions_from_standard_input(env: Path, capsys, monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("三会一课\n\n怎么炒股\n"))
     status, out, _ = run(capsys, "ask", "-", "--json")

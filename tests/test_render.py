@@ -13,6 +13,7 @@ import pytest
 from rectbot.bot.chatlog import ChatLog
 from rectbot.bot.core import Answer, Asker, Context, Core, Notice, Reply
 from rectbot.bot.render import (
+    MAX_TITLE_CHARS,
     REJECTION_TEXT,
     TELEGRAM_MAX_CHARS,
     WECOM_MAX_BYTES,
@@ -120,6 +121,18 @@ def test_an_untitled_excerpt_says_the_place_its_report_is_about() -> None:
     untitled = dataclasses.replace(hit("x", title=None, date=None), region="鹿寨县")
     assert citation(untitled) == "（无标题，鹿寨县） · 某县组织部 · 日期不详"
     assert citation(dataclasses.replace(untitled, title="整顿报告")) == "《整顿报告》 · 某县组织部 · 日期不详"
+
+
+def test_an_excerpt_of_a_page_stating_nothing_names_its_file() -> None:
+    # 63 of the 132 development pages state no title, source or date: "（无标题） · 来源不详 · 日期不详" left a
+    # reader no way to tell which report an excerpt came from, or to find it.
+    bare = dataclasses.replace(hit("x", title=None, date=None), source=None, file_name="鹿寨县整顿工作总结.docx")
+    assert citation(bare) == "（无标题，鹿寨县整顿工作总结.docx） · 来源不详 · 日期不详"
+    placed = dataclasses.replace(bare, region="鹿寨县")
+    assert citation(placed) == "（无标题，鹿寨县，鹿寨县整顿工作总结.docx） · 来源不详 · 日期不详"
+    assert citation(dataclasses.replace(bare, title="整顿报告")) == "《整顿报告》 · 来源不详 · 日期不详"
+    long = citation(dataclasses.replace(bare, file_name="很长的文件名" * 30 + ".txt"))
+    assert long.startswith("（无标题，很长的文件名") and len(long.split(" · ")[0]) <= MAX_TITLE_CHARS + 6
 
 
 def test_context_marks_the_excerpt_and_fits() -> None:
