@@ -57,9 +57,14 @@ Spans = Sequence[tuple[int, int]]
 class Cited(Protocol):
     """Anything with citation fields: a search hit, a stored passage, an ingested article (no section)."""
 
-    title: str | None
-    source: str | None
-    date: str | None
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def source(self) -> str | None: ...
+
+    @property
+    def date(self) -> str | None: ...
 
 
 def clip(text: str | None, limit: int | None) -> str:
