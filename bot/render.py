@@ -57,9 +57,14 @@ Spans = Sequence[tuple[int, int]]
 class Cited(Protocol):
     """Anything with citation fields: a search hit, a stored passage, an ingested article (no section)."""
 
-    title: str | None
-    source: str | None
-    date: str | None
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def source(self) -> str | None: ...
+
+    @property
+    def date(self) -> str | None: ...
 
 
 def clip(text: str | None, limit: int | None) -> str:
@@ -68,19 +73,25 @@ def clip(text: str | None, limit: int | None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
+def untitled(item: Cited, script: str = Script.SIMPLIFIED) -> str:
+    """（无标题，place，file name）, what tells an untitled report apart; the file name as stored, to find the file."""
+    region, file_name = getattr(item, "region", None) or "", getattr(item, "file_name", None) or ""
+    if not region and not file_name:
+        return in_script(UNTITLED, script)
+    shown = clip("，".join(filter(None, (region, file_name))), MAX_TITLE_CHARS)
+    return in_script(f"（无标题，{shown[:len(region)]}", script) + f"{shown[len(region):]}）"
+
+
 def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
-    """《title》 · source · date (· section) in `script`, with unknowns said plainly."""
-    # An untitled report's place and file name are what a reader can go on to tell it from others and find it.
-    known = [name for name in (getattr(item, "region", None), getattr(item, "file_name", None)) if name]
+    """《title》 · source · date (· section) in `script`, with unknowns said plainly (an untitled report: untitled())."""
     parts = [
-        f"《{clip(item.title, MAX_TITLE_CHARS)}》" if item.title
-        else f"（无标题，{clip('，'.join(known), MAX_TITLE_CHARS)}）" if known else UNTITLED,
-        clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE,
-        item.date or UNKNOWN_DATE,
+        in_script(f"《{clip(item.title, MAX_TITLE_CHARS)}》", script) if item.title else untitled(item, script),
+        in_script(clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE, script),
+        in_script(item.date or UNKNOWN_DATE, script),
     ]
     if section := getattr(item, "section", None):
-        parts.append(clip(section, MAX_TITLE_CHARS))
-    return in_script(" · ".join(parts), script)
+        parts.append(in_script(clip(section, MAX_TITLE_CHARS), script))
+    return " · ".join(parts)
 
 
 def marked_html(text: str, spans: Spans, limit: int | None, script: str = Script.SIMPLIFIED) -> str:
@@ -356,7 +367,7 @@ def _answer_html(reply: Answer, limit: int | None) -> str:
 
 def _context_html(reply: Context, limit: int | None) -> str:
     passage, script = reply.passage, reply.script
-    title = in_script(clip(passage.title, MAX_TITLE_CHARS), script) or UNTITLED
+    title = in_script(clip(passage.title, MAX_TITLE_CHARS), script) or untitled(passage, script)
     head = f"<b>{html.escape(title, quote=False)}</b>\n"
     details = [passage.source or UNKNOWN_SOURCE, passage.date or UNKNOWN_DATE]
     if passage.section:

@@ -28,7 +28,7 @@ from rectbot.retrieval.corpus import Corpus, IngestReport, IngestStatus
 from rectbot.retrieval.formats import Rejection
 from rectbot.retrieval.search import Hit, highlight_spans
 from rectbot.retrieval.store import PassageRow
-from rectbot.retrieval.text import SCRIPTS
+from rectbot.retrieval.text import SCRIPTS, Script
 from testkit.docfactory import make_docx, make_image_only_pdf
 
 
@@ -133,6 +133,23 @@ def test_an_excerpt_of_a_page_stating_nothing_names_its_file() -> None:
     assert citation(dataclasses.replace(bare, title="整顿报告")) == "《整顿报告》 · 来源不详 · 日期不详"
     long = citation(dataclasses.replace(bare, file_name="很长的文件名" * 30 + ".txt"))
     assert long.startswith("（无标题，很长的文件名") and len(long.split(" · ")[0]) <= MAX_TITLE_CHARS + 6
+
+
+def test_an_untitled_excerpt_shows_its_file_name_as_stored_in_any_script() -> None:
+    # The file name is there to find the file; 文档 N shows it as stored, so a citation converted to simplified
+    # characters named a file that does not exist (組織部工作總結.docx cited as 组织部工作总结.docx).
+    traditional = dataclasses.replace(hit("x", title=None, date=None), region="鹿寨縣", file_name="組織部工作總結.docx")
+    assert citation(traditional) == "（无标题，鹿寨县，組織部工作總結.docx） · 某县组织部 · 日期不详"
+    assert citation(traditional, Script.ORIGINAL) == "（无标题，鹿寨縣，組織部工作總結.docx） · 某县组织部 · 日期不详"
+
+
+def test_the_context_of_an_untitled_excerpt_names_its_file_on_every_channel() -> None:
+    # Telegram's 上下文 header said only （无标题） where the terminal and WeCom named the place and the file.
+    row = PassageRow(5, 2, 1, None, 0, 10, "中间段", None, None, None, None, "鹿寨县", "整顿<总结>&.txt")
+    context = Context(1, 2, row, ("前一段",), ("后一段",))
+    for render in (render_plain, render_wecom):
+        assert render(context).startswith("（无标题，鹿寨县，整顿<总结>&.txt） · 来源不详 · 日期不详（文档 2）")
+    assert parsed(render_telegram(context)).bold[0] == "（无标题，鹿寨县，整顿<总结>&.txt）"
 
 
 def test_context_marks_the_excerpt_and_fits() -> None:
