@@ -63,7 +63,7 @@ class SearchParams:
     evidence_depth: int = 3
     # Re-ranking: a candidate's share of the question's telling words adds this much to its score (each of
     # the index's fields gives at most 1).
-    coverage_weight: float = 2.5
+    coverage_weight: float = 2.0
     # With a semantic re-ranker: how close a candidate's meaning is to the question (a z-score among the
     # candidates) adds this much times that closeness to its score. The verdict does not use it.
     semantic_weight: float = 0.5

@@ -56,12 +56,12 @@ async def with_pages(seeded_dir: Path, tokenizer: Tokenizer) -> AsyncIterator[Co
 
 async def test_held_out_questions_over_the_seeds_and_real_pages(with_pages: Corpus) -> None:
     report = await evaluate(Searcher.over(with_pages), held_out("seeds", "pages_a", "pages_b", "abstain"))
-    assert report.hit_at(3) >= 0.82, _missed(report)  # measured 0.87
-    assert report.hit_at(3, "paraphrase") >= 0.79  # measured 0.84
-    assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 2  # measured 14 of 15
-    assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 2  # measured 14 of 15
+    assert report.hit_at(3) >= 0.85, _missed(report)  # measured 0.89
+    assert report.hit_at(3, "paraphrase") >= 0.82  # measured 0.86
+    assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 1  # measured 15 of 15
+    assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 1  # measured 15 of 15
     fresh = await evaluate(Searcher.over(with_pages), load_questions(QUESTIONS / "fresh.json"))
-    assert fresh.hit_at(3) >= 0.72, _missed(fresh)  # measured 0.77: spoken questions by a third writer
+    assert fresh.hit_at(3) >= 0.76, _missed(fresh)  # measured 0.81: spoken questions by a third writer
     # Measured 28 of 29: 家里WiFi信号覆盖不到卧室 is shown possibly related excerpts (覆盖 is a report word) since the
     # topic model learnt everyday words in a work sense; of 442 older held-out everyday questions, 30 are shown (31 before).
     assert fresh.silent("offtopic")[0] >= 28
@@ -74,7 +74,7 @@ async def test_real_pages_are_answered_better_than_by_the_naive_pipeline(with_pa
     ]
     ours = await evaluate(Searcher.over(with_pages), asked)
     naive = await evaluate(NaiveSearcher([*sorted(SEEDS.glob("*.txt")), *sorted(PAGES.glob("*.txt"))]), asked)
-    # Measured 0.84 against 0.63 (paraphrases 0.80 against 0.58) on these 224 answerable questions.
+    # Measured 0.86 against 0.63 (paraphrases 0.82 against 0.58) on these 224 answerable questions.
     assert ours.hit_at(3) >= naive.hit_at(3) + 0.15, _missed(ours)
     assert ours.hit_at(3, "paraphrase") >= naive.hit_at(3, "paraphrase") + 0.15
 
