@@ -18,6 +18,8 @@ PYTHONPATH set to its own checkout, and the two checkouts take turns, so both se
   ask-large  with --ask-database DB: `rectbot ask` on that existing database (e.g. the million passages that
              `benchmarks/scale.py --keep` leaves), a new process until its first answer is printed (median of
              --runs); both checkouts read the same database and index, so they must share the index's format
+             and the tokenizer's data (thesaurus, fillers): a checkout that reads the index as stale rebuilds
+             and saves it, a minute at a million passages, and the other then rebuilds it back
 With --passages N the serve rows use a seed-like corpus of about N passages (benchmarks/scale.py makes it)
 instead of the five seeds, so that each search costs what it does on a large corpus.
 """
