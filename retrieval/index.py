@@ -184,8 +184,8 @@ class _Parts:
 class _Engine(Protocol):
     """What PassageIndex needs from a BM25 scorer over its parts."""
 
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return sum of weight x score per row, or None when no token is known."""
+    def weighted_scores(self, weights: Mapping[str, float], into: np.ndarray | None = None) -> np.ndarray | None:
+        """Return sum of weight x score per row, or None when no token is known; `into` (all zeros) is filled."""
 
 
 class _SparseEngine:
@@ -279,8 +279,8 @@ class _RankBm25Engine:
         bags = parts.bags()
         self._model = _Okapi(bags, k1=params.k1, b=params.b) if any(bags) else None
 
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return sum of weight x score per row, or None when no token is known."""
+    def weighted_scores(self, weights: Mapping[str, float], into: np.ndarray | None = None) -> np.ndarray | None:
+        """Return sum of weight x score per row, or None when no token is known; `into` (all zeros) is filled."""
         model = self._model
         if model is None:
             return None
@@ -289,7 +289,10 @@ class _RankBm25Engine:
             return None
         scores = np.zeros(self._size, dtype=np.float64)
         scores[self._rows] = sum(weight * np.asarray(model.get_scores([token])) for token, weight in known)
-        return scores
+        if into is None:
+            return scores
+        into[:] = scores
+        return into
 
 
 _ENGINE_CLASSES: dict[Engine, Callable[[_Parts, IndexParams], _Engine]] = {
@@ -559,12 +562,6 @@ class PassageIndex:
 
         `into` (all zeros, a float64 per row) is filled and returned instead of a new array.
         """
-        if into is not None and not isinstance(self._engine, _SparseEngine):
-            scores = self._engine.weighted_scores(weights)
-            if scores is not None:
-                into[:] = scores
-                return into
-            return None
         return self._engine.weighted_scores(weights, into)
 
     def vocabulary(self) -> Iterable[str]:
