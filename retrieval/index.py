@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -617,8 +618,8 @@ class PassageIndex:
             removed = 0 if dead is None else int(dead.sum())
             # Rows only ever die, so the number of dead rows names the mask.
             dead_file = f"{segment.name}.dead-{removed}.npy" if removed else None
-            if dead_file and not (directory / dead_file).is_file():
-                write_atomically(directory / dead_file, lambda f, dead=dead: np.save(f, np.flatnonzero(dead)))
+            if dead is not None and dead_file and not (directory / dead_file).is_file():
+                write_atomically(directory / dead_file, partial(np.save, arr=np.flatnonzero(dead)))
             entries.append({"name": segment.name, "rows": len(segment), "dead": dead_file})
         if moved:
             fsync_path(directory)
