@@ -172,7 +172,8 @@ class ChatLog:
                GROUP BY lower(trim(question)) ORDER BY times DESC, max(asked_at) DESC LIMIT ?""",
             (week, gaps),
         )
-        return QuestionStats(*rows[0], *votes[0], tuple((row[0], row[1]) for row in unanswered))
+        (today_count, week_count, answered), (up, down) = rows[0], votes[0]
+        return QuestionStats(today_count, week_count, answered, up, down, tuple((row[0], row[1]) for row in unanswered))
 
     async def logged_questions(self, since: datetime | None = None) -> list[LoggedQuestion]:
         """Every question asked since a time (all when None), oldest first, with its votes."""

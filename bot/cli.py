@@ -13,10 +13,10 @@ import logging
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rectbot.bot.serve import (
     CHANNELS, NoChannel, NoSemantic, build_core, channels_to_run, embed_passages, searcher_for, serve,
@@ -379,7 +379,10 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     try:
         from telegram.error import InvalidToken, TelegramError
     except ImportError:  # installed without the telegram extra: there are no Telegram errors to explain
-        InvalidToken = TelegramError = NeverRaised  # noqa: N806
+        invalid_token: type[Exception] = NeverRaised
+        telegram_error: type[Exception] = NeverRaised
+    else:
+        invalid_token, telegram_error = InvalidToken, TelegramError
 
     try:
         channels = channels_to_run(config, args.channels)
@@ -392,11 +395,11 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         raise CommandError(str(error)) from None
     except OSError as error:
         raise Failure(str(error)) from None
-    except InvalidToken as error:  # a setting that is wrong, like a bad key: a usage error (exit 2)
+    except invalid_token as error:  # a setting that is wrong, like a bad key: a usage error (exit 2)
         raise CommandError(
             f"telegram: {error} The Bot API answered 401 or 404: check telegram.token, and telegram.base_url if set"
         ) from None
-    except TelegramError as error:
+    except telegram_error as error:
         raise Failure(f"telegram: {error} (check telegram.token, and telegram.proxy where Telegram is blocked)") from None
     return 0
 
@@ -505,7 +508,7 @@ async def cmd_export(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]] = {
     "ask": cmd_ask,
     "chat": cmd_chat,
     "ingest": cmd_ingest,

@@ -488,14 +488,16 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
         for key in fields:
             env_name = _env_name(f"{name}.{key}")
             old_env, old_file = moved.get(f"{name}.{key}", (None, None))
-            layers = [  # the environment wins over the file; in each, the key's name over its old name
+            layers: list[tuple[Setting | None, Setting | None, Path | None]] = [
+                # the environment wins over the file; in each, the key's name over its old name
                 ((f"{name}.{key} (from ${env_name})", environ[env_name]) if environ.get(env_name) else None, old_env, None),
                 ((f"{name}.{key}", table[key]) if key in table else None, old_file, base),
             ]
             for new, old, relative_to in layers:
-                if new is None and old is None:
+                setting = new or old
+                if setting is None:
                     continue
-                value = _coerce(*(new or old), hints[key], relative_to)
+                value = _coerce(*setting, hints[key], relative_to)
                 if new is not None and old is not None and _coerce(*old, hints[key], relative_to) != value:
                     raise ConfigError(f"config keys {new[0]} and {old[0]} are both set, to different values: remove the old one")
                 values[key] = value

@@ -419,11 +419,13 @@ class Core:
         if not asker.is_admin:
             return Notice("not_admin", "抱歉，只有管理员可以添加文档。没有做任何改动。")
         try:
-            data = await fetch()
+            fetched = await fetch()
         except FetchError as error:
             return Notice("fetch_failed", str(error))
-        if isinstance(data, Download):
-            data, file_name = data.data, data.file_name
+        if isinstance(fetched, Download):
+            data, file_name = fetched.data, fetched.file_name
+        else:
+            data = fetched
         # The same name sent in another chat is another document; sent again here, it is a new version.
         where = asker.chat_id or asker.user_id
         return Ingested(await self.corpus.ingest_bytes(data, file_name, path=f"{asker.channel}/{where}/{file_name}"), self.script)

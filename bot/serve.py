@@ -260,9 +260,10 @@ async def serve(
     corpus: Corpus | None = None
     try:
         host.wait_for("opening the corpus")
-        corpus = await before_stop(open_corpus(), stop)
-        chatlog = await ChatLog.open(corpus.store.database)
-        await run_channels(build_core(corpus, chatlog, config), config, channels, host, stop)
+        opened = await before_stop(open_corpus(), stop)
+        corpus = opened  # closed in the finally clause
+        chatlog = await ChatLog.open(opened.store.database)
+        await run_channels(build_core(opened, chatlog, config), config, channels, host, stop)
     except Stopped:
         logger.info("stopped while starting")
     finally:

@@ -227,7 +227,9 @@ class TelegramChannel:
         text, markup = render_telegram(reply), keyboard(reply)
         if update.callback_query is None and update.effective_message is not None:
             return await update.effective_message.reply_html(text, reply_markup=markup, disable_web_page_preview=True)
-        return await update.effective_chat.send_message(
+        chat = update.effective_chat
+        assert chat is not None  # buttons are only ever under this bot's messages in a chat (it has no inline mode)
+        return await chat.send_message(
             text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
         )
 
@@ -286,9 +288,11 @@ class TelegramChannel:
 
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command this bot does not have: one line of help (in groups only when addressed to this bot)."""
-        text = update.effective_message.text or ""
+        message, chat = update.effective_message, update.effective_chat
+        assert message is not None and chat is not None  # a MessageHandler passes only messages, each in a chat
+        text = message.text or ""
         command = text.split()[0] if text.split() else ""
-        if update.effective_chat.type != ChatType.PRIVATE and not command.lower().endswith(
+        if chat.type != ChatType.PRIVATE and not command.lower().endswith(
             f"@{context.bot.username}".lower()
         ):
             return
@@ -297,12 +301,14 @@ class TelegramChannel:
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any text is a question (or 更多 / 上下文 N); in groups only when addressed to the bot."""
-        message = update.effective_message
+        message, chat = update.effective_message, update.effective_chat
+        assert message is not None and chat is not None  # a MessageHandler passes only messages, each in a chat
         text = message.text or ""
-        if update.effective_chat.type != ChatType.PRIVATE:
-            text = addressed_text(message, context.bot.username, context.bot.id)
-            if text is None:
+        if chat.type != ChatType.PRIVATE:
+            addressed = addressed_text(message, context.bot.username, context.bot.id)
+            if addressed is None:
                 return
+            text = addressed
         if asker := await self.admitted(update):
             await self.finish(update, await self.core.handle(asker, text))
 
@@ -311,7 +317,9 @@ class TelegramChannel:
         asker = await self.admitted(update)
         if asker is None:
             return
-        document = update.effective_message.document
+        message = update.effective_message
+        assert message is not None and message.document is not None  # the handler's filter is Document.ALL
+        document = message.document
         file_name = document.file_name or f"{document.file_unique_id}.txt"
 
         async def download() -> bytes:
@@ -330,6 +338,7 @@ class TelegramChannel:
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """更多, 上下文 N and 👍/👎 under an answer, for its owner only; every press is answered, old ones too."""
         query = update.callback_query
+        assert query is not None  # a CallbackQueryHandler passes only button presses
         button = parse_button(query.data)
         if button is None:
             await query.answer(EXPIRED, show_alert=True)
@@ -390,14 +399,16 @@ async def run_telegram(application: Application, stop: asyncio.Event, first_retr
 
 async def _poll(application: Application, stop: asyncio.Event) -> None:
     """The manual lifecycle, so other channels can share the event loop."""
+    updater = application.updater
+    assert updater is not None  # the builder makes one unless told not to
     async with application:
         try:
             await application.bot.set_my_commands(COMMANDS)
         except TelegramError:
             logger.warning("could not set the command menu", exc_info=True)
         await application.start()
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
         logger.info("telegram: polling as @%s", application.bot.username)
         await stop.wait()
-        await application.updater.stop()
+        await updater.stop()
         await application.stop()

@@ -91,7 +91,7 @@ class WeComApi:
         body = {"touser": user_id, "msgtype": "text", "agentid": self.agent_id, "text": {"content": content}, "safe": 0}
 
         async def send(token: str) -> None:
-            await self._call("POST", "/cgi-bin/message/send", params={"access_token": token}, json=body)
+            await self._call("POST", "/cgi-bin/message/send", params={"access_token": token}, body=body)
 
         await self._with_token(send)
 
@@ -140,9 +140,9 @@ class WeComApi:
             raise WeComApiError(f"{MEDIA_PATH}: HTTP {status}")
         return Media(bytes(body), disposition_file_name(disposition), content_type)
 
-    async def _call(self, method: str, path: str, **kwargs: object) -> dict:
+    async def _call(self, method: str, path: str, params: dict[str, str], body: dict[str, object] | None = None) -> dict:
         try:
-            response = await self._client.request(method, self.base_url + path, **kwargs)
+            response = await self._client.request(method, self.base_url + path, params=params, json=body)
             data = response.json()
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")

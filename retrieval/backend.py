@@ -203,6 +203,7 @@ class SearchIndex:
     ) -> list[Candidate]:
         """search() through the compiled loops: the same passages and scores, in fewer passes over the rows."""
         buffers = self._buffers.take()
+        reusable = True
         try:
             word_scores, gram_scores = buffers
             words_known = self.words.weighted_scores(word_weights, into=word_scores) is not None
@@ -218,10 +219,10 @@ class SearchIndex:
                 self.weights.context, k,
             )
         except BaseException:
-            buffers = None  # perhaps left half-filled: never reused
+            reusable = False  # perhaps left half-filled: never reused
             raise
         finally:
-            if buffers is not None:
+            if reusable:
                 self._buffers.give(buffers)
         words = word_values / word_best if word_best > 0 else np.zeros(len(candidates))
         grams = gram_values / gram_best if gram_best > 0 else np.zeros(len(candidates))
@@ -522,6 +523,10 @@ class SearchIndexBuilder:
         if segment_entries < 1:
             raise ValueError(f"segment_entries must be >= 1, not {segment_entries}")
         self._limit = segment_entries
+        self._empty()
+
+    def _empty(self) -> None:
+        """Hold no passages."""
         self._words, self._grams = SegmentBuilder(), SegmentBuilder()
         self._word_segments: list[Segment] = []
         self._gram_segments: list[Segment] = []
@@ -590,7 +595,7 @@ class SearchIndexBuilder:
                                fingerprint=fingerprint, versions=versions),
             {name: self._documents[name] for name, _ in words.segments()},
         )
-        self.__init__(self._limit)
+        self._empty()
         return index
 
 

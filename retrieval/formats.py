@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rectbot.retrieval.articles import (
     DocumentError,
@@ -557,13 +557,16 @@ def read_pdf(data: bytes, limits: ReadLimits = ReadLimits()) -> RawDocument:
     if b"%PDF-" not in data[:1024]:
         raise DocumentError(Rejection.CORRUPT, "corrupt .pdf file (no PDF header)")
     from pypdf import PdfReader
+    from pypdf.generic import DictionaryObject
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError(Rejection.ENCRYPTED, "encrypted .pdf file")
         # The count the page tree states first: counting the pages themselves takes seconds for 50,000.
-        stated = reader.trailer["/Root"]["/Pages"].get("/Count", 0)
+        # pypdf types every entry as a PdfObject: these two are dictionaries, or the file is damaged (caught below).
+        catalog = cast(DictionaryObject, reader.trailer["/Root"])
+        stated = cast(DictionaryObject, catalog["/Pages"]).get("/Count", 0)
         count = stated if isinstance(stated, int) and stated > limits.max_pdf_pages else len(reader.pages)
         if count > limits.max_pdf_pages:
             raise LimitExceeded(Limit.PDF_PAGES, f"PDF of {count:,} pages; at most {limits.max_pdf_pages:,} are read")

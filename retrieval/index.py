@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -184,8 +185,8 @@ class _Parts:
 class _Engine(Protocol):
     """What PassageIndex needs from a BM25 scorer over its parts."""
 
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return sum of weight x score per row, or None when no token is known."""
+    def weighted_scores(self, weights: Mapping[str, float], into: np.ndarray | None = None) -> np.ndarray | None:
+        """Return sum of weight x score per row, or None when no token is known; `into` (all zeros) is filled."""
 
 
 class _SparseEngine:
@@ -279,8 +280,8 @@ class _RankBm25Engine:
         bags = parts.bags()
         self._model = _Okapi(bags, k1=params.k1, b=params.b) if any(bags) else None
 
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray | None:
-        """Return sum of weight x score per row, or None when no token is known."""
+    def weighted_scores(self, weights: Mapping[str, float], into: np.ndarray | None = None) -> np.ndarray | None:
+        """Return sum of weight x score per row, or None when no token is known; `into` (all zeros) is filled."""
         model = self._model
         if model is None:
             return None
@@ -289,7 +290,10 @@ class _RankBm25Engine:
             return None
         scores = np.zeros(self._size, dtype=np.float64)
         scores[self._rows] = sum(weight * np.asarray(model.get_scores([token])) for token, weight in known)
-        return scores
+        if into is None:
+            return scores
+        into[:] = scores
+        return into
 
 
 _ENGINE_CLASSES: dict[Engine, Callable[[_Parts, IndexParams], _Engine]] = {
@@ -559,12 +563,6 @@ class PassageIndex:
 
         `into` (all zeros, a float64 per row) is filled and returned instead of a new array.
         """
-        if into is not None and not isinstance(self._engine, _SparseEngine):
-            scores = self._engine.weighted_scores(weights)
-            if scores is not None:
-                into[:] = scores
-                return into
-            return None
         return self._engine.weighted_scores(weights, into)
 
     def vocabulary(self) -> Iterable[str]:
@@ -620,8 +618,8 @@ class PassageIndex:
             removed = 0 if dead is None else int(dead.sum())
             # Rows only ever die, so the number of dead rows names the mask.
             dead_file = f"{segment.name}.dead-{removed}.npy" if removed else None
-            if dead_file and not (directory / dead_file).is_file():
-                write_atomically(directory / dead_file, lambda f, dead=dead: np.save(f, np.flatnonzero(dead)))
+            if dead is not None and dead_file and not (directory / dead_file).is_file():
+                write_atomically(directory / dead_file, partial(np.save, arr=np.flatnonzero(dead)))
             entries.append({"name": segment.name, "rows": len(segment), "dead": dead_file})
         if moved:
             fsync_path(directory)

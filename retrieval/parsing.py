@@ -285,7 +285,7 @@ def serve(job_fd: str, result_fd: str, memory_mb: str, idle_seconds: str, parse_
         try:
             results.send(("retire" if retire else "done", outcome))
         except MemoryError:
-            outcome = None
+            del outcome
             results.send(("retire", ("memory", None)))
         if retire:
             return

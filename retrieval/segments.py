@@ -204,6 +204,7 @@ class Segment:
                         rows[places] = segment.rows_between(first, last) + np.int32(first_row)
                         tf[places] = segment.tf[start:end]
                     else:
+                        assert renumbered is not None  # set together with live_entries
                         live = live_entries[start:end]
                         rows[places] = renumbered[segment.rows_between(first, last)[live]] + np.int32(first_row)
                         tf[places] = segment.tf[start:end][live]
@@ -295,6 +296,10 @@ class SegmentBuilder:
     """
 
     def __init__(self) -> None:
+        self._empty()
+
+    def _empty(self) -> None:
+        """Hold no rows."""
         self._vocabulary: dict[str, int] = {}
         self._ids = array("q")
         self._lengths = array("q")  # tokens of each row
@@ -314,13 +319,12 @@ class SegmentBuilder:
         if isinstance(tokens, str):
             raise TypeError(f"passage {passage_id}: tokens must be a list of str, not a str")
         vocabulary = self._vocabulary
-        columns = list(map(vocabulary.get, tokens))  # a C loop: most tokens are known after the first passages
-        if None in columns:
+        try:  # a C loop: most tokens are known after the first passages
+            columns = list(map(vocabulary.__getitem__, tokens))
+        except KeyError:
             if "" in tokens:
-                raise ValueError(f"passage {passage_id}: the empty string is not a token")
-            for place, token in enumerate(tokens):
-                if columns[place] is None:
-                    columns[place] = vocabulary.setdefault(token, len(vocabulary))
+                raise ValueError(f"passage {passage_id}: the empty string is not a token") from None
+            columns = [vocabulary.setdefault(token, len(vocabulary)) for token in tokens]
         self._columns.extend(columns)
         self._ids.append(passage_id)
         self._lengths.append(len(columns))
@@ -376,7 +380,7 @@ class SegmentBuilder:
         np.cumsum(np.bincount(columns, minlength=len(tokens)), out=indptr[1:])
         segment = Segment.with_rows(new_name(), np.array(self._ids, dtype=np.int64), lengths, tokens, indptr, rows,
                                     compact_counts(tf))
-        self.__init__()
+        self._empty()
         return segment
 
 

@@ -292,6 +292,7 @@ class Store:
         With `documents`, only the passages of those of them that are primary; with `after` and `limit`, the
         first `limit` of those with a greater id (to read them a batch at a time).
         """
+        parameters: tuple[str | int, ...]
         among, parameters = _among("d.id", documents)
         if after is not None:
             among, parameters = f"{among} AND p.id > ?", (*parameters, after)
@@ -412,6 +413,7 @@ class Store:
                 (record.path, record.file_name, record.content_hash, record.encoding, record.size, timestamp()),
             )
             file_id = cursor.lastrowid
+            assert file_id is not None  # an INSERT sets it
             copies = [await self._insert_article(db, file_id, position, stored) for position, stored in enumerate(articles)]
             await self._repair_copies(db, hashes | {stored.text_hash for stored in articles})
             # Passages made now have the current shape; an older recorded shape is left for reindex to see.
@@ -465,11 +467,12 @@ class Store:
 
     async def _insert_article(self, db: aiosqlite.Connection, file_id: int, position: int, stored: StoredArticle) -> bool:
         article = stored.article
-        rows = await db.execute_fetchall(
+        async with db.execute(
             "SELECT id FROM documents WHERE text_hash = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
             (stored.text_hash,),
-        )
-        duplicate_of = rows[0][0] if rows else None
+        ) as found:
+            original = await found.fetchone()
+        duplicate_of = original[0] if original is not None else None
         sections = json.dumps([[s.title, s.start] for s in article.sections], ensure_ascii=False)
         cursor = await db.execute(
             """INSERT INTO documents (file_id, position, title, date, source, author, region, sections, text,
@@ -489,7 +492,9 @@ class Store:
                 duplicate_of,
             ),
         )
-        await self._insert_passages(db, cursor.lastrowid, stored.passages)
+        document_id = cursor.lastrowid
+        assert document_id is not None  # an INSERT sets it
+        await self._insert_passages(db, document_id, stored.passages)
         return duplicate_of is not None
 
     async def _insert_passages(self, db: aiosqlite.Connection, document_id: int, passages: Sequence[Passage]) -> None:

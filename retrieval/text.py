@@ -96,7 +96,7 @@ class Script(StrEnum):
     ORIGINAL = "original"  # as the document is written
 
 
-SCRIPTS: dict[Script, Callable[[str], str]] = {Script.SIMPLIFIED: to_simplified, Script.ORIGINAL: as_stored}
+SCRIPTS: dict[str, Callable[[str], str]] = {Script.SIMPLIFIED: to_simplified, Script.ORIGINAL: as_stored}
 
 
 def in_script(text: str, script: str) -> str:

@@ -104,7 +104,8 @@ class TokenCache:
         wanted = dict(items)
         if len(wanted) != len(items):
             raise ValueError(f"{kind} ids must be unique")
-        vocabulary, found = _Vocabulary(None, []), {}
+        vocabulary = _Vocabulary(None, [])
+        found: dict[int, np.ndarray] = {}
         busy = False
         try:
             vocabulary, found = self._read(kind, wanted, fields=fields, every_row=True)

@@ -327,6 +327,21 @@ def test_the_top_k_is_the_head_of_the_whole_ranking_with_ties_by_passage_id() ->
             assert [c.passage_id for c in index.search(q, k)] == [c.passage_id for c in whole[:k]], (q, k)
 
 
+def test_an_index_on_the_reference_engine_answers_as_the_fast_one() -> None:
+    """engine = "rank-bm25" in the config: a search fuses words, bigrams and context as on bm25s."""
+    library, _ = grown_library()
+    passages = sorted((pid, doc_id, tokens(words)) for doc_id, (_, ps) in library.documents.items() for pid, words in ps)
+    contexts = sorted((doc_id, context) for doc_id, (context, _) in library.documents.items())
+    fast = library.scratch("db:1")
+    reference = SearchIndex.build(passages, contexts, IndexParams(engine="rank-bm25"), fingerprint="db:1",
+                                  versions=VERSIONS)
+    for q in QUERIES:
+        ours, theirs = reference.search(q, len(reference)), fast.search(q, len(fast))
+        assert {c.passage_id for c in ours} == {c.passage_id for c in theirs}, q
+        by_id = {c.passage_id: c.score for c in theirs}
+        assert np.allclose([c.score for c in ours], [by_id[c.passage_id] for c in ours], rtol=1e-6), q
+
+
 # Merging ---------------------------------------------------------------------------------------------------------
 
 
