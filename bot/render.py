@@ -160,17 +160,20 @@ def answer_notes(reply: Answer) -> list[str]:
     return notes(reply.repairs, reply.related)
 
 
+NOTHING_FOUND = (
+    "没有找到与这个问题相关的报告段落。\n"
+    "我只回答基层党建方面的问题（整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等），"
+    "答案都摘自真实的工作报告。\n"
+    "可以试试：用更短的问题，只留关键词（如“第一书记 作用”“村两委 矛盾”），"
+    "或换成报告里常用的说法（如“软弱涣散”“整顿”“带头人”）。"
+)
+
+
 def nothing_found_text(reply: NothingFound) -> str:
     """Say nothing matched, what the bot knows, and how to ask better."""
     if reply.after_more:
         return "没有更多相关段落了。可以换个说法重新提问。"
-    return (
-        "没有找到与这个问题相关的报告段落。\n"
-        "我只回答基层党建方面的问题（整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等），"
-        "答案都摘自真实的工作报告。\n"
-        "可以试试：用更短的问题，只留关键词（如“第一书记 作用”“村两委 矛盾”），"
-        "或换成报告里常用的说法（如“软弱涣散”“整顿”“带头人”）。"
-    )
+    return NOTHING_FOUND
 
 
 _SAVE_AS_DOCX = "请在 WPS 或 Word 中“另存为” .docx 后再上传"
@@ -434,7 +437,7 @@ def result_plain(question: str, result: SearchResult, show_question: bool, scrip
     lines = [f"问：{question}"] if show_question else []
     lines += notes(result.query.repairs, related=bool(result.related))
     if not result.shown:
-        lines.append("没有找到相关的报告段落。试试更短的问题或报告里的关键词。")
+        lines.append(NOTHING_FOUND)
     for number, hit in enumerate(result.shown, start=1):
         lines.append(f"【{number}】{in_script(hit.text, script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n")
     return safe_text("\n".join(lines))

@@ -98,6 +98,8 @@ def test_nothing_found_is_an_answer_not_an_error(env: Path, capsys) -> None:
     status, out, _ = run(capsys, "ask", "今天天气怎么样")
     assert status == 0
     assert "没有找到" in out and "【" not in out
+    # As in chat: what the bot knows, so that a first-time user can ask something it can answer.
+    assert "基层党建" in out and "第一书记" in out
 
 
 def test_empty_question_is_a_clear_error(env: Path, capsys) -> None:
