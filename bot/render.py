@@ -75,23 +75,18 @@ def clip(text: str | None, limit: int | None) -> str:
 
 def untitled(item: Cited, script: str = Script.SIMPLIFIED) -> str:
     """（无标题，place，file name）, what tells an untitled report apart; the file name as stored, to find the file."""
-    region, file_name = getattr(item, "region", None) or "", getattr(item, "file_name", None) or ""
-    if not region and not file_name:
-        return in_script(UNTITLED, script)
-    shown = clip("，".join(filter(None, (region, file_name))), MAX_TITLE_CHARS)
-    return in_script(f"（无标题，{shown[:len(region)]}", script) + f"{shown[len(region):]}）"
+    place, file_name = getattr(item, "region", None), getattr(item, "file_name", None)
+    label = "，".join(filter(None, (in_script(place, script) if place else None, file_name)))
+    return f"（无标题，{clip(label, MAX_TITLE_CHARS)}）" if label else UNTITLED
 
 
 def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
     """《title》 · source · date (· section) in `script`, with unknowns said plainly (an untitled report: untitled())."""
-    parts = [
-        in_script(f"《{clip(item.title, MAX_TITLE_CHARS)}》", script) if item.title else untitled(item, script),
-        in_script(clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE, script),
-        in_script(item.date or UNKNOWN_DATE, script),
-    ]
+    head = in_script(f"《{clip(item.title, MAX_TITLE_CHARS)}》", script) if item.title else untitled(item, script)
+    rest = [clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE, item.date or UNKNOWN_DATE]
     if section := getattr(item, "section", None):
-        parts.append(in_script(clip(section, MAX_TITLE_CHARS), script))
-    return " · ".join(parts)
+        rest.append(clip(section, MAX_TITLE_CHARS))
+    return f"{head} · {in_script(' · '.join(rest), script)}"
 
 
 def marked_html(text: str, spans: Spans, limit: int | None, script: str = Script.SIMPLIFIED) -> str:
