@@ -36,9 +36,11 @@ async def test_held_out_off_topic_questions_are_shown_nothing(corpus) -> None:
     questions = held_out("offtopic")
     with_model = await silent(Searcher.over(corpus), questions)
     without = await silent(Searcher.over(corpus, WITHOUT_MODEL), questions)
-    # Over the seeds: 95 of 100 without the model (measured when it was added), 97 with it.
-    assert len(with_model) >= 96, sorted(set(questions) - with_model)
-    assert without < with_model
+    # Over the seeds: 95 of 100 without the model (measured when it was added), 97 with it, 98 since the short
+    # questions of train_*_5/_4. Those moved 村里的媒婆给介绍对象，见面带点啥 from 0.85 to 0.90, where topic_sure
+    # shows a partly known question possibly related excerpts: the one the model shows that the words alone silence.
+    assert len(with_model) >= 97, sorted(set(questions) - with_model)
+    assert len(with_model - without) >= 5 and len(without - with_model) <= 1, sorted(without - with_model)
 
 
 async def test_a_later_writers_held_out_questions_are_told_apart(corpus) -> None:
