@@ -56,15 +56,25 @@ async def with_pages(seeded_dir: Path, tokenizer: Tokenizer) -> AsyncIterator[Co
 
 async def test_held_out_questions_over_the_seeds_and_real_pages(with_pages: Corpus) -> None:
     report = await evaluate(Searcher.over(with_pages), held_out("seeds", "pages_a", "pages_b", "abstain"))
-    assert report.hit_at(3) >= 0.85, _missed(report)  # measured 0.89
-    assert report.hit_at(3, "paraphrase") >= 0.82  # measured 0.86
+    assert report.hit_at(3) >= 0.85, _missed(report)  # measured 0.88
+    assert report.hit_at(3, "paraphrase") >= 0.82  # measured 0.85
     assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 1  # measured 15 of 15
     assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 1  # measured 15 of 15
     fresh = await evaluate(Searcher.over(with_pages), load_questions(QUESTIONS / "fresh.json"))
     assert fresh.hit_at(3) >= 0.76, _missed(fresh)  # measured 0.81: spoken questions by a third writer
     # Measured 28 of 29: 家里WiFi信号覆盖不到卧室 is shown possibly related excerpts (覆盖 is a report word) since the
     # topic model learnt everyday words in a work sense; of 442 older held-out everyday questions, 30 are shown (31 before).
-    assert fresh.silent("offtopic")[0] >= 28
+    assert fresh.silent("offtopic")[0] >= 28  # 29 of 29 since the short questions of session 13
+
+
+async def test_a_fifth_writers_questions_never_tuned_on(with_pages: Corpus) -> None:
+    # fresh3.json was frozen before the changes it measured and is never tuned on: it is the closest thing here to
+    # the questions rectbot will really get. Everyday questions are all silent and no in-domain question without an
+    # answer is answered confidently; over real pages about three questions in four find a good excerpt.
+    report = await evaluate(Searcher.over(with_pages), load_questions(QUESTIONS / "fresh3.json"))
+    assert report.hit_at(3) >= 0.72, _missed(report)  # measured 0.76
+    assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 1  # measured 33 of 33 (30 before)
+    assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 1  # measured 34 of 34
 
 
 async def test_real_pages_are_answered_better_than_by_the_naive_pipeline(with_pages: Corpus) -> None:
