@@ -30,7 +30,8 @@ TRAIN_ABOUT = (
     "train_domain_6.txt", "train_pasted_domain.txt",
 )
 TRAIN_NOT_ABOUT = (
-    "train_offtopic.txt", "train_offtopic_2.txt", "train_offtopic_3.txt", "train_offtopic_4.txt", "train_pasted_offtopic.txt"
+    "train_offtopic.txt", "train_offtopic_2.txt", "train_offtopic_3.txt", "train_offtopic_4.txt",
+    "train_pasted_offtopic.txt",
 )
 EVAL_ABOUT = ("eval_domain.txt", "eval_domain_2.txt", "eval_domain_4.txt")
 EVAL_NOT_ABOUT = ("eval_offtopic.txt", "eval_offtopic_2.txt", "eval_offtopic_4.txt")

@@ -69,11 +69,11 @@ async def test_held_out_questions_over_the_seeds_and_real_pages(with_pages: Corp
 
 async def test_a_fifth_writers_questions_never_tuned_on(with_pages: Corpus) -> None:
     # fresh3.json was frozen before the changes it measured and is never tuned on: it is the closest thing here to
-    # the questions rectbot will really get. Everyday questions are all silent and no in-domain question without an
-    # answer is answered confidently; over real pages about three questions in four find a good excerpt.
+    # the questions rectbot will really get. Everyday questions are silent but for one, no in-domain question without
+    # an answer is answered confidently, and over real pages about three questions in four find a good excerpt.
     report = await evaluate(Searcher.over(with_pages), load_questions(QUESTIONS / "fresh3.json"))
     assert report.hit_at(3) >= 0.72, _missed(report)  # measured 0.76
-    assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 1  # measured 33 of 33 (30 before)
+    assert report.silent("offtopic")[0] >= report.silent("offtopic")[1] - 1  # measured 32 of 33 (30 before)
     assert report.abstained("domain")[0] >= report.abstained("domain")[1] - 1  # measured 34 of 34
 
 

@@ -37,20 +37,22 @@ async def test_held_out_off_topic_questions_are_shown_nothing(corpus) -> None:
     questions = held_out("offtopic")
     with_model = await silent(Searcher.over(corpus), questions)
     without = await silent(Searcher.over(corpus, WITHOUT_MODEL), questions)
-    # Over the seeds: 95 of 100 without the model (measured when it was added), 97 with it, 98 since the short
-    # questions of train_*_5/_4. Those moved 村里的媒婆给介绍对象，见面带点啥 from 0.85 to 0.90, where topic_sure
+    # Over the seeds: 95 of 100 without the model (measured when it was added; 92 now), 98 with it, before and after
+    # the short questions of session 13. Those moved 村里的媒婆给介绍对象，见面带点啥 from 0.85 to 0.98, where topic_sure
     # shows a partly known question possibly related excerpts: the one the model shows that the words alone silence.
     assert len(with_model) >= 97, sorted(set(questions) - with_model)
+    # Measured: 7 silenced by the model alone, 1 shown by it alone.
     assert len(with_model - without) >= 5 and len(without - with_model) <= 1, sorted(without - with_model)
 
 
 async def test_a_later_writers_held_out_questions_are_told_apart(corpus) -> None:
     # 292 everyday and 289 party-building questions by a writer who saw nothing of the project (over the seeds:
-    # before the model learnt 2,500 more questions, 44 everyday ones were shown excerpts; now 23).
+    # before the model learnt 2,500 more questions, 44 everyday ones were shown excerpts; then 23; since the short
+    # questions of session 13, 16).
     everyday = held_out("offtopic_2")
-    assert len(await silent(Searcher.over(corpus), everyday)) >= len(everyday) - 30
+    assert len(await silent(Searcher.over(corpus), everyday)) >= len(everyday) - 25
     work = held_out("domain_2")
-    assert len(await silent(Searcher.over(corpus), work)) <= 30  # measured 25
+    assert len(await silent(Searcher.over(corpus), work)) <= 30  # measured 23
 
 
 async def test_held_out_party_building_questions_are_not_silenced_by_it(corpus) -> None:
@@ -104,16 +106,23 @@ async def test_pasted_text_is_not_made_possibly_related_by_the_model_being_sure(
 async def test_asking_what_a_reports_named_measure_is_gets_an_answer(corpus) -> None:
     # Regression: 1,374 short questions (train_*_5, train_offtopic_4) taught the model that a short question about
     # something it has never seen is everyday talk, and 25 of these 318 were shown nothing (10 before them): an admin
-    # who uploads a report and asks about its 雪橇夜校 got nothing. 396 invented measure names asked about
-    # (train_domain_6) brought it to 6. The seeds' quoted names are in no training line.
+    # who uploads a report and asks about its 雪橇夜校 got nothing. Invented measure names asked about
+    # (train_domain_6, none of them a seed's) brought it to 6. (26 of the seeds' 106 names, 三会一课 among them, occur
+    # inside some training question, as common terms do; the other 80 in none.)
     seeds = ROOT / "seeds"
     names = sorted({name for path in seeds.glob("*.txt")
                     for name in re.findall(r"“([\u4e00-\u9fff]{3,8})”", normalize(path.read_text(encoding="utf-8")))})
     assert len(names) >= 100
     searcher = Searcher.over(corpus)
     asked = [frame.format(name) for name in names for frame in ("{}是什么", "{}是啥", "{}怎么搞的")]
-    silenced = [question for question in asked if not (await searcher.search(question)).shown]
+    results = {question: await searcher.search(question) for question in asked}
+    silenced = [question for question, result in results.items() if not result.shown]
     assert len(silenced) <= 8, silenced
+    # What is shown is about the name asked after: it is in one of the excerpts (or their titles).
+    about_it = [q for q, r in results.items() if r.shown and any(
+        normalize(q[: q.index(name_end)]) in normalize(f"{hit.title or ''}{hit.text}")
+        for hit in r.shown for name_end in ("是什么", "是啥", "怎么搞的") if name_end in q)]
+    assert len(about_it) >= 0.9 * (len(asked) - len(silenced))
 
 
 @pytest.mark.parametrize("question", ["小学班干部选举，怎么让孩子选上", "秦始皇活了多少岁"])
@@ -217,3 +226,52 @@ def test_no_held_out_question_is_also_a_training_question() -> None:
     assert len(held) >= 1400
     # fresh2.json's writer happened to type one tuning-half question word for word (村霸分几类): one line of 1,400.
     assert sorted(q for q in held if normalize_for_phrase_match(q) in trained) == ["村霸分几类"]
+
+
+def test_no_held_out_question_is_nearly_a_training_line() -> None:
+    # Writers drawing on the same everyday subjects come close without copying: 家里WiFi信号覆盖不到卧室 was a training
+    # line and, with 怎么办 or 咋弄 after it, a question of two held-out sets. 122 such training lines were dropped.
+    questions = ROOT / "tests" / "data" / "questions"
+    training = [
+        normalize_for_phrase_match(line) for path in TOPIC_DATA.glob("train_*.txt") for line in data_lines(path)
+    ]
+    held = [line for path in TOPIC_DATA.glob("eval_*.txt") for line in data_lines(path)]
+    held += [q.q for path in questions.glob("*.json") for q in load_questions(path) if q.half != "tune"]
+    assert len(held) >= 1800
+    by_bigram: dict[str, set[int]] = {}
+    for number, line in enumerate(training):
+        for gram in _bigrams(line):
+            by_bigram.setdefault(gram, set()).add(number)
+    close = []
+    for question in held:
+        text = normalize_for_phrase_match(question)
+        shared: dict[int, int] = {}
+        for gram in _bigrams(text):
+            for number in by_bigram.get(gram, ()):
+                shared[number] = shared.get(number, 0) + 1
+        close += [(question, training[n]) for n, count in shared.items() if count >= 3 and _nearly(text, training[n])]
+    assert close == []
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _nearly(one: str, other: str) -> bool:
+    """Two normalised lines that differ by a word or two: bigram Jaccard >= 0.6 within 4 characters of length, or
+    at most two edits between lines of 5 or more characters."""
+    a, b = _bigrams(one), _bigrams(other)
+    if abs(len(one) - len(other)) <= 4 and min(len(a), len(b)) >= 4 and len(a & b) / len(a | b) >= 0.6:
+        return True
+    return min(len(one), len(other)) >= 5 and abs(len(one) - len(other)) <= 2 and _edits(one, other) <= 2
+
+
+def _edits(one: str, other: str) -> int:
+    """Levenshtein distance."""
+    previous = list(range(len(other) + 1))
+    for i, x in enumerate(one, 1):
+        current = [i]
+        for j, y in enumerate(other, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
