@@ -118,6 +118,18 @@ async def test_spoken_questions_get_confident_answers(searcher: Searcher, questi
     assert any(expected in normalize(hit.text) for hit in result.hits)
 
 
+@pytest.mark.parametrize("term", ["三会一课", "四议两公开", "设岗定责", "两学一做"])
+@pytest.mark.parametrize("frame", ["{}是啥意思", "{}什么意思", "{}的含义是什么"])
+async def test_asking_what_a_term_means_is_answered_like_asking_what_it_is(
+    searcher: Searcher, term: str, frame: str
+) -> None:
+    # 意思 and 含义 are in no report: read as unknown words, they halved what the corpus knew of the question.
+    plain = await searcher.search(f"{term}是什么", k=3)
+    result = await searcher.search(frame.format(term), k=3)
+    assert result.confidence is plain.confidence is Confidence.CONFIDENT, result.evidence
+    assert [hit.passage_id for hit in result.hits] == [hit.passage_id for hit in plain.hits]
+
+
 @pytest.mark.parametrize("question", ["村级活动场所咋建", "软弱涣散村咋定", "后备干部咋选"])
 async def test_a_glued_question_word_is_not_an_unknown_word(searcher: Searcher, question: str) -> None:
     # jieba glues 咋 onto the next character (咋建); read as an unknown word, it made the question half unknown.
