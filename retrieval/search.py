@@ -18,7 +18,7 @@ from rectbot.retrieval.backend import Candidate, SearchBackend
 from rectbot.retrieval.places import bundled_gazetteer
 from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from rectbot.retrieval.store import PassageRow
-from rectbot.retrieval.text import fingerprint_of_normalized, normalize
+from rectbot.retrieval.text import fingerprint_of_normalized, normalize, without_punctuation
 from rectbot.retrieval.tokenizer import Tokenizer, bigrams
 from rectbot.retrieval.topic import TopicModel, bundled_topic_model
 from rectbot.retrieval.typos import HomophoneRepair, sound
@@ -31,6 +31,9 @@ __all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult",
 # millisecond a question, not worth numba's 1 s and 130 MB.
 COMPILED_FROM = 100_000
 _FULLY_KNOWN = 0.99  # every word of the question is in some passage
+
+
+_Ranked = tuple[float, Candidate, PassageRow, str]  # re-ranked score, candidate, its row, text with citation
 
 
 class Confidence(enum.StrEnum):
@@ -277,7 +280,7 @@ class Searcher:
         """Re-rank the distinct candidates still stored by how much of the question each holds, then give the
         verdict on the best and the page of hits asked for."""
         coverage = _Coverage(query, parser, self.tokenizer)
-        distinct: list[tuple[float, Candidate, PassageRow, str]] = []
+        distinct: list[_Ranked] = []
         seen_texts: set[str] = set()
         needed = max(offset + k, self.params.evidence_depth)
         by_meaning = self.semantic is not None
@@ -301,6 +304,7 @@ class Searcher:
         if not distinct:
             return SearchResult(query, Confidence.OFF_TOPIC)
         distinct.sort(key=lambda entry: -entry[0])  # stable: ties keep the index's order
+        distinct = _without_near_copies(distinct, offset + k)
         evidence = self._evidence(query, coverage, [cited for *_, cited in distinct[: self.params.evidence_depth]])
         confidence = self._verdict(evidence)
         if by_meaning:
@@ -318,6 +322,7 @@ class Searcher:
                 closeness = z_scores(cosines, len(distinct))
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
                 distinct = sorted(fused, key=lambda entry: -entry[0])  # stable: ties keep the coverage order
+                distinct = _without_near_copies(distinct, offset + k)
         if confidence is Confidence.OFF_TOPIC:
             return SearchResult(query, confidence, evidence=evidence)
         terms = (*query.words, *query.expansions)
@@ -418,6 +423,33 @@ def _matchable(text: str) -> tuple[str, str]:
     """A passage's normalised text and its fingerprint; remembered, as the same passages recur across questions."""
     normalized = normalize(text)
     return normalized, fingerprint_of_normalized(normalized)
+
+
+# Share of the shorter passage's character pairs that another passage holds, from which the two are one text.
+_NEAR_COPY = 0.8
+
+
+def _without_near_copies(ranked: list[_Ranked], wanted: int) -> list[_Ranked]:
+    """The ranked passages with the near copies of a better one dropped, looked for among the first `wanted` kept:
+    one report republished by two sites is cut into passages differently (a heading more or less), so the same
+    paragraph would take two of the three excerpts."""
+    kept: list[_Ranked] = []
+    pairs: list[frozenset[str]] = []
+    for at, entry in enumerate(ranked):
+        if len(kept) == wanted:
+            return kept + ranked[at:]
+        these = _character_pairs(_matchable(entry[2].text)[0])
+        if not any(len(these & other) >= _NEAR_COPY * min(len(these), len(other)) > 0 for other in pairs):
+            kept.append(entry)
+            pairs.append(these)
+    return kept
+
+
+@lru_cache(maxsize=8192)
+def _character_pairs(normalized: str) -> frozenset[str]:
+    """The overlapping character pairs of a passage's text without punctuation or spaces."""
+    bare = without_punctuation(normalized)
+    return frozenset(bare[i : i + 2] for i in range(len(bare) - 1))
 
 
 @lru_cache(maxsize=4096)

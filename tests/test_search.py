@@ -223,6 +223,34 @@ async def test_the_passage_holding_more_of_the_question_comes_first(
     assert reranked.hits[0].score >= reranked.hits[1].score
 
 
+_REPUBLISHED = (
+    "截至11月底，全国累计打掉农村地区的涉黑组织1198个，占打掉涉黑组织总数的33.4%，打掉农村地区的涉恶犯罪集团"
+    "及团伙1327个，依法严惩了一批横行乡里、欺压百姓的村霸。"
+)
+
+
+async def test_a_paragraph_two_sites_republished_takes_one_excerpt_not_two(empty_corpus: Corpus, tmp_path: Path) -> None:
+    # The same report on two sites is cut into passages a little differently (a byline more or less), so the two
+    # passages are not identical; shown both, they took two of the three excerpts.
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "site_a.txt").write_text(f"重拳打击村霸 巩固执政根基\n\n{_REPUBLISHED}", encoding="utf-8")
+    (folder / "site_b.txt").write_text(f"扫黑除恶专项斗争成效明显\n\n{_REPUBLISHED}（记者 王明）", encoding="utf-8")
+    for i in range(4):
+        (folder / f"other{i}.txt").write_text(
+            f"第{i}号简报\n\n{i + 2}个村开展扫黑除恶宣传，打掉涉黑组织线索{i + 1}条，群众安全感提升。\n\n{_ROUTINE[i % 3]}",
+            encoding="utf-8",
+        )
+    await empty_corpus.ingest([folder])
+    searcher = Searcher.over(empty_corpus)
+    question = "扫黑除恶打掉多少农村涉黑组织"
+    first, second = await searcher.search(question, k=3), await searcher.search(question, k=3, offset=3)
+    shown = [*first.shown, *second.shown]
+    copies = [hit for hit in shown if "1198" in hit.text]
+    assert len(copies) == 1 and len(first.shown) == 3
+    assert len({hit.passage_id for hit in shown}) == len(shown)
+
+
 async def test_the_backend_filters_documents_before_ranking(searcher: Searcher, corpus) -> None:
     query = searcher.parse("第一书记怎么发挥作用")
     everywhere = corpus.index.search(query, k=5)
