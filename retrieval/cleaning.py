@@ -54,6 +54,18 @@ _URL_LINE = re.compile(r"^(?:(?:网址|地址|链接|本文链接|原文链接|u
 # A contact solicitation with an account id: "加微信 xxx123", "+V: abc_888", "QQ群：12345678".
 _SOLICITATION = re.compile(r"(?:加|添加|\+)\s*(?:微信|威信|薇信|vx|wx|v信|v|qq|q群|qq群)\s*(?:号)?\s*[:：]?\s*[a-z0-9_-]{5,}")
 _NAVIGATION = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*(?:[:：]|$)")
+# An academic article's front matter: keywords, classification codes, DOI, fund and author notes, date received.
+_FRONT_MATTER = re.compile(
+    r"^[\[〔【(（]?\s*(?:关\s*键\s*[词字]|key\s*words?|中图分类号|文献标识码|文章编号|doi|基金项目|作者简介|收稿日期)"
+    r"(?:[\]〕】)）]|\s*[:：]|\s|$)"
+)
+_KEYWORDS_ALONE = re.compile(r"^[\[〔【(（]?\s*(?:关\s*键\s*[词字]|key\s*words?)\s*[\]〕】)）]?\s*[:：]?$")
+_TERM_SEPARATORS = re.compile(r"[;；,，、\s]+")
+# Marks a database or a paywall leaves in a paragraph: CNKI's <正> (the body starts here), its "endprint" (its first
+# letter sometimes mangled), "(剩余10911字)".
+_EXPORT_MARKS = re.compile(
+    r"[<‹〈＜]正[>›〉＞]|(?:e|[^\x00-\x7f])?ndprint\s*$|[（(]\s*剩[余餘]\s*\d+\s*字\s*[)）]?\s*$", re.IGNORECASE
+)
 
 # Spam headlines injected into hacked pages. One strong term, or two weak ones, in a short line.
 _SPAM_STRONG = (
@@ -83,6 +95,7 @@ def clean_line(raw: str) -> str:
     """Drop pinyin notes, mangled ones too, and invisible characters; collapse runs of spaces, strip."""
     # safe_text again: PDF, Word and HTML text never passed through decode_text.
     text = _WORD_COUNT.sub("", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", safe_text(raw)))))
+    text = _EXPORT_MARKS.sub("", text)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -130,7 +143,7 @@ def _is_junk(s: str) -> bool:
         return True
     if len(s) <= 200 and (_HTML_DEBRIS.search(s) or _URL_LINE.match(s) or _SITE_NOTE.search(s)):
         return True
-    if _FILE_PROPERTY.match(s) or _is_tag_cloud(s):
+    if _FILE_PROPERTY.match(s) or _is_tag_cloud(s) or (len(s) <= 200 and _FRONT_MATTER.match(s)):
         return True
     return len(s) <= 100 and bool((_COPYRIGHT.search(s) and "。" not in s) or _NAVIGATION.match(s))
 
@@ -217,6 +230,15 @@ def mark_menus(lines: list[Line]) -> None:
             for item in run:
                 item.kind = Kind.JUNK
         run = []
+
+
+def drop_keyword_lists(lines: list[Line]) -> None:
+    """The list of terms on the line under a bare 关键词 label is front matter too (the label alone is junk already)."""
+    for label, line in zip(lines, lines[1:]):
+        if label.kind is Kind.JUNK and _KEYWORDS_ALONE.match(label.simple) and line.kind is Kind.CONTENT:
+            terms = [term for term in _TERM_SEPARATORS.split(line.simple) if term]
+            if len(line.simple) <= 100 and "。" not in line.simple and len(terms) >= 2 and max(map(len, terms)) <= 15:
+                line.kind = Kind.JUNK
 
 
 def drop_related_lists(lines: list[Line]) -> None:

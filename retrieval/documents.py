@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rectbot.retrieval.cleaning import (
     clean_line,
+    drop_keyword_lists,
     drop_related_lists,
     drop_running_headers,
     is_related_heading,
@@ -104,6 +105,7 @@ def _articles(raw: RawDocument) -> list[Article]:
     for line in lines:
         _classify(line)
     mark_menus(lines)
+    drop_keyword_lists(lines)
     drop_related_lists(lines)
     drop_running_headers(lines)
     # Plain text that separates paragraphs by blank lines may also break a paragraph after a semicolon.

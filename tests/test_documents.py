@@ -274,6 +274,30 @@ def test_prose_mentioning_junk_words_survives() -> None:
     assert parsed.articles[0].text == f"{paragraph}\n回复 群众关切\n第二段正文也要留下来。"
 
 
+def test_an_academic_articles_front_matter_and_database_marks_are_dropped() -> None:
+    # Keyword lines hold nothing but party-building terms, so they matched many questions and were shown as answers.
+    page = "\n".join(
+        [
+            "驻村第一书记制度研究",
+            "摘 要:<正>选派驻村第一书记是加强农村基层党组织建设的重要举措。",
+            "〔关键词〕驻村第一书记;乡村振兴;村党组织",
+            "〔中图分类号〕D267 〔文献标识码〕A 〔文章编号〕1003-7608(2024)01-0034-07",
+            "一、问题的提出",
+            "第一书记要把主要精力放在抓党建促振兴上，关键词是“实”。(剩余10911字",
+            "关键词",
+            "党建引领;集体经济;战旗村",
+            "DOI:10.13411/j.cnki.sxsx.2020.01.002",
+            "各地通过派强第一书记，村党组织的凝聚力明显增强。endprint",
+        ]
+    )
+    assert parse_text(page).articles[0].text.split("\n") == [
+        "摘 要:选派驻村第一书记是加强农村基层党组织建设的重要举措。",
+        "一、问题的提出",
+        "第一书记要把主要精力放在抓党建促振兴上，关键词是“实”。",
+        "各地通过派强第一书记，村党组织的凝聚力明显增强。",
+    ]
+
+
 def test_short_lines_are_judged_by_their_shape_not_their_words() -> None:
     page = "\n".join(
         [
