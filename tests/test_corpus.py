@@ -154,8 +154,10 @@ async def test_a_new_version_at_the_same_path_replaces_only_that_path(corpus: Co
     (tree / "2020" / "工作总结.txt").write_text(NEW_REPORT.replace("四十二期", "五十六期"), encoding="utf-8")
     reports = {r.path: r.status for r in await corpus.ingest([tree])}
     assert reports == {"2019/工作总结.txt": "unchanged", "2020/工作总结.txt": "replaced"}
-    texts = await search_texts(corpus, "红色夜校")
-    assert any("四十二期" in t for t in texts) and any("五十六期" in t for t in texts)
+    # Both versions stay searchable; an answer shows one paragraph of the two, as they are near copies.
+    for issues in ("四十二期", "五十六期"):
+        texts = await search_texts(corpus, f"红色夜校办了{issues}")
+        assert texts and issues in texts[0]
 
 
 async def test_identical_bytes_at_another_path_are_unchanged_and_say_where(corpus: Corpus, tmp_path: Path) -> None:

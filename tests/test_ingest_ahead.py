@@ -21,5 +21,7 @@ async def test_a_copy_of_a_files_old_bytes_is_added_when_that_file_changes_in_th
     second = await corpus.ingest([folder])
     # a.txt no longer holds b.txt's bytes: b.txt is the only file left with them, so it is added.
     assert [r.status for r in second] == ["replaced", "added"]
-    texts = await search_texts(corpus, "红色夜校")
-    assert any("四十二期" in t for t in texts) and any("五十六期" in t for t in texts)
+    # Both versions are searchable; an answer shows one paragraph of the two, as they are near copies.
+    for issues in ("四十二期", "五十六期"):
+        texts = await search_texts(corpus, f"红色夜校办了{issues}")
+        assert texts and issues in texts[0]
