@@ -27,9 +27,11 @@ _SIGN_OFF_LINE = re.compile(
     r"|办公室|办公厅|领导小组|局)"
 )
 _ENUMERATED = re.compile(r"[一二三四五六七八九十]+是|第[一二三四五六七八九十\d]+")
+# A line ending in a colon introduces what follows it (主要表现在：, 一般还应具备以下条件：).
+_LEAD_IN = re.compile(r"[:：]\s*$")
 
 # Bump when the way passages are cut changes, so stored documents are re-split on the next start.
-PASSAGE_FORMAT = 3
+PASSAGE_FORMAT = 4
 
 # Cost of ending a passage at each kind of cut, against ((length - target) / target) ** 2 for its length (under 1
 # while max_chars <= 2 * target_chars): a clause end is taken only where sentence ends cannot keep passages within
@@ -90,7 +92,8 @@ def _cut_points(text: str, start: int, end: int, params: PassageParams) -> dict[
         points[m.end()] = 0.0
     for i in range(start, end):
         if text[i] == "\n":
-            points[i] = 0.0
+            # A lead-in is kept with what it introduces wherever a sentence end can be cut instead.
+            points[i] = _CLAUSE_COST if text[i - 1] in ":：" else 0.0
     points.pop(start, None)
     points.pop(end, None)
     # With a cut point at least every (max - 2 min) / 2 characters, any span longer than max_chars can be cut
@@ -177,7 +180,7 @@ def _without_closing(article: Article) -> list[tuple[int, int]]:
 
 
 def build_passages(article: Article, params: PassageParams = PassageParams()) -> list[Passage]:
-    """Split an article into passages of at most max_chars: headings joined to the paragraph they introduce,
+    """Split an article into passages of at most max_chars: headings and lead-ins (主要表现在：) joined to what they introduce,
     short paragraphs of one section merged up to the target length, long ones cut at sentence ends (else at
     clause ends, else anywhere), pieces shorter than min_chars joined to a neighbour; a closing sign-off and
     date are left out."""
@@ -187,6 +190,7 @@ def build_passages(article: Article, params: PassageParams = PassageParams()) ->
     groups: list[tuple[int, int]] = []
     pending_heading: int | None = None  # start of headings waiting for their paragraph
     current: tuple[int, int] | None = None  # short paragraphs being merged
+    after_lead_in = False  # the paragraph before ended in a colon: this one is what it introduces
 
     def flush() -> None:
         nonlocal current
@@ -204,11 +208,12 @@ def build_passages(article: Article, params: PassageParams = PassageParams()) ->
             continue
         span_start = pending_heading if pending_heading is not None else start
         pending_heading = None
+        introduced, after_lead_in = after_lead_in, bool(_LEAD_IN.search(paragraph))
         if (
             current is not None
             and article.section_at(current[0]) == section
             and span_start == start  # a paragraph under a new heading starts a new passage
-            and end - current[0] <= params.target_chars
+            and (introduced or end - current[0] <= params.target_chars)
         ):
             current = (current[0], end)
             continue

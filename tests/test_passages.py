@@ -65,6 +65,19 @@ def test_a_heading_is_joined_to_the_paragraph_it_introduces() -> None:
     assert [p.text for p in passages] == [f"落实整顿责任\n{first}", f"选好配强班子\n{second}"]
 
 
+def test_a_lead_in_ending_in_a_colon_stays_with_what_it_introduces() -> None:
+    # Cut after "以下条件：", a passage promised conditions it did not show, and the conditions lost their subject.
+    before = "入党积极分子是指申请入党人经党组织讨论研究，被列为培养教育和考察的对象，由党小组负责日常联系和培养。"
+    lead_in = "入党积极分子除党章规定的条件外，一般还应具备以下条件："
+    items = ["（1）向党组织递交了书面入党申请，入党信念坚定；", "（2）参加过党组织的培训，基本了解党的知识；"]
+    text = "\n".join([before, lead_in, *items])
+    passages = build_passages(article(text), PassageParams(target_chars=80, max_chars=120, min_chars=30))
+    assert_spans_of(article(text), passages)
+    holding = next(p.text for p in passages if lead_in in p.text)
+    assert f"{lead_in}\n{items[0]}" in holding
+    assert all(len(p.text) <= 120 for p in passages)
+
+
 def test_a_heading_stays_with_the_start_of_a_long_paragraph() -> None:
     text = "选好配强班子\n" + "各地大力开展干部下基层活动，推动力量下沉。" * 40
     passages = build_passages(article(text))
