@@ -171,7 +171,10 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
             if args.question == "-" and not question.strip():
                 continue
             if len(question) > config.search.max_question_chars:
-                message = f"question longer than {config.search.max_question_chars} characters"
+                message = (
+                    f"问题太长了（{len(question)} 字），请控制在 {config.search.max_question_chars} 字以内"
+                    f" (question longer than {config.search.max_question_chars} characters)"
+                )
                 if args.question != "-":
                     raise CommandError(message)
                 print(json.dumps({"question": question, "error": message}, ensure_ascii=False) if args.json else message)

@@ -159,7 +159,10 @@ class SearchConfig:
         "At this probability or above, a question whose words the corpus knows in part is shown 'possibly related' "
         "excerpts even when few of them are party-building words; never pasted text (0 turns it off).",
     )
-    max_question_chars: int = setting(300, "Longer questions are refused with a message saying the limit.")
+    max_question_chars: int = setting(
+        2000,
+        "Longer questions are refused with a message saying the limit; pasted text up to it is read for its key words.",
+    )
     semantic: bool = setting(
         False,
         "Re-rank candidates by meaning with multilingual-e5-small (pip install 'rectbot[semantic]'); each passage "

@@ -227,7 +227,7 @@ class Core:
         *,
         chatlog: ChatLog,
         top_k: int = 3,
-        max_question_chars: int = 300,
+        max_question_chars: int = 2000,
         rate_limiter: RateLimiter | None = None,
         access: Mapping[ChannelName, Access] | None = None,
         script: str = "simplified",
@@ -309,7 +309,7 @@ class Core:
         if len(question) > self.max_question_chars:
             return Notice(
                 "too_long",
-                f"问题太长了（{len(question)} 字），请控制在 {self.max_question_chars} 字以内，只写关键的几个词。",
+                f"问题太长了（{len(question)} 字），请控制在 {self.max_question_chars} 字以内：贴最相关的一段，或只写关键的几个词。",
             )
         started = time.perf_counter()
         result = await self.searcher.search(question, k=self.top_k + 1)

@@ -124,7 +124,7 @@ def test_precedence_environment_then_file_then_default(tmp_path: Path, monkeypat
     config = load_config(path, environ={"RECTBOT_SEARCH_TOP_K": "7"})
     assert config.search.top_k == 7  # environment wins
     assert config.search.related_coverage == 0.3  # then the file
-    assert config.search.max_question_chars == 300  # then the default
+    assert config.search.max_question_chars == 2000  # then the default
 
 
 def test_config_file_from_environment_then_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -111,6 +111,22 @@ async def test_nothing_found_is_logged_as_a_gap_for_the_admin(core: Core) -> Non
     assert ("北京到上海的高铁票多少钱", 1) in stats.questions.unanswered
 
 
+async def test_a_long_pasted_notice_is_read_for_its_key_words_not_refused(
+    corpus: Corpus, searcher: Searcher, chatlog: ChatLog
+) -> None:
+    # Staff paste a whole notice or situation, often longer than the 300 characters the chat once refused.
+    situation = (
+        "我们县今年按照上级部署开展集中整顿，县委组织部发了通知，要求各乡镇对软弱涣散村党组织逐村排查。"
+        "有的村班子不团结，有的村书记年龄偏大、能力不强，还有的村集体经济是空壳，群众意见比较大。"
+    )
+    pasted = situation * 8 + "请问别的地方是怎么选派第一书记、怎么给软弱涣散村配强带头人的？"
+    assert 600 < len(pasted) < 2000
+    reply = await Core(corpus, searcher, chatlog=chatlog, top_k=3).ask(USER, pasted)
+    assert isinstance(reply, Answer) and reply.hits
+    too_long = await Core(corpus, searcher, chatlog=chatlog, top_k=3).ask(USER, "长" * 2001)
+    assert too_long.kind == "too_long" and "2000 字以内" in render_plain(too_long)
+
+
 async def test_refused_questions_are_not_logged(core: Core) -> None:
     assert (await core.ask(USER, "长" * 51)).kind == "too_long"
     assert (await core.ask(USER, "   ")).kind == "empty"
