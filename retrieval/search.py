@@ -286,8 +286,11 @@ class Searcher:
         by_meaning = self.semantic is not None
         best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
         for candidate in candidates:  # best first by the index's score
-            if not by_meaning and len(best) == needed and candidate.score + self.params.coverage_weight <= best[0]:
-                break  # neither this candidate nor any after it can reach the page, even holding every word
+            reach = candidate.score + self.params.coverage_weight  # its best re-ranked score, holding every word
+            if not by_meaning and len(best) == needed and reach <= best[0]:
+                page = _first_distinct(sorted(distinct, key=_best_first), needed)
+                if len(page) == needed and reach <= page[-1][0]:
+                    break  # neither this candidate nor any after it can reach the page (near copies left out)
             row = rows.get(candidate.passage_id)
             if row is None:  # deleted since the index was built
                 continue
@@ -303,8 +306,8 @@ class Searcher:
             (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
         if not distinct:
             return SearchResult(query, Confidence.OFF_TOPIC)
-        distinct.sort(key=lambda entry: -entry[0])  # stable: ties keep the index's order
-        distinct = _without_near_copies(distinct, offset + k)
+        distinct.sort(key=_best_first)  # stable: ties keep the index's order
+        distinct = _without_near_copies(distinct, needed)
         evidence = self._evidence(query, coverage, [cited for *_, cited in distinct[: self.params.evidence_depth]])
         confidence = self._verdict(evidence)
         if by_meaning:
@@ -321,8 +324,7 @@ class Searcher:
                 weight = self.params.semantic_weight
                 closeness = z_scores(cosines, len(distinct))
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
-                distinct = sorted(fused, key=lambda entry: -entry[0])  # stable: ties keep the coverage order
-                distinct = _without_near_copies(distinct, offset + k)
+                distinct = _without_near_copies(sorted(fused, key=_best_first), needed)  # ties keep the coverage order
         if confidence is Confidence.OFF_TOPIC:
             return SearchResult(query, confidence, evidence=evidence)
         terms = (*query.words, *query.expansions)
@@ -429,20 +431,36 @@ def _matchable(text: str) -> tuple[str, str]:
 _NEAR_COPY = 0.8
 
 
+def _best_first(entry: _Ranked) -> float:
+    """Sort key: the highest re-ranked score first."""
+    return -entry[0]
+
+
 def _without_near_copies(ranked: list[_Ranked], wanted: int) -> list[_Ranked]:
-    """The ranked passages with the near copies of a better one dropped, looked for among the first `wanted` kept:
-    one report republished by two sites is cut into passages differently (a heading more or less), so the same
-    paragraph would take two of the three excerpts."""
+    """The ranked passages with the near copies of a better one left out of the first `wanted`: one report
+    republished by two sites is cut into passages differently (a heading more or less), so the same paragraph
+    would take two of the three excerpts."""
+    page, looked_at = _distinct_page(ranked, wanted)
+    return page + ranked[looked_at:]
+
+
+def _first_distinct(ranked: list[_Ranked], wanted: int) -> list[_Ranked]:
+    """The first `wanted` ranked passages (or fewer) none of which is a near copy of one before it."""
+    return _distinct_page(ranked, wanted)[0]
+
+
+def _distinct_page(ranked: list[_Ranked], wanted: int) -> tuple[list[_Ranked], int]:
+    """_first_distinct(), and how many of the ranked passages it looked at."""
     kept: list[_Ranked] = []
     pairs: list[frozenset[str]] = []
     for at, entry in enumerate(ranked):
         if len(kept) == wanted:
-            return kept + ranked[at:]
+            return kept, at
         these = _character_pairs(_matchable(entry[2].text)[0])
         if not any(len(these & other) >= _NEAR_COPY * min(len(these), len(other)) > 0 for other in pairs):
             kept.append(entry)
             pairs.append(these)
-    return kept
+    return kept, len(ranked)
 
 
 @lru_cache(maxsize=8192)
