@@ -66,6 +66,10 @@ _TERM_SEPARATORS = re.compile(r"[;；,，、\s]+")
 _EXPORT_MARKS = re.compile(
     r"[<‹〈＜]正[>›〉＞]|(?:e|[^\x00-\x7f])?ndprint\s*$|[（(]\s*剩[余餘]\s*\d+\s*字\s*[)）]?\s*$", re.IGNORECASE
 )
+# A PDF's page footer run into the text when its lines were joined: "第1页共6页", "第 2 页 / 共 6 页".
+_PAGE_FOOTER = re.compile(r"第\s*\d+\s*[页頁]\s*[/,，、]?\s*共\s*\d+\s*[页頁]")
+# A gambling site's name spliced into a sentence of a hacked page: "述职bat365中国官方网站大会".
+_SPLICED_SPAM = re.compile(r"[a-z]{2,8}\d{2,4}(?:中国|亚洲)?(?:在线)?(?:官方网站|官网|平台|体育|娱乐)", re.IGNORECASE)
 
 # Spam headlines injected into hacked pages. One strong term, or two weak ones, in a short line.
 _SPAM_STRONG = (
@@ -95,7 +99,7 @@ def clean_line(raw: str) -> str:
     """Drop pinyin notes, mangled ones too, and invisible characters; collapse runs of spaces, strip."""
     # safe_text again: PDF, Word and HTML text never passed through decode_text.
     text = _WORD_COUNT.sub("", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", safe_text(raw)))))
-    text = _EXPORT_MARKS.sub("", text)
+    text = _SPLICED_SPAM.sub("", _PAGE_FOOTER.sub("", _EXPORT_MARKS.sub("", text)))
     return _SPACES.sub(" ", text).strip()
 
 

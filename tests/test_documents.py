@@ -298,6 +298,18 @@ def test_an_academic_articles_front_matter_and_database_marks_are_dropped() -> N
     ]
 
 
+def test_page_footers_and_spam_spliced_into_sentences_are_cut_out() -> None:
+    page = (
+        "某学院党支部书记述职会\n\n"
+        "学院召开党支部书记抓基层党建述职bat365中国官方网站大会，各支部书记逐一述职。"
+        "班子领导核心作用发挥不好;第1页共6页党的组织生活不经常，第 2 页 / 共 6 页党员教育管理松散。\n"
+    )
+    assert parse_text(page).articles[0].text == (
+        "学院召开党支部书记抓基层党建述职大会，各支部书记逐一述职。"
+        "班子领导核心作用发挥不好;党的组织生活不经常，党员教育管理松散。"
+    )
+
+
 def test_short_lines_are_judged_by_their_shape_not_their_words() -> None:
     page = "\n".join(
         [
