@@ -155,20 +155,30 @@ def answer_notes(reply: Answer) -> list[str]:
     return notes(reply.repairs, reply.related)
 
 
-NOTHING_FOUND = (
-    "没有找到与这个问题相关的报告段落。\n"
-    "我只回答基层党建方面的问题（整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等），"
-    "答案都摘自真实的工作报告。\n"
+_ASK_BETTER = (
     "可以试试：用更短的问题，只留关键词（如“第一书记 作用”“村两委 矛盾”），"
     "或换成报告里常用的说法（如“软弱涣散”“整顿”“带头人”）。"
 )
+NOTHING_FOUND = (
+    "没有找到与这个问题相关的报告段落。\n"
+    "我只回答基层党建方面的问题（整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等），"
+    f"答案都摘自真实的工作报告。\n{_ASK_BETTER}"
+)
+# For a question about the work that no passage answers: telling its asker what the bot is for would read as a
+# rebuke for asking off-topic.
+NOTHING_FOUND_ON_TOPIC = f"资料里没有找到能回答这个问题的段落。\n{_ASK_BETTER}"
+
+
+def nothing_found_message(about_the_work: bool) -> str:
+    """Say nothing matched, and how to ask better; what the bot knows, unless the question was about it."""
+    return NOTHING_FOUND_ON_TOPIC if about_the_work else NOTHING_FOUND
 
 
 def nothing_found_text(reply: NothingFound) -> str:
     """Say nothing matched, what the bot knows, and how to ask better."""
     if reply.after_more:
         return "没有更多相关段落了。可以换个说法重新提问。"
-    return NOTHING_FOUND
+    return nothing_found_message(reply.about_the_work)
 
 
 _SAVE_AS_DOCX = "请在 WPS 或 Word 中“另存为” .docx 后再上传"
@@ -432,7 +442,7 @@ def result_plain(question: str, result: SearchResult, show_question: bool, scrip
     lines = [f"问：{question}"] if show_question else []
     lines += notes(result.query.repairs, related=bool(result.related))
     if not result.shown:
-        lines.append(NOTHING_FOUND)
+        lines.append(nothing_found_message(bool(result.evidence and result.evidence.domain > 0)))
     for number, hit in enumerate(result.shown, start=1):
         lines.append(f"【{number}】{in_script(hit.text, script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n")
     return safe_text("\n".join(lines))

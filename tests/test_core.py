@@ -127,6 +127,17 @@ async def test_a_long_pasted_notice_is_read_for_its_key_words_not_refused(
     assert too_long.kind == "too_long" and "2000 字以内" in render_plain(too_long)
 
 
+async def test_nothing_found_for_a_question_about_the_work_is_not_told_what_the_bot_is_for(core: Core) -> None:
+    # Told "我只回答基层党建方面的问题" after asking about 支部标准化, staff read it as a rebuke for asking off-topic.
+    on_topic = await core.ask(USER, "现在都在搞支部标准化，底下容易走偏的地方有哪些")
+    off_topic = await core.ask(USER, "北京到上海的高铁票多少钱")
+    assert isinstance(on_topic, NothingFound) and isinstance(off_topic, NothingFound)
+    assert on_topic.about_the_work and not off_topic.about_the_work
+    assert "资料里没有找到" in render_plain(on_topic) and "我只回答" not in render_plain(on_topic)
+    assert "我只回答基层党建方面的问题" in render_plain(off_topic)
+    assert all("关键词" in render_plain(reply) for reply in (on_topic, off_topic))
+
+
 async def test_refused_questions_are_not_logged(core: Core) -> None:
     assert (await core.ask(USER, "长" * 51)).kind == "too_long"
     assert (await core.ask(USER, "   ")).kind == "empty"
