@@ -56,6 +56,17 @@ async def test_a_later_writers_held_out_questions_are_told_apart(corpus) -> None
     assert len(await silent(Searcher.over(corpus), work)) <= 30  # measured 23
 
 
+async def test_a_party_titles_private_life_is_shown_nothing(corpus) -> None:
+    # 99 everyday questions naming a party title, member or room about a private matter (支书自行车被偷, 村主任家院墙倒了,
+    # 党员活动室门口捡了只猫), held out from the same writer's 500; over the seeds 28 were shown excerpts before the
+    # model learnt the other 399, 5 after. The writer's 56 held-out questions about the work with the same titles:
+    # 50 shown before, 49 after.
+    everyday = held_out("offtopic_5")
+    assert len(everyday) - len(await silent(Searcher.over(corpus), everyday)) <= 7
+    work = held_out("domain_5")
+    assert len(work) - len(await silent(Searcher.over(corpus), work)) >= 47
+
+
 async def test_held_out_party_building_questions_are_not_silenced_by_it(corpus) -> None:
     questions = held_out("domain")
     with_model = await silent(Searcher.over(corpus), questions)
