@@ -325,7 +325,7 @@ class Core:
             asked, [hit.passage_id for hit in shown], asker.conversation, owner=asker.owner, token=token
         )
         if not shown:
-            return NothingFound(question, about_the_work=bool(result.evidence and result.evidence.domain > 0))
+            return NothingFound(question, about_the_work=result.about_the_work)
         return Answer(
             answer_id, question, shown, 1, len(result.shown) > self.top_k,
             related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,

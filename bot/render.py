@@ -442,7 +442,7 @@ def result_plain(question: str, result: SearchResult, show_question: bool, scrip
     lines = [f"问：{question}"] if show_question else []
     lines += notes(result.query.repairs, related=bool(result.related))
     if not result.shown:
-        lines.append(nothing_found_message(bool(result.evidence and result.evidence.domain > 0)))
+        lines.append(nothing_found_message(result.about_the_work))
     for number, hit in enumerate(result.shown, start=1):
         lines.append(f"【{number}】{in_script(hit.text, script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n")
     return safe_text("\n".join(lines))

@@ -128,6 +128,9 @@ class SearchResult:
     hits: tuple[Hit, ...] = ()
     related: tuple[Hit, ...] = ()
     evidence: Evidence | None = None
+    # Nothing shown, yet the question is about the work (party-building words, and the topic model does not call
+    # it everyday talk): the reports lack an answer, not the subject.
+    about_the_work: bool = False
 
     @property
     def shown(self) -> tuple[Hit, ...]:
@@ -326,7 +329,8 @@ class Searcher:
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
                 distinct = _without_near_copies(sorted(fused, key=_best_first), needed)  # ties keep the coverage order
         if confidence is Confidence.OFF_TOPIC:
-            return SearchResult(query, confidence, evidence=evidence)
+            about_the_work = evidence.domain > 0 and evidence.topical >= self.params.topic_related
+            return SearchResult(query, confidence, evidence=evidence, about_the_work=about_the_work)
         terms = (*query.words, *query.expansions)
         page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
         if confidence is Confidence.CONFIDENT:

@@ -135,6 +135,9 @@ async def test_nothing_found_for_a_question_about_the_work_is_not_told_what_the_
     assert on_topic.about_the_work and not off_topic.about_the_work
     assert "资料里没有找到" in render_plain(on_topic) and "我只回答" not in render_plain(on_topic)
     assert "我只回答基层党建方面的问题" in render_plain(off_topic)
+    # A party title in a question about private life does not make it one about the work.
+    private = await core.ask(USER, "村支书家的狗走丢了")
+    assert isinstance(private, NothingFound) and not private.about_the_work
     assert all("关键词" in render_plain(reply) for reply in (on_topic, off_topic))
 
 
