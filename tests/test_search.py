@@ -130,6 +130,22 @@ async def test_asking_what_a_term_means_is_answered_like_asking_what_it_is(
     assert [hit.passage_id for hit in result.hits] == [hit.passage_id for hit in plain.hits]
 
 
+async def test_a_lone_question_word_cut_off_its_phrase_is_not_a_topic_word(empty_corpus: Corpus, tmp_path: Path) -> None:
+    # jieba cuts 是哪四议 into 是 + 哪 + 四议; once a report held 哪 on its own (走到哪), 哪 was a topic word of the
+    # question that no answer holds, and a direct answer was only "possibly related".
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.txt").write_text(
+        "四议两公开工作法\n\n村级重大事项实行四议两公开。四议即村党支部提议、村两委会议商议、党员大会审议、"
+        "村民代表会议决议；两公开即决议公开、实施结果公开。", encoding="utf-8")
+    (folder / "b.txt").write_text(
+        "老支书的故事\n\n不管走到哪，老支书都把群众的事放在心上，带领党员修路架桥，村里的面貌焕然一新。", encoding="utf-8")
+    await empty_corpus.ingest([folder])
+    result = await Searcher.over(empty_corpus).search("四议两公开是哪四议", k=3)
+    assert "哪" in result.query.ignored and "哪" not in result.query.topic
+    assert result.confidence is Confidence.CONFIDENT and "提议" in result.hits[0].text, result.evidence
+
+
 @pytest.mark.parametrize("question", ["村级活动场所咋建", "软弱涣散村咋定", "后备干部咋选"])
 async def test_a_glued_question_word_is_not_an_unknown_word(searcher: Searcher, question: str) -> None:
     # jieba glues 咋 onto the next character (咋建); read as an unknown word, it made the question half unknown.
