@@ -158,6 +158,7 @@ def parse_pool(config: Config) -> ParsePool:
 
 async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     """Answer one question, or one per line of standard input with `-`."""
+    from rectbot.bot.core import too_long_text
     from rectbot.bot.render import result_json, result_plain
     from rectbot.retrieval.search import EmptyQuestion
 
@@ -171,10 +172,7 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
             if args.question == "-" and not question.strip():
                 continue
             if len(question) > config.search.max_question_chars:
-                message = (
-                    f"问题太长了（{len(question)} 字），请控制在 {config.search.max_question_chars} 字以内"
-                    f" (question longer than {config.search.max_question_chars} characters)"
-                )
+                message = too_long_text(len(question), config.search.max_question_chars)
                 if args.question != "-":
                     raise CommandError(message)
                 print(json.dumps({"question": question, "error": message}, ensure_ascii=False) if args.json else message)

@@ -101,8 +101,13 @@ class NothingFound:
 
     question: str
     after_more: bool = False
-    # The question holds party-building words: the reports lack an answer, not the subject.
+    # The question is about the work (SearchResult.about_the_work): the reports lack an answer, not the subject.
     about_the_work: bool = False
+
+
+def too_long_text(length: int, limit: int) -> str:
+    """What every channel, and `rectbot ask`, says of a question over the length limit."""
+    return f"问题太长了（{length} 字），请控制在 {limit} 字以内：贴最相关的一段，或只写关键的几个词。"
 
 
 @dataclass(frozen=True)
@@ -309,10 +314,7 @@ class Core:
         if not question:
             return Notice("empty", "请输入要查询的问题，例如：软弱涣散村党组织怎么整顿")
         if len(question) > self.max_question_chars:
-            return Notice(
-                "too_long",
-                f"问题太长了（{len(question)} 字），请控制在 {self.max_question_chars} 字以内：贴最相关的一段，或只写关键的几个词。",
-            )
+            return Notice("too_long", too_long_text(len(question), self.max_question_chars))
         started = time.perf_counter()
         result = await self.searcher.search(question, k=self.top_k + 1)
         latency_ms = (time.perf_counter() - started) * 1000

@@ -54,22 +54,27 @@ _URL_LINE = re.compile(r"^(?:(?:网址|地址|链接|本文链接|原文链接|u
 # A contact solicitation with an account id: "加微信 xxx123", "+V: abc_888", "QQ群：12345678".
 _SOLICITATION = re.compile(r"(?:加|添加|\+)\s*(?:微信|威信|薇信|vx|wx|v信|v|qq|q群|qq群)\s*(?:号)?\s*[:：]?\s*[a-z0-9_-]{5,}")
 _NAVIGATION = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*(?:[:：]|$)")
-# An academic article's front matter: keywords, classification codes, DOI, fund and author notes, date received.
+# An academic article's front matter: keywords, classification codes, DOI, fund and author notes, date received;
+# the label in brackets or followed by a colon. A keyword line holds no sentence (关键词：强基固本。全县… is a
+# year-in-review paragraph).
+_KEYWORDS_LINE = re.compile(r"^[\[〔【(（]?\s*(?:关\s*键\s*[词字]|key\s*words?)\s*(?:[\]〕】)）]|[:：])")
 _FRONT_MATTER = re.compile(
-    r"^[\[〔【(（]?\s*(?:关\s*键\s*[词字]|key\s*words?|中图分类号|文献标识码|文章编号|doi|基金项目|作者简介|收稿日期)"
-    r"(?:[\]〕】)）]|\s*[:：]|\s|$)"
+    r"^[\[〔【(（]?\s*(?:中图分类号|文献标识码|文章编号|doi|基金项目|作者简介|收稿日期)\s*(?:[\]〕】)）]|[:：])"
 )
 _KEYWORDS_ALONE = re.compile(r"^[\[〔【(（]?\s*(?:关\s*键\s*[词字]|key\s*words?)\s*[\]〕】)）]?\s*[:：]?$")
 _TERM_SEPARATORS = re.compile(r"[;；,，、\s]+")
 # Marks a database or a paywall leaves in a paragraph: CNKI's <正> (the body starts here), its "endprint" (its first
 # letter sometimes mangled), "(剩余10911字)".
 _EXPORT_MARKS = re.compile(
-    r"[<‹〈＜]正[>›〉＞]|(?:e|[^\x00-\x7f])?ndprint\s*$|[（(]\s*剩[余餘]\s*\d+\s*字\s*[)）]?\s*$", re.IGNORECASE
+    r"[<‹〈＜]正[>›〉＞]|[e〆]?ndprint\s*$|[（(]\s*剩[余餘]\s*\d+\s*字\s*[)）]?\s*$", re.IGNORECASE
 )
 # A PDF's page footer run into the text when its lines were joined: "第1页共6页", "第 2 页 / 共 6 页".
-_PAGE_FOOTER = re.compile(r"第\s*\d+\s*[页頁]\s*[/,，、]?\s*共\s*\d+\s*[页頁]")
-# A gambling site's name spliced into a sentence of a hacked page: "述职bat365中国官方网站大会".
-_SPLICED_SPAM = re.compile(r"[a-z]{2,8}\d{2,4}(?:中国|亚洲)?(?:在线)?(?:官方网站|官网|平台|体育|娱乐)", re.IGNORECASE)
+_PAGE_FOOTER = re.compile(r"第\s*\d+\s*[页頁]\s*/?\s*共\s*\d+\s*[页頁]")
+# A gambling site's name spliced into a sentence of a hacked page: "述职bat365中国官方网站大会" (not 依托Office365平台).
+_SPLICED_SPAM = re.compile(
+    r"(?<=[\u4e00-\u9fff])[a-z]{2,8}\d{2,4}(?:(?:中国|亚洲)(?:在线)?(?:官方网站|官网|平台|体育|娱乐)|(?:在线)?(?:官方网站|官网|体育|娱乐))",
+    re.IGNORECASE,
+)
 
 # Spam headlines injected into hacked pages. One strong term, or two weak ones, in a short line.
 _SPAM_STRONG = (
@@ -147,7 +152,11 @@ def _is_junk(s: str) -> bool:
         return True
     if len(s) <= 200 and (_HTML_DEBRIS.search(s) or _URL_LINE.match(s) or _SITE_NOTE.search(s)):
         return True
-    if _FILE_PROPERTY.match(s) or _is_tag_cloud(s) or (len(s) <= 200 and _FRONT_MATTER.match(s)):
+    if _FILE_PROPERTY.match(s) or _is_tag_cloud(s):
+        return True
+    if len(s) <= 200 and (_FRONT_MATTER.match(s) or _KEYWORDS_ALONE.match(s)):
+        return True
+    if len(s) <= 200 and _KEYWORDS_LINE.match(s) and "。" not in s:
         return True
     return len(s) <= 100 and bool((_COPYRIGHT.search(s) and "。" not in s) or _NAVIGATION.match(s))
 
@@ -241,7 +250,10 @@ def drop_keyword_lists(lines: list[Line]) -> None:
     for label, line in zip(lines, lines[1:]):
         if label.kind is Kind.JUNK and _KEYWORDS_ALONE.match(label.simple) and line.kind is Kind.CONTENT:
             terms = [term for term in _TERM_SEPARATORS.split(line.simple) if term]
-            if len(line.simple) <= 100 and "。" not in line.simple and len(terms) >= 2 and max(map(len, terms)) <= 15:
+            if (
+                len(line.simple) <= 100 and "。" not in line.simple and not NUMBERED_HEADING.match(line.simple)
+                and len(terms) >= 2 and all(2 <= len(term) <= 15 for term in terms)
+            ):
                 line.kind = Kind.JUNK
 
 

@@ -29,9 +29,11 @@ _SIGN_OFF_LINE = re.compile(
 _ENUMERATED = re.compile(r"[一二三四五六七八九十]+是|第[一二三四五六七八九十\d]+")
 # A line ending in a colon introduces what follows it (主要表现在：, 一般还应具备以下条件：).
 _LEAD_IN = re.compile(r"[:：]\s*$")
+# The heading of a part of a report (一、指导思想, （二）, 第三章): after a lead-in, it starts the report's parts, not a list.
+_PART_HEADING = re.compile(r"(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十\d]+[章节条部篇])")
 
 # Bump when the way passages are cut changes, so stored documents are re-split on the next start.
-PASSAGE_FORMAT = 4
+PASSAGE_FORMAT = 6
 
 # Cost of ending a passage at each kind of cut, against ((length - target) / target) ** 2 for its length (under 1
 # while max_chars <= 2 * target_chars): a clause end is taken only where sentence ends cannot keep passages within
@@ -191,6 +193,7 @@ def build_passages(article: Article, params: PassageParams = PassageParams()) ->
     pending_heading: int | None = None  # start of headings waiting for their paragraph
     current: tuple[int, int] | None = None  # short paragraphs being merged
     after_lead_in = False  # the paragraph before ended in a colon: this one is what it introduces
+    in_list = False  # the paragraph before was a short item of a lead-in's list
 
     def flush() -> None:
         nonlocal current
@@ -201,14 +204,22 @@ def build_passages(article: Article, params: PassageParams = PassageParams()) ->
     for start, end in paragraphs:
         paragraph = text[start:end]
         section = article.section_at(start)
-        if is_heading(paragraph, params):
+        short = is_heading(paragraph, params)
+        # Short items under a lead-in (主要表现在：\n班子不团结\n书记能力不强) are its list, not headings of what follows.
+        listed = (
+            short and (after_lead_in or in_list) and current is not None and not _PART_HEADING.match(paragraph)
+            and article.section_at(current[0]) == section and end - current[0] <= params.max_chars
+        )
+        if short and not listed:
             flush()
             if pending_heading is None:
                 pending_heading = start
+            after_lead_in = in_list = False
             continue
         span_start = pending_heading if pending_heading is not None else start
         pending_heading = None
-        introduced, after_lead_in = after_lead_in, bool(_LEAD_IN.search(paragraph))
+        introduced = after_lead_in or listed
+        after_lead_in, in_list = bool(_LEAD_IN.search(paragraph)), listed
         if (
             current is not None
             and article.section_at(current[0]) == section

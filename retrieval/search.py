@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import heapq
+import math
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -128,8 +130,8 @@ class SearchResult:
     hits: tuple[Hit, ...] = ()
     related: tuple[Hit, ...] = ()
     evidence: Evidence | None = None
-    # Nothing shown, yet the question is about the work (party-building words, and the topic model does not call
-    # it everyday talk): the reports lack an answer, not the subject.
+    # With nothing shown (off-topic): the question is still about the work (party-building words, and the topic
+    # model does not call it everyday talk), so the reports lack an answer, not the subject.
     about_the_work: bool = False
 
     @property
@@ -257,7 +259,7 @@ class Searcher:
         """
         query, current, candidates = await asyncio.to_thread(self._rank, question, k, offset)
         if current is None or not candidates:
-            return SearchResult(query, Confidence.OFF_TOPIC)
+            return SearchResult(query, Confidence.OFF_TOPIC, about_the_work=self._about_the_work(query))
         rows = await self.passages.passages_by_id(c.passage_id for c in candidates)
         return await asyncio.to_thread(self._judge, query, current[1], candidates, rows, k, offset)
 
@@ -288,11 +290,14 @@ class Searcher:
         needed = max(offset + k, self.params.evidence_depth)
         by_meaning = self.semantic is not None
         best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
+        floor: float | None = None  # the lowest score on a page without near copies, when last worked out
         for candidate in candidates:  # best first by the index's score
             reach = candidate.score + self.params.coverage_weight  # its best re-ranked score, holding every word
             if not by_meaning and len(best) == needed and reach <= best[0]:
-                page = _first_distinct(sorted(distinct, key=_best_first), needed)
-                if len(page) == needed and reach <= page[-1][0]:
+                if floor is None:
+                    page = _distinct_page(sorted(distinct, key=_best_first), needed)[0]
+                    floor = page[-1][0] if len(page) == needed else -math.inf
+                if reach <= floor:
                     break  # neither this candidate nor any after it can reach the page (near copies left out)
             row = rows.get(candidate.passage_id)
             if row is None:  # deleted since the index was built
@@ -307,8 +312,10 @@ class Searcher:
             score = candidate.score + self.params.coverage_weight * coverage.of(cited)
             distinct.append((score, candidate, row, cited))
             (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
+            if floor is not None and score > floor:
+                floor = None  # it may enter the page: work the page out again
         if not distinct:
-            return SearchResult(query, Confidence.OFF_TOPIC)
+            return SearchResult(query, Confidence.OFF_TOPIC, about_the_work=self._about_the_work(query))
         distinct.sort(key=_best_first)  # stable: ties keep the index's order
         distinct = _without_near_copies(distinct, needed)
         evidence = self._evidence(query, coverage, [cited for *_, cited in distinct[: self.params.evidence_depth]])
@@ -338,26 +345,37 @@ class Searcher:
         return SearchResult(query, confidence, related=page, evidence=evidence)
 
     def _evidence(self, query: Query, coverage: _Coverage, texts: list[str]) -> Evidence:
-        p = self.params
-        topical = (
-            self.topic_model.probability(query.text, self.tokenizer)
-            if any(v > 0 for v in (p.topic_veto, p.topic_veto_known, p.topic_related, p.topic_sure))
-            else 1.0
-        )
+        topical = self._topical(query)
+        domain = self._domain_share(query)
         if not coverage.known_total:
-            return Evidence(coverage=0.0, known=0.0, topical=topical)
+            return Evidence(coverage=0.0, known=0.0, domain=domain, topical=topical)
         if query.pasted:
             # Pasted text asks several things at once: the top passages together must cover it, not one alone.
             texts = ["\n".join(texts)]
         best = max(coverage.of(text) for text in texts)
         phrases = max(_phrase_share(query, text) for text in texts)
-        # Over all the words typed or pasted: key words of pasted text are picked for being party-building words.
-        words = query.content or query.topic
-        domain = sum(self.tokenizer.is_domain_word(word) for word in words) / len(words)
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
             pasted=query.pasted, phrases=phrases,
         )
+
+    def _topical(self, query: Query) -> float:
+        """The topic model's probability that the question is about the work (1 when the model is turned off)."""
+        p = self.params
+        if not any(v > 0 for v in (p.topic_veto, p.topic_veto_known, p.topic_related, p.topic_sure)):
+            return 1.0
+        return self.topic_model.probability(query.text, self.tokenizer)
+
+    def _domain_share(self, query: Query) -> float:
+        """Share of the question's words that are party-building vocabulary, over all the words typed or pasted
+        (key words of pasted text are picked for being party-building words)."""
+        words = query.content or query.topic
+        return sum(self.tokenizer.is_domain_word(word) for word in words) / len(words) if words else 0.0
+
+    def _about_the_work(self, query: Query) -> bool:
+        """For a question nothing answers: it holds party-building words and the topic model does not call it
+        everyday talk, so the reports lack an answer, not the subject."""
+        return self._domain_share(query) > 0 and self._topical(query) >= self.params.topic_related
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
@@ -431,8 +449,10 @@ def _matchable(text: str) -> tuple[str, str]:
     return normalized, fingerprint_of_normalized(normalized)
 
 
-# Share of the shorter passage's character pairs that another passage holds, from which the two are one text.
+# Share of either passage's character pairs that the other holds, from which two passages are one text, unless each
+# states a number the other does not.
 _NEAR_COPY = 0.8
+_DIGITS = re.compile(r"\d+")
 
 
 def _best_first(entry: _Ranked) -> float:
@@ -448,30 +468,32 @@ def _without_near_copies(ranked: list[_Ranked], wanted: int) -> list[_Ranked]:
     return page + ranked[looked_at:]
 
 
-def _first_distinct(ranked: list[_Ranked], wanted: int) -> list[_Ranked]:
-    """The first `wanted` ranked passages (or fewer) none of which is a near copy of one before it."""
-    return _distinct_page(ranked, wanted)[0]
-
-
 def _distinct_page(ranked: list[_Ranked], wanted: int) -> tuple[list[_Ranked], int]:
-    """_first_distinct(), and how many of the ranked passages it looked at."""
+    """The first `wanted` ranked passages (or fewer) none of which is a near copy of one before it, and how many of
+    the ranked passages it looked at."""
     kept: list[_Ranked] = []
-    pairs: list[frozenset[str]] = []
+    shapes: list[tuple[frozenset[str], frozenset[str]]] = []
     for at, entry in enumerate(ranked):
         if len(kept) == wanted:
             return kept, at
-        these = _character_pairs(_matchable(entry[2].text)[0])
-        if not any(len(these & other) >= _NEAR_COPY * min(len(these), len(other)) > 0 for other in pairs):
+        pairs, numbers = these = _shape(_matchable(entry[2].text)[0])
+        if not any(
+            (numbers <= other_numbers or other_numbers <= numbers)
+            and len(pairs & other) >= _NEAR_COPY * max(len(pairs), len(other)) > 0
+            for other, other_numbers in shapes
+        ):
             kept.append(entry)
-            pairs.append(these)
+            shapes.append(these)
     return kept, len(ranked)
 
 
-@lru_cache(maxsize=8192)
-def _character_pairs(normalized: str) -> frozenset[str]:
-    """The overlapping character pairs of a passage's text without punctuation or spaces."""
+@lru_cache(maxsize=256)  # a few per question, each a few kilobytes
+def _shape(normalized: str) -> tuple[frozenset[str], frozenset[str]]:
+    """What tells a copy of a passage: the overlapping character pairs of its text without punctuation or spaces,
+    and the numbers it states (reports written from one template differ in them; a copy with a heading more may
+    state one more)."""
     bare = without_punctuation(normalized)
-    return frozenset(bare[i : i + 2] for i in range(len(bare) - 1))
+    return frozenset(bare[i : i + 2] for i in range(len(bare) - 1)), frozenset(_DIGITS.findall(normalized))
 
 
 @lru_cache(maxsize=4096)

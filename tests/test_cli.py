@@ -94,6 +94,11 @@ def test_possibly_related_excerpts_are_marked_in_the_terminal(env: Path, capsys)
     assert "【3】" in out and "【4】" not in out
 
 
+def test_a_question_over_the_limit_is_refused_in_the_chats_words(env: Path, capsys) -> None:
+    status, _, err = run(capsys, "ask", "长" * 2001)
+    assert status == 2 and "问题太长了（2001 字），请控制在 2000 字以内" in err
+
+
 def test_nothing_found_is_an_answer_not_an_error(env: Path, capsys) -> None:
     status, out, _ = run(capsys, "ask", "今天天气怎么样")
     assert status == 0

@@ -310,6 +310,17 @@ def test_page_footers_and_spam_spliced_into_sentences_are_cut_out() -> None:
     )
 
 
+def test_front_matter_and_spam_rules_leave_report_prose_alone() -> None:
+    # Lines that start like front matter or hold letters and digits before 平台, but are a report's own sentences.
+    kept = [
+        "关键词：强基固本。全县整顿软弱涣散村党组织23个，选派第一书记86名。",
+        "基金项目 申报工作有序推进，全年争取资金200万元。",
+        "依托Office365平台和OA2023平台开展党员线上学习，请翻到第3页，共5页的材料。",
+    ]
+    page = "\n".join(["某县年度工作回顾", *kept, "关键词", "一、问题的提出", "各村要把整顿工作抓实抓细。"])
+    assert parse_text(page).articles[0].text.split("\n") == [*kept, "一、问题的提出", "各村要把整顿工作抓实抓细。"]
+
+
 def test_short_lines_are_judged_by_their_shape_not_their_words() -> None:
     page = "\n".join(
         [

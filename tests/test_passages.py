@@ -78,6 +78,26 @@ def test_a_lead_in_ending_in_a_colon_stays_with_what_it_introduces() -> None:
     assert all(len(p.text) <= 120 for p in passages)
 
 
+def test_a_lead_in_is_cut_from_the_sentence_before_it_rather_than_from_its_list() -> None:
+    # Too long for one passage: the cut falls before the lead-in, although after it the two halves would be closer
+    # to the target length.
+    before = "镇党委对全镇各村党组织逐一进行了分析研判，认真听取党员群众意见。"  # 33 characters
+    lead_in = "经综合研判，认定软弱涣散村党组织的主要情形如下："  # 24
+    item = "（1）村党组织书记长期空缺或者不胜任现职，工作处于停滞状态，群众意见很大，班子成员之间互不配合。"  # 50
+    text = f"{before}{lead_in}\n{item}"
+    passages = build_passages(article(text), PassageParams(target_chars=55, max_chars=90, min_chars=20))
+    assert [p.text for p in passages] == [before, f"{lead_in}\n{item}"]
+
+
+def test_short_items_under_a_lead_in_are_its_list_not_headings_of_what_follows() -> None:
+    lead_in = "通过调查分析，党支部认为问题形成的原因主要表现在："
+    items = ["班子不团结", "书记能力不强", "集体经济薄弱"]
+    after = "下一步，镇党委将选派第一书记驻村，帮助村党支部理清思路、建强班子，推动集体经济发展。"
+    text = "\n".join([lead_in, *items, after])
+    passages = build_passages(article(text), PassageParams(target_chars=60, max_chars=120, min_chars=20))
+    assert [p.text for p in passages] == ["\n".join([lead_in, *items]), after]
+
+
 def test_a_heading_stays_with_the_start_of_a_long_paragraph() -> None:
     text = "选好配强班子\n" + "各地大力开展干部下基层活动，推动力量下沉。" * 40
     passages = build_passages(article(text))
