@@ -138,6 +138,10 @@ async def test_nothing_found_for_a_question_about_the_work_is_not_told_what_the_
     # A party title in a question about private life does not make it one about the work.
     private = await core.ask(USER, "村支书家的狗走丢了")
     assert isinstance(private, NothingFound) and not private.about_the_work
+    # Nor does it take a word some report holds: no seed speaks of 党费 or of 纪检监察留置 at all.
+    for unheard_of in ("党费", "纪检监察留置"):
+        reply = await core.ask(USER, unheard_of)
+        assert isinstance(reply, NothingFound) and reply.about_the_work, unheard_of
     assert all("关键词" in render_plain(reply) for reply in (on_topic, off_topic))
 
 
