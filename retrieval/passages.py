@@ -33,7 +33,7 @@ _LEAD_IN = re.compile(r"[:：]\s*$")
 _PART_HEADING = re.compile(r"(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十\d]+[章节条部篇])")
 
 # Bump when the way passages are cut changes, so stored documents are re-split on the next start.
-PASSAGE_FORMAT = 6
+PASSAGE_FORMAT = 7
 
 # Cost of ending a passage at each kind of cut, against ((length - target) / target) ** 2 for its length (under 1
 # while max_chars <= 2 * target_chars): a clause end is taken only where sentence ends cannot keep passages within
@@ -231,8 +231,10 @@ def build_passages(article: Article, params: PassageParams = PassageParams()) ->
         flush()
         current = (span_start, end)
     flush()
-    if pending_heading is not None:  # trailing headings with nothing after them
+    if pending_heading is not None and not groups:  # only headings: keep them
         groups.append((pending_heading, paragraphs[-1][1]))
+    # Headings at the end with nothing after them (a page cut off after "(三)") introduce nothing: left out, as a
+    # sign-off is.
 
     spans = [span for start, end in groups for span in _cut(text, start, end, params)]
     spans = _merge_short(article, spans, params)

@@ -98,6 +98,14 @@ def test_short_items_under_a_lead_in_are_its_list_not_headings_of_what_follows()
     assert [p.text for p in passages] == ["\n".join([lead_in, *items]), after]
 
 
+def test_a_heading_with_nothing_after_it_is_not_part_of_a_passage() -> None:
+    # A page cut off after its next part's number: "(三)" ended the excerpt before it.
+    paragraph = "多数村集体缺乏可持续收入来源，沦为空壳村，资源资产未有效盘活，项目运营不善，集体资产流失严重。"
+    passages = build_passages(article(f"{paragraph}\n(三)"))
+    assert [p.text for p in passages] == [paragraph]
+    assert [p.text for p in build_passages(article("(三)"))] == ["(三)"]  # a text of headings alone keeps them
+
+
 def test_a_heading_stays_with_the_start_of_a_long_paragraph() -> None:
     text = "选好配强班子\n" + "各地大力开展干部下基层活动，推动力量下沉。" * 40
     passages = build_passages(article(text))
