@@ -57,11 +57,12 @@ _NAVIGATION = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*(?:[:�
 # An academic article's front matter: keywords, classification codes, DOI, fund and author notes, date received;
 # the label in brackets or followed by a colon. A keyword line holds no sentence (关键词：强基固本。全县… is a
 # year-in-review paragraph).
-_KEYWORDS_LINE = re.compile(r"^[\[〔【(（]?\s*(?:关\s*键\s*[词字]|key\s*words?)\s*(?:[\]〕】)）]|[:：])")
+_KEYWORDS_LABEL = r"^[\[〔【(（]?\s*(?:关\s*键\s*[词字]|key\s*words?)\s*"
+_KEYWORDS_LINE = re.compile(_KEYWORDS_LABEL + r"(?:[\]〕】)）]|[:：])")
 _FRONT_MATTER = re.compile(
     r"^[\[〔【(（]?\s*(?:中图分类号|文献标识码|文章编号|doi|基金项目|作者简介|收稿日期)\s*(?:[\]〕】)）]|[:：])"
 )
-_KEYWORDS_ALONE = re.compile(r"^[\[〔【(（]?\s*(?:关\s*键\s*[词字]|key\s*words?)\s*[\]〕】)）]?\s*[:：]?$")
+_KEYWORDS_ALONE = re.compile(_KEYWORDS_LABEL + r"[\]〕】)）]?\s*[:：]?$")
 _TERM_SEPARATORS = re.compile(r"[;；,，、\s]+")
 # Marks a database or a paywall leaves in a paragraph: CNKI's <正> (the body starts here), its "endprint" (its first
 # letter sometimes mangled), "(剩余10911字)".

@@ -259,7 +259,7 @@ class Searcher:
         """
         query, current, candidates = await asyncio.to_thread(self._rank, question, k, offset)
         if current is None or not candidates:
-            return SearchResult(query, Confidence.OFF_TOPIC, about_the_work=self._about_the_work(query))
+            return self._nothing(query)
         rows = await self.passages.passages_by_id(c.passage_id for c in candidates)
         return await asyncio.to_thread(self._judge, query, current[1], candidates, rows, k, offset)
 
@@ -315,7 +315,7 @@ class Searcher:
             if floor is not None and score > floor:
                 floor = None  # it may enter the page: work the page out again
         if not distinct:
-            return SearchResult(query, Confidence.OFF_TOPIC, about_the_work=self._about_the_work(query))
+            return self._nothing(query)
         distinct.sort(key=_best_first)  # stable: ties keep the index's order
         distinct = _without_near_copies(distinct, needed)
         evidence = self._evidence(query, coverage, [cited for *_, cited in distinct[: self.params.evidence_depth]])
@@ -336,8 +336,7 @@ class Searcher:
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
                 distinct = _without_near_copies(sorted(fused, key=_best_first), needed)  # ties keep the coverage order
         if confidence is Confidence.OFF_TOPIC:
-            about_the_work = evidence.domain > 0 and evidence.topical >= self.params.topic_related
-            return SearchResult(query, confidence, evidence=evidence, about_the_work=about_the_work)
+            return self._nothing(query, evidence)
         terms = (*query.words, *query.expansions)
         page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
         if confidence is Confidence.CONFIDENT:
@@ -372,10 +371,15 @@ class Searcher:
         words = query.content or query.topic
         return sum(self.tokenizer.is_domain_word(word) for word in words) / len(words) if words else 0.0
 
-    def _about_the_work(self, query: Query) -> bool:
-        """For a question nothing answers: it holds party-building words and the topic model does not call it
-        everyday talk, so the reports lack an answer, not the subject."""
-        return self._domain_share(query) > 0 and self._topical(query) >= self.params.topic_related
+    def _nothing(self, query: Query, evidence: Evidence | None = None) -> SearchResult:
+        """Nothing to show; about the work all the same if the question holds party-building words and the topic
+        model does not call it everyday talk (the reports lack an answer, not the subject)."""
+        if evidence is None:
+            domain, topical = self._domain_share(query), self._topical(query)
+        else:
+            domain, topical = evidence.domain, evidence.topical
+        about_the_work = domain > 0 and topical >= self.params.topic_related
+        return SearchResult(query, Confidence.OFF_TOPIC, evidence=evidence, about_the_work=about_the_work)
 
     def _verdict(self, evidence: Evidence) -> Confidence:
         p = self.params
@@ -492,7 +496,7 @@ def _shape(normalized: str) -> tuple[frozenset[str], frozenset[str]]:
     """What tells a copy of a passage: the overlapping character pairs of its text without punctuation or spaces,
     and the numbers it states (reports written from one template differ in them; a copy with a heading more may
     state one more)."""
-    bare = without_punctuation(normalized)
+    bare = without_punctuation(normalized)  # as the fingerprint of an exact copy reads it
     return frozenset(bare[i : i + 2] for i in range(len(bare) - 1)), frozenset(_DIGITS.findall(normalized))
 
 
