@@ -46,6 +46,8 @@ _HTML_DEBRIS = re.compile(
 )
 # Content-farm notes about the page itself: "下面是小编为大家整理的...", "不代表本站观点", "客服老师".
 _SITE_NOTE = re.compile(r"小编.{0,12}(?:整理|搜集|收集|精心|推荐|分享)|不代表本站|本站.{0,6}(?:整理|上传|收集)|客服老师")
+# The sentence holding such a note, to cut from a line that also holds the report's own text.
+_SITE_NOTE_SENTENCE = re.compile(rf"[^。！？!?]*(?:{_SITE_NOTE.pattern})[^。！？!?]*[。！？!?]*")
 # A downloadable file's properties on a document-sharing page: "格式:doc", "大小:28.00 KB", "文档页数:3".
 _FILE_PROPERTY = re.compile(r"^[-•·*\s]*(?:格式|大小|文件大小|文档页数|页数|下载次数|上传时间|上传者|文档格式)\s*[:：]\s*[^，。,；;]{1,20}$")
 _WORD_COUNT = re.compile(r"[（(][^()（）]{0,12}全文共\s*\d+\s*字[^()（）]{0,20}[)）]")
@@ -102,10 +104,11 @@ _SITE_NAME = re.compile(
 
 
 def clean_line(raw: str) -> str:
-    """Drop pinyin notes, mangled ones too, and invisible characters; collapse runs of spaces, strip."""
+    """Drop pinyin notes, mangled ones too, invisible characters and marks of export or of the site; collapse spaces."""
     # safe_text again: PDF, Word and HTML text never passed through decode_text.
     text = _WORD_COUNT.sub("", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", safe_text(raw)))))
     text = _SPLICED_SPAM.sub("", _PAGE_FOOTER.sub("", _EXPORT_MARKS.sub("", text)))
+    text = _SITE_NOTE_SENTENCE.sub("", text)
     return _SPACES.sub(" ", text).strip()
 
 

@@ -9,12 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rectbot.retrieval.index import idf_lucene
+from rectbot.retrieval.places import bundled_gazetteer
 from rectbot.retrieval.tokenizer import Tokenizer, bigrams
 from rectbot.retrieval.text import MEANINGFUL, is_han, normalize, safe_text
 from rectbot.retrieval.typos import HomophoneRepair
 
 _LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")
+# A village, town or community by its name: 林庄村, 南华镇, 蓝山社区 (below the gazetteer's counties).
+_LOCAL_PLACE = re.compile(r"^[\u4e00-\u9fff]{2,8}(?:村|镇|乡|街道|社区)$")
+_PLACE_SUFFIXES = frozenset({"村", "镇", "乡", "街道", "社区", "县", "区", "市"})
 # Spoken question words that no report word contains. jieba's HMM glues them onto the next character
 # (咋建, 咋定, 巡啥), which turns a question word into an unknown topic word.
 _GLUED_QUESTION_WORD = re.compile(r"(咋|啥)")
@@ -57,6 +61,7 @@ class Query:
     expansions: dict[str, float] = field(default_factory=dict)  # thesaurus words' tokens -> weight
     expanded_from: dict[str, str] = field(default_factory=dict)  # thesaurus word -> the topic word that brought it
     unknown: tuple[str, ...] = ()  # topic words no passage holds
+    unknown_places: tuple[str, ...] = ()  # unknown words naming a place: no report is about it
     ignored: tuple[str, ...] = ()  # fillers, question words, latin words the corpus lacks
     repairs: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
     years: tuple[str, ...] = ()
@@ -66,6 +71,21 @@ class Query:
     def stand_ins(self, word: str) -> list[str]:
         """Thesaurus words that stand for a typed word: those a key inside it, or around it, brought."""
         return stand_ins(word, self.expanded_from)
+
+
+def names_a_place(word: str) -> bool:
+    """Whether a word is a place's name: a division in the gazetteer (湘潭县, 宁夏) or a village's or town's."""
+    return bool(_LOCAL_PLACE.match(word)) or any(word in (p.name, p.short) for p in bundled_gazetteer().find(word))
+
+
+def _unknown_places(kept: list[str | None], unknown: tuple[str, ...]) -> tuple[str, ...]:
+    """Places named in the question that no report holds: unknown words naming one, or an unknown word that jieba
+    cut from its place suffix (红星 + 镇)."""
+    places = [word for word in unknown if names_a_place(word)]
+    for word, after in zip(kept, kept[1:]):
+        if word in unknown and after in _PLACE_SUFFIXES and is_han(word) and len(word) >= 2:
+            places.append(word + after)
+    return tuple(dict.fromkeys(places))
 
 
 class QueryParser:
@@ -159,6 +179,7 @@ class QueryParser:
             expansions=expansions,
             expanded_from=expanded_from,
             unknown=unknown,
+            unknown_places=_unknown_places(kept, unknown),
             ignored=tuple(ignored),
             repairs=tuple(repairs),
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),

@@ -119,6 +119,7 @@ class Evidence:
     topical: float = 1.0  # the topic model's probability that the question is about party-building work
     pasted: bool = False  # long pasted text: the topic model, trained on questions, is overconfident on it
     phrases: float = 1.0  # best share of the question's character bigrams held by one of the top passages
+    place_unknown: bool = False  # the question names a place that no report holds: none is about it
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,7 @@ class Searcher:
         phrases = max(_phrase_share(query, text) for text in texts)
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
-            pasted=query.pasted, phrases=phrases,
+            pasted=query.pasted, phrases=phrases, place_unknown=bool(query.unknown_places),
         )
 
     def _topical(self, query: Query) -> float:
@@ -392,8 +393,9 @@ class Searcher:
             and (evidence.domain > 0 or evidence.known >= _FULLY_KNOWN)
         ):
             # Every word held, but not as typed together: shown, as possibly related.
+            # Nor is a report about another place the answer to a question about one no report holds.
             held_as_typed = evidence.phrases >= p.confident_phrases or evidence.pasted
-            return Confidence.CONFIDENT if held_as_typed else Confidence.WEAK
+            return Confidence.CONFIDENT if held_as_typed and not evidence.place_unknown else Confidence.WEAK
         if (
             evidence.coverage >= p.related_coverage
             and evidence.known >= p.related_known

@@ -856,6 +856,13 @@ def test_notes_of_content_farms_and_document_sites_are_dropped() -> None:
     assert (article.title, article.text) == ("某村党支部2022年工作总结", BODY)
 
 
+def test_a_sentence_before_a_content_farm_note_on_its_line_is_kept() -> None:
+    lead = "当前，部分村屯组织工作不在状态、村干部说话没人听、办事没人跟，党员干部的先进性受到质疑。"
+    note = "下面是美文网小编搜集的软弱涣散村整顿方案，欢迎大家参考！"
+    article = parse_text(f"某村整顿方案\n{lead}{note}\n{BODY}\n").articles[0]
+    assert article.text == f"{lead}\n{BODY}"
+
+
 def test_bracketed_lines_inside_the_text_are_kept() -> None:
     page = f"某村党支部的做法\n{BODY}\n(一)加强组织领导\n{BODY}\n"
     assert "(一)加强组织领导" in parse_text(page).articles[0].text

@@ -173,6 +173,32 @@ async def test_an_unanswered_domain_question_gets_no_confident_answer(searcher: 
     assert result.confidence is not Confidence.CONFIDENT and result.hits == ()
 
 
+@pytest.mark.parametrize("place", ["湘潭县", "张家村", "红星镇"])
+async def test_a_question_about_a_place_no_report_holds_is_answered_as_possibly_related(
+    searcher: Searcher, place: str
+) -> None:
+    # The seeds say how 鹿寨县 and others rectified weak organisations; none says how this place did.
+    plain = await searcher.search("软弱涣散村党组织怎么整顿", k=3)
+    result = await searcher.search(f"{place}软弱涣散村党组织怎么整顿", k=3)
+    assert plain.confidence is Confidence.CONFIDENT
+    assert result.query.unknown_places == (place,)
+    assert result.confidence is Confidence.WEAK and result.related and result.hits == ()
+
+
+async def test_a_question_about_a_place_a_report_holds_stays_confident(searcher: Searcher) -> None:
+    result = await searcher.search("鹿寨县怎么整顿软弱涣散村", k=3)
+    assert result.query.unknown_places == () and result.confidence is Confidence.CONFIDENT
+
+
+@pytest.mark.parametrize("when", ["今年", "去年", "现在", "目前", "最近", "近年来"])
+async def test_this_year_and_now_in_a_question_are_not_topic_words(searcher: Searcher, when: str) -> None:
+    # A report's 今年 is its own year: matching it led a question about this year's election to a 2017 report.
+    plain = await searcher.search("村两委换届选举怎么搞", k=3)
+    result = await searcher.search(f"{when}村两委换届选举怎么搞", k=3)
+    assert when in result.query.ignored and when not in result.query.topic
+    assert [hit.passage_id for hit in result.hits] == [hit.passage_id for hit in plain.hits]
+
+
 async def test_weak_answers_are_marked_related_not_hits(searcher: Searcher) -> None:
     result = await searcher.search("合作社分红", k=3)  # the seeds hold 合作社, but say nothing of dividends
     assert result.confidence is Confidence.WEAK
