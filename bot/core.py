@@ -37,6 +37,14 @@ TOKEN_BYTES = 9  # an answer's button token: 72 random bits, 12 URL-safe charact
 
 
 _TRAILING_PUNCTUATION = re.compile(r"[\s!.,;:~。，、；：！～…]+$")
+# Small talk, once spaces, punctuation and emoji are gone: a greeting is answered with what to ask, thanks in kind.
+_PARTICLES = "(?:呀|啊|哈|吗|么|哦|呢|~)*"
+_GREETING = re.compile(
+    rf"^(?:(?:你好|您好|大家好|哈喽|哈啰|嗨|在吗|在么|在不在|有人吗|早上好|上午好|中午好|下午好|晚上好|早安|"
+    rf"hello|hi|hey|goodmorning|goodafternoon|goodevening|howareyou){_PARTICLES})+$"
+)
+_THANKS = re.compile(rf"^(?:(?:谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|辛苦|thanks|thankyou|thx){_PARTICLES})+$")
+_NOT_WORDS = re.compile(r"[\W_]+")
 
 
 def command_form(message: str) -> str:
@@ -44,6 +52,16 @@ def command_form(message: str) -> str:
     lower case, trailing punctuation dropped (更多！ and 更多。 are 更多); a message of punctuation alone is kept."""
     folded = unicodedata.normalize("NFKC", message).strip().lower()
     return _TRAILING_PUNCTUATION.sub("", folded) or folded
+
+
+def small_talk(message: str) -> str | None:
+    """"greeting" or "thanks" for a message that is only that (你好呀 在吗, good morning, 谢谢 辛苦了), else None."""
+    bare = _NOT_WORDS.sub("", unicodedata.normalize("NFKC", message).lower())
+    if _GREETING.match(bare):
+        return "greeting"
+    if _THANKS.match(bare):
+        return "thanks"
+    return None
 
 
 @dataclass(frozen=True)
@@ -182,7 +200,7 @@ class Pending:
 class Notice:
     """A short message: help, a refusal, a hint."""
 
-    kind: str  # help | empty | too_long | no_question | bad_number | expired | not_admin | slow_down | thanks | ...
+    kind: str  # help | greeting | welcome | empty | too_long | no_question | bad_number | expired | not_admin | slow_down | thanks | ...
     text: str
 
 
@@ -216,6 +234,8 @@ HELP_TEXT = (
     "  第一书记怎么发挥作用\n"
     "回复“更多”看后面的段落，回复“上下文 1”看第 1 段的前后文，“文档 3”看 3 号文档的信息。"
 )
+GREETING_TEXT = f"你好！{HELP_TEXT}"
+WELCOME_TEXT = "不客气！还有问题直接发给我。"
 EXPIRED = "这个回答已过期，请重新提问。"
 NOT_YOURS = "这是别人的提问，请自己提问后再用这些按钮。"
 NOT_ALLOWED = "抱歉，只有授权的用户可以使用。如需使用，请联系管理员。"
@@ -260,6 +280,8 @@ class Core:
         word = command_form(message)
         if word in HELP_WORDS:
             return Notice("help", HELP_TEXT)
+        if talk := small_talk(message):
+            return Notice("greeting", GREETING_TEXT) if talk == "greeting" else Notice("welcome", WELCOME_TEXT)
         if word in MORE_WORDS:
             return await self.more(asker)
         if match := CONTEXT_COMMAND.match(word):

@@ -14,6 +14,7 @@ import dataclasses
 import html
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -52,6 +53,7 @@ MAX_SOURCE_CHARS = 30
 SHORTEST_EXCERPT = 20  # excerpts are cut no shorter than this to fit a message
 
 Spans = Sequence[tuple[int, int]]
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class Cited(Protocol):
@@ -74,8 +76,11 @@ def clip(text: str | None, limit: int | None) -> str:
 
 
 def untitled(item: Cited, script: str = Script.SIMPLIFIED) -> str:
-    """（无标题，place，file name）, what tells an untitled report apart; the file name as stored, to find the file."""
+    """（无标题，place，file name）, what tells an untitled report apart; the file name as stored, to find the file,
+    when people named it (a download's D085.txt or 002_fd0e3d0b.txt would read as an internal code)."""
     place, file_name = getattr(item, "region", None), getattr(item, "file_name", None)
+    if file_name and len(_HAN.findall(file_name)) < 2:
+        file_name = None
     label = "，".join(filter(None, (in_script(place, script) if place else None, file_name)))
     return f"（无标题，{clip(label, MAX_TITLE_CHARS)}）" if label else UNTITLED
 
@@ -155,18 +160,22 @@ def answer_notes(reply: Answer) -> list[str]:
     return notes(reply.repairs, reply.related)
 
 
+_COVERS = "整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等"
 _ASK_BETTER = (
     "可以试试：用更短的问题，只留关键词（如“第一书记 作用”“村两委 矛盾”），"
     "或换成报告里常用的说法（如“软弱涣散”“整顿”“带头人”）。"
 )
+# A question outside the work: say what the bot knows and how its questions look; telling the asker to use
+# report words (软弱涣散) suggested a question about 新农合 might be answered if only reworded.
 NOTHING_FOUND = (
-    "没有找到与这个问题相关的报告段落。\n"
-    "我只回答基层党建方面的问题（整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等），"
-    f"答案都摘自真实的工作报告。\n{_ASK_BETTER}"
+    "没有找到相关内容：这个问题不在我的资料范围内。\n"
+    f"我只回答基层党建方面的问题（{_COVERS}），答案都摘自真实的工作报告，"
+    "例如：“软弱涣散村党组织怎么整顿”“第一书记怎么发挥作用”。"
+    "如果问的是党建工作，可以只留关键词再问（如“第一书记 作用”）。"
 )
-# For a question about the work that no passage answers: telling its asker what the bot is for would read as a
-# rebuke for asking off-topic.
-NOTHING_FOUND_ON_TOPIC = f"资料里没有找到能回答这个问题的段落。\n{_ASK_BETTER}"
+# For a question about the work that no passage answers: what the reports cover, said without reading as a rebuke
+# for asking off-topic, and how to ask better.
+NOTHING_FOUND_ON_TOPIC = f"资料里没有找到能回答这个问题的段落（资料收的是{_COVERS}方面的工作报告）。\n{_ASK_BETTER}"
 
 
 def nothing_found_message(about_the_work: bool) -> str:

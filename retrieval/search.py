@@ -336,13 +336,22 @@ class Searcher:
                 closeness = z_scores(cosines, len(distinct))
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
                 distinct = _without_near_copies(sorted(fused, key=_best_first), needed)  # ties keep the coverage order
-        if confidence is Confidence.OFF_TOPIC:
+        if confidence is Confidence.WEAK:
+            distinct = [entry for entry in distinct if self._may_relate(coverage, entry[3])]
+        if confidence is Confidence.OFF_TOPIC or not distinct:
             return self._nothing(query, evidence)
         terms = (*query.words, *query.expansions)
         page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
         if confidence is Confidence.CONFIDENT:
             return SearchResult(query, confidence, hits=page, evidence=evidence)
         return SearchResult(query, confidence, related=page, evidence=evidence)
+
+    def _may_relate(self, coverage: _Coverage, cited: str) -> bool:
+        """Whether a passage may be related to a question nothing answers: it holds one of the question's
+        party-building words, or two of its words, or its one word (one everyday word of several, 家里 or 申请, is
+        a coincidence)."""
+        held = coverage.words_held(cited)
+        return len(held) >= min(2, len(coverage.known)) or any(self.tokenizer.is_domain_word(word) for word in held)
 
     def _evidence(self, query: Query, coverage: _Coverage, texts: list[str]) -> Evidence:
         topical = self._topical(query)
@@ -572,6 +581,13 @@ class _Coverage:
                 if parts and all(part in text for part in parts):
                     held += weight
         return held / self.known_total
+
+    def words_held(self, text: str) -> list[str]:
+        """The known words the text holds, as of() counts them."""
+        return [
+            word for (_, sayings, parts), word in zip(self._forms, self.known, strict=True)
+            if any(saying in text for saying in sayings) or (parts and all(part in text for part in parts))
+        ]
 
 
 class SemanticCloseness(Protocol):

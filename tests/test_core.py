@@ -142,7 +142,33 @@ async def test_nothing_found_for_a_question_about_the_work_is_not_told_what_the_
     for unheard_of in ("党费", "纪检监察留置"):
         reply = await core.ask(USER, unheard_of)
         assert isinstance(reply, NothingFound) and reply.about_the_work, unheard_of
-    assert all("关键词" in render_plain(reply) for reply in (on_topic, off_topic))
+    assert "关键词" in render_plain(on_topic) and "整顿软弱涣散党组织" in render_plain(on_topic)
+
+
+async def test_a_question_outside_the_work_is_not_told_to_reword_it_in_report_words(core: Core) -> None:
+    # "换成报告里常用的说法（如“软弱涣散”）" told someone asking about 新农合 that rewording might find an answer.
+    reply = await core.ask(USER, "北京到上海的高铁票多少钱")
+    text = render_plain(reply)
+    assert isinstance(reply, NothingFound) and "没有找到" in text and "不在我的资料范围内" in text and "软弱涣散村党组织怎么整顿" in text
+    assert "换成报告里常用的说法" not in text
+
+
+@pytest.mark.parametrize("greeting", ["你好呀 在吗", "您好！", "good morning, how are you?", "Hi"])
+async def test_a_greeting_is_greeted_with_what_to_ask(core: Core, greeting: str) -> None:
+    reply = await core.handle(USER, greeting)
+    assert isinstance(reply, Notice) and reply.kind == "greeting"
+    assert render_plain(reply).startswith("你好！") and "软弱涣散村党组织怎么整顿" in render_plain(reply)
+
+
+@pytest.mark.parametrize("thanks", ["谢谢 辛苦了", "多谢！", "thanks"])
+async def test_thanks_are_answered_in_kind(core: Core, thanks: str) -> None:
+    reply = await core.handle(USER, thanks)
+    assert isinstance(reply, Notice) and reply.kind == "welcome" and "不客气" in render_plain(reply)
+
+
+@pytest.mark.parametrize("question", ["你好，村支书年纪大了咋办", "谢谢，第一书记怎么发挥作用"])
+async def test_a_question_after_a_greeting_is_answered(core: Core, question: str) -> None:
+    assert isinstance(await core.handle(USER, question), Answer)
 
 
 async def test_refused_questions_are_not_logged(core: Core) -> None:

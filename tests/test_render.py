@@ -135,6 +135,14 @@ def test_an_excerpt_of_a_page_stating_nothing_names_its_file() -> None:
     assert long.startswith("（无标题，很长的文件名") and len(long.split(" · ")[0]) <= MAX_TITLE_CHARS + 6
 
 
+@pytest.mark.parametrize("machine_name", ["D085.txt", "002_fd0e3d0b9b3fec5c.txt", "page-3.html"])
+def test_an_untitled_excerpt_does_not_show_a_machine_made_file_name(machine_name: str) -> None:
+    # Staff read "（无标题，D085.txt）" as an internal code leaking out; a file people named says something.
+    bare = dataclasses.replace(hit("x", title=None, date=None), source=None, file_name=machine_name)
+    assert citation(bare) == "（无标题） · 来源不详 · 日期不详"
+    assert citation(dataclasses.replace(bare, region="鹿寨县")) == "（无标题，鹿寨县） · 来源不详 · 日期不详"
+
+
 def test_an_untitled_excerpt_shows_its_file_name_as_stored_in_any_script() -> None:
     # The file name is there to find the file; 文档 N shows it as stored, so a citation converted to simplified
     # characters named a file that does not exist (組織部工作總結.docx cited as 组织部工作总结.docx).

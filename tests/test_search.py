@@ -199,6 +199,18 @@ async def test_this_year_and_now_in_a_question_are_not_topic_words(searcher: Sea
     assert [hit.passage_id for hit in result.hits] == [hit.passage_id for hit in plain.hits]
 
 
+@pytest.mark.parametrize("question", ["村委會公章丟了咋補辦", "山西泽州县出去打工的党员有多少", "老人不愿火化殡葬改革咋做工作"])
+async def test_a_possibly_related_excerpt_shares_more_than_one_everyday_word(
+    searcher: Searcher, question: str
+) -> None:
+    # A passage holding only 委会 or 改革 of such a question was shown as possibly related: a coincidence.
+    result = await searcher.search(question, k=3)
+    assert result.hits == ()
+    for hit in result.related:
+        terms = hit.matched_terms
+        assert len(terms) >= 2 or any(searcher.tokenizer.is_domain_word(term) for term in terms), (terms, hit.text)
+
+
 async def test_weak_answers_are_marked_related_not_hits(searcher: Searcher) -> None:
     result = await searcher.search("合作社分红", k=3)  # the seeds hold 合作社, but say nothing of dividends
     assert result.confidence is Confidence.WEAK
