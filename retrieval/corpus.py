@@ -275,7 +275,7 @@ class Corpus:
         """What shapes the index besides its own parameters."""
         return {
             "tokenizer": self.tokenizer.version,
-            "fields": "words+grams+context with the places above",
+            "fields": "words+grams+context (author too) with the places above",
             "passages": json.dumps(
                 {"format": PASSAGE_FORMAT, **dataclasses.asdict(self.passage_params)}, sort_keys=True
             ),

@@ -307,7 +307,7 @@ class Searcher:
             if fingerprint in seen_texts:  # the same paragraph republished in another document
                 continue
             seen_texts.add(fingerprint)
-            cited = f"{_citation(row.title, row.region, row.source)}\n{text}"
+            cited = f"{_citation(row.title, row.region, row.source, row.author)}\n{text}"
             # BM25 saturates each word; a passage holding more of the question's distinct telling words is
             # usually the answer (Lucene's old coordination factor does the same).
             score = candidate.score + self.params.coverage_weight * coverage.of(cited)
@@ -540,11 +540,11 @@ def forget_seen_passages() -> None:
 
 
 @lru_cache(maxsize=4096)
-def _citation(title: str | None, region: str | None, source: str | None) -> str:
-    """A document's title, region and source normalised, with the places above those it names (a passage of a
-    沙坡头区 report also speaks of 中卫 and 宁夏); remembered, as the same documents recur."""
+def _citation(title: str | None, region: str | None, source: str | None, author: str | None) -> str:
+    """A document's title, region, source and author normalised, with the places above those it names (a passage
+    of a 沙坡头区 report also speaks of 中卫 and 宁夏); remembered, as the same documents recur."""
     places = _places_above(f"{title or ''}{region or ''}")
-    return normalize("\n".join([*filter(None, (title, region, source)), *places]))
+    return normalize("\n".join([*filter(None, (title, region, source, author)), *places]))
 
 
 @lru_cache(maxsize=4096)

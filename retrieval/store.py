@@ -317,15 +317,16 @@ class Store:
     async def document_contexts(
         self, lead_chars: int = 150, documents: Iterable[int] | None = None
     ) -> list[tuple[int, str]]:
-        """(id, title, region, source and opening text) of every primary document (or of those in `documents`), by id.
+        """(id, title, region, source, author and opening text) of every primary document (or of those in
+        `documents`), by id.
 
         A passage is also matched through these: a report's title or opening often names the place and the
-        method that its paragraphs only imply.
+        method that its paragraphs only imply, and staff ask for a paper by its author (霍修勇写的那篇).
         """
         among, parameters = _among("id", documents)
         rows = await self._reader.execute_fetchall(
             f"""SELECT id, coalesce(title, '') || char(10) || coalesce(region, '') || char(10) || coalesce(source, '')
-                      || char(10) || substr(text, 1, ?) FROM documents
+                      || char(10) || coalesce(author, '') || char(10) || substr(text, 1, ?) FROM documents
                WHERE duplicate_of IS NULL {among} ORDER BY id""",
             (lead_chars, *parameters),
         )

@@ -154,6 +154,25 @@ async def test_a_glued_question_word_is_not_an_unknown_word(searcher: Searcher, 
     assert result.query.unknown == () and result.confidence is Confidence.CONFIDENT
 
 
+async def test_a_paper_is_found_by_its_author(empty_corpus: Corpus, tmp_path: Path) -> None:
+    # Staff ask for a paper by who wrote it (霍修勇写的标准化那篇文章讲了啥); the author is named only in the byline.
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    body = "基层党组织标准化建设要坚持问题导向，把组织设置、班子建设、组织生活、阵地建设和基本保障纳入标准体系，逐项对标。"
+    (folder / "a.txt").write_text(f"基层党组织标准化建设的认知限度\n霍修勇\n(湖南省委党校，湖南 长沙410006)\n{body}\n",
+                                  encoding="utf-8")
+    (folder / "b.txt").write_text(f"论基层党组织标准化建设\n李明华\n(四川省委党校，四川 成都610072)\n{body}各地要结合实际。\n",
+                                  encoding="utf-8")
+    await empty_corpus.ingest([folder])
+    searcher = Searcher.over(empty_corpus)
+    for question in ("霍修勇写的标准化那篇文章讲了啥", "李明华那篇标准化建设的文章提到了什么"):
+        result = await searcher.search(question, k=1)
+        assert {"那篇", "文章"} & set(result.query.ignored), result.query
+        author = question[:3]
+        [hit] = result.hits
+        assert hit.author == author, (question, hit)
+
+
 async def test_a_homophone_typo_is_repaired_and_said(searcher: Searcher) -> None:
     result = await searcher.search("第一书计怎么开展工作", k=3)
     assert result.query.repairs == (("第一书计", "第一书记"),)
