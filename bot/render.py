@@ -94,6 +94,24 @@ def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
     return f"{head} · {in_script(' · '.join(rest), script)}"
 
 
+_CLAUSE_END = ("，", ",", "、", "；", ";")
+_SENTENCE_END = ("。", "！", "？", "!", "?", "…", "”", "’", "」", "』", "）", ")", "》", "】", "]", "：", ":")
+
+
+def excerpt(text: str) -> str:
+    """A passage as shown: with an ellipsis where it stops mid-sentence, a page cut off (……完善村级财务管理办法,).
+
+    A line of prose (40 characters or more, with a comma in it) that ends without a full stop is cut off; a
+    short list item or heading (书记能力不强) is not.
+    """
+    stripped = text.rstrip()
+    last_line = stripped.rsplit("\n", 1)[-1]
+    cut_off = stripped.endswith(_CLAUSE_END) or (
+        not stripped.endswith(_SENTENCE_END) and len(last_line) >= 40 and any(c in last_line for c in "，,")
+    )
+    return stripped + ELLIPSIS if cut_off else text
+
+
 def marked_html(text: str, spans: Spans, limit: int | None, script: str = Script.SIMPLIFIED) -> str:
     """Escaped text with the spans in bold, cut to `limit` characters with an ellipsis, then put in `script`."""
     if limit is not None and len(text) > limit:
@@ -328,7 +346,7 @@ def _answer_plain(reply: Answer, limit: int | None) -> str:
     notes = answer_notes(reply)
     blocks = ["\n".join(notes)] if notes else []
     blocks += [
-        f"【{number}】{in_script(clip(hit.text, limit), reply.script)}\n—— {citation(hit, reply.script)}"
+        f"【{number}】{in_script(clip(excerpt(hit.text), limit), reply.script)}\n—— {citation(hit, reply.script)}"
         for number, hit in enumerate(reply.hits, start=reply.first)
     ]
     more = "回复“更多”看后面的段落；" if reply.has_more else ""
@@ -375,7 +393,7 @@ def _answer_html(reply: Answer, limit: int | None) -> str:
     notes = answer_notes(reply)
     blocks = [f"<i>{html.escape(chr(10).join(notes), quote=False)}</i>"] if notes else []
     blocks += [
-        f"<b>{number}.</b> {marked_html(hit.text, hit.highlights, limit, reply.script)}\n"
+        f"<b>{number}.</b> {marked_html(excerpt(hit.text), hit.highlights, limit, reply.script)}\n"
         f"<i>—— {html.escape(citation(hit, reply.script), quote=False)}</i>"
         for number, hit in enumerate(reply.hits, start=reply.first)
     ]
@@ -453,7 +471,7 @@ def result_plain(question: str, result: SearchResult, show_question: bool, scrip
     if not result.shown:
         lines.append(nothing_found_message(result.about_the_work))
     for number, hit in enumerate(result.shown, start=1):
-        lines.append(f"【{number}】{in_script(hit.text, script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n")
+        lines.append(f"【{number}】{in_script(excerpt(hit.text), script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n")
     return safe_text("\n".join(lines))
 
 

@@ -112,6 +112,25 @@ def test_a_short_answer_is_not_shortened() -> None:
     assert "更多" not in render_wecom(answer)
 
 
+@pytest.mark.parametrize(
+    "cut_off",
+    [
+        "召开村务监督委员会成员会议，完善村级财务管理办法，",  # the page ends after a comma
+        "各地对干扰破坏换届选举的村霸和宗族恶势力露头就打，依法严惩操纵破坏基层换届选举的黑",  # mid-word, in a line of prose
+    ],
+)
+def test_an_excerpt_that_stops_mid_sentence_ends_in_an_ellipsis(cut_off: str) -> None:
+    answer = Answer(1, "q", (hit(cut_off),), 1, False)
+    for render in (render_plain, render_wecom, render_telegram):
+        assert f"{cut_off[-4:]}…" in render(answer), render
+
+
+@pytest.mark.parametrize("whole", ["支部书记带头整顿，群众满意度明显提高。", "主要表现在：\n班子不团结\n书记能力不强", "（三）财务审查"])
+def test_an_excerpt_that_ends_a_sentence_or_a_list_gets_no_ellipsis(whole: str) -> None:
+    answer = Answer(1, "q", (hit(whole),), 1, False)
+    assert "…" not in render_plain(answer) and "…" not in render_wecom(answer)
+
+
 def test_unknown_date_and_source_are_said_plainly() -> None:
     assert citation(hit("x", title=None, date=None)) == "（无标题） · 某县组织部 · 日期不详"
 
