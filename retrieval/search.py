@@ -336,7 +336,7 @@ class Searcher:
                 closeness = z_scores(cosines, len(distinct))
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
                 distinct = _without_near_copies(sorted(fused, key=_best_first), needed)  # ties keep the coverage order
-        if confidence is Confidence.WEAK:
+        if confidence is not Confidence.OFF_TOPIC:
             distinct = [entry for entry in distinct if self._may_relate(coverage, entry[3])]
         if confidence is Confidence.OFF_TOPIC or not distinct:
             return self._nothing(query, evidence)
@@ -347,9 +347,8 @@ class Searcher:
         return SearchResult(query, confidence, related=page, evidence=evidence)
 
     def _may_relate(self, coverage: _Coverage, cited: str) -> bool:
-        """Whether a passage may be related to a question nothing answers: it holds one of the question's
-        party-building words, or two of its words, or its one word (one everyday word of several, 家里 or 申请, is
-        a coincidence)."""
+        """Whether a passage may be shown for a question: it holds one of the question's party-building words, or
+        two of its words, or its one word (one everyday word of several, 家里 or 申请, is a coincidence)."""
         held = coverage.words_held(cited)
         return len(held) >= min(2, len(coverage.known)) or any(self.tokenizer.is_domain_word(word) for word in held)
 
