@@ -173,6 +173,12 @@ async def test_a_paper_is_found_by_its_author(empty_corpus: Corpus, tmp_path: Pa
         assert hit.author == author, (question, hit)
 
 
+async def test_how_staff_ask_after_tasks_reaches_the_reports_word_for_them(searcher: Searcher) -> None:
+    # 有事干 is how staff say it; 康定's report writes 设岗定责 (无职党员设岗定责办法).
+    result = await searcher.search("没职务的党员咋让他们有事干", k=3)
+    assert result.hits and any("设岗定责" in normalize(hit.text) for hit in result.hits)
+
+
 async def test_a_homophone_typo_is_repaired_and_said(searcher: Searcher) -> None:
     result = await searcher.search("第一书计怎么开展工作", k=3)
     assert result.query.repairs == (("第一书计", "第一书记"),)
