@@ -19,7 +19,7 @@ from rectbot.retrieval.corpus import IngestReport, ReindexReport
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.search import Confidence, Hit, Searcher
 from rectbot.retrieval.store import DocumentRow, PassageRow, Removal
-from rectbot.retrieval.text import safe_text
+from rectbot.retrieval.text import safe_text, to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,15 @@ TOKEN_BYTES = 9  # an answer's button token: 72 random bits, 12 URL-safe charact
 
 _TRAILING_PUNCTUATION = re.compile(r"[\s!.,;:~。，、；：！～…]+$")
 # Small talk, once spaces, punctuation and emoji are gone: a greeting is answered with what to ask, thanks in kind.
-_PARTICLES = "(?:呀|啊|哈|吗|么|哦|呢|~)*"
+_PARTICLES = "(?:呀|啊|哈|吗|么|哦|呢|了|啦|~)*"
 _GREETING = re.compile(
-    rf"^(?:(?:你好|您好|大家好|哈喽|哈啰|嗨|在吗|在么|在不在|有人吗|早上好|上午好|中午好|下午好|晚上好|早安|"
-    rf"hello|hi|hey|goodmorning|goodafternoon|goodevening|howareyou){_PARTICLES})+$"
+    rf"^(?:(?:你好|您好|大家好|(?:各位)?(?:老师|领导|书记|同志)们?好|哈喽|哈啰|嗨|在吗|在么|在不在|有人吗|"
+    rf"早上好|上午好|中午好|下午好|晚上好|早安|hello|hi|hey|goodmorning|goodafternoon|goodevening|howareyou)"
+    rf"{_PARTICLES})+$"
 )
-_THANKS = re.compile(rf"^(?:(?:谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|辛苦|thanks|thankyou|thx){_PARTICLES})+$")
+_THANKS = re.compile(
+    rf"^(?:(?:非常|太|十分|真|真是)?(?:谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|辛苦|thanks|thankyou|thx){_PARTICLES})+$"
+)
 _NOT_WORDS = re.compile(r"[\W_]+")
 
 
@@ -56,7 +59,7 @@ def command_form(message: str) -> str:
 
 def small_talk(message: str) -> str | None:
     """"greeting" or "thanks" for a message that is only that (你好呀 在吗, good morning, 谢谢 辛苦了), else None."""
-    bare = _NOT_WORDS.sub("", unicodedata.normalize("NFKC", message).lower())
+    bare = _NOT_WORDS.sub("", to_simplified(unicodedata.normalize("NFKC", message).lower()))
     if _GREETING.match(bare):
         return "greeting"
     if _THANKS.match(bare):

@@ -94,22 +94,30 @@ def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
     return f"{head} · {in_script(' · '.join(rest), script)}"
 
 
-_CLAUSE_END = ("，", ",", "、", "；", ";")
-_SENTENCE_END = ("。", "！", "？", "!", "?", "…", "”", "’", "」", "』", "）", ")", "》", "】", "]", "：", ":")
+_COMMA_END = ("，", ",", "、")
+_SEMICOLON_END = ("；", ";")
+_CUT_WORD = re.compile(r"[\w，,、；;]$")  # a Han character, letter or digit, or a clause mark, ends the text
 
 
 def excerpt(text: str) -> str:
     """A passage as shown: with an ellipsis where it stops mid-sentence, a page cut off (……完善村级财务管理办法,).
 
-    A line of prose (40 characters or more, with a comma in it) that ends without a full stop is cut off; a
-    short list item or heading (书记能力不强) is not.
+    A comma ends no sentence. A line of prose (40 characters or more, with a comma in it) that ends in a
+    semicolon or without any closing mark is cut off; a short list item or heading (书记能力不强, 阵地作用发挥不够；)
+    is not, nor is a line ending in a full stop, a bracket, a quotation mark or an emoji.
     """
     stripped = text.rstrip()
     last_line = stripped.rsplit("\n", 1)[-1]
-    cut_off = stripped.endswith(_CLAUSE_END) or (
-        not stripped.endswith(_SENTENCE_END) and len(last_line) >= 40 and any(c in last_line for c in "，,")
+    prose = len(last_line) >= 40 and any(c in last_line for c in "，,")
+    cut_off = stripped.endswith(_COMMA_END) or (
+        prose and (stripped.endswith(_SEMICOLON_END) or bool(_CUT_WORD.search(stripped)))
     )
     return stripped + ELLIPSIS if cut_off else text
+
+
+def _within(spans: Spans, length: int) -> list[tuple[int, int]]:
+    """The spans cut to the first `length` characters (an ellipsis after them is never bold)."""
+    return [(start, min(end, length)) for start, end in spans if start < length]
 
 
 def marked_html(text: str, spans: Spans, limit: int | None, script: str = Script.SIMPLIFIED) -> str:
@@ -393,7 +401,8 @@ def _answer_html(reply: Answer, limit: int | None) -> str:
     notes = answer_notes(reply)
     blocks = [f"<i>{html.escape(chr(10).join(notes), quote=False)}</i>"] if notes else []
     blocks += [
-        f"<b>{number}.</b> {marked_html(excerpt(hit.text), hit.highlights, limit, reply.script)}\n"
+        f"<b>{number}.</b> "
+        f"{marked_html(excerpt(hit.text), _within(hit.highlights, len(hit.text.rstrip())), limit, reply.script)}\n"
         f"<i>—— {html.escape(citation(hit, reply.script), quote=False)}</i>"
         for number, hit in enumerate(reply.hits, start=reply.first)
     ]

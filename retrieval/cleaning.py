@@ -12,7 +12,7 @@ import re
 
 from rectbot.retrieval.formats import NUMBERED_HEADING
 from rectbot.retrieval.lines import Kind, Line, is_body
-from rectbot.retrieval.text import HAN, TONE_VOWELS, safe_text, strip_pinyin_notes
+from rectbot.retrieval.text import HAN, TONE_VOWELS, safe_text, strip_pinyin_notes, to_simplified
 
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
@@ -45,9 +45,11 @@ _HTML_DEBRIS = re.compile(
     r"<!--|-->|data:image/|</?(?:div|span|script|style|p|a|br|td|tr|table|li|ul|img|image)\b[^>]*>?", re.IGNORECASE
 )
 # Content-farm notes about the page itself: "下面是小编为大家整理的...", "不代表本站观点", "客服老师".
-_SITE_NOTE = re.compile(r"小编.{0,12}(?:整理|搜集|收集|精心|推荐|分享)|不代表本站|本站.{0,6}(?:整理|上传|收集)|客服老师")
-# The sentence holding such a note, to cut from a line that also holds the report's own text.
-_SITE_NOTE_SENTENCE = re.compile(rf"[^。！？!?]*(?:{_SITE_NOTE.pattern})[^。！？!?]*[。！？!?]*")
+_SITE_NOTE = re.compile(r"小编.{0,12}?(?:整理|搜集|收集|精心|推荐|分享)|不代表本站|本站.{0,6}?(?:整理|上传|收集)|客服老师")
+# The sentence holding such a note is cut from a line (of at most this many characters) that also holds the
+# report's own text.
+_SITE_NOTE_LINE = 200
+_SENTENCE_ENDS = "。！？!?"
 # A downloadable file's properties on a document-sharing page: "格式:doc", "大小:28.00 KB", "文档页数:3".
 _FILE_PROPERTY = re.compile(r"^[-•·*\s]*(?:格式|大小|文件大小|文档页数|页数|下载次数|上传时间|上传者|文档格式)\s*[:：]\s*[^，。,；;]{1,20}$")
 _WORD_COUNT = re.compile(r"[（(][^()（）]{0,12}全文共\s*\d+\s*字[^()（）]{0,20}[)）]")
@@ -108,8 +110,31 @@ def clean_line(raw: str) -> str:
     # safe_text again: PDF, Word and HTML text never passed through decode_text.
     text = _WORD_COUNT.sub("", _MANGLED_PINYIN.sub("", strip_pinyin_notes(_INVISIBLE.sub("", safe_text(raw)))))
     text = _SPLICED_SPAM.sub("", _PAGE_FOOTER.sub("", _EXPORT_MARKS.sub("", text)))
-    text = _SITE_NOTE_SENTENCE.sub("", text)
+    text = _without_site_notes(text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _without_site_notes(text: str) -> str:
+    """A short line without the sentences holding a content farm's note, found in simplified script (小編整理 too);
+    a long line is left to the rules for long prose (本站收集群众意见 in a service station's report is not a note)."""
+    if len(text) > _SITE_NOTE_LINE:
+        return text
+    simple = to_simplified(text)
+    if len(simple) != len(text):  # a conversion that changed lengths: match the text as it is
+        simple = text
+    kept, at = [], 0
+    for note in _SITE_NOTE.finditer(simple):
+        if note.start() < at:
+            continue
+        start = max(simple.rfind(end, at, note.start()) for end in _SENTENCE_ENDS) + 1
+        start = max(start, at)
+        ends = [i for end in _SENTENCE_ENDS if (i := simple.find(end, note.end())) >= 0]
+        stop = min(ends) + 1 if ends else len(simple)
+        while stop < len(simple) and simple[stop] in _SENTENCE_ENDS:
+            stop += 1
+        kept.append(text[at:start])
+        at = stop
+    return "".join(kept) + text[at:]
 
 
 def is_related_heading(simple: str) -> bool:
@@ -154,7 +179,7 @@ def _is_junk(s: str) -> bool:
         return True
     if len(s) <= 60 and (_BARE_CRUMB.match(s) or _PIPE_MENU.match(s) or _PAGE_LABEL.match(s) or _WELCOME.match(s)):
         return True
-    if len(s) <= 200 and (_HTML_DEBRIS.search(s) or _URL_LINE.match(s) or _SITE_NOTE.search(s)):
+    if len(s) <= _SITE_NOTE_LINE and (_HTML_DEBRIS.search(s) or _URL_LINE.match(s) or _SITE_NOTE.search(s)):
         return True
     if _FILE_PROPERTY.match(s) or _is_tag_cloud(s):
         return True

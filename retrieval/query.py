@@ -17,8 +17,13 @@ from rectbot.retrieval.typos import HomophoneRepair
 _LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")
 # A village, town or community by its name: 林庄村, 南华镇, 蓝山社区 (below the gazetteer's counties).
-_LOCAL_PLACE = re.compile(r"^[\u4e00-\u9fff]{2,8}(?:村|镇|乡|街道|社区)$")
+_LOCAL_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,8})(?:村|镇|乡|街道|社区)$")
 _PLACE_SUFFIXES = frozenset({"村", "镇", "乡", "街道", "社区", "县", "区", "市"})
+# Words that make a kind of village, not a name (空壳村, 新合并村, 城中村社区): never taken for a place.
+_KIND_OF_PLACE = re.compile(
+    r"(?:合并|撤并|空壳|示范|贫困|薄弱|后进|先进|落后|重点|软弱|涣散|特色|美丽|文明|中心|行政|自然|城中|城郊|边远|偏远|"
+    r"山区|移民|搬迁|集体|传统|民族|新型|农村|城市|老旧|新建|试点|样板|标杆|星级|整顿|小)$"
+)
 # Spoken question words that no report word contains. jieba's HMM glues them onto the next character
 # (咋建, 咋定, 巡啥), which turns a question word into an unknown topic word.
 _GLUED_QUESTION_WORD = re.compile(r"(咋|啥)")
@@ -73,19 +78,9 @@ class Query:
         return stand_ins(word, self.expanded_from)
 
 
-def names_a_place(word: str) -> bool:
-    """Whether a word is a place's name: a division in the gazetteer (湘潭县, 宁夏) or a village's or town's."""
-    return bool(_LOCAL_PLACE.match(word)) or any(word in (p.name, p.short) for p in bundled_gazetteer().find(word))
-
-
-def _unknown_places(kept: list[str | None], unknown: tuple[str, ...]) -> tuple[str, ...]:
-    """Places named in the question that no report holds: unknown words naming one, or an unknown word that jieba
-    cut from its place suffix (红星 + 镇)."""
-    places = [word for word in unknown if names_a_place(word)]
-    for word, after in zip(kept, kept[1:]):
-        if word in unknown and after in _PLACE_SUFFIXES and is_han(word) and len(word) >= 2:
-            places.append(word + after)
-    return tuple(dict.fromkeys(places))
+def names_a_division(word: str) -> bool:
+    """Whether a word is the name of an administrative division in the gazetteer (湘潭县, 宁夏)."""
+    return any(word in (p.name, p.short) for p in bundled_gazetteer().find(word))
 
 
 class QueryParser:
@@ -179,7 +174,7 @@ class QueryParser:
             expansions=expansions,
             expanded_from=expanded_from,
             unknown=unknown,
-            unknown_places=_unknown_places(kept, unknown),
+            unknown_places=self._unknown_places(kept, unknown),
             ignored=tuple(ignored),
             repairs=tuple(repairs),
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),
@@ -216,6 +211,23 @@ class QueryParser:
         if self.df(word) == 0 and (stand_ins := self._known_stand_ins(word, query.expanded_from)):
             return max(self.weight(target) for target in stand_ins)
         return self.weight(word)
+
+    def _unknown_places(self, kept: list[str | None], unknown: tuple[str, ...]) -> tuple[str, ...]:
+        """Places named in the question that no report holds: an unknown division (湘潭县), village, town or
+        community (张家村, or 红星 + 镇 as jieba cuts it) whose name the corpus does not know either (not 合并村 or
+        空壳村: a kind of village)."""
+        places = [word for word in unknown if names_a_division(word)]
+        places += [word for word in unknown if (m := _LOCAL_PLACE.match(word)) and self._unheard_of(m.group(1))]
+        for word, after in zip(kept, kept[1:]):
+            if word in unknown and after in _PLACE_SUFFIXES and self._unheard_of(word):
+                places.append(word + after)
+        return tuple(dict.fromkeys(places))
+
+    def _unheard_of(self, name: str) -> bool:
+        """A name of two or more Han characters, not a kind of place, that no passage holds, whole or in parts."""
+        if not is_han(name) or len(name) < 2 or _KIND_OF_PLACE.search(name):
+            return False
+        return self.df(name) == 0 and not any(self.df(part) > 0 for part in self.tokenizer.parts(name))
 
     def _has_known_parts(self, word: str) -> bool:
         """A word the corpus lacks whole but holds in parts (软弱涣散村 -> 软弱涣散, 村) is not unknown."""

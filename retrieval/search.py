@@ -308,9 +308,12 @@ class Searcher:
                 continue
             seen_texts.add(fingerprint)
             cited = f"{_citation(row.title, row.region, row.source, row.author)}\n{text}"
+            share, held = coverage.measure(cited)
+            if not self._may_show(coverage, held):
+                continue
             # BM25 saturates each word; a passage holding more of the question's distinct telling words is
             # usually the answer (Lucene's old coordination factor does the same).
-            score = candidate.score + self.params.coverage_weight * coverage.of(cited)
+            score = candidate.score + self.params.coverage_weight * share
             distinct.append((score, candidate, row, cited))
             (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
             if floor is not None and score > floor:
@@ -336,9 +339,7 @@ class Searcher:
                 closeness = z_scores(cosines, len(distinct))
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
                 distinct = _without_near_copies(sorted(fused, key=_best_first), needed)  # ties keep the coverage order
-        if confidence is not Confidence.OFF_TOPIC:
-            distinct = [entry for entry in distinct if self._may_relate(coverage, entry[3])]
-        if confidence is Confidence.OFF_TOPIC or not distinct:
+        if confidence is Confidence.OFF_TOPIC:
             return self._nothing(query, evidence)
         terms = (*query.words, *query.expansions)
         page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
@@ -346,11 +347,11 @@ class Searcher:
             return SearchResult(query, confidence, hits=page, evidence=evidence)
         return SearchResult(query, confidence, related=page, evidence=evidence)
 
-    def _may_relate(self, coverage: _Coverage, cited: str) -> bool:
-        """Whether a passage may be shown for a question: it holds one of the question's party-building words, or
-        two of its words, or its one word (one everyday word of several, 家里 or 申请, is a coincidence)."""
-        held = coverage.words_held(cited)
-        return len(held) >= min(2, len(coverage.known)) or any(self.tokenizer.is_domain_word(word) for word in held)
+    def _may_show(self, coverage: _Coverage, held: list[str]) -> bool:
+        """Whether a passage may be shown for a question: it holds a party-building word of the question (or a
+        piece of one: 工作, 申请), or two of its words, or its only word. One everyday word of several (家里, 改革,
+        手续) is a coincidence."""
+        return len(held) >= min(2, coverage.words) or any(self.tokenizer.is_domain_word(word) for word in held)
 
     def _evidence(self, query: Query, coverage: _Coverage, texts: list[str]) -> Evidence:
         topical = self._topical(query)
@@ -558,6 +559,7 @@ class _Coverage:
     def __init__(self, query: Query, parser: QueryParser, tokenizer: Tokenizer) -> None:
         weights = {word: parser.word_weight(word, query) for word in query.topic}
         self.known = {word: w for word, w in weights.items() if word not in query.unknown}
+        self.words = len(weights)  # the question's topic words, known or not
         self.total = sum(weights.values()) or 1.0
         self.known_total = sum(self.known.values())
         # Each word's weight and ways of being said (itself or a thesaurus word standing for it; or all of its
@@ -568,25 +570,24 @@ class _Coverage:
 
     def of(self, text: str) -> float:
         """The share of the known words' weight that the text holds (0 when no word is known)."""
+        return self.measure(text)[0]
+
+    def measure(self, text: str) -> tuple[float, list[str]]:
+        """The share of the known words' weight that the text holds (0 when no word is known), and those words."""
         if not self.known_total:
-            return 0.0
-        held = 0.0
-        for weight, sayings, parts in self._forms:  # plain loops: run for every candidate of every question
+            return 0.0, []
+        share, held = 0.0, []
+        for (weight, sayings, parts), word in zip(self._forms, self.known):  # plain loops: run for every candidate
             for saying in sayings:
                 if saying in text:
-                    held += weight
+                    share += weight
+                    held.append(word)
                     break
             else:
                 if parts and all(part in text for part in parts):
-                    held += weight
-        return held / self.known_total
-
-    def words_held(self, text: str) -> list[str]:
-        """The known words the text holds, as of() counts them."""
-        return [
-            word for (_, sayings, parts), word in zip(self._forms, self.known, strict=True)
-            if any(saying in text for saying in sayings) or (parts and all(part in text for part in parts))
-        ]
+                    share += weight
+                    held.append(word)
+        return share / self.known_total, held
 
 
 class SemanticCloseness(Protocol):

@@ -153,14 +153,14 @@ async def test_a_question_outside_the_work_is_not_told_to_reword_it_in_report_wo
     assert "换成报告里常用的说法" not in text
 
 
-@pytest.mark.parametrize("greeting", ["你好呀 在吗", "您好！", "good morning, how are you?", "Hi"])
+@pytest.mark.parametrize("greeting", ["你好呀 在吗", "您好！", "good morning, how are you?", "Hi", "老师好", "哈囉"])
 async def test_a_greeting_is_greeted_with_what_to_ask(core: Core, greeting: str) -> None:
     reply = await core.handle(USER, greeting)
     assert isinstance(reply, Notice) and reply.kind == "greeting"
     assert render_plain(reply).startswith("你好！") and "软弱涣散村党组织怎么整顿" in render_plain(reply)
 
 
-@pytest.mark.parametrize("thanks", ["谢谢 辛苦了", "多谢！", "thanks"])
+@pytest.mark.parametrize("thanks", ["谢谢 辛苦了", "多谢！", "thanks", "謝謝", "谢谢了", "太感谢了"])
 async def test_thanks_are_answered_in_kind(core: Core, thanks: str) -> None:
     reply = await core.handle(USER, thanks)
     assert isinstance(reply, Notice) and reply.kind == "welcome" and "不客气" in render_plain(reply)

@@ -861,6 +861,18 @@ def test_a_sentence_before_a_content_farm_note_on_its_line_is_kept() -> None:
     note = "下面是美文网小编搜集的软弱涣散村整顿方案，欢迎大家参考！"
     article = parse_text(f"某村整顿方案\n{lead}{note}\n{BODY}\n").articles[0]
     assert article.text == f"{lead}\n{BODY}"
+    traditional = "換屆選舉指本屆人民代表大會及其選舉的國家機關領導人員的任期已經屆滿。以下是小編整理的工作方案,歡迎閱讀與收藏。"
+    article = parse_text(f"某村整顿方案\n{traditional}\n{BODY}\n").articles[0]
+    assert article.text == f"換屆選舉指本屆人民代表大會及其選舉的國家機關領導人員的任期已經屆滿。\n{BODY}"
+    two_notes = f"{lead}下面是小编整理的方案。{lead}小编推荐！"
+    assert parse_text(f"某村整顿方案\n{two_notes}\n{BODY}\n").articles[0].text == f"{lead}{lead}\n{BODY}"
+
+
+def test_a_long_paragraph_saying_what_a_service_station_collected_is_kept() -> None:
+    # 本站 is also a 党群服务站 speaking of itself: in a paragraph of report prose it is no site's note.
+    station = "今年以来，本站收集群众意见建议56条，已办结50条，" + "开展志愿服务活动，组织党员上门走访困难群众，" * 8 + "群众满意度明显提高。"
+    assert len(station) > 200
+    assert station in parse_text(f"某社区党群服务站工作总结\n{station}\n{BODY}\n").articles[0].text
 
 
 def test_bracketed_lines_inside_the_text_are_kept() -> None:

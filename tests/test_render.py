@@ -125,7 +125,23 @@ def test_an_excerpt_that_stops_mid_sentence_ends_in_an_ellipsis(cut_off: str) ->
         assert f"{cut_off[-4:]}…" in render(answer), render
 
 
-@pytest.mark.parametrize("whole", ["支部书记带头整顿，群众满意度明显提高。", "主要表现在：\n班子不团结\n书记能力不强", "（三）财务审查"])
+def test_the_ellipsis_of_a_cut_off_excerpt_is_never_bold() -> None:
+    text = "完善村级财务管理办法，\n"
+    answer = Answer(1, "q", (dataclasses.replace(hit(text), highlights=((0, len(text)),)),), 1, False)
+    assert "<b>完善村级财务管理办法，</b>…" in render_telegram(answer)
+
+
+@pytest.mark.parametrize(
+    "whole",
+    [
+        "支部书记带头整顿，群众满意度明显提高。",
+        "主要表现在：\n班子不团结\n书记能力不强",
+        "主要表现在：\n班子不团结；\n阵地作用发挥不够；",
+        "（三）财务审查",
+        "全县投入资金，建成党群服务中心十二个，改造活动场所三十个，配齐办公设备，共计投入资金5万元.",
+        "全县投入资金，建成党群服务中心十二个，改造活动场所三十个，配齐办公设备，群众纷纷点赞👍",
+    ],
+)
 def test_an_excerpt_that_ends_a_sentence_or_a_list_gets_no_ellipsis(whole: str) -> None:
     answer = Answer(1, "q", (hit(whole),), 1, False)
     assert "…" not in render_plain(answer) and "…" not in render_wecom(answer)
