@@ -1,6 +1,7 @@
 """Answer quality on the frozen held-out questions, over the seeds alone and over the seeds plus shared pages.
 
-    python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|all] [--pages DIR] [-v]
+    python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|fresh4_tune|fresh4_test|all]
+                                 [--pages DIR] [-v]
                                  [--semantic [VECTORS_DIR]] [--naive]
 
 Questions live in tests/data/questions/ (written by helpers who never read the ranking code, split into a
@@ -11,7 +12,10 @@ on. `--half fresh2_tune|fresh2_test`: a fourth set (fresh2.json: 150 answerable 
 and 107 pages, 20 everyday, 20 in-domain unanswerable; another writer), frozen before the changes it measured and
 split by id; report fresh2_test. `--half fresh3`: a fifth set (fresh3.json: 149 answerable questions over the
 seeds and 100 pages, 33 everyday, 34 in-domain unanswerable; another writer who read nothing of the project), frozen
-before the changes it measured and never tuned on: reported whole. `--half all` includes them all. The pages are
+before the changes it measured and never tuned on: reported whole. `--half fresh4_tune|fresh4_test`: a sixth set
+(fresh4.json: 100 answerable questions over the seeds and 25 pages, 15 everyday, 15 in-domain unanswerable; another
+writer who read nothing of the project), written in session 15 after its first changes, split alternately; tune on
+fresh4_tune, report fresh4_test. `--half all` includes them all. The pages are
 the development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
@@ -42,9 +46,9 @@ PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
 def questions(half: str, with_pages: bool) -> list[Question]:
     """The frozen questions of one half; questions about the pages only when the pages are ingested."""
-    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3"] + (["pages_a", "pages_b"] if with_pages else [])
+    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4"] + (["pages_a", "pages_b"] if with_pages else [])
     found = [q for name in files for q in load_questions(QUESTIONS / f"{name}.json")]
-    # fresh.json, fresh2.json and fresh3.json mix questions about the seeds and about the pages.
+    # fresh.json to fresh4.json mix questions about the seeds and about the pages.
     found = [q for q in found if with_pages or q.doc is None or (ROOT / "seeds" / q.doc).exists()]
     return [q for q in found if half == "all" or q.half == half]
 
@@ -138,7 +142,9 @@ async def rerank_cost(pages: Path, rounds: int = 3) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--half", choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "all"), default="tune"
+        "--half",
+        choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "fresh4_tune", "fresh4_test", "all"),
+        default="tune",
     )
     parser.add_argument("--pages", type=Path, default=PAGES)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")

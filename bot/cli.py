@@ -158,7 +158,7 @@ def parse_pool(config: Config) -> ParsePool:
 
 async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     """Answer one question, or one per line of standard input with `-`."""
-    from rectbot.bot.core import too_long_text
+    from rectbot.bot.core import small_talk, small_talk_text, too_long_text
     from rectbot.bot.render import result_json, result_plain
     from rectbot.retrieval.search import EmptyQuestion
 
@@ -183,6 +183,8 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
                 raise CommandError(str(error)) from None
             if args.json:
                 print(safe_text(json.dumps(result_json(question, result), ensure_ascii=False)))
+            elif (talk := small_talk(question)) and not result.shown:  # 谢谢 is not "not in my material"
+                print(f"问：{question}\n{small_talk_text(talk)}\n" if len(questions) > 1 else small_talk_text(talk))
             else:
                 print(result_plain(question, result, show_question=len(questions) > 1, script=config.display.script))
     return 0

@@ -58,13 +58,19 @@ def command_form(message: str) -> str:
 
 
 def small_talk(message: str) -> str | None:
-    """"greeting" or "thanks" for a message that is only that (你好呀 在吗, good morning, 谢谢 辛苦了), else None."""
+    """"greeting" or "welcome" (thanks were said) for a message that is only that (你好呀 在吗, good morning, 谢谢
+    辛苦了), else None."""
     bare = _NOT_WORDS.sub("", to_simplified(unicodedata.normalize("NFKC", message).lower()))
     if _GREETING.match(bare):
         return "greeting"
     if _THANKS.match(bare):
-        return "thanks"
+        return "welcome"
     return None
+
+
+def small_talk_text(talk: str) -> str:
+    """The reply to small_talk()'s kind, in every channel and in `rectbot ask`."""
+    return GREETING_TEXT if talk == "greeting" else WELCOME_TEXT
 
 
 @dataclass(frozen=True)
@@ -284,7 +290,7 @@ class Core:
         if word in HELP_WORDS:
             return Notice("help", HELP_TEXT)
         if talk := small_talk(message):
-            return Notice("greeting", GREETING_TEXT) if talk == "greeting" else Notice("welcome", WELCOME_TEXT)
+            return Notice(talk, small_talk_text(talk))
         if word in MORE_WORDS:
             return await self.more(asker)
         if match := CONTEXT_COMMAND.match(word):

@@ -18,6 +18,9 @@ _LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")
 # A village, town or community by its name: 林庄村, 南华镇, 蓝山社区 (below the gazetteer's counties).
 _LOCAL_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,8})(?:村|镇|乡|街道|社区)$")
+# Function words jieba glues onto a character it cannot place (组织力是 -> 组织 + 力是); not 了, as 提了 would leave
+# 提 a topic word.
+_FUNCTION_CHAR = re.compile(r"[是的]")
 _PLACE_SUFFIXES = frozenset({"村", "镇", "乡", "街道", "社区", "县", "区", "市"})
 # Words that make a kind of village, not a name (空壳村, 新合并村, 城中村社区): never taken for a place.
 _KIND_OF_PLACE = re.compile(
@@ -183,9 +186,15 @@ class QueryParser:
         )
 
     def _unglued(self, piece: str) -> list[str]:
-        """The piece, or its parts when a spoken question word is glued to it (咋建 -> 咋, 建)."""
+        """The piece, or its parts when a spoken question word is glued to it (咋建 -> 咋, 建), or a function word
+        to a piece no passage and no dictionary holds (组织力是 cut 组织 + 力是 -> 力, 是)."""
         if len(piece) < 2 or piece in self.tokenizer.fillers or piece in self.tokenizer.stopwords:
             return [piece]
+        if self.df(piece) == 0 and not self.tokenizer.known(piece) and is_han(piece):
+            if _FUNCTION_CHAR.fullmatch(piece[-1]):
+                return [*self._unglued(piece[:-1]), piece[-1]]
+            if _FUNCTION_CHAR.fullmatch(piece[0]):
+                return [piece[0], *self._unglued(piece[1:])]
         return [part for part in _GLUED_QUESTION_WORD.split(piece) if part]
 
     def _boundaries(self, kept: list[str | None]) -> set[int]:

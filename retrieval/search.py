@@ -120,6 +120,7 @@ class Evidence:
     pasted: bool = False  # long pasted text: the topic model, trained on questions, is overconfident on it
     phrases: float = 1.0  # best share of the question's character bigrams held by one of the top passages
     place_unknown: bool = False  # the question names a place that no report holds: none is about it
+    years_held: bool = True  # a top passage (with its document's date) holds every year the question names
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,8 @@ class Searcher:
             return self._nothing(query)
         distinct.sort(key=_best_first)  # stable: ties keep the index's order
         distinct = _without_near_copies(distinct, needed)
-        evidence = self._evidence(query, coverage, [cited for *_, cited in distinct[: self.params.evidence_depth]])
+        top = distinct[: self.params.evidence_depth]
+        evidence = self._evidence(query, coverage, [cited for *_, cited in top], _years_held(query, top))
         confidence = self._verdict(evidence)
         if by_meaning:
             assert self.semantic is not None
@@ -353,7 +355,7 @@ class Searcher:
         手续) is a coincidence."""
         return len(held) >= min(2, coverage.words) or any(self.tokenizer.is_domain_word(word) for word in held)
 
-    def _evidence(self, query: Query, coverage: _Coverage, texts: list[str]) -> Evidence:
+    def _evidence(self, query: Query, coverage: _Coverage, texts: list[str], years_held: bool = True) -> Evidence:
         topical = self._topical(query)
         domain = self._domain_share(query)
         if not coverage.known_total:
@@ -365,7 +367,7 @@ class Searcher:
         phrases = max(_phrase_share(query, text) for text in texts)
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
-            pasted=query.pasted, phrases=phrases, place_unknown=bool(query.unknown_places),
+            pasted=query.pasted, phrases=phrases, place_unknown=bool(query.unknown_places), years_held=years_held,
         )
 
     def _topical(self, query: Query) -> float:
@@ -402,9 +404,11 @@ class Searcher:
             and (evidence.domain > 0 or evidence.known >= _FULLY_KNOWN)
         ):
             # Every word held, but not as typed together: shown, as possibly related.
-            # Nor is a report about another place the answer to a question about one no report holds.
+            # Nor is a report about another place, or another year, the answer to a question about one no report
+            # holds (2026年村两委换届哪个月开始, answered from a 2010 plan).
             held_as_typed = evidence.phrases >= p.confident_phrases or evidence.pasted
-            return Confidence.CONFIDENT if held_as_typed and not evidence.place_unknown else Confidence.WEAK
+            about_it = not evidence.place_unknown and evidence.years_held
+            return Confidence.CONFIDENT if held_as_typed and about_it else Confidence.WEAK
         if (
             evidence.coverage >= p.related_coverage
             and evidence.known >= p.related_known
@@ -537,6 +541,13 @@ def forget_seen_passages() -> None:
     _citation.cache_clear()
     _normalized.cache_clear()
     sound.cache_clear()
+
+
+def _years_held(query: Query, top: list[_Ranked]) -> bool:
+    """Whether one of the top passages, with its document's title and date, holds every year the question names."""
+    return not query.years or any(
+        all(year in f"{row.date or ''}\n{cited}" for year in query.years) for _, _, row, cited in top
+    )
 
 
 @lru_cache(maxsize=4096)

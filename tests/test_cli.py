@@ -52,6 +52,15 @@ def test_ask_json_has_the_documented_fields(env: Path, capsys) -> None:
     assert {"text", "title", "source", "date", "doc_id", "score", "section", "matched_terms"} <= set(answer["hits"][0])
 
 
+@pytest.mark.parametrize(("message", "reply"), [("谢谢你啊", "不客气"), ("謝謝，辛苦了", "不客气"), ("你好", "你好！")])
+def test_ask_answers_small_talk_as_the_chats_do(env: Path, capsys, message: str, reply: str) -> None:
+    # `rectbot ask 谢谢` said 这个问题不在我的资料范围内 where every chat said 不客气.
+    status, out, _ = run(capsys, "ask", message)
+    assert status == 0 and out.startswith(reply) and "资料范围" not in out
+    answer = json.loads(run(capsys, "ask", message, "--json")[1])
+    assert answer["hits"] == [] and answer["related"] == []
+
+
 def test_an_excerpt_from_a_page_that_states_nothing_is_cited_by_its_file(env: Path, capsys, tmp_path: Path) -> None:
     page = tmp_path / "王庄村雪橇夜校记录.txt"
     page.write_text("王庄村党支部开办雪橇夜校，每周三晚上组织党员学习，由第一书记讲授滑雪安全和冬季防火知识，"
