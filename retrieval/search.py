@@ -287,7 +287,8 @@ class Searcher:
         """Re-rank the distinct candidates still stored by how much of the question each holds, then give the
         verdict on the best and the page of hits asked for."""
         coverage = _Coverage(query, parser, self.tokenizer)
-        distinct: list[_Ranked] = []
+        scanned: list[_Ranked] = []  # every distinct candidate re-ranked
+        distinct: list[_Ranked] = []  # those that may be shown
         seen_texts: set[str] = set()
         needed = max(offset + k, self.params.evidence_depth)
         by_meaning = self.semantic is not None
@@ -308,24 +309,27 @@ class Searcher:
             if fingerprint in seen_texts:  # the same paragraph republished in another document
                 continue
             seen_texts.add(fingerprint)
-            cited = f"{_citation(row.title, row.region, row.source, row.author)}\n{text}"
+            cited = f"{_citation(row.title, row.region, row.source)}\n{text}{_NAMES}{_normalized(row.author or '')}"
             share, held = coverage.measure(cited)
-            if not self._may_show(coverage, held):
-                continue
             # BM25 saturates each word; a passage holding more of the question's distinct telling words is
             # usually the answer (Lucene's old coordination factor does the same).
             score = candidate.score + self.params.coverage_weight * share
+            scanned.append((score, candidate, row, cited))
+            if not self._may_show(coverage, held):
+                continue  # weighed as evidence, never shown; the page and its early stop count only the others
             distinct.append((score, candidate, row, cited))
             (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
             if floor is not None and score > floor:
                 floor = None  # it may enter the page: work the page out again
-        if not distinct:
+        if not scanned:
             return self._nothing(query)
-        distinct.sort(key=_best_first)  # stable: ties keep the index's order
-        distinct = _without_near_copies(distinct, needed)
-        top = distinct[: self.params.evidence_depth]
+        # The verdict weighs the best passages whether or not they may be shown (the scan reaches at least as deep
+        # as it would for them alone, so these are the same whatever is left out of the page).
+        top = _without_near_copies(sorted(scanned, key=_best_first), needed)[: self.params.evidence_depth]
         evidence = self._evidence(query, coverage, [cited for *_, cited in top], _years_held(query, top))
         confidence = self._verdict(evidence)
+        distinct.sort(key=_best_first)  # stable: ties keep the index's order
+        distinct = _without_near_copies(distinct, needed)
         if by_meaning:
             assert self.semantic is not None
             cosines = self.semantic.cosines(query.text, [row.text for _, _, row, _ in distinct])
@@ -341,7 +345,7 @@ class Searcher:
                 closeness = z_scores(cosines, len(distinct))
                 fused = [(score + weight * close, *rest) for (score, *rest), close in zip(distinct, closeness, strict=True)]
                 distinct = _without_near_copies(sorted(fused, key=_best_first), needed)  # ties keep the coverage order
-        if confidence is Confidence.OFF_TOPIC:
+        if confidence is Confidence.OFF_TOPIC or not distinct:
             return self._nothing(query, evidence)
         terms = (*query.words, *query.expansions)
         page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
@@ -471,6 +475,8 @@ def _matchable(text: str) -> tuple[str, str]:
 # Share of either passage's character pairs that the other holds, from which two passages are one text, unless each
 # states a number the other does not.
 _NEAR_COPY = 0.8
+_NAMES = "\x00"  # in a passage's text for matching, what follows (to the line's end) is its document's authors
+_NAMES_RUN = re.compile(f"{_NAMES}[^\n]*")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -517,7 +523,7 @@ def _shape(normalized: str) -> tuple[frozenset[str], frozenset[str]]:
 
 @lru_cache(maxsize=4096)
 def _normalized(title: str) -> str:
-    """A document's title normalised; remembered, as the same documents recur."""
+    """A document's title or authors normalised; remembered, as the same documents recur."""
     return normalize(title)
 
 
@@ -551,11 +557,12 @@ def _years_held(query: Query, top: list[_Ranked]) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _citation(title: str | None, region: str | None, source: str | None, author: str | None) -> str:
-    """A document's title, region, source and author normalised, with the places above those it names (a passage
-    of a 沙坡头区 report also speaks of 中卫 and 宁夏); remembered, as the same documents recur."""
+def _citation(title: str | None, region: str | None, source: str | None) -> str:
+    """A document's title, region and source normalised, with the places above those it names (a passage of a
+    沙坡头区 report also speaks of 中卫 and 宁夏); remembered, as the same documents recur. Its author follows the
+    text after _NAMES."""
     places = _places_above(f"{title or ''}{region or ''}")
-    return normalize("\n".join([*filter(None, (title, region, source, author)), *places]))
+    return normalize("\n".join([*filter(None, (title, region, source)), *places]))
 
 
 @lru_cache(maxsize=4096)
@@ -584,18 +591,22 @@ class _Coverage:
         return self.measure(text)[0]
 
     def measure(self, text: str) -> tuple[float, list[str]]:
-        """The share of the known words' weight that the text holds (0 when no word is known), and those words."""
+        """The share of the known words' weight that the text holds (0 when no word is known), and those words.
+
+        Names after _NAMES (a document's authors) hold words of two or more characters only: 换 is not in 魏小換.
+        """
         if not self.known_total:
             return 0.0, []
+        prose = _NAMES_RUN.sub("", text)  # a line of names ends each passage's text (pasted: several passages)
         share, held = 0.0, []
         for (weight, sayings, parts), word in zip(self._forms, self.known):  # plain loops: run for every candidate
             for saying in sayings:
-                if saying in text:
+                if saying in (text if len(saying) > 1 else prose):
                     share += weight
                     held.append(word)
                     break
             else:
-                if parts and all(part in text for part in parts):
+                if parts and all(part in prose for part in parts):
                     share += weight
                     held.append(word)
         return share / self.known_total, held

@@ -174,6 +174,21 @@ async def test_a_paper_is_found_by_its_author(empty_corpus: Corpus, tmp_path: Pa
         assert hit.author == author, (question, hit)
 
 
+async def test_an_authors_name_holds_no_single_character_word(empty_corpus: Corpus, tmp_path: Path) -> None:
+    # 部门换了新领导，我该咋表现 was answered confidently: 换 was "held" by the byline 魏小換.
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    body = "当前部分农村党员的党员意识逐步淡化，主要表现在信仰、组织、政治、宗旨、作风等意识的淡化，部门之间协调不够。"
+    (folder / "a.txt").write_text(f"农村党员意识淡化的表现及原因分析\n魏小換\n(某某大学 马克思主义学院)\n{body}\n",
+                                  encoding="utf-8")
+    (folder / "b.txt").write_text("某村换班子\n\n去年村里换了一批年轻干部，村党支部带领群众修路建桥，群众满意度明显提高。\n",
+                                  encoding="utf-8")
+    await empty_corpus.ingest([folder])
+    result = await Searcher.over(empty_corpus).search("部门换了新任务我该咋表现", k=3)
+    assert "换" in result.query.topic and "换" not in result.query.unknown
+    assert result.evidence is not None and result.evidence.coverage < 1.0
+
+
 async def test_how_staff_ask_after_tasks_reaches_the_reports_word_for_them(searcher: Searcher) -> None:
     # 有事干 is how staff say it; 康定's report writes 设岗定责 (无职党员设岗定责办法).
     result = await searcher.search("没职务的党员咋让他们有事干", k=3)
