@@ -315,7 +315,7 @@ class Searcher:
             # usually the answer (Lucene's old coordination factor does the same).
             score = candidate.score + self.params.coverage_weight * share
             scanned.append((score, candidate, row, cited))
-            if not self._may_show(coverage, held):
+            if not self._may_show(coverage, held) and not self._may_show(coverage, coverage.touched(cited, held)):
                 continue  # weighed as evidence, never shown; the page and its early stop count only the others
             distinct.append((score, candidate, row, cited))
             (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
@@ -356,7 +356,7 @@ class Searcher:
     def _may_show(self, coverage: _Coverage, held: list[str]) -> bool:
         """Whether a passage may be shown for a question: it holds a party-building word of the question (or a
         piece of one: 工作, 申请), or two of its words, or its only word. One everyday word of several (家里, 改革,
-        手续) is a coincidence."""
+        手续) is a coincidence; a word counts when one of its pieces of two characters or more is held (牌子 of 挂牌子)."""
         return len(held) >= min(2, coverage.words) or any(self.tokenizer.is_domain_word(word) for word in held)
 
     def _evidence(self, query: Query, coverage: _Coverage, texts: list[str], years_held: bool = True) -> Evidence:
@@ -585,6 +585,9 @@ class _Coverage:
         self._forms = [
             (w, (word, *query.stand_ins(word)), tuple(tokenizer.parts(word))) for word, w in self.known.items()
         ]
+        self._pieces = {
+            word: [piece for piece in tokenizer.words_of(word) if len(piece) > 1 and piece != word] for word in self.known
+        }
 
     def of(self, text: str) -> float:
         """The share of the known words' weight that the text holds (0 when no word is known)."""
@@ -610,6 +613,15 @@ class _Coverage:
                     share += weight
                     held.append(word)
         return share / self.known_total, held
+
+
+    def touched(self, text: str, held: list[str]) -> list[str]:
+        """The known words held, and those one of whose pieces of two characters or more (jieba's search mode:
+        牌子 of 挂牌子) the text holds."""
+        prose = _NAMES_RUN.sub("", text)
+        return held + [
+            word for word, pieces in self._pieces.items() if word not in held and any(p in prose for p in pieces)
+        ]
 
 
 class SemanticCloseness(Protocol):
