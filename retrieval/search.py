@@ -315,7 +315,10 @@ class Searcher:
             # usually the answer (Lucene's old coordination factor does the same).
             score = candidate.score + self.params.coverage_weight * share
             scanned.append((score, candidate, row, cited))
-            if not self._may_show(coverage, held) and not self._may_show(coverage, coverage.touched(cited, held)):
+            # One everyday word in common is a coincidence, unless the re-ranker by meaning is there to judge.
+            if not (by_meaning and self.params.semantic_weight) and not (
+                self._may_show(coverage, held) or self._may_show(coverage, coverage.touched(cited, held))
+            ):
                 continue  # weighed as evidence, never shown; the page and its early stop count only the others
             distinct.append((score, candidate, row, cited))
             (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
