@@ -589,7 +589,8 @@ class _Coverage:
             (w, (word, *query.stand_ins(word)), tuple(tokenizer.parts(word))) for word, w in self.known.items()
         ]
         self._pieces = {
-            word: [piece for piece in tokenizer.words_of(word) if len(piece) > 1 and piece != word] for word in self.known
+            word: [piece for piece in tokenizer.words_of(word) if len(piece) > 1 and piece != word]
+            for word in self.known
         }
 
     def of(self, text: str) -> float:
@@ -616,7 +617,6 @@ class _Coverage:
                     share += weight
                     held.append(word)
         return share / self.known_total, held
-
 
     def touched(self, text: str, held: list[str]) -> list[str]:
         """The known words held, and those one of whose pieces of two characters or more (jieba's search mode:
