@@ -46,11 +46,6 @@ _HTML_DEBRIS = re.compile(
 )
 # Content-farm notes about the page itself: "下面是小编为大家整理的...", "不代表本站观点", "客服老师".
 _SITE_NOTE = re.compile(r"小编.{0,12}?(?:整理|搜集|收集|精心|推荐|分享)|不代表本站|本站.{0,6}?(?:整理|上传|收集)|客服老师")
-# A table of contents: at least this many lines in a row, each a section number of two levels or more and a short
-# title (a list of single-level items, 1.班子不团结, is text).
-_CONTENTS_RUN = 6
-_CONTENTS_PART = re.compile(r"^[一二三四五六七八九十]{1,3}、[^。；;，,！？!?]{1,20}$")
-_CONTENTS_ENTRY = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,3}\s*[^\d\s。；;，,！？!?][^。；;，,！？!?]{1,29}$")
 # The sentence holding such a note is cut from a line (of at most this many characters) that also holds the
 # report's own text.
 _SITE_NOTE_LINE = 200
@@ -289,22 +284,6 @@ def drop_keyword_lists(lines: list[Line]) -> None:
                 and len(terms) >= 2 and all(2 <= len(term) <= 15 for term in terms)
             ):
                 line.kind = Kind.JUNK
-
-
-def drop_tables_of_contents(lines: list[Line]) -> None:
-    """A run of section numbers and titles with no text between them (1.1国家政策导向 / 1.2乡村振兴战略需求 / …) is a
-    table of contents: shown as an excerpt, it answered nothing."""
-    run: list[Line] = []  # section entries, and the part headings between them (二、问题定义与目标设定)
-    for line in [*lines, None]:
-        if line is not None and line.kind is Kind.CONTENT and (
-            _CONTENTS_ENTRY.match(line.simple) or _CONTENTS_PART.match(line.simple)
-        ):
-            run.append(line)
-            continue
-        if sum(bool(_CONTENTS_ENTRY.match(entry.simple)) for entry in run) >= _CONTENTS_RUN:
-            for entry in run:
-                entry.kind = Kind.JUNK
-        run = []
 
 
 def drop_related_lists(lines: list[Line]) -> None:

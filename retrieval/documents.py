@@ -19,7 +19,6 @@ from rectbot.retrieval.cleaning import (
     clean_line,
     drop_keyword_lists,
     drop_related_lists,
-    drop_tables_of_contents,
     drop_running_headers,
     is_related_heading,
     mark_chrome,
@@ -108,7 +107,6 @@ def _articles(raw: RawDocument) -> list[Article]:
     mark_menus(lines)
     drop_keyword_lists(lines)
     drop_related_lists(lines)
-    drop_tables_of_contents(lines)
     drop_running_headers(lines)
     # Plain text that separates paragraphs by blank lines may also break a paragraph after a semicolon.
     soft_breaks = blanks >= 0.4 * len(lines)
