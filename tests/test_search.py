@@ -18,6 +18,15 @@ from rectbot.retrieval.tokenizer import Tokenizer
 from tests.conftest import SEEDS
 
 
+async def searcher_over(corpus: Corpus, folder: Path, reports: dict[str, str]) -> Searcher:
+    """A searcher over an empty corpus once these reports (file name -> text) are ingested from a folder."""
+    folder.mkdir()
+    for name, text in reports.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    await corpus.ingest([folder])
+    return Searcher.over(corpus)
+
+
 async def test_a_hit_carries_its_citation_and_matched_terms(searcher: Searcher) -> None:
     [hit, *_] = (await searcher.search("村官回归工程", k=3)).hits
     assert "村官回归工程" in normalize(hit.text)
@@ -134,15 +143,12 @@ async def test_asking_what_a_term_means_is_answered_like_asking_what_it_is(
 async def test_a_lone_question_word_cut_off_its_phrase_is_not_a_topic_word(empty_corpus: Corpus, tmp_path: Path) -> None:
     # jieba cuts 是哪四议 into 是 + 哪 + 四议; once a report held 哪 on its own (走到哪), 哪 was a topic word of the
     # question that no answer holds, and a direct answer was only "possibly related".
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "a.txt").write_text(
-        "四议两公开工作法\n\n村级重大事项实行四议两公开。四议即村党支部提议、村两委会议商议、党员大会审议、"
-        "村民代表会议决议；两公开即决议公开、实施结果公开。", encoding="utf-8")
-    (folder / "b.txt").write_text(
-        "老支书的故事\n\n不管走到哪，老支书都把群众的事放在心上，带领党员修路架桥，村里的面貌焕然一新。", encoding="utf-8")
-    await empty_corpus.ingest([folder])
-    result = await Searcher.over(empty_corpus).search("四议两公开是哪四议", k=3)
+    searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
+        "a.txt": "四议两公开工作法\n\n村级重大事项实行四议两公开。四议即村党支部提议、村两委会议商议、党员大会审议、"
+                 "村民代表会议决议；两公开即决议公开、实施结果公开。",
+        "b.txt": "老支书的故事\n\n不管走到哪，老支书都把群众的事放在心上，带领党员修路架桥，村里的面貌焕然一新。",
+    })
+    result = await searcher.search("四议两公开是哪四议", k=3)
     assert "哪" in result.query.ignored and "哪" not in result.query.topic
     assert result.confidence is Confidence.CONFIDENT and "提议" in result.hits[0].text, result.evidence
 
@@ -157,15 +163,11 @@ async def test_a_glued_question_word_is_not_an_unknown_word(searcher: Searcher, 
 
 async def test_a_paper_is_found_by_its_author(empty_corpus: Corpus, tmp_path: Path) -> None:
     # Staff ask for a paper by who wrote it (霍修勇写的标准化那篇文章讲了啥); the author is named only in the byline.
-    folder = tmp_path / "papers"
-    folder.mkdir()
     body = "基层党组织标准化建设要坚持问题导向，把组织设置、班子建设、组织生活、阵地建设和基本保障纳入标准体系，逐项对标。"
-    (folder / "a.txt").write_text(f"基层党组织标准化建设的认知限度\n霍修勇\n(湖南省委党校，湖南 长沙410006)\n{body}\n",
-                                  encoding="utf-8")
-    (folder / "b.txt").write_text(f"论基层党组织标准化建设\n李明华\n(四川省委党校，四川 成都610072)\n{body}各地要结合实际。\n",
-                                  encoding="utf-8")
-    await empty_corpus.ingest([folder])
-    searcher = Searcher.over(empty_corpus)
+    searcher = await searcher_over(empty_corpus, tmp_path / "papers", {
+        "a.txt": f"基层党组织标准化建设的认知限度\n霍修勇\n(湖南省委党校，湖南 长沙410006)\n{body}\n",
+        "b.txt": f"论基层党组织标准化建设\n李明华\n(四川省委党校，四川 成都610072)\n{body}各地要结合实际。\n",
+    })
     for question in ("霍修勇写的标准化那篇文章讲了啥", "李明华那篇标准化建设的文章提到了什么"):
         result = await searcher.search(question, k=1)
         assert {"那篇", "文章"} & set(result.query.ignored), result.query
@@ -176,15 +178,12 @@ async def test_a_paper_is_found_by_its_author(empty_corpus: Corpus, tmp_path: Pa
 
 async def test_an_authors_name_holds_no_single_character_word(empty_corpus: Corpus, tmp_path: Path) -> None:
     # 部门换了新领导，我该咋表现 was answered confidently: 换 was "held" by the byline 魏小換.
-    folder = tmp_path / "papers"
-    folder.mkdir()
     body = "当前部分农村党员的党员意识逐步淡化，主要表现在信仰、组织、政治、宗旨、作风等意识的淡化，部门之间协调不够。"
-    (folder / "a.txt").write_text(f"农村党员意识淡化的表现及原因分析\n魏小換\n(某某大学 马克思主义学院)\n{body}\n",
-                                  encoding="utf-8")
-    (folder / "b.txt").write_text("某村换班子\n\n去年村里换了一批年轻干部，村党支部带领群众修路建桥，群众满意度明显提高。\n",
-                                  encoding="utf-8")
-    await empty_corpus.ingest([folder])
-    result = await Searcher.over(empty_corpus).search("部门换了新任务我该咋表现", k=3)
+    searcher = await searcher_over(empty_corpus, tmp_path / "papers", {
+        "a.txt": f"农村党员意识淡化的表现及原因分析\n魏小換\n(某某大学 马克思主义学院)\n{body}\n",
+        "b.txt": "某村换班子\n\n去年村里换了一批年轻干部，村党支部带领群众修路建桥，群众满意度明显提高。\n",
+    })
+    result = await searcher.search("部门换了新任务我该咋表现", k=3)
     assert "换" in result.query.topic and "换" not in result.query.unknown
     assert result.evidence is not None and result.evidence.coverage < 1.0
 
@@ -203,14 +202,11 @@ async def test_a_homophone_typo_is_repaired_and_said(searcher: Searcher) -> None
 
 async def test_a_function_word_jieba_glues_on_is_not_read_as_a_typo(empty_corpus: Corpus, tmp_path: Path) -> None:
     # jieba cuts 组织力是 into 组织 + 力是; 力是 sounds like 理事, so the bot said 按“理事”查找 and showed a 理事会 passage.
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "a.txt").write_text("组织力\n\n党的十九大提出提升基层组织力的新要求，突出政治功能，把基层党组织建设成为坚强战斗堡垒。",
-                                  encoding="utf-8")
-    (folder / "b.txt").write_text("理事会\n\n村集体经济组织设理事会，理事会成员由成员大会选举产生，理事长负责日常经营管理工作。",
-                                  encoding="utf-8")
-    await empty_corpus.ingest([folder])
-    result = await Searcher.over(empty_corpus).search("提升基层组织力是哪次大会提出来的", k=3)
+    searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
+        "a.txt": "组织力\n\n党的十九大提出提升基层组织力的新要求，突出政治功能，把基层党组织建设成为坚强战斗堡垒。",
+        "b.txt": "理事会\n\n村集体经济组织设理事会，理事会成员由成员大会选举产生，理事长负责日常经营管理工作。",
+    })
+    result = await searcher.search("提升基层组织力是哪次大会提出来的", k=3)
     assert result.query.repairs == () and "理事" not in result.query.topic
     assert "十九大" in result.shown[0].text
 
@@ -301,14 +297,12 @@ async def test_a_passage_holding_a_piece_of_a_question_word_and_another_word_is_
     empty_corpus: Corpus, tmp_path: Path
 ) -> None:
     # 挂牌子 is held by a passage that speaks of 牌子; counted as not held, the answer was left out as a coincidence.
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "a.txt").write_text("为基层减负\n\n各地清理村级组织门口牌子过多、评比达标过多的问题，切实为基层减负，让村干部把精力用在服务群众上。\n",
-                                  encoding="utf-8")
-    (folder / "b.txt").write_text("某村卫生整治\n\n村里组织党员检查各户环境卫生，评出十户清洁家庭，群众满意度明显提高。\n", encoding="utf-8")
-    (folder / "c.txt").write_text("阵地建设\n\n村党支部为党员活动室统一挂牌，规范阵地建设，党员活动有了固定场所。\n", encoding="utf-8")
-    await empty_corpus.ingest([folder])
-    result = await Searcher.over(empty_corpus).search("村里挂牌子评比太多了咋办", k=3)
+    searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
+        "a.txt": "为基层减负\n\n各地清理村级组织门口牌子过多、评比达标过多的问题，切实为基层减负，让村干部把精力用在服务群众上。\n",
+        "b.txt": "某村卫生整治\n\n村里组织党员检查各户环境卫生，评出十户清洁家庭，群众满意度明显提高。\n",
+        "c.txt": "阵地建设\n\n村党支部为党员活动室统一挂牌，规范阵地建设，党员活动有了固定场所。\n",
+    })
+    result = await searcher.search("村里挂牌子评比太多了咋办", k=3)
     assert any("牌子过多" in hit.text for hit in result.shown), result
 
 
