@@ -1,6 +1,7 @@
 """Answer quality on the frozen held-out questions, over the seeds alone and over the seeds plus shared pages.
 
-    python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|fresh4_tune|fresh4_test|all]
+    python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|fresh4_tune|fresh4_test|
+                                         fresh5_tune|fresh5_test|all]
                                  [--pages DIR] [-v]
                                  [--semantic [VECTORS_DIR]] [--naive]
 
@@ -15,7 +16,10 @@ seeds and 100 pages, 33 everyday, 34 in-domain unanswerable; another writer who 
 before the changes it measured and never tuned on: reported whole. `--half fresh4_tune|fresh4_test`: a sixth set
 (fresh4.json: 100 answerable questions over the seeds and 25 pages, 15 everyday, 15 in-domain unanswerable; another
 writer who read nothing of the project), written in session 15 after its first changes, split alternately; tune on
-fresh4_tune, report fresh4_test. `--half all` includes them all. The pages are
+fresh4_tune, report fresh4_test. `--half fresh5_tune|fresh5_test`: a seventh set (fresh5.json: 70 answerable
+questions over the seeds and 30 randomly drawn pages, 50 in-domain unanswerable, 40 everyday; another writer who
+read nothing of the project), written in session 16 before its changes to measure abstention above all, split
+alternately within each group; tune on fresh5_tune, report fresh5_test. `--half all` includes them all. The pages are
 the development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
@@ -46,9 +50,9 @@ PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
 def questions(half: str, with_pages: bool) -> list[Question]:
     """The frozen questions of one half; questions about the pages only when the pages are ingested."""
-    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4"] + (["pages_a", "pages_b"] if with_pages else [])
+    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"] + (["pages_a", "pages_b"] if with_pages else [])
     found = [q for name in files for q in load_questions(QUESTIONS / f"{name}.json")]
-    # fresh.json to fresh4.json mix questions about the seeds and about the pages.
+    # fresh.json to fresh5.json mix questions about the seeds and about the pages.
     found = [q for q in found if with_pages or q.doc is None or (ROOT / "seeds" / q.doc).exists()]
     return [q for q in found if half == "all" or q.half == half]
 
@@ -143,7 +147,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--half",
-        choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "fresh4_tune", "fresh4_test", "all"),
+        choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "fresh4_tune", "fresh4_test",
+                 "fresh5_tune", "fresh5_test", "all"),
         default="tune",
     )
     parser.add_argument("--pages", type=Path, default=PAGES)
