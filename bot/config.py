@@ -140,6 +140,11 @@ class SearchConfig:
         "Share of the question's character bigrams one of the top passages must hold for a confident answer; "
         "below it, with the words held apart, the excerpts are 'possibly related' (0 turns it off).",
     )
+    confident_literal: float = setting(
+        _SEARCH.confident_literal,
+        "Share of the question's weight one of the top passages must hold as typed, not through the thesaurus, for a "
+        "confident answer; below it the excerpts are 'possibly related' (0 turns it off).",
+    )
     topic_veto: float = setting(
         _SEARCH.topic_veto,
         "The topic model's probability that a question is about party-building work, under which nothing is shown "
@@ -332,7 +337,7 @@ class Config:
         if not 0 <= self.http.port <= 65535:
             raise ConfigError(f"config key http.port must be between 0 and 65535, got {self.http.port}")
         probabilities = ("topic_veto", "topic_veto_known", "topic_related", "topic_sure")
-        for key in ("confident_coverage", "related_coverage", "confident_phrases", *probabilities):
+        for key in ("confident_coverage", "related_coverage", "confident_phrases", "confident_literal", *probabilities):
             if not 0 <= getattr(self.search, key) <= 1:
                 raise ConfigError(f"config key search.{key} must be between 0 and 1, got {getattr(self.search, key)}")
         if self.search.related_coverage > self.search.confident_coverage:

@@ -82,8 +82,12 @@ class Query:
 
 
 def names_a_division(word: str) -> bool:
-    """Whether a word is the name of an administrative division in the gazetteer (湘潭县, 宁夏)."""
-    return any(word in (p.name, p.short) for p in bundled_gazetteer().find(word))
+    """Whether a word is the name of an administrative division in the gazetteer (湘潭县, 宁夏), or its short name
+    with its level, as autonomous prefectures are written (临夏州 for 临夏回族自治州)."""
+    return any(
+        word in (p.name, p.short) or (p.short is not None and word == p.short + p.name[-1])
+        for p in bundled_gazetteer().find(word)
+    )
 
 
 class QueryParser:

@@ -58,6 +58,10 @@ class SearchParams:
     # hold to be an answer: words found apart (公益性 ... 岗位 ... 工资) are not the phrase asked about (公益性岗位).
     # Not for pasted text, whose key words are picked from anywhere in it.
     confident_phrases: float = 0.35
+    # Share of the question's telling words (weighted) that one of the top passages must hold as typed (or in all
+    # of its parts) to be an answer: one that holds them mostly through the thesaurus's wording (留党察看 as
+    # 党内处分, 委托投票 as 换届选举) is about the broader thing, and is shown as possibly related. Not for pasted text.
+    confident_literal: float = 0.3
     # Share of the question's weight the corpus knows at all; below it the question is mostly about other things.
     confident_known: float = 0.6
     related_known: float = 0.3
@@ -119,6 +123,8 @@ class Evidence:
     topical: float = 1.0  # the topic model's probability that the question is about party-building work
     pasted: bool = False  # long pasted text: the topic model, trained on questions, is overconfident on it
     phrases: float = 1.0  # best share of the question's character bigrams held by one of the top passages
+    literal: float = 1.0  # best share of the question's weight held as typed (not through the thesaurus) by one
+    # of the top passages
     place_unknown: bool = False  # the question names a place that no report holds: none is about it
     years_held: bool = True  # a top passage (with its document's date) holds every year the question names
 
@@ -372,9 +378,11 @@ class Searcher:
             texts = ["\n".join(texts)]
         best = max(coverage.of(text) for text in texts)
         phrases = max(_phrase_share(query, text) for text in texts)
+        literal = max(coverage.literal(text) for text in texts)
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
             pasted=query.pasted, phrases=phrases, place_unknown=bool(query.unknown_places), years_held=years_held,
+            literal=literal,
         )
 
     def _topical(self, query: Query) -> float:
@@ -410,10 +418,12 @@ class Searcher:
             and evidence.known >= p.confident_known
             and (evidence.domain > 0 or evidence.known >= _FULLY_KNOWN)
         ):
-            # Every word held, but not as typed together: shown, as possibly related.
-            # Nor is a report about another place, or another year, the answer to a question about one no report
-            # holds (2026年村两委换届哪个月开始, answered from a 2010 plan).
-            held_as_typed = evidence.phrases >= p.confident_phrases or evidence.pasted
+            # Every word held, but not as typed together, or mostly through the thesaurus: shown, as possibly
+            # related. Nor is a report about another place, or another year, the answer to a question about one no
+            # report holds (2026年村两委换届哪个月开始, answered from a 2010 plan).
+            held_as_typed = (
+                evidence.phrases >= p.confident_phrases and evidence.literal >= p.confident_literal
+            ) or evidence.pasted
             about_it = not evidence.place_unknown and evidence.years_held
             return Confidence.CONFIDENT if held_as_typed and about_it else Confidence.WEAK
         if (
@@ -592,6 +602,12 @@ class _Coverage:
             word: [piece for piece in tokenizer.words_of(word) if len(piece) > 1 and piece != word]
             for word in self.known
         }
+        # What holds a word as typed: itself, or a thesaurus word it is a short form of (支书 of 党支部书记, 村监委 of
+        # 村务监督委员会), never a broader word standing for it (党内处分 for 留党察看).
+        self._as_typed = [
+            (sayings[0], *(other for other in sayings[1:] if _shortens(sayings[0], other)))
+            for _, sayings, _ in self._forms
+        ]
 
     def of(self, text: str) -> float:
         """The share of the known words' weight that the text holds (0 when no word is known)."""
@@ -618,6 +634,20 @@ class _Coverage:
                     held.append(word)
         return share / self.known_total, held
 
+    def literal(self, text: str) -> float:
+        """The share of the known words' weight that the text holds as typed (or as a longer word they are a short
+        form of), or in all of their parts, not through a broader thesaurus word standing for them."""
+        if not self.known_total:
+            return 0.0
+        prose = _NAMES_RUN.sub("", text)
+        share = 0.0
+        for (weight, _, parts), word, sayings in zip(self._forms, self.known, self._as_typed):
+            if any(saying in (text if len(saying) > 1 else prose) for saying in sayings) or (
+                parts and all(part in prose for part in parts)
+            ):
+                share += weight
+        return share / self.known_total
+
     def touched(self, text: str, held: list[str]) -> list[str]:
         """The known words held, and those one of whose pieces of two characters or more (jieba's search mode:
         牌子 of 挂牌子) the text holds."""
@@ -625,6 +655,15 @@ class _Coverage:
         return held + [
             word for word, pieces in self._pieces.items() if word not in held and any(p in prose for p in pieces)
         ]
+
+
+def _shortens(short: str, word: str) -> bool:
+    """Whether a word is a short form of another: its characters, in order, within the longer one (支书 in
+    党支部书记)."""
+    if len(short) >= len(word):
+        return False
+    rest = iter(word)
+    return all(char in rest for char in short)
 
 
 class SemanticCloseness(Protocol):

@@ -104,6 +104,7 @@ def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
         ('[search]\ntopic_sure = 1.5', "search.topic_sure"),
         ('[search]\ntopic_veto_known = 0.5', "search.topic_veto_known"),
         ('[search]\nconfident_phrases = 35', "search.confident_phrases"),
+        ('[search]\nconfident_literal = 30', "search.confident_literal"),
     ],
 )
 def test_bad_values_are_named(tmp_path: Path, body: str, key: str) -> None:
@@ -228,7 +229,7 @@ def test_keys_that_set_library_parameters_have_the_library_defaults() -> None:
             assert f.default == library_default(library, f.name), f"{key}: config and {library.__name__} differ"
             shared.append(key)
     assert {"index.engine", "index.idf", "index.k1", "index.b", "passages.target_chars", "passages.max_chars",
-            "search.confident_coverage", "search.related_coverage", "search.confident_phrases",
+            "search.confident_coverage", "search.related_coverage", "search.confident_phrases", "search.confident_literal",
             "search.semantic_weight", "search.semantic_related",
             "search.topic_veto", "search.topic_veto_known", "search.topic_related", "search.topic_sure", "parsing.memory_mb",
             "parsing.cpu_seconds",

@@ -188,6 +188,23 @@ async def test_an_authors_name_holds_no_single_character_word(empty_corpus: Corp
     assert result.evidence is not None and result.evidence.coverage < 1.0
 
 
+async def test_an_answer_held_only_through_the_thesaurus_is_possibly_related(empty_corpus: Corpus, tmp_path: Path) -> None:
+    # 留党察看多久 was answered confidently by a passage on 党内处分 in general: the thesaurus maps 留党察看 to the
+    # broader 党内处分, and no report says how long 留党察看 lasts.
+    discipline = "党员违反纪律，党组织应当按照党章和有关规定给予党内处分，处分决定要经支部大会讨论，报上级党组织批准。"
+    searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
+        "a.txt": f"严明党的纪律\n\n{discipline}",
+        "b.txt": "村务公开\n\n村级财务每季度公开一次，接受群众监督，重大事项随时公开。",
+    })
+    broader = await searcher.search("留党察看多久", k=3)
+    assert broader.shown and "党内处分" in broader.shown[0].text  # still shown: it is what the reports say
+    assert broader.confidence is Confidence.WEAK and broader.hits == (), broader.evidence
+    assert broader.evidence is not None and broader.evidence.literal == 0.0
+    # The report's own word is a confident answer.
+    own_word = await searcher.search("党内处分要经支部大会讨论吗", k=3)
+    assert own_word.confidence is Confidence.CONFIDENT and "党内处分" in own_word.hits[0].text, own_word.evidence
+
+
 async def test_how_staff_ask_after_tasks_reaches_the_reports_word_for_them(searcher: Searcher) -> None:
     # 有事干 is how staff say it; 康定's report writes 设岗定责 (无职党员设岗定责办法).
     result = await searcher.search("没职务的党员咋让他们有事干", k=3)
@@ -253,7 +270,9 @@ async def test_a_question_about_a_year_no_top_report_holds_is_answered_as_possib
 @pytest.mark.parametrize(
     ("question", "places"),
     [("湘潭县今年村两委换届哪天投票", ("湘潭县",)), ("张家村怎么整顿的", ("张家村",)),
-     ("新合并村的软弱涣散村党组织怎么整顿", ()), ("空壳村咋办", ()), ("特色小镇的党建怎么搞", ())],
+     ("新合并村的软弱涣散村党组织怎么整顿", ()), ("空壳村咋办", ()), ("特色小镇的党建怎么搞", ()),
+     # An autonomous prefecture by the name people write: its short name and 州 (临夏回族自治州 -> 临夏州).
+     ("甘肃临夏州今年整顿了多少个软弱涣散村", ("临夏州",)), ("恩施州的村支书怎么选", ("恩施州",))],
 )
 def test_a_place_is_a_name_no_report_holds_not_a_kind_of_village(
     searcher: Searcher, question: str, places: tuple[str, ...]
