@@ -40,6 +40,17 @@ class Place:
     short: str | None  # 宁夏 for 宁夏回族自治区; None where the short form would be an everyday word
 
     @property
+    def writings(self) -> tuple[str, ...]:
+        """The ways a report may write it: its full name, short name, short name and level (临夏州 for
+        临夏回族自治州), and for a county its name without its level (镇安 for 镇安县), which a report about it uses."""
+        ways = [self.name]
+        if self.short:
+            ways += [self.short, self.short + self.name[-1]]
+        elif len(self.name) > 2 and self.name[-1] in "县区市旗":
+            ways.append(self.name[:-1])
+        return tuple(dict.fromkeys(ways))
+
+    @property
     def parent_codes(self) -> list[str]:
         """The codes of the province and city above this place."""
         province, city = self.code[:2] + "0" * 10, self.code[:4] + "0" * 8

@@ -70,6 +70,8 @@ class Query:
     expanded_from: dict[str, str] = field(default_factory=dict)  # thesaurus word -> the topic word that brought it
     unknown: tuple[str, ...] = ()  # topic words no passage holds
     unknown_places: tuple[str, ...] = ()  # unknown words naming a place: no report is about it
+    # Each division the question names (宁夏, 镇安县), as the ways a report may write it (Place.writings).
+    places: tuple[tuple[str, ...], ...] = ()
     ignored: tuple[str, ...] = ()  # fillers, question words, latin words the corpus lacks
     repairs: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
     years: tuple[str, ...] = ()
@@ -84,10 +86,7 @@ class Query:
 def names_a_division(word: str) -> bool:
     """Whether a word is the name of an administrative division in the gazetteer (湘潭县, 宁夏), or its short name
     with its level, as autonomous prefectures are written (临夏州 for 临夏回族自治州)."""
-    return any(
-        word in (p.name, p.short) or (p.short is not None and word == p.short + p.name[-1])
-        for p in bundled_gazetteer().find(word)
-    )
+    return any(word in (p.name, p.short) or (p.short and word in p.writings) for p in bundled_gazetteer().find(word))
 
 
 class QueryParser:
@@ -182,6 +181,7 @@ class QueryParser:
             expanded_from=expanded_from,
             unknown=unknown,
             unknown_places=self._unknown_places(kept, unknown),
+            places=tuple(dict.fromkeys(place.writings for place in bundled_gazetteer().find(normalized))),
             ignored=tuple(ignored),
             repairs=tuple(repairs),
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),

@@ -127,6 +127,7 @@ class Evidence:
     # of the top passages
     place_unknown: bool = False  # the question names a place that no report holds: none is about it
     years_held: bool = True  # a top passage (with its document's date) holds every year the question names
+    places_held: bool = True  # a top passage (with its document's title and region) holds every place it names
 
 
 @dataclass(frozen=True)
@@ -335,7 +336,8 @@ class Searcher:
         # The verdict weighs the best passages whether or not they may be shown (the scan reaches at least as deep
         # as it would for them alone, so these are the same whatever is left out of the page).
         top = _without_near_copies(sorted(scanned, key=_best_first), needed)[: self.params.evidence_depth]
-        evidence = self._evidence(query, coverage, [cited for *_, cited in top], _years_held(query, top))
+        places_held = _places_held(query, top, coverage, self.params.confident_coverage)
+        evidence = self._evidence(query, coverage, [cited for *_, cited in top], _years_held(query, top), places_held)
         confidence = self._verdict(evidence)
         distinct.sort(key=_best_first)  # stable: ties keep the index's order
         distinct = _without_near_copies(distinct, needed)
@@ -368,7 +370,9 @@ class Searcher:
         手续) is a coincidence; a word counts when one of its pieces of two characters or more is held (牌子 of 挂牌子)."""
         return len(held) >= min(2, coverage.words) or any(self.tokenizer.is_domain_word(word) for word in held)
 
-    def _evidence(self, query: Query, coverage: _Coverage, texts: list[str], years_held: bool = True) -> Evidence:
+    def _evidence(
+        self, query: Query, coverage: _Coverage, texts: list[str], years_held: bool = True, places_held: bool = True
+    ) -> Evidence:
         topical = self._topical(query)
         domain = self._domain_share(query)
         if not coverage.known_total:
@@ -382,7 +386,7 @@ class Searcher:
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
             pasted=query.pasted, phrases=phrases, place_unknown=bool(query.unknown_places), years_held=years_held,
-            literal=literal,
+            literal=literal, places_held=places_held,
         )
 
     def _topical(self, query: Query) -> float:
@@ -424,7 +428,7 @@ class Searcher:
             held_as_typed = (
                 evidence.phrases >= p.confident_phrases and evidence.literal >= p.confident_literal
             ) or evidence.pasted
-            about_it = not evidence.place_unknown and evidence.years_held
+            about_it = not evidence.place_unknown and evidence.years_held and evidence.places_held
             return Confidence.CONFIDENT if held_as_typed and about_it else Confidence.WEAK
         if (
             evidence.coverage >= p.related_coverage
@@ -567,6 +571,23 @@ def _years_held(query: Query, top: list[_Ranked]) -> bool:
     return not query.years or any(
         all(year in f"{row.date or ''}\n{cited}" for year in query.years) for _, _, row, cited in top
     )
+
+
+def _places_held(query: Query, top: list[_Ranked], coverage: _Coverage, enough: float) -> bool:
+    """Whether a document one of whose top passages holds enough of the question is about every place it names:
+    one of its top passages holds the place, with the document's title and region and the places above those its
+    text names (a 沙坡头区 passage answers for 中卫)."""
+    if not query.places:
+        return True
+    texts = [(candidate.document_id, cited) for _, candidate, _, cited in top]
+    if query.pasted:
+        texts = [(-1, "\n".join(cited for _, cited in texts))]
+    answering = {doc for doc, text in texts if coverage.of(text) >= enough}
+
+    def holds(text: str, ways: tuple[str, ...]) -> bool:
+        return any(way in text or way in _places_above(text) for way in ways)
+
+    return all(any(doc in answering and holds(text, ways) for doc, text in texts) for ways in query.places)
 
 
 @lru_cache(maxsize=4096)

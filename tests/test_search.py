@@ -256,6 +256,25 @@ async def test_a_question_about_a_place_no_report_holds_is_answered_as_possibly_
     assert ignoring_it.confidence is Confidence.CONFIDENT
 
 
+async def test_a_question_about_a_place_no_top_report_is_about_is_answered_as_possibly_related(
+    empty_corpus: Corpus, tmp_path: Path
+) -> None:
+    # 贵州今年村级组织运转经费每村标准是多少 was answered confidently from other provinces' figures: the reports name
+    # 贵州 elsewhere, so it is no unknown place, but none of the passages answering holds it.
+    searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
+        "a.txt": "浙江省保障村级组织运转经费\n\n浙江省村级组织运转经费每村每年不低于10万元，由县级财政统筹保障。",
+        "b.txt": "镇安县党风廉政示范村\n\n镇安对50个示范村进行命名授牌，贵州的经验也被借鉴。",
+    })
+    elsewhere = await searcher.search("贵州村级组织运转经费每村标准是多少", k=3)
+    assert elsewhere.query.places == (("贵州省", "贵州"),) and elsewhere.query.unknown_places == ()
+    assert elsewhere.confidence is Confidence.WEAK and "10万元" in elsewhere.related[0].text, elsewhere.evidence
+    held = await searcher.search("浙江村级组织运转经费每村标准是多少", k=3)
+    assert held.confidence is Confidence.CONFIDENT and "10万元" in held.hits[0].text, held.evidence
+    # A county's report may name it without its level (镇安 for 镇安县).
+    county = await searcher.search("镇安县示范村授牌了多少个", k=3)
+    assert county.confidence is Confidence.CONFIDENT and "授牌" in county.hits[0].text, county.evidence
+
+
 async def test_a_question_about_a_year_no_top_report_holds_is_answered_as_possibly_related(searcher: Searcher) -> None:
     # 2026年村两委换届具体哪个月开始 was answered confidently from a 2010 plan's schedule.
     query = searcher.parse("2026年村两委换届怎么搞")
