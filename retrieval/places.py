@@ -38,17 +38,17 @@ class Place:
     code: str
     name: str
     short: str | None  # 宁夏 for 宁夏回族自治区; None where the short form would be an everyday word
+    # A county's name without its level (镇安 for 镇安县, 长阳 for 长阳土家族自治县), as a report about it writes it;
+    # often an everyday word too (城区, 和平), so it counts as a whole word only.
+    bare: str | None = None
 
     @property
     def writings(self) -> tuple[str, ...]:
-        """The ways a report may write it: its full name, short name, short name and level (临夏州 for
-        临夏回族自治州), and for a county its name without its level (镇安 for 镇安县), which a report about it uses."""
-        ways = [self.name]
-        if self.short:
-            ways += [self.short, self.short + self.name[-1]]
-        elif len(self.name) > 2 and self.name[-1] in "县区市旗":
-            ways.append(self.name[:-1])
-        return tuple(dict.fromkeys(ways))
+        """Its full name, short name, and an autonomous prefecture's short name with 州 (临夏州 for 临夏回族自治州)."""
+        ways = [self.name, *filter(None, [self.short])]
+        if self.short and self.name.endswith("自治州"):
+            ways.append(self.short + "州")
+        return tuple(ways)
 
     @property
     def parent_codes(self) -> list[str]:
@@ -85,7 +85,8 @@ class Gazetteer:
         self._places: dict[str, Place] = {}
         self._by_name: dict[str, list[Place]] = {}
         for code, name in rows:
-            place = Place(code, name, _short(name, code[4:6] != "00", peoples))
+            county = code[4:6] != "00"
+            place = Place(code, name, _short(name, county, peoples), _short(name, False, peoples) if county else None)
             self._places[code] = place
             for key in filter(None, (place.name, place.short)):
                 self._by_name.setdefault(key, []).append(place)

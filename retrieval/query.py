@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rectbot.retrieval.index import idf_lucene
-from rectbot.retrieval.places import bundled_gazetteer
+from rectbot.retrieval.places import Place, bundled_gazetteer
 from rectbot.retrieval.tokenizer import Tokenizer, bigrams
 from rectbot.retrieval.text import MEANINGFUL, is_han, normalize, safe_text
 from rectbot.retrieval.typos import HomophoneRepair
@@ -70,8 +70,7 @@ class Query:
     expanded_from: dict[str, str] = field(default_factory=dict)  # thesaurus word -> the topic word that brought it
     unknown: tuple[str, ...] = ()  # topic words no passage holds
     unknown_places: tuple[str, ...] = ()  # unknown words naming a place: no report is about it
-    # Each division the question names (宁夏, 镇安县), as the ways a report may write it (Place.writings).
-    places: tuple[tuple[str, ...], ...] = ()
+    places: tuple[Place, ...] = ()  # divisions the question names as words of their own (宁夏, 镇安县)
     ignored: tuple[str, ...] = ()  # fillers, question words, latin words the corpus lacks
     repairs: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
     years: tuple[str, ...] = ()
@@ -86,7 +85,7 @@ class Query:
 def names_a_division(word: str) -> bool:
     """Whether a word is the name of an administrative division in the gazetteer (湘潭县, 宁夏), or its short name
     with its level, as autonomous prefectures are written (临夏州 for 临夏回族自治州)."""
-    return any(word in (p.name, p.short) or (p.short and word in p.writings) for p in bundled_gazetteer().find(word))
+    return any(word in p.writings for p in bundled_gazetteer().find(word))
 
 
 class QueryParser:
@@ -181,7 +180,7 @@ class QueryParser:
             expanded_from=expanded_from,
             unknown=unknown,
             unknown_places=self._unknown_places(kept, unknown),
-            places=tuple(dict.fromkeys(place.writings for place in bundled_gazetteer().find(normalized))),
+            places=self._places(kept),
             ignored=tuple(ignored),
             repairs=tuple(repairs),
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),
@@ -229,12 +228,26 @@ class QueryParser:
         """Places named in the question that no report holds: an unknown division (湘潭县), village, town or
         community (张家村, or 红星 + 镇 as jieba cuts it) whose name the corpus does not know either (not 合并村 or
         空壳村: a kind of village)."""
-        places = [word for word in unknown if names_a_division(word)]
+        places = [word for word in unknown if names_a_division(word) and not self._known_division(word)]
         places += [word for word in unknown if (m := _LOCAL_PLACE.match(word)) and self._unheard_of(m.group(1))]
         for word, after in zip(kept, kept[1:]):
             if word in unknown and after in _PLACE_SUFFIXES and self._unheard_of(word):
                 places.append(word + after)
         return tuple(dict.fromkeys(places))
+
+    def _known_division(self, word: str) -> bool:
+        """Whether the corpus holds a division by another of its names (长阳 for 长阳土家族自治县)."""
+        return any(
+            self.df(name) > 0 or self.in_context(name) > 0
+            for place in bundled_gazetteer().find(word)
+            for name in (*place.writings, *filter(None, [place.bare]))
+        )
+
+    @staticmethod
+    def _places(kept: list[str | None]) -> tuple[Place, ...]:
+        """The divisions the question names as words of their own (not 中卫 inside 集中卫生)."""
+        gazetteer = bundled_gazetteer()
+        return tuple(dict.fromkeys(p for word in kept if word for p in gazetteer.find(word) if word in p.writings))
 
     def _unheard_of(self, name: str) -> bool:
         """A name of two or more Han characters, not a kind of place, that no passage holds, whole or in parts."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from rectbot.retrieval import kernels
 from rectbot.retrieval.backend import Candidate, SearchBackend
-from rectbot.retrieval.places import bundled_gazetteer
+from rectbot.retrieval.places import Place, bundled_gazetteer
 from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from rectbot.retrieval.store import PassageRow
 from rectbot.retrieval.text import fingerprint_of_normalized, normalize, without_punctuation
@@ -123,8 +123,8 @@ class Evidence:
     topical: float = 1.0  # the topic model's probability that the question is about party-building work
     pasted: bool = False  # long pasted text: the topic model, trained on questions, is overconfident on it
     phrases: float = 1.0  # best share of the question's character bigrams held by one of the top passages
-    literal: float = 1.0  # best share of the question's weight held as typed (not through the thesaurus) by one
-    # of the top passages
+    # Best share of the question's weight held as typed (not through the thesaurus) by one of the top passages.
+    literal: float = 1.0
     place_unknown: bool = False  # the question names a place that no report holds: none is about it
     years_held: bool = True  # a top passage (with its document's date) holds every year the question names
     places_held: bool = True  # a top passage (with its document's title and region) holds every place it names
@@ -336,7 +336,7 @@ class Searcher:
         # The verdict weighs the best passages whether or not they may be shown (the scan reaches at least as deep
         # as it would for them alone, so these are the same whatever is left out of the page).
         top = _without_near_copies(sorted(scanned, key=_best_first), needed)[: self.params.evidence_depth]
-        places_held = _places_held(query, top, coverage, self.params.confident_coverage)
+        places_held = _places_held(query, top, coverage, self.params.confident_coverage, self.tokenizer)
         evidence = self._evidence(query, coverage, [cited for *_, cited in top], _years_held(query, top), places_held)
         confidence = self._verdict(evidence)
         distinct.sort(key=_best_first)  # stable: ties keep the index's order
@@ -371,7 +371,7 @@ class Searcher:
         return len(held) >= min(2, coverage.words) or any(self.tokenizer.is_domain_word(word) for word in held)
 
     def _evidence(
-        self, query: Query, coverage: _Coverage, texts: list[str], years_held: bool = True, places_held: bool = True
+        self, query: Query, coverage: _Coverage, texts: list[str], years_held: bool, places_held: bool
     ) -> Evidence:
         topical = self._topical(query)
         domain = self._domain_share(query)
@@ -573,21 +573,27 @@ def _years_held(query: Query, top: list[_Ranked]) -> bool:
     )
 
 
-def _places_held(query: Query, top: list[_Ranked], coverage: _Coverage, enough: float) -> bool:
-    """Whether a document one of whose top passages holds enough of the question is about every place it names:
-    one of its top passages holds the place, with the document's title and region and the places above those its
-    text names (a 沙坡头区 passage answers for 中卫)."""
-    if not query.places:
+def _places_held(query: Query, top: list[_Ranked], coverage: _Coverage, enough: float, tokenizer: Tokenizer) -> bool:
+    """Whether each place a typed question names is held by a document one of whose top passages holds enough of
+    the question: one of its top passages names it (a county by its name without its level, 镇安, as a word of its
+    own: not in 各乡镇安排), with the document's title and region and the places above those (a 沙坡头区
+    report answers for 中卫). True when no passage holds enough: the verdict is not confident anyway."""
+    if not query.places or query.pasted:
         return True
-    texts = [(candidate.document_id, cited) for _, candidate, _, cited in top]
-    if query.pasted:
-        texts = [(-1, "\n".join(cited for _, cited in texts))]
-    answering = {doc for doc, text in texts if coverage.of(text) >= enough}
+    answering = {candidate.document_id for _, candidate, _, cited in top if coverage.of(cited) >= enough}
+    if not answering:
+        return True
+    cited_by_document = [(candidate.document_id, cited) for _, candidate, _, cited in top]
 
-    def holds(text: str, ways: tuple[str, ...]) -> bool:
-        return any(way in text or way in _places_above(text) for way in ways)
+    def holds(text: str, place: Place) -> bool:
+        if any(way in text for way in place.writings):
+            return True
+        return place.bare is not None and place.bare in text and place.bare in tokenizer.cut(text)
 
-    return all(any(doc in answering and holds(text, ways) for doc, text in texts) for ways in query.places)
+    return all(
+        any(document in answering and holds(cited, place) for document, cited in cited_by_document)
+        for place in query.places
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -623,11 +629,12 @@ class _Coverage:
             word: [piece for piece in tokenizer.words_of(word) if len(piece) > 1 and piece != word]
             for word in self.known
         }
-        # What holds a word as typed: itself, or a thesaurus word it is a short form of (支书 of 党支部书记, 村监委 of
-        # 村务监督委员会), never a broader word standing for it (党内处分 for 留党察看).
+        # What holds a word as typed: itself, a thesaurus word it is a short form of (支书 of 党支部书记, 村监委 of
+        # 村务监督委员会) or the same as (后继无人, 后继乏人), never a broader word standing for it (党内处分 for 留党察看).
+        same = tokenizer.thesaurus.same
         self._as_typed = [
-            (sayings[0], *(other for other in sayings[1:] if _shortens(sayings[0], other)))
-            for _, sayings, _ in self._forms
+            (word, *(other for other in others if _shortens(word, other) or same(word, other)))
+            for _, (word, *others), _ in self._forms
         ]
 
     def of(self, text: str) -> float:

@@ -22,6 +22,8 @@ class Thesaurus:
 
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     everyday: frozenset[str] = frozenset()  # keys of `~` groups: they widen a search but are not party-building
+    # Each word of an equivalence group -> the others (后继乏人 -> 后继无人): the same thing, not a broader one.
+    equivalents: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, paths: Iterable[Path]) -> Thesaurus:
@@ -32,6 +34,7 @@ class Thesaurus:
         """
         expansions: dict[str, list[str]] = {}
         everyday: set[str] = set()
+        equivalents: dict[str, set[str]] = {}
 
         def add(keys: list[str], targets: list[str]) -> None:
             for key in keys:
@@ -52,21 +55,35 @@ class Thesaurus:
                 else:
                     group = _words(line.removeprefix("="))
                     add(group, group)
-        return cls({key: tuple(targets) for key, targets in expansions.items() if targets}, frozenset(everyday))
+                    for word in group:
+                        equivalents.setdefault(word, set()).update(w for w in group if w != word)
+        return cls(
+            {key: tuple(targets) for key, targets in expansions.items() if targets}, frozenset(everyday),
+            {word: frozenset(others) for word, others in equivalents.items() if others},
+        )
 
     def to_json(self) -> dict[str, object]:
         """The thesaurus as JSON values (from_json() reads them back)."""
         return {"expansions": {key: list(targets) for key, targets in self.expansions.items()},
-                "everyday": sorted(self.everyday)}
+                "everyday": sorted(self.everyday),
+                "equivalents": {word: sorted(others) for word, others in self.equivalents.items()}}
 
     @classmethod
     def from_json(cls, value: dict[str, object]) -> Thesaurus:
         """A thesaurus from to_json()'s values."""
         expansions = value["expansions"]
         everyday = value["everyday"]
-        if not isinstance(expansions, dict) or not isinstance(everyday, list):
+        equivalents = value["equivalents"]
+        if not isinstance(expansions, dict) or not isinstance(everyday, list) or not isinstance(equivalents, dict):
             raise ValueError("not a thesaurus")
-        return cls({key: tuple(targets) for key, targets in expansions.items()}, frozenset(everyday))
+        return cls(
+            {key: tuple(targets) for key, targets in expansions.items()}, frozenset(everyday),
+            {word: frozenset(others) for word, others in equivalents.items()},
+        )
+
+    def same(self, word: str, other: str) -> bool:
+        """Whether two words are in one equivalence group (the same thing here, not a broader word)."""
+        return other in self.equivalents.get(word, ())
 
     @property
     def words(self) -> set[str]:

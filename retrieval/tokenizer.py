@@ -291,7 +291,7 @@ class Tokenizer:
         def read() -> Thesaurus:
             return Thesaurus.load(path for path in self.thesaurus_files if path.exists())
 
-        kept = remembered(self.cache_dir, _THESAURUS_FILE, f"{self.version}; opencc {version('opencc')}",
+        kept = remembered(self.cache_dir, _THESAURUS_FILE, f"{self.version}; opencc {version('opencc')}; equivalents",
                           lambda: read().to_json())
         try:
             return Thesaurus.from_json(kept)

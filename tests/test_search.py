@@ -205,6 +205,18 @@ async def test_an_answer_held_only_through_the_thesaurus_is_possibly_related(emp
     assert own_word.confidence is Confidence.CONFIDENT and "党内处分" in own_word.hits[0].text, own_word.evidence
 
 
+async def test_an_equivalent_word_counts_as_typed(empty_corpus: Corpus, tmp_path: Path) -> None:
+    # The thesaurus's = groups are the same thing said two ways (后继乏人 = 后继无人), not a broader word: a report
+    # writing one answers a question typing the other.
+    searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
+        "a.txt": "后备干部队伍建设\n\n不少村干部后继乏人，乡镇要建立村级后备干部库，每村储备两到三名年轻人。",
+        "b.txt": "村务公开\n\n村级财务每季度公开一次，接受群众监督。",
+    })
+    result = await searcher.search("村干部后继无人咋办", k=3)
+    assert result.evidence is not None and result.evidence.literal == 1.0, result.evidence
+    assert result.confidence is Confidence.CONFIDENT and "后备干部库" in result.hits[0].text
+
+
 async def test_how_staff_ask_after_tasks_reaches_the_reports_word_for_them(searcher: Searcher) -> None:
     # 有事干 is how staff say it; 康定's report writes 设岗定责 (无职党员设岗定责办法).
     result = await searcher.search("没职务的党员咋让他们有事干", k=3)
@@ -263,16 +275,26 @@ async def test_a_question_about_a_place_no_top_report_is_about_is_answered_as_po
     # 贵州 elsewhere, so it is no unknown place, but none of the passages answering holds it.
     searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
         "a.txt": "浙江省保障村级组织运转经费\n\n浙江省村级组织运转经费每村每年不低于10万元，由县级财政统筹保障。",
-        "b.txt": "镇安县党风廉政示范村\n\n镇安对50个示范村进行命名授牌，贵州的经验也被借鉴。",
+        "b.txt": "党风廉政示范村\n\n5月上旬，镇安对50个示范村进行命名授牌，贵州的经验也被借鉴。",
+        "c.txt": "村级事务代办\n\n各乡镇安排专人担任村级事务代办员，每周到村坐班两天，群众办事不出村。",
+        "d.txt": "长阳推行村级事务公开\n\n长阳把村务公开栏建到每个村民小组，每季度公开一次财务收支。",
     })
+    [guizhou] = bundled_gazetteer().find("贵州省")
     elsewhere = await searcher.search("贵州村级组织运转经费每村标准是多少", k=3)
-    assert elsewhere.query.places == (("贵州省", "贵州"),) and elsewhere.query.unknown_places == ()
+    assert elsewhere.query.places == (guizhou,) and elsewhere.query.unknown_places == ()
     assert elsewhere.confidence is Confidence.WEAK and "10万元" in elsewhere.related[0].text, elsewhere.evidence
     held = await searcher.search("浙江村级组织运转经费每村标准是多少", k=3)
     assert held.confidence is Confidence.CONFIDENT and "10万元" in held.hits[0].text, held.evidence
-    # A county's report may name it without its level (镇安 for 镇安县).
+    # A county's report names it without its level (镇安 for 镇安县, 长阳 for 长阳土家族自治县), as a word of its own.
     county = await searcher.search("镇安县示范村授牌了多少个", k=3)
     assert county.confidence is Confidence.CONFIDENT and "授牌" in county.hits[0].text, county.evidence
+    autonomous = await searcher.search("长阳土家族自治县村务公开栏多久公开一次财务", k=3)
+    assert autonomous.confidence is Confidence.CONFIDENT and "长阳" in autonomous.hits[0].text, autonomous.evidence
+    # 镇安 inside 各乡镇安排 is not the county.
+    inside = await searcher.search("镇安县村级事务代办员每周到村坐班几天", k=3)
+    assert inside.confidence is Confidence.WEAK and "代办员" in inside.related[0].text, inside.evidence
+    # Places are words of the question: 集中卫生整治 names no 中卫.
+    assert searcher.parse("村里集中卫生整治怎么搞").places == ()
 
 
 async def test_a_question_about_a_year_no_top_report_holds_is_answered_as_possibly_related(searcher: Searcher) -> None:
