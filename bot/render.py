@@ -94,7 +94,8 @@ def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
     return f"{head} · {in_script(' · '.join(rest), script)}"
 
 
-_COMMA_END = ("，", ",", "、")
+# Marks after which nothing is finished: a clause goes on, or a lead-in introduces what follows.
+_OPEN_END = ("，", ",", "、", "：", ":")
 _SEMICOLON_END = ("；", ";")
 _CUT_WORD = re.compile(r"[\w，,、；;]$")  # a Han character, letter or digit, or a clause mark, ends the text
 
@@ -102,14 +103,15 @@ _CUT_WORD = re.compile(r"[\w，,、；;]$")  # a Han character, letter or digit,
 def excerpt(text: str) -> str:
     """A passage as shown: with an ellipsis where it stops mid-sentence, a page cut off (……完善村级财务管理办法,).
 
-    A comma ends no sentence. A line of prose (40 characters or more, with a comma in it) that ends in a
-    semicolon or without any closing mark is cut off; a short list item or heading (书记能力不强, 阵地作用发挥不够；)
-    is not, nor is a line ending in a full stop, a bracket, a quotation mark or an emoji.
+    A comma ends no sentence, nor does a lead-in's colon (特制定如下整顿方案：, what it introduces is in the next
+    passage). A line of prose (40 characters or more, with a comma in it) that ends in a semicolon or without any
+    closing mark is cut off; a short list item or heading (书记能力不强, 阵地作用发挥不够；) is not, nor is a line ending
+    in a full stop, a bracket, a quotation mark or an emoji.
     """
     stripped = text.rstrip()
     last_line = stripped.rsplit("\n", 1)[-1]
     prose = len(last_line) >= 40 and any(c in last_line for c in "，,")
-    cut_off = stripped.endswith(_COMMA_END) or (
+    cut_off = stripped.endswith(_OPEN_END) or (
         prose and (stripped.endswith(_SEMICOLON_END) or bool(_CUT_WORD.search(stripped)))
     )
     return stripped + ELLIPSIS if cut_off else text

@@ -117,6 +117,7 @@ def test_a_short_answer_is_not_shortened() -> None:
     [
         "召开村务监督委员会成员会议，完善村级财务管理办法，",  # the page ends after a comma
         "各地对干扰破坏换届选举的村霸和宗族恶势力露头就打，依法严惩操纵破坏基层换届选举的黑",  # mid-word, in a line of prose
+        "结合该村实际，特制定如下整顿方案：",  # a lead-in: the plan itself is in the next passage
     ],
 )
 def test_an_excerpt_that_stops_mid_sentence_ends_in_an_ellipsis(cut_off: str) -> None:
