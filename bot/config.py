@@ -145,6 +145,11 @@ class SearchConfig:
         "Share of the question's weight one of the top passages must hold as typed, not through the thesaurus, for a "
         "confident answer; below it the excerpts are 'possibly related' (0 turns it off).",
     )
+    calibrated: bool = setting(
+        _SEARCH.calibrated,
+        "The confidence model (trained on labelled questions) says whether shown excerpts are an answer or 'possibly "
+        "related'; false: the thresholds above alone decide.",
+    )
     topic_veto: float = setting(
         _SEARCH.topic_veto,
         "The topic model's probability that a question is about party-building work, under which nothing is shown "

@@ -17,6 +17,7 @@ import numpy as np
 
 from rectbot.retrieval import kernels
 from rectbot.retrieval.backend import Candidate, SearchBackend
+from rectbot.retrieval.calibration import ConfidenceModel, bundled_confidence_model
 from rectbot.retrieval.places import Place, bundled_gazetteer
 from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from rectbot.retrieval.store import PassageRow
@@ -62,6 +63,9 @@ class SearchParams:
     # of its parts) to be an answer: one that holds them mostly through the thesaurus's wording (留党察看 as
     # 党内处分, 委托投票 as 换届选举) is about the broader thing, and is shown as possibly related. Not for pasted text.
     confident_literal: float = 0.3
+    # The confidence model (retrieval/calibration.py) decides between a confident and a possibly related answer
+    # once the rules below let excerpts be shown at all; False: the thresholds alone decide, as before session 16.
+    calibrated: bool = True
     # Share of the question's weight the corpus knows at all; below it the question is mostly about other things.
     confident_known: float = 0.6
     related_known: float = 0.3
@@ -128,6 +132,14 @@ class Evidence:
     place_unknown: bool = False  # the question names a place that no report holds: none is about it
     years_held: bool = True  # a top passage (with its document's date) holds every year the question names
     places_held: bool = True  # a top passage (with its document's title and region) holds every place it names
+    words: int = 0  # the question's topic words
+    unknown: float = 0.0  # share of its topic words no passage holds
+
+    def features(self) -> list[float]:
+        """What the confidence model reads (calibration.FEATURES, in order)."""
+        about = not self.place_unknown and self.years_held and self.places_held
+        return [self.coverage, self.known, self.domain, self.topical, self.phrases, self.literal, float(self.pasted),
+                float(about), self.coverage * self.known, min(self.words, 10) / 10, self.unknown]
 
 
 @dataclass(frozen=True)
@@ -195,6 +207,7 @@ class Searcher:
         params: SearchParams = SearchParams(),
         semantic: SemanticCloseness | None = None,
         topic_model: TopicModel | None = None,
+        confidence_model: ConfidenceModel | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.backend = backend  # called per question: the index is swapped whole when rebuilt
@@ -202,6 +215,7 @@ class Searcher:
         self.params = params
         self.semantic = semantic  # an optional re-ranker by meaning (retrieval/semantic.py)
         self._topic_model = topic_model  # None: the bundled one, read on first use
+        self._confidence_model = confidence_model  # None: the bundled one, read on first use
         self._parser: tuple[SearchBackend, QueryParser] | None = None
         self._warmed = False  # warm_up() ran: a process that answers many questions (a server, the chat)
 
@@ -212,9 +226,10 @@ class Searcher:
         params: SearchParams = SearchParams(),
         semantic: SemanticCloseness | None = None,
         topic_model: TopicModel | None = None,
+        confidence_model: ConfidenceModel | None = None,
     ) -> Searcher:
         """A searcher over a corpus's current index and store."""
-        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params, semantic, topic_model)
+        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params, semantic, topic_model, confidence_model)
 
     def _current(self) -> tuple[SearchBackend, QueryParser] | None:
         """The current index and a query parser over its vocabulary (which words are known, how rare)."""
@@ -236,6 +251,13 @@ class Searcher:
         return self._parser
 
     @property
+    def confidence_model(self) -> ConfidenceModel:
+        """Says how likely the top passages are to answer a question (read on first use)."""
+        if self._confidence_model is None:
+            self._confidence_model = bundled_confidence_model()
+        return self._confidence_model
+
+    @property
     def topic_model(self) -> TopicModel:
         """Says whether a question is about party-building work at all."""
         if self._topic_model is None:
@@ -253,6 +275,7 @@ class Searcher:
         self.tokenizer.warm_up()
         bundled_gazetteer()
         _ = self.topic_model
+        _ = self.confidence_model
         current = self._current()
         if current is not None and current[1].repair is not None:
             current[1].repair.warm_up()
@@ -386,7 +409,8 @@ class Searcher:
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
             pasted=query.pasted, phrases=phrases, place_unknown=bool(query.unknown_places), years_held=years_held,
-            literal=literal, places_held=places_held,
+            literal=literal, places_held=places_held, words=len(query.topic),
+            unknown=len(query.unknown) / len(query.topic) if query.topic else 0.0,
         )
 
     def _topical(self, query: Query) -> float:
@@ -413,6 +437,17 @@ class Searcher:
         return SearchResult(query, Confidence.OFF_TOPIC, evidence=evidence, about_the_work=about_the_work)
 
     def _verdict(self, evidence: Evidence) -> Confidence:
+        """Off-topic, possibly related or confident: the rules say whether excerpts may be shown at all, and with
+        `calibrated` the confidence model says which of the two it is for a typed question (about a place or a year
+        no top document holds, never confident)."""
+        by_rules = self._verdict_by_rules(evidence)
+        if by_rules is Confidence.OFF_TOPIC or not self.params.calibrated or evidence.pasted:
+            return by_rules  # pasted text is read for its key words, unlike the typed questions the model learnt
+        about_it = not evidence.place_unknown and evidence.years_held and evidence.places_held
+        confident = about_it and self.confidence_model.confident(evidence.features())
+        return Confidence.CONFIDENT if confident else Confidence.WEAK
+
+    def _verdict_by_rules(self, evidence: Evidence) -> Confidence:
         p = self.params
         fully_known = evidence.known >= _FULLY_KNOWN and not evidence.pasted
         if evidence.topical < (min(p.topic_veto, p.topic_veto_known) if fully_known else p.topic_veto):

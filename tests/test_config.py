@@ -230,6 +230,7 @@ def test_keys_that_set_library_parameters_have_the_library_defaults() -> None:
             shared.append(key)
     assert {"index.engine", "index.idf", "index.k1", "index.b", "passages.target_chars", "passages.max_chars",
             "search.confident_coverage", "search.related_coverage", "search.confident_phrases", "search.confident_literal",
+            "search.calibrated",
             "search.semantic_weight", "search.semantic_related",
             "search.topic_veto", "search.topic_veto_known", "search.topic_related", "search.topic_sure", "parsing.memory_mb",
             "parsing.cpu_seconds",
