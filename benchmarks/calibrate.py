@@ -20,6 +20,8 @@ import asyncio
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ import numpy as np
 from rectbot.retrieval.calibration import CONFIDENCE_MODEL, FEATURES, ConfidenceModel
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.search import Confidence, SearchParams, Searcher
+from rectbot.retrieval.text import normalize_for_phrase_match
 from rectbot.retrieval.tokenizer import Tokenizer
 
 from quality import PAGES, ROOT, questions
@@ -42,36 +45,65 @@ CHECK_TOLERANCE = 1e-6
 WRONG_COST = 2.0
 
 
-async def examples(pages: Path) -> list[tuple[str, list[float], str, bool]]:
-    """(half, features, kind, confident by the thresholds) of every question shown excerpts; kind is answered,
-    wrong or unanswerable."""
+class Kind(StrEnum):
+    """What the excerpts shown for a question are."""
+
+    ANSWERED = "answered"  # a good excerpt among the three
+    WRONG = "wrong"  # an answerable question, none of its excerpts good
+    UNANSWERABLE = "unanswerable"  # an in-domain question no report answers
+
+
+@dataclass(frozen=True)
+class Example:
+    """One question shown excerpts: its half, the verdict's features, what was shown, and the thresholds' verdict."""
+
+    half: str
+    features: list[float]
+    kind: Kind
+    confident_by_rules: bool
+
+    @property
+    def tuning(self) -> bool:
+        return self.half in TUNING
+
+
+async def examples(pages: Path) -> list[Example]:
+    """Every typed question the rules show excerpts for that is not about a place or year its top documents lack
+    (never confident); a question outside the tuning halves typed word for word as one in them is left out."""
+    asked = questions("all", True)
+    tuning_texts = {normalize_for_phrase_match(q.q) for q in asked if q.half in TUNING}
     found = []
     with tempfile.TemporaryDirectory() as tmp:
         corpus = await Corpus.open(Path(tmp) / "db" / "rectbot.sqlite3", seeds=ROOT / "seeds",
                                    tokenizer=Tokenizer(cache_dir=Path(tmp) / "jieba"))
         await corpus.ingest([pages])
         searcher = Searcher.over(corpus, SearchParams(calibrated=False))
-        for question in questions("all", True):
+        for question in asked:
             if question.abstain == "offtopic":
                 continue  # everyday talk is the rules' and the topic model's to silence
+            if question.half not in TUNING and normalize_for_phrase_match(question.q) in tuning_texts:
+                continue
             result = await searcher.search(question.q, k=3)
-            if result.confidence is Confidence.OFF_TOPIC or result.evidence is None or result.evidence.pasted:
-                continue  # nothing shown; or pasted text, which the rules alone judge
+            evidence = result.evidence
+            if result.confidence is Confidence.OFF_TOPIC or evidence is None or evidence.pasted or not evidence.about_it:
+                continue  # nothing shown; pasted text, which the thresholds alone judge; or never confident
             if question.abstain == "domain":
-                kind = "unanswerable"
+                kind = Kind.UNANSWERABLE
+            elif any(question.is_good(hit.text) for hit in result.shown):
+                kind = Kind.ANSWERED
             else:
-                kind = "answered" if any(question.is_good(hit.text) for hit in result.shown) else "wrong"
-            found.append((question.half or "", result.evidence.features(), kind,
-                          result.confidence is Confidence.CONFIDENT))
+                kind = Kind.WRONG
+            found.append(Example(question.half or "", evidence.features(), kind,
+                                 result.confidence is Confidence.CONFIDENT))
         await corpus.close()
     return found
 
 
-def train(rows: list[tuple[str, list[float], str, bool]]) -> ConfidenceModel:
+def train(rows: list[Example]) -> ConfidenceModel:
     """Logistic regression by gradient descent on the tuning halves, and its threshold (see WRONG_COST)."""
-    tuning = [row for row in rows if row[0] in TUNING]
-    x = np.array([features for _, features, _, _ in tuning], dtype=np.float64)
-    y = np.array([kind == "answered" for _, _, kind, _ in tuning], dtype=np.float64)
+    tuning = [row for row in rows if row.tuning]
+    x = np.array([row.features for row in tuning], dtype=np.float64)
+    y = np.array([row.kind is Kind.ANSWERED for row in tuning], dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     z = (x - mean) / scale
@@ -81,22 +113,25 @@ def train(rows: list[tuple[str, list[float], str, bool]]) -> ConfidenceModel:
         weights -= RATE * (z.T @ (p - y) / len(y) + RIDGE * weights)
         bias -= RATE * float((p - y).mean())
     model = ConfidenceModel(tuple(mean), tuple(scale), tuple(weights), float(bias), 1.0)
-    scored = [(model.probability(f), kind == "answered") for _, f, kind, _ in tuning]
+    scored = sorted(((model.probability(row.features), row.kind is Kind.ANSWERED) for row in tuning), reverse=True)
 
-    def worth(threshold: float) -> float:
-        return sum(1.0 if answered else -WRONG_COST for p, answered in scored if p >= threshold)
+    def worth(at: int) -> float:  # the examples down to `at` confident
+        return sum(1.0 if answered else -WRONG_COST for _, answered in scored[: at + 1])
 
-    threshold = max(sorted({p for p, _ in scored}, reverse=True), key=worth)  # the highest of equal worth
+    best = max(range(len(scored)), key=lambda at: (worth(at), -at))  # the highest of equal worth
+    below = scored[best + 1][0] if best + 1 < len(scored) else 0.0
+    threshold = (scored[best][0] + below) / 2  # halfway to the next example: no tuning question sits on it
     return ConfidenceModel(model.mean, model.scale, model.weights, model.bias, float(threshold))
 
 
-def report(model: ConfidenceModel, rows: list[tuple[str, list[float], str, bool]]) -> None:
+def report(model: ConfidenceModel, rows: list[Example]) -> None:
     """Confident answers of each kind, thresholds against the model, on the tuning and the other halves."""
     for name, chosen in (("tuning halves", True), ("other halves", False)):
-        part = [row for row in rows if (row[0] in TUNING) == chosen]
-        by_rules = Counter(kind for _, _, kind, confident in part if confident)
-        by_model = Counter(kind for _, f, kind, _ in part if model.confident(f))
-        print(f"{name}: confident by the thresholds {dict(by_rules)}; by the model {dict(by_model)}")
+        part = [row for row in rows if row.tuning == chosen]
+        by_rules = Counter(str(row.kind) for row in part if row.confident_by_rules)
+        by_model = Counter(str(row.kind) for row in part if model.confident(row.features))
+        print(f"{name} ({len(part)} questions): confident by the thresholds {dict(by_rules)}; "
+              f"by the model {dict(by_model)}")
 
 
 def main() -> None:
@@ -108,12 +143,12 @@ def main() -> None:
     model = train(rows)
     if args.check:
         shipped = ConfidenceModel.read(CONFIDENCE_MODEL)
-        worst = max(abs(shipped.probability(f) - model.probability(f)) for _, f, _, _ in rows)
+        worst = max(abs(shipped.probability(row.features) - model.probability(row.features)) for row in rows)
         worst = max(worst, abs(shipped.threshold - model.threshold))
         print(f"largest difference from the shipped model: {worst:.2e}")
         sys.exit(0 if worst < CHECK_TOLERANCE else 1)
     model.save(CONFIDENCE_MODEL)
-    print(f"trained on {sum(row[0] in TUNING for row in rows)} questions; threshold {model.threshold:.3f}")
+    print(f"trained on {sum(row.tuning for row in rows)} questions; threshold {model.threshold:.3f}")
     print("weights:", {name: round(float(w), 2) for name, w in zip(FEATURES, model.weights)})
     report(model, rows)
 

@@ -129,7 +129,8 @@ class SearchConfig:
     top_k: int = setting(3, "Excerpts per answer.")
     confident_coverage: float = setting(
         _SEARCH.confident_coverage,
-        "Share of the question's weight one of the top passages must hold for a confident answer.",
+        "Share of the question's weight one of the top passages must hold for a confident answer (pasted text, or "
+        "with calibrated off).",
     )
     related_coverage: float = setting(
         _SEARCH.related_coverage,
@@ -137,13 +138,13 @@ class SearchConfig:
     )
     confident_phrases: float = setting(
         _SEARCH.confident_phrases,
-        "Share of the question's character bigrams one of the top passages must hold for a confident answer; "
-        "below it, with the words held apart, the excerpts are 'possibly related' (0 turns it off).",
+        "Share of the question's character bigrams one of the top passages must hold for a confident answer (pasted "
+        "text, or with calibrated off); below it the excerpts are 'possibly related' (0 turns it off).",
     )
     confident_literal: float = setting(
         _SEARCH.confident_literal,
         "Share of the question's weight one of the top passages must hold as typed, not through the thesaurus, for a "
-        "confident answer; below it the excerpts are 'possibly related' (0 turns it off).",
+        "confident answer (pasted text, or with calibrated off); below it 'possibly related' (0 turns it off).",
     )
     calibrated: bool = setting(
         _SEARCH.calibrated,

@@ -17,12 +17,9 @@ from functools import cache
 from pathlib import Path
 
 CONFIDENCE_MODEL = Path(__file__).parent / "data" / "confidence_model.json"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 # What the model reads, in order (search.py's Evidence holds each).
-FEATURES = (
-    "coverage", "known", "domain", "topical", "phrases", "literal", "pasted", "about", "coverage_known", "words",
-    "unknown",
-)  # fmt: skip
+FEATURES = ("coverage", "known", "domain", "topical", "phrases", "literal", "coverage_known", "words", "unknown")
 
 
 @dataclass(frozen=True)
@@ -44,10 +41,12 @@ class ConfidenceModel:
             raise ValueError("a confidence model's numbers must be finite and its scales positive")
 
     def probability(self, features: Sequence[float]) -> float:
-        """The probability that the top passages answer the question."""
+        """The probability that the top passages answer the question; 0 when a feature is not a number."""
         z = self.bias + sum(
             w * (x - m) / s for w, x, m, s in zip(self.weights, features, self.mean, self.scale, strict=True)
         )
+        if math.isnan(z):
+            return 0.0
         return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
 
     def confident(self, features: Sequence[float]) -> bool:
@@ -56,9 +55,10 @@ class ConfidenceModel:
 
     def save(self, path: Path) -> None:
         """Write the model as JSON."""
-        value = {"format": MODEL_FORMAT, "features": list(FEATURES), "mean": list(self.mean),
-                 "scale": list(self.scale), "weights": list(self.weights), "bias": self.bias,
-                 "threshold": self.threshold}
+        # Rounded: sums of floats in the topic model vary in their last bits from run to run.
+        value = {"format": MODEL_FORMAT, "features": list(FEATURES), "mean": _rounded(self.mean),
+                 "scale": _rounded(self.scale), "weights": _rounded(self.weights), "bias": round(self.bias, 9),
+                 "threshold": round(self.threshold, 9)}
         path.write_text(json.dumps(value, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -72,6 +72,10 @@ class ConfidenceModel:
                        float(value["threshold"]))
         except (OSError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{path.name}: not a confidence model ({error})") from error
+
+
+def _rounded(values: Sequence[float]) -> list[float]:
+    return [round(float(x), 9) for x in values]
 
 
 @cache

@@ -17,7 +17,7 @@ import numpy as np
 
 from rectbot.retrieval import kernels
 from rectbot.retrieval.backend import Candidate, SearchBackend
-from rectbot.retrieval.calibration import ConfidenceModel, bundled_confidence_model
+from rectbot.retrieval.calibration import FEATURES, ConfidenceModel, bundled_confidence_model
 from rectbot.retrieval.places import Place, bundled_gazetteer
 from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from rectbot.retrieval.store import PassageRow
@@ -135,11 +135,19 @@ class Evidence:
     words: int = 0  # the question's topic words
     unknown: float = 0.0  # share of its topic words no passage holds
 
+    @property
+    def about_it(self) -> bool:
+        """No place or year the question names is missing from the top documents: they may answer it."""
+        return not self.place_unknown and self.years_held and self.places_held
+
     def features(self) -> list[float]:
-        """What the confidence model reads (calibration.FEATURES, in order)."""
-        about = not self.place_unknown and self.years_held and self.places_held
-        return [self.coverage, self.known, self.domain, self.topical, self.phrases, self.literal, float(self.pasted),
-                float(about), self.coverage * self.known, min(self.words, 10) / 10, self.unknown]
+        """What the confidence model reads, in the order of calibration.FEATURES."""
+        named = {
+            "coverage": self.coverage, "known": self.known, "domain": self.domain, "topical": self.topical,
+            "phrases": self.phrases, "literal": self.literal, "coverage_known": self.coverage * self.known,
+            "words": min(self.words, 10) / 10, "unknown": self.unknown,
+        }
+        return [named[name] for name in FEATURES]
 
 
 @dataclass(frozen=True)
@@ -398,8 +406,10 @@ class Searcher:
     ) -> Evidence:
         topical = self._topical(query)
         domain = self._domain_share(query)
+        unknown = len(query.unknown) / len(query.topic) if query.topic else 0.0
         if not coverage.known_total:
-            return Evidence(coverage=0.0, known=0.0, domain=domain, topical=topical)
+            return Evidence(coverage=0.0, known=0.0, domain=domain, topical=topical, words=len(query.topic),
+                            unknown=unknown)
         if query.pasted:
             # Pasted text asks several things at once: the top passages together must cover it, not one alone.
             texts = ["\n".join(texts)]
@@ -409,8 +419,7 @@ class Searcher:
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
             pasted=query.pasted, phrases=phrases, place_unknown=bool(query.unknown_places), years_held=years_held,
-            literal=literal, places_held=places_held, words=len(query.topic),
-            unknown=len(query.unknown) / len(query.topic) if query.topic else 0.0,
+            literal=literal, places_held=places_held, words=len(query.topic), unknown=unknown,
         )
 
     def _topical(self, query: Query) -> float:
@@ -443,8 +452,7 @@ class Searcher:
         by_rules = self._verdict_by_rules(evidence)
         if by_rules is Confidence.OFF_TOPIC or not self.params.calibrated or evidence.pasted:
             return by_rules  # pasted text is read for its key words, unlike the typed questions the model learnt
-        about_it = not evidence.place_unknown and evidence.years_held and evidence.places_held
-        confident = about_it and self.confidence_model.confident(evidence.features())
+        confident = evidence.about_it and self.confidence_model.confident(evidence.features())
         return Confidence.CONFIDENT if confident else Confidence.WEAK
 
     def _verdict_by_rules(self, evidence: Evidence) -> Confidence:
@@ -463,8 +471,7 @@ class Searcher:
             held_as_typed = (
                 evidence.phrases >= p.confident_phrases and evidence.literal >= p.confident_literal
             ) or evidence.pasted
-            about_it = not evidence.place_unknown and evidence.years_held and evidence.places_held
-            return Confidence.CONFIDENT if held_as_typed and about_it else Confidence.WEAK
+            return Confidence.CONFIDENT if held_as_typed and evidence.about_it else Confidence.WEAK
         if (
             evidence.coverage >= p.related_coverage
             and evidence.known >= p.related_known
