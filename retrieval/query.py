@@ -82,10 +82,15 @@ class Query:
         return stand_ins(word, self.expanded_from)
 
 
+def divisions_named(word: str) -> list[Place]:
+    """The administrative divisions a word is a name of (湘潭县, 宁夏; 临夏州, as autonomous prefectures are
+    written, for 临夏回族自治州)."""
+    return [place for place in bundled_gazetteer().find(word) if word in place.writings]
+
+
 def names_a_division(word: str) -> bool:
-    """Whether a word is the name of an administrative division in the gazetteer (湘潭县, 宁夏), or its short name
-    with its level, as autonomous prefectures are written (临夏州 for 临夏回族自治州)."""
-    return any(word in p.writings for p in bundled_gazetteer().find(word))
+    """Whether a word is the name of an administrative division in the gazetteer."""
+    return bool(divisions_named(word))
 
 
 class QueryParser:
@@ -246,8 +251,7 @@ class QueryParser:
     @staticmethod
     def _places(kept: list[str | None]) -> tuple[Place, ...]:
         """The divisions the question names as words of their own (not 中卫 inside 集中卫生)."""
-        gazetteer = bundled_gazetteer()
-        return tuple(dict.fromkeys(p for word in kept if word for p in gazetteer.find(word) if word in p.writings))
+        return tuple(dict.fromkeys(place for word in kept if word for place in divisions_named(word)))
 
     def _unheard_of(self, name: str) -> bool:
         """A name of two or more Han characters, not a kind of place, that no passage holds, whole or in parts."""

@@ -692,16 +692,10 @@ class _Coverage:
             return 0.0, []
         prose = _NAMES_RUN.sub("", text)  # a line of names ends each passage's text (pasted: several passages)
         share, held = 0.0, []
-        for (weight, sayings, parts), word in zip(self._forms, self.known):  # plain loops: run for every candidate
-            for saying in sayings:
-                if saying in (text if len(saying) > 1 else prose):
-                    share += weight
-                    held.append(word)
-                    break
-            else:
-                if parts and all(part in prose for part in parts):
-                    share += weight
-                    held.append(word)
+        for (weight, sayings, parts), word in zip(self._forms, self.known):  # run for every candidate
+            if _holds(text, prose, sayings, parts):
+                share += weight
+                held.append(word)
         return share / self.known_total, held
 
     def literal(self, text: str) -> float:
@@ -711,10 +705,8 @@ class _Coverage:
             return 0.0
         prose = _NAMES_RUN.sub("", text)
         share = 0.0
-        for (weight, _, parts), word, sayings in zip(self._forms, self.known, self._as_typed):
-            if any(saying in (text if len(saying) > 1 else prose) for saying in sayings) or (
-                parts and all(part in prose for part in parts)
-            ):
+        for (weight, _, parts), sayings in zip(self._forms, self._as_typed):
+            if _holds(text, prose, sayings, parts):
                 share += weight
         return share / self.known_total
 
@@ -725,6 +717,15 @@ class _Coverage:
         return held + [
             word for word, pieces in self._pieces.items() if word not in held and any(p in prose for p in pieces)
         ]
+
+
+def _holds(text: str, prose: str, sayings: Sequence[str], parts: Sequence[str]) -> bool:
+    """Whether a text holds a word said one of these ways, or all of its parts; a one-character saying counts only
+    in the prose, not in the authors' names after it."""
+    for saying in sayings:
+        if saying in (text if len(saying) > 1 else prose):
+            return True
+    return bool(parts) and all(part in prose for part in parts)
 
 
 def _shortens(short: str, word: str) -> bool:
