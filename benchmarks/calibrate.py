@@ -1,16 +1,27 @@
-"""Train the confidence model on the tuning halves and measure it on the other questions.
+"""Train the shown and the confidence models and measure them on the questions they were not trained on.
 
     python benchmarks/calibrate.py [--pages DIR] [--check]
 
 Over the seeds alone and over the seeds plus the shared pages, every typed question (not pasted text, which the
-thresholds alone judge) the rules let excerpts be shown for is an example: answered
-(an answerable question with a good excerpt among the three shown) or not (a wrong page, or an in-domain question
-no report answers). A logistic regression over the verdict's features (retrieval/calibration.py) is trained on
-the tuning halves (tune, fresh, fresh2_tune, fresh4_tune, fresh5_tune); its threshold is the probability that
-maximises, on them, the confident answers that answer minus twice those that do not. Writes
-retrieval/data/confidence_model.json and prints, for the tuning and the other halves, how many answers of each
-kind each verdict makes confident. --check writes nothing: it says whether the shipped model is what training
-gives.
+thresholds alone judge) is searched and its verdict's features kept (retrieval/calibration.py).
+
+The shown model learns whether a question not answered confidently is shown excerpts at all: about the work
+(answerable, or in the domain with no report answering it) or everyday talk, from the questions of the tuning
+halves the topic model did not train on (fresh, fresh2_tune, fresh4_tune, fresh5_tune) and the even lines of the
+topic model's held-out files (tests/data/topic/eval_*.txt), whose topic probabilities are as honest as a new
+question's; those the confidence model makes confident answers are left out, as they are shown whatever it says.
+Its threshold maximises, on them, the questions about the work shown minus those not about it shown
+(SILENCE_COST). At run time a question whose top passages hold too little of it is not shown excerpts either
+(SearchParams.matched_enough): the figures printed count that.
+
+The confidence model learns, from the typed questions of the tuning halves (tune, fresh, fresh2_tune, fresh4_tune,
+fresh5_tune) the rules show excerpts for, whether they are answered (an answerable question with a good excerpt
+among the three shown) or not (a wrong page, or an in-domain question no report answers); its threshold maximises,
+on them, the confident answers that answer minus twice those that do not.
+
+Writes retrieval/data/shown_model.json and retrieval/data/confidence_model.json and prints, for the examples
+trained on and the others, what each verdict does. --check writes nothing: it says whether the shipped models are
+what training gives.
 """
 
 from __future__ import annotations
@@ -26,15 +37,21 @@ from pathlib import Path
 
 import numpy as np
 
-from rectbot.retrieval.calibration import CONFIDENCE_MODEL, FEATURES, ConfidenceModel
+from rectbot.retrieval.calibration import (
+    CONFIDENCE_MODEL, FEATURES, SHOWN_FEATURES, SHOWN_MODEL, CalibratedModel,
+)
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.search import Confidence, SearchParams, Searcher
 from rectbot.retrieval.text import normalize_for_phrase_match
+from rectbot.retrieval.thesaurus import data_lines
 from rectbot.retrieval.tokenizer import Tokenizer
 
 from quality import PAGES, ROOT, questions
+from topic import EVAL_ABOUT, EVAL_NOT_ABOUT, TOPIC_DATA
 
 TUNING = ("tune", "fresh", "fresh2_tune", "fresh4_tune", "fresh5_tune")
+# The topic model trained on the "tune" half's questions: their topic probabilities are not a new question's.
+SHOWN_TUNING = tuple(half for half in TUNING if half != "tune")
 RIDGE = 0.01  # L2 penalty on the standardised weights
 STEPS = 5000
 RATE = 0.1
@@ -43,6 +60,9 @@ CHECK_TOLERANCE = 1e-4  # probabilities, and the threshold, may differ in their 
 # do not (a wrong page, or a question no report answers): a confident wrong answer misleads; a right one marked
 # "possibly related" is still shown.
 WRONG_COST = 2.0
+# The shown model's threshold maximises the questions about the work shown minus this many times the everyday ones
+# shown: excerpts for 空调滴水 mislead as much as silence on a question about the work disappoints.
+SILENCE_COST = 1.0
 
 
 class Kind(StrEnum):
@@ -58,7 +78,7 @@ class Example:
     """One question shown excerpts: its half, the verdict's features, what was shown, and the thresholds' verdict."""
 
     half: str
-    features: list[float]
+    features: dict[str, float]
     kind: Kind
     confident_by_rules: bool
 
@@ -67,12 +87,42 @@ class Example:
         return self.half in TUNING
 
 
-async def examples(pages: Path) -> list[Example]:
-    """Over the seeds alone and over the seeds plus the pages, every typed question the rules show excerpts for that
-    is not about a place or year its top documents lack (never confident); a question outside the tuning halves
-    typed word for word as one in them is left out."""
+@dataclass(frozen=True)
+class TopicExample:
+    """One typed question or held-out topic line: where it is from, the verdict's features, whether it is about the
+    work (answerable, or in the domain), and whether the rules show it excerpts."""
+
+    source: str  # a half of the questions, or a file of tests/data/topic/
+    tuning: bool
+    features: dict[str, float]
+    about: bool
+    shown_by_rules: bool
+    may_be_confident: bool  # shown by the rules and about what its top documents hold: the confidence model judges
+
+    def confident(self, confidence: CalibratedModel) -> bool:
+        """Whether the confidence model makes it a confident answer, which is shown whatever the shown model says."""
+        return self.may_be_confident and confidence.says_yes(self.features)
+
+    @property
+    def matched(self) -> bool:
+        """Whether its top passages hold enough of it to be shown possibly related excerpts at all."""
+        return SearchParams().matched_enough(self.features["coverage"], self.features["known"])
+
+    def shown(self, shown: CalibratedModel, confidence: CalibratedModel) -> bool:
+        """Whether the two models together show it excerpts."""
+        return self.confident(confidence) or (self.matched and shown.says_yes(self.features))
+
+
+async def examples(pages: Path) -> tuple[list[Example], list[TopicExample]]:
+    """Over the seeds alone and over the seeds plus the pages: for the confidence model, every typed question the
+    rules show excerpts for that is not about a place or year its top documents lack (never confident); for the
+    shown model, every typed question and held-out topic line. A question outside the tuning halves typed word for
+    word as one in them is left out."""
     tuning_texts = {normalize_for_phrase_match(q.q) for q in questions("all", True) if q.half in TUNING}
-    found = []
+    lines = [(name, i, line, name in EVAL_ABOUT) for name in (*EVAL_ABOUT, *EVAL_NOT_ABOUT)
+             for i, line in enumerate(data_lines(TOPIC_DATA / name))]
+    tuning_texts |= {normalize_for_phrase_match(line) for _, i, line, _ in lines if i % 2 == 0}
+    answers, topics = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer = Tokenizer(cache_dir=Path(tmp) / "jieba")
         for with_pages in (False, True):
@@ -82,79 +132,127 @@ async def examples(pages: Path) -> list[Example]:
                 await corpus.ingest([pages])
             searcher = Searcher.over(corpus, SearchParams(calibrated=False))
             for question in questions("all", with_pages):
-                if question.abstain == "offtopic":
-                    continue  # everyday talk is the rules' and the topic model's to silence
-                if question.half not in TUNING and normalize_for_phrase_match(question.q) in tuning_texts:
+                tuning = question.half in TUNING
+                if not tuning and normalize_for_phrase_match(question.q) in tuning_texts:
                     continue
                 result = await searcher.search(question.q, k=3)
                 evidence = result.evidence
-                if (result.confidence is Confidence.OFF_TOPIC or evidence is None or evidence.pasted
-                        or not evidence.about_it):
-                    continue  # nothing shown; pasted text, which the thresholds alone judge; or never confident
+                if evidence is None or evidence.pasted:
+                    continue  # nothing to weigh; or pasted text, which the thresholds alone judge
+                shown = result.confidence is not Confidence.OFF_TOPIC
+                if question.half != "tune":  # the topic model trained on that half
+                    topics.append(TopicExample(question.half or "", question.half in SHOWN_TUNING,
+                                               evidence.features(), question.abstain != "offtopic", shown,
+                                               shown and evidence.about_it))
+                if question.abstain == "offtopic" or not shown or not evidence.about_it:
+                    continue  # everyday talk; nothing shown; or never confident
                 if question.abstain == "domain":
                     kind = Kind.UNANSWERABLE
                 elif any(question.is_good(hit.text) for hit in result.shown):
                     kind = Kind.ANSWERED
                 else:
                     kind = Kind.WRONG
-                found.append(Example(question.half or "", evidence.features(), kind,
-                                     result.confidence is Confidence.CONFIDENT))
+                answers.append(Example(question.half or "", evidence.features(), kind,
+                                       result.confidence is Confidence.CONFIDENT))
+            for name, i, line, about in lines:
+                if i % 2 and normalize_for_phrase_match(line) in tuning_texts:
+                    continue
+                result = await searcher.search(line, k=3)
+                if result.evidence is None or result.evidence.pasted:
+                    continue
+                shown = result.confidence is not Confidence.OFF_TOPIC
+                topics.append(TopicExample(name, i % 2 == 0, result.evidence.features(), about, shown,
+                                           shown and result.evidence.about_it))
             await corpus.close()
-    return found
+    return answers, topics
 
 
-def train(rows: list[Example]) -> ConfidenceModel:
-    """Logistic regression by gradient descent on the tuning halves, and its threshold (see WRONG_COST)."""
-    tuning = [row for row in rows if row.tuning]
-    x = np.array([row.features for row in tuning], dtype=np.float64)
-    y = np.array([row.kind is Kind.ANSWERED for row in tuning], dtype=np.float64)
+def fit(features: tuple[str, ...], values: list[dict[str, float]], yes: list[bool], cost: float) -> CalibratedModel:
+    """Logistic regression by gradient descent, and the threshold that maximises the yeses above it minus `cost`
+    times the noes above it."""
+    x = np.array([[row[name] for name in features] for row in values], dtype=np.float64)
+    y = np.array(yes, dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     z = (x - mean) / scale
-    weights, bias = np.zeros(len(FEATURES)), 0.0
+    weights, bias = np.zeros(len(features)), 0.0
     for _ in range(STEPS):
         p = 1 / (1 + np.exp(-(z @ weights + bias)))
         weights -= RATE * (z.T @ (p - y) / len(y) + RIDGE * weights)
         bias -= RATE * float((p - y).mean())
-    model = ConfidenceModel(tuple(mean), tuple(scale), tuple(weights), float(bias), 1.0)
-    scored = sorted(((model.probability(row.features), row.kind is Kind.ANSWERED) for row in tuning), reverse=True)
+    model = CalibratedModel(features, tuple(mean), tuple(scale), tuple(weights), float(bias), 1.0)
+    scored = sorted(((model.probability(row), answer) for row, answer in zip(values, yes)), reverse=True)
 
-    def worth(at: int) -> float:  # the examples down to `at` confident
-        return sum(1.0 if answered else -WRONG_COST for _, answered in scored[: at + 1])
+    def worth(at: int) -> float:  # the examples down to `at` said yes to
+        return sum(1.0 if answer else -cost for _, answer in scored[: at + 1])
 
     best = max(range(len(scored)), key=lambda at: (worth(at), -at))  # the highest of equal worth
     below = scored[best + 1][0] if best + 1 < len(scored) else 0.0
-    threshold = (scored[best][0] + below) / 2  # halfway to the next example: no tuning question sits on it
-    return ConfidenceModel(model.mean, model.scale, model.weights, model.bias, float(threshold))
+    threshold = (scored[best][0] + below) / 2  # halfway to the next example: none trained on sits on it
+    return CalibratedModel(features, model.mean, model.scale, model.weights, model.bias, float(threshold))
 
 
-def report(model: ConfidenceModel, rows: list[Example]) -> None:
+def train_confidence(rows: list[Example]) -> CalibratedModel:
+    """The confidence model, from the tuning halves (see WRONG_COST)."""
+    tuning = [row for row in rows if row.tuning]
+    return fit(FEATURES, [row.features for row in tuning], [row.kind is Kind.ANSWERED for row in tuning], WRONG_COST)
+
+
+def train_shown(rows: list[TopicExample], confidence: CalibratedModel) -> CalibratedModel:
+    """The shown model, from the tuning examples the confidence model does not make confident answers, matched or
+    not: all it may be asked about (see SILENCE_COST)."""
+    tuning = [row for row in rows if row.tuning and not row.confident(confidence)]
+    return fit(SHOWN_FEATURES, [row.features for row in tuning], [row.about for row in tuning], SILENCE_COST)
+
+
+def report_confidence(model: CalibratedModel, rows: list[Example]) -> None:
     """Confident answers of each kind, thresholds against the model, on the tuning and the other halves."""
     for name, chosen in (("tuning halves", True), ("other halves", False)):
         part = [row for row in rows if row.tuning == chosen]
         by_rules = Counter(str(row.kind) for row in part if row.confident_by_rules)
-        by_model = Counter(str(row.kind) for row in part if model.confident(row.features))
-        print(f"{name} ({len(part)} questions): confident by the thresholds {dict(by_rules)}; "
+        by_model = Counter(str(row.kind) for row in part if model.says_yes(row.features))
+        print(f"  {name} ({len(part)} questions): confident by the thresholds {dict(by_rules)}; "
               f"by the model {dict(by_model)}")
+
+
+def report_shown(model: CalibratedModel, confidence: CalibratedModel, rows: list[TopicExample]) -> None:
+    """Questions about the work and everyday ones shown excerpts, thresholds against the models, on the examples
+    trained on and the others."""
+    for name, chosen in (("trained on", True), ("the others", False)):
+        part = [row for row in rows if row.tuning == chosen]
+        for about, label in ((True, "about the work"), (False, "everyday")):
+            group = [row for row in part if row.about == about]
+            by_rules = sum(row.shown_by_rules for row in group)
+            by_models = sum(row.shown(model, confidence) for row in group)
+            print(f"  {name}, {label}: shown by the thresholds {by_rules}, by the models {by_models} of {len(group)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=Path, default=PAGES)
-    parser.add_argument("--check", action="store_true", help="compare with the shipped model; write nothing")
+    parser.add_argument("--check", action="store_true", help="compare with the shipped models; write nothing")
     args = parser.parse_args()
-    rows = asyncio.run(examples(args.pages))
-    model = train(rows)
+    answers, topics = asyncio.run(examples(args.pages))
+    confidence = train_confidence(answers)
+    shown = train_shown(topics, confidence)
     if args.check:
-        shipped = ConfidenceModel.read(CONFIDENCE_MODEL)
-        worst = max(abs(shipped.probability(row.features) - model.probability(row.features)) for row in rows)
-        worst = max(worst, abs(shipped.threshold - model.threshold))
-        print(f"largest difference from the shipped model: {worst:.2e}")
+        worst = 0.0
+        for model, path, rows in ((confidence, CONFIDENCE_MODEL, [r.features for r in answers]),
+                                  (shown, SHOWN_MODEL, [r.features for r in topics])):
+            shipped = CalibratedModel.read(path, model.features)
+            worst = max(worst, abs(shipped.threshold - model.threshold),
+                        *(abs(shipped.probability(row) - model.probability(row)) for row in rows))
+        print(f"largest difference from the shipped models: {worst:.2e}")
         sys.exit(0 if worst < CHECK_TOLERANCE else 1)
-    model.save(CONFIDENCE_MODEL)
-    print(f"trained on {sum(row.tuning for row in rows)} questions; threshold {model.threshold:.3f}")
-    print("weights:", {name: round(float(w), 2) for name, w in zip(FEATURES, model.weights)})
-    report(model, rows)
+    for model, path, trained_on in ((shown, SHOWN_MODEL, sum(r.tuning and not r.confident(confidence) for r in topics)),
+                                    (confidence, CONFIDENCE_MODEL, sum(r.tuning for r in answers))):
+        model.save(path)
+        print(f"{path.name}: trained on {trained_on} examples; threshold {model.threshold:.3f}; weights",
+              {name: round(float(w), 2) for name, w in zip(model.features, model.weights)})
+    print("shown:")
+    report_shown(shown, confidence, topics)
+    print("confident:")
+    report_confidence(confidence, answers)
 
 
 if __name__ == "__main__":

@@ -148,13 +148,15 @@ class SearchConfig:
     )
     calibrated: bool = setting(
         _SEARCH.calibrated,
-        "The confidence model (trained on labelled questions) says whether shown excerpts are an answer or 'possibly "
-        "related'; false: the thresholds above alone decide.",
+        "For typed questions, two models trained on labelled questions decide: the confidence model whether "
+        "excerpts the thresholds show are an answer or 'possibly related', the shown model whether a question not "
+        "answered is shown 'possibly related' excerpts (holding at least related_coverage) or nothing; false: the "
+        "thresholds alone decide.",
     )
     topic_veto: float = setting(
         _SEARCH.topic_veto,
         "The topic model's probability that a question is about party-building work, under which nothing is shown "
-        "(0 turns the veto off).",
+        "(with calibrated on, no answer is given; 0 turns the veto off).",
     )
     topic_veto_known: float = setting(
         _SEARCH.topic_veto_known,
@@ -163,12 +165,14 @@ class SearchConfig:
     )
     topic_related: float = setting(
         _SEARCH.topic_related,
-        "Under this probability a question is never shown 'possibly related' excerpts (0 turns it off).",
+        "Under this probability a question is never shown 'possibly related' excerpts (pasted text, or with "
+        "calibrated off; 0 turns it off).",
     )
     topic_sure: float = setting(
         _SEARCH.topic_sure,
         "At this probability or above, a question whose words the corpus knows in part is shown 'possibly related' "
-        "excerpts even when few of them are party-building words; never pasted text (0 turns it off).",
+        "excerpts even when few of them are party-building words; never pasted text (with calibrated off; 0 turns "
+        "it off).",
     )
     max_question_chars: int = setting(
         2000,

@@ -17,7 +17,7 @@ import numpy as np
 
 from rectbot.retrieval import kernels
 from rectbot.retrieval.backend import Candidate, SearchBackend
-from rectbot.retrieval.calibration import FEATURES, ConfidenceModel, bundled_confidence_model
+from rectbot.retrieval.calibration import CalibratedModel, bundled_confidence_model, bundled_shown_model
 from rectbot.retrieval.places import Place, bundled_gazetteer
 from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from rectbot.retrieval.store import PassageRow
@@ -34,6 +34,7 @@ __all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult",
 # millisecond a question, not worth numba's 1 s and 130 MB.
 COMPILED_FROM = 100_000
 _FULLY_KNOWN = 0.99  # every word of the question is in some passage
+_TOPIC_FLOOR = 1e-4  # the topic probability is read as log-odds between this and 1 minus it
 
 
 _Ranked = tuple[float, Candidate, PassageRow, str]  # re-ranked score, candidate, its row, text with citation
@@ -63,8 +64,10 @@ class SearchParams:
     # of its parts) to be an answer: one that holds them mostly through the thesaurus's wording (留党察看 as
     # 党内处分, 委托投票 as 换届选举) is about the broader thing, and is shown as possibly related. Not for pasted text.
     confident_literal: float = 0.3
-    # The confidence model (retrieval/calibration.py) decides between a confident and a possibly related answer
-    # once the rules below let excerpts be shown at all; False: the thresholds alone decide, as before session 16.
+    # For typed questions, the confidence model (retrieval/calibration.py) decides between a confident and a possibly
+    # related answer where the rules below show excerpts, and the shown model whether a question not answered is
+    # shown possibly related excerpts (coverage and known at least the related_ minimums) or nothing; False: the
+    # thresholds alone decide, as before session 16.
     calibrated: bool = True
     # Share of the question's weight the corpus knows at all; below it the question is mostly about other things.
     confident_known: float = 0.6
@@ -95,6 +98,11 @@ class SearchParams:
     # corpus holding all it says is evidence too, and a new report's own terms (雪橇夜校) are new to the model.
     topic_veto_known: float = 0.02
     query: QueryParams = QueryParams()
+
+    def matched_enough(self, coverage: float, known: float) -> bool:
+        """Whether the top passages hold enough of a question, and the corpus knows enough of it, for any excerpt
+        to be worth showing."""
+        return coverage >= self.related_coverage and known >= self.related_known
 
 
 @dataclass(frozen=True)
@@ -140,14 +148,14 @@ class Evidence:
         """No place or year the question names is missing from the top documents: they may answer it."""
         return not self.place_unknown and self.years_held and self.places_held
 
-    def features(self) -> list[float]:
-        """What the confidence model reads, in the order of calibration.FEATURES."""
-        named = {
+    def features(self) -> dict[str, float]:
+        """What the calibrated models read, by name (calibration.FEATURES and SHOWN_FEATURES)."""
+        topical = min(max(self.topical, _TOPIC_FLOOR), 1 - _TOPIC_FLOOR)
+        return {
             "coverage": self.coverage, "known": self.known, "domain": self.domain, "topical": self.topical,
-            "phrases": self.phrases, "literal": self.literal, "coverage_known": self.coverage * self.known,
-            "words": min(self.words, 10) / 10, "unknown": self.unknown,
+            "topic_logit": math.log(topical / (1 - topical)), "phrases": self.phrases, "literal": self.literal,
+            "coverage_known": self.coverage * self.known, "words": min(self.words, 10) / 10, "unknown": self.unknown,
         }
-        return [named[name] for name in FEATURES]
 
 
 @dataclass(frozen=True)
@@ -215,7 +223,8 @@ class Searcher:
         params: SearchParams = SearchParams(),
         semantic: SemanticCloseness | None = None,
         topic_model: TopicModel | None = None,
-        confidence_model: ConfidenceModel | None = None,
+        confidence_model: CalibratedModel | None = None,
+        shown_model: CalibratedModel | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.backend = backend  # called per question: the index is swapped whole when rebuilt
@@ -224,6 +233,7 @@ class Searcher:
         self.semantic = semantic  # an optional re-ranker by meaning (retrieval/semantic.py)
         self._topic_model = topic_model  # None: the bundled one, read on first use
         self._confidence_model = confidence_model  # None: the bundled one, read on first use
+        self._shown_model = shown_model  # None: the bundled one, read on first use
         self._parser: tuple[SearchBackend, QueryParser] | None = None
         self._warmed = False  # warm_up() ran: a process that answers many questions (a server, the chat)
 
@@ -234,10 +244,12 @@ class Searcher:
         params: SearchParams = SearchParams(),
         semantic: SemanticCloseness | None = None,
         topic_model: TopicModel | None = None,
-        confidence_model: ConfidenceModel | None = None,
+        confidence_model: CalibratedModel | None = None,
+        shown_model: CalibratedModel | None = None,
     ) -> Searcher:
         """A searcher over a corpus's current index and store."""
-        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params, semantic, topic_model, confidence_model)
+        return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params, semantic, topic_model,
+                   confidence_model, shown_model)
 
     def _current(self) -> tuple[SearchBackend, QueryParser] | None:
         """The current index and a query parser over its vocabulary (which words are known, how rare)."""
@@ -259,11 +271,18 @@ class Searcher:
         return self._parser
 
     @property
-    def confidence_model(self) -> ConfidenceModel:
+    def confidence_model(self) -> CalibratedModel:
         """Says how likely the top passages are to answer a question (read on first use)."""
         if self._confidence_model is None:
             self._confidence_model = bundled_confidence_model()
         return self._confidence_model
+
+    @property
+    def shown_model(self) -> CalibratedModel:
+        """Says whether a typed question is shown excerpts at all (read on first use)."""
+        if self._shown_model is None:
+            self._shown_model = bundled_shown_model()
+        return self._shown_model
 
     @property
     def topic_model(self) -> TopicModel:
@@ -284,6 +303,7 @@ class Searcher:
         bundled_gazetteer()
         _ = self.topic_model
         _ = self.confidence_model
+        _ = self.shown_model
         current = self._current()
         if current is not None and current[1].repair is not None:
             current[1].repair.warm_up()
@@ -446,14 +466,19 @@ class Searcher:
         return SearchResult(query, Confidence.OFF_TOPIC, evidence=evidence, about_the_work=about_the_work)
 
     def _verdict(self, evidence: Evidence) -> Confidence:
-        """Off-topic, possibly related or confident: the rules say whether excerpts may be shown at all, and with
-        `calibrated` the confidence model says which of the two it is for a typed question (about a place or a year
-        no top document holds, never confident)."""
+        """Off-topic, possibly related or confident. With `calibrated`, for a typed question the confidence model
+        says whether the excerpts are an answer where the rules show some (about a place or a year no top document
+        holds, never), and the shown model whether any others that hold enough of it are shown at all; otherwise the
+        rules decide."""
         by_rules = self._verdict_by_rules(evidence)
-        if by_rules is Confidence.OFF_TOPIC or not self.params.calibrated or evidence.pasted:
-            return by_rules  # pasted text is read for its key words, unlike the typed questions the model learnt
-        confident = evidence.about_it and self.confidence_model.confident(evidence.features())
-        return Confidence.CONFIDENT if confident else Confidence.WEAK
+        if not self.params.calibrated or evidence.pasted:
+            return by_rules  # pasted text is read for its key words, unlike the typed questions the models learnt
+        features = evidence.features()
+        if by_rules is not Confidence.OFF_TOPIC and evidence.about_it and self.confidence_model.says_yes(features):
+            return Confidence.CONFIDENT  # an answer's evidence outweighs everyday words in it (大老虎, 苍蝇)
+        if not self.params.matched_enough(evidence.coverage, evidence.known):
+            return Confidence.OFF_TOPIC  # excerpts holding one word of 党费交纳标准 (标准) are not worth showing
+        return Confidence.WEAK if self.shown_model.says_yes(features) else Confidence.OFF_TOPIC
 
     def _verdict_by_rules(self, evidence: Evidence) -> Confidence:
         p = self.params
@@ -473,8 +498,7 @@ class Searcher:
             ) or evidence.pasted
             return Confidence.CONFIDENT if held_as_typed and evidence.about_it else Confidence.WEAK
         if (
-            evidence.coverage >= p.related_coverage
-            and evidence.known >= p.related_known
+            p.matched_enough(evidence.coverage, evidence.known)
             and (
                 evidence.domain >= p.related_domain
                 or evidence.known >= _FULLY_KNOWN

@@ -1,4 +1,5 @@
-"""The confidence model: read safely, consulted once excerpts may be shown, and what training on the questions gives."""
+"""The calibrated models: read safely; the confidence model consulted where the rules show excerpts, the shown model
+for the rest; and what training on the questions gives."""
 
 from __future__ import annotations
 
@@ -10,65 +11,88 @@ from pathlib import Path
 
 import pytest
 
-from rectbot.retrieval.calibration import FEATURES, ConfidenceModel, bundled_confidence_model
+from rectbot.retrieval.calibration import (
+    CONFIDENCE_MODEL, FEATURES, SHOWN_FEATURES, SHOWN_MODEL, CalibratedModel, bundled_confidence_model,
+    bundled_shown_model,
+)
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.search import Confidence, Evidence, SearchParams, Searcher
+from rectbot.retrieval.thesaurus import data_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"
+TOPIC_DATA = ROOT / "tests" / "data" / "topic"
+# A typed question about the work that the thresholds keep back (too few of its words are party-building ones).
+ABOUT_THE_WORK = "村部广播喇叭怎么用来宣传政策效果好"
 
 
-def coin_model(threshold: float) -> ConfidenceModel:
-    """A model that gives every answer probability 0.5, with this threshold."""
-    n = len(FEATURES)
-    return ConfidenceModel((0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0, threshold)
+def coin_model(threshold: float, features: tuple[str, ...] = FEATURES) -> CalibratedModel:
+    """A model that gives everything probability 0.5, with this threshold."""
+    n = len(features)
+    return CalibratedModel(features, (0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0, threshold)
 
 
 def test_the_shipped_model_prefers_the_evidence_of_an_answer() -> None:
     model = bundled_confidence_model()
     answer = Evidence(coverage=1.0, known=1.0, domain=1.0, phrases=1.0, literal=1.0, words=3)
     apart = dataclasses.replace(answer, coverage=0.6, phrases=0.3, literal=0.3, known=0.6, unknown=0.4)
-    assert model.confident(answer.features()) and not model.confident(apart.features())
+    assert model.says_yes(answer.features()) and not model.says_yes(apart.features())
     assert 0 < model.probability(apart.features()) < model.probability(answer.features()) < 1
+
+
+def test_the_shipped_shown_model_prefers_a_question_about_the_work() -> None:
+    model = bundled_shown_model()
+    work = Evidence(coverage=0.8, known=0.9, domain=0.5, topical=0.9, phrases=0.5, words=4)
+    everyday = dataclasses.replace(work, topical=0.05)
+    assert model.says_yes(work.features()) and not model.says_yes(everyday.features())
 
 
 @pytest.mark.parametrize(
     "content",
-    ["{", '{"format": 2, "features": ["coverage"], "mean": [0]}', '{"format": 1}', "NAN_MODEL"],
+    ["{", '{"format": 2, "features": ["coverage"], "mean": [0]}', '{"format": 1}', "NAN_MODEL", "OTHER_FEATURES"],
 )
-def test_a_damaged_model_file_is_refused_with_its_name(tmp_path: Path, content: str) -> None:
-    path = tmp_path / "confidence_model.json"
+@pytest.mark.parametrize("shipped, features", [(CONFIDENCE_MODEL, FEATURES), (SHOWN_MODEL, SHOWN_FEATURES)])
+def test_a_damaged_model_file_is_refused_with_its_name(
+    tmp_path: Path, content: str, shipped: Path, features: tuple[str, ...]
+) -> None:
+    path = tmp_path / shipped.name
     if content == "NAN_MODEL":  # json reads NaN: a model holding one is refused all the same
-        bundled_confidence_model().save(path)
-        content = path.read_text(encoding="utf-8").replace('"bias": ', '"bias": NaN, "old_bias": ', 1)
+        content = shipped.read_text(encoding="utf-8").replace('"bias": ', '"bias": NaN, "old_bias": ', 1)
+    if content == "OTHER_FEATURES":  # the other model's file, read as this one
+        content = (SHOWN_MODEL if shipped == CONFIDENCE_MODEL else CONFIDENCE_MODEL).read_text(encoding="utf-8")
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(ValueError, match="confidence_model.json"):
-        ConfidenceModel.read(path)
+    with pytest.raises(ValueError, match=shipped.name):
+        CalibratedModel.read(path, features)
 
 
 @pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf])
 def test_a_feature_that_is_not_a_number_never_makes_an_answer_confident(odd: float) -> None:
     model = bundled_confidence_model()
     features = Evidence(coverage=1.0, known=1.0, domain=1.0, words=3).features()
-    features[0] = odd
+    features["coverage"] = odd
     assert 0.0 <= model.probability(features) <= 1.0
     if math.isnan(odd):
-        assert not model.confident(features)
+        assert not model.says_yes(features)
 
 
 def test_the_evidence_gives_the_features_the_model_was_trained_on() -> None:
     evidence = Evidence(coverage=0.8, known=0.5, domain=0.25, topical=0.9, phrases=0.4, literal=0.7, words=12,
                         unknown=0.2)
-    assert dict(zip(FEATURES, evidence.features(), strict=True)) == {
-        "coverage": 0.8, "known": 0.5, "domain": 0.25, "topical": 0.9, "phrases": 0.4, "literal": 0.7,
-        "coverage_known": 0.4, "words": 1.0, "unknown": 0.2,
-    }
+    assert evidence.features() == pytest.approx({
+        "coverage": 0.8, "known": 0.5, "domain": 0.25, "topical": 0.9, "topic_logit": math.log(9), "phrases": 0.4,
+        "literal": 0.7, "coverage_known": 0.4, "words": 1.0, "unknown": 0.2,
+    })
+    assert set(FEATURES) | set(SHOWN_FEATURES) <= set(evidence.features())
+    # Certainty is read as bounded log-odds: a topic model's 0 or 1 weighs no more than 1e-4 or 1 - 1e-4.
+    certain = Evidence(coverage=1.0, known=1.0, topical=0.0).features()["topic_logit"]
+    assert certain == pytest.approx(math.log(1e-4 / (1 - 1e-4)))
 
 
 def test_a_model_saved_is_read_back(tmp_path: Path) -> None:
     path = tmp_path / "model.json"
-    bundled_confidence_model().save(path)
-    assert ConfidenceModel.read(path) == bundled_confidence_model()
+    for model in (bundled_confidence_model(), bundled_shown_model()):
+        model.save(path)
+        assert CalibratedModel.read(path, model.features) == model
 
 
 async def test_the_model_decides_between_an_answer_and_possibly_related(corpus: Corpus) -> None:
@@ -83,12 +107,53 @@ async def test_the_model_decides_between_an_answer_and_possibly_related(corpus: 
     assert (await rules.search(question, k=3)).confidence is Confidence.CONFIDENT
 
 
-async def test_the_model_never_shows_what_the_rules_keep_back(corpus: Corpus) -> None:
+async def test_the_confidence_model_never_makes_an_answer_of_what_the_rules_keep_back(corpus: Corpus) -> None:
     # Everyday questions whose words the seeds hold (the 书记's dog): evidence is weighed, and the rules say no.
     for question in ("书记家的狗丢了怎么办", "冰箱哪个牌子省电"):
         result = await Searcher.over(corpus, confidence_model=coin_model(0.0)).search(question, k=3)
         assert result.evidence is not None
         assert result.confidence is Confidence.OFF_TOPIC and result.shown == ()
+
+
+async def test_the_shown_model_decides_what_else_is_shown(corpus: Corpus) -> None:
+    rules = await Searcher.over(corpus, SearchParams(calibrated=False)).search(ABOUT_THE_WORK, k=3)
+    assert rules.confidence is Confidence.OFF_TOPIC
+    always = coin_model(0.4, SHOWN_FEATURES)
+    shown = await Searcher.over(corpus, confidence_model=coin_model(0.0), shown_model=always).search(ABOUT_THE_WORK)
+    # Shown, and never as an answer: the rules' least for one is not met.
+    assert shown.confidence is Confidence.WEAK and shown.related and shown.hits == ()
+    never = coin_model(0.6, SHOWN_FEATURES)
+    question = "村里年轻人都不愿意入党咋办"  # an answer by the rules, which the confidence model doubts
+    doubted = await Searcher.over(corpus, confidence_model=coin_model(0.6), shown_model=never).search(question)
+    assert doubted.confidence is Confidence.OFF_TOPIC and doubted.shown == ()
+    # An answer the confidence model is sure of is given whatever the shown model says.
+    sure = await Searcher.over(corpus, confidence_model=coin_model(0.4), shown_model=never).search(question)
+    assert sure.confidence is Confidence.CONFIDENT and sure.hits
+
+
+async def test_with_the_shipped_models_a_question_the_rules_kept_back_is_shown(corpus: Corpus) -> None:
+    result = await Searcher.over(corpus).search(ABOUT_THE_WORK, k=3)
+    assert result.confidence is Confidence.WEAK and result.related
+
+
+async def test_on_held_out_lines_the_models_show_far_fewer_everyday_questions_and_hardly_fewer_about_the_work(
+    corpus: Corpus,
+) -> None:
+    # The odd lines of the topic model's held-out files: neither model trained on them.
+    by_rules = Searcher.over(corpus, SearchParams(calibrated=False))
+    by_models = Searcher.over(corpus)
+    shown: dict[tuple[str, bool], int] = {}
+    for path in sorted(TOPIC_DATA.glob("eval_*.txt")):
+        if "pasted" in path.name:
+            continue
+        about = "domain" in path.name
+        for line in data_lines(path)[1::2]:
+            for name, searcher in (("rules", by_rules), ("models", by_models)):
+                result = await searcher.search(line, k=3)
+                shown[name, about] = shown.get((name, about), 0) + bool(result.shown)
+    # Measured over the seeds: everyday 19 -> 10 of 333 shown excerpts, about the work 277 -> 272 of 310.
+    assert shown["models", False] <= 0.6 * shown["rules", False], shown
+    assert shown["models", True] >= 0.97 * shown["rules", True], shown
 
 
 async def test_pasted_text_is_left_to_the_thresholds(corpus: Corpus) -> None:
@@ -100,6 +165,8 @@ async def test_pasted_text_is_left_to_the_thresholds(corpus: Corpus) -> None:
     by_rules = await Searcher.over(corpus, SearchParams(calibrated=False)).search(pasted, k=3)
     by_model = await Searcher.over(corpus, confidence_model=coin_model(0.0)).search(pasted, k=3)  # would say yes
     assert by_model.query.pasted and by_model.confidence is by_rules.confidence is Confidence.WEAK
+    silent = await Searcher.over(corpus, shown_model=coin_model(0.6, SHOWN_FEATURES)).search(pasted, k=3)  # no
+    assert silent.confidence is Confidence.WEAK
 
 
 @pytest.mark.skipif(not PAGES.is_dir(), reason=f"the shared pages are not at {PAGES}")

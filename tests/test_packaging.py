@@ -36,6 +36,7 @@ def test_the_wheel_holds_the_seeds_and_data_under_one_namespace(wheel: Path) -> 
     assert "rectbot/retrieval/data/thesaurus.txt" in names and "rectbot/bot/cli.py" in names
     assert "rectbot/retrieval/data/topic_model.json" in names  # without it every answered question fails
     assert "rectbot/retrieval/data/confidence_model.json" in names  # nor could any answer be judged confident
+    assert "rectbot/retrieval/data/shown_model.json" in names  # nor could any typed question be shown excerpts
 
 
 def test_the_installed_wheel_answers_from_an_empty_folder(wheel: Path, tmp_path: Path) -> None:

@@ -90,11 +90,13 @@ async def test_a_spoken_question_close_in_meaning_is_shown_possibly_related_exce
     corpus: Corpus, reranker: SemanticReranker
 ) -> None:
     question = "村里没职务的党员让他们干点啥好呢"  # few report words: the words alone call it off-topic
-    words_alone = SearchParams(topic_sure=0.0)  # the topic model's sureness would also make it possibly related
+    # The thresholds without topic_sure: the topic model's sureness (or the shown model) would also show it.
+    words_alone = SearchParams(topic_sure=0.0, calibrated=False)
     assert (await Searcher.over(corpus, words_alone).search(question)).confidence is Confidence.OFF_TOPIC
     ours = await Searcher.over(corpus, words_alone, semantic=reranker).search(question)
     assert ours.confidence is Confidence.WEAK and ours.related and not ours.hits
-    strict = Searcher.over(corpus, SearchParams(semantic_related=1.01, topic_sure=0.0), semantic=reranker)
+    strict = Searcher.over(corpus, SearchParams(semantic_related=1.01, topic_sure=0.0, calibrated=False),
+                           semantic=reranker)
     assert (await strict.search(question)).confidence is Confidence.OFF_TOPIC
 
 

@@ -22,7 +22,9 @@ from rectbot.retrieval.topic import TOPIC_MODEL, TopicModel, bundled_topic_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC_DATA = ROOT / "tests" / "data" / "topic"
-WITHOUT_MODEL = SearchParams(topic_veto=0.0, topic_related=0.0, topic_sure=0.0)
+# The thresholds alone, without the topic model (nor the calibrated models, which read its probability).
+WITHOUT_MODEL = SearchParams(topic_veto=0.0, topic_related=0.0, topic_sure=0.0, calibrated=False)
+RULES = SearchParams(calibrated=False)  # the thresholds, with the topic model
 
 
 def held_out(name: str) -> list[str]:
@@ -87,8 +89,8 @@ async def test_held_out_pasted_everyday_text_is_shown_nothing_and_pasted_work_te
 
 async def test_held_out_party_building_questions_the_model_is_sure_of_are_shown_something(corpus) -> None:
     questions = held_out("domain")
-    with_rule = await silent(Searcher.over(corpus), questions)
-    without = await silent(Searcher.over(corpus, SearchParams(topic_sure=0.0)), questions)
+    with_rule = await silent(Searcher.over(corpus, RULES), questions)
+    without = await silent(Searcher.over(corpus, SearchParams(topic_sure=0.0, calibrated=False)), questions)
     # Over the seeds: 13 of 100 shown nothing before the rule (spoken wording, few party-building words), 7 with it.
     assert len(with_rule) <= 8, sorted(with_rule)
     assert with_rule < without
@@ -163,22 +165,26 @@ async def test_a_question_whose_every_word_the_corpus_holds_needs_less_of_the_mo
     # A new report's own term (雪橇夜校) is one the model has never seen: it says "probably everyday". When some
     # passage holds every word asked, only the lower veto applies; a word the corpus lacks brings the usual one.
     unsure = TopicModel(weights={}, bias=math.log(0.04 / 0.96))  # probability 0.04 for every question
-    params = SearchParams(topic_veto=0.07, topic_veto_known=0.02)
+    params = SearchParams(topic_veto=0.07, topic_veto_known=0.02, calibrated=False)
     held = await Searcher.over(corpus, params, topic_model=unsure).search("第一书记怎么开展工作")
     assert held.evidence is not None and held.evidence.known >= 0.99
     assert held.confidence is Confidence.CONFIDENT and held.hits
     partly = await Searcher.over(corpus, params, topic_model=unsure).search("第一书记怎么开展工作 冰箱除霜")
     assert partly.evidence is not None and partly.evidence.known < 0.99
     assert partly.confidence is Confidence.OFF_TOPIC and partly.shown == ()
-    stricter = SearchParams(topic_veto=0.07, topic_veto_known=0.05)
+    stricter = SearchParams(topic_veto=0.07, topic_veto_known=0.05, calibrated=False)
     assert (await Searcher.over(corpus, stricter, topic_model=unsure).search("第一书记怎么开展工作")).shown == ()
 
 
 async def test_possibly_related_answers_need_the_lower_threshold(corpus) -> None:
     question = "合作社分红"  # weak: the seeds hold 合作社, not dividends
     middling = TopicModel(weights={}, bias=0.0)  # probability 0.5 for every question
-    shown = await Searcher.over(corpus, SearchParams(topic_related=0.4), topic_model=middling).search(question)
-    hidden = await Searcher.over(corpus, SearchParams(topic_related=0.6), topic_model=middling).search(question)
+    shown = await Searcher.over(corpus, SearchParams(topic_related=0.4, calibrated=False), topic_model=middling).search(
+        question
+    )
+    hidden = await Searcher.over(corpus, SearchParams(topic_related=0.6, calibrated=False), topic_model=middling).search(
+        question
+    )
     assert shown.confidence is Confidence.WEAK and shown.related
     assert hidden.confidence is Confidence.OFF_TOPIC and hidden.shown == ()
 
