@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 TOPIC_DATA = ROOT / "tests" / "data" / "topic"
 # A typed question about the work that the thresholds keep back (too few of its words are party-building ones).
-ABOUT_THE_WORK = "村部广播喇叭怎么用来宣传政策效果好"
+ABOUT_THE_WORK = "党员家的狗咬了人不赔钱，支部能出面吗"
 
 
 def coin_model(threshold: float, features: tuple[str, ...] = FEATURES) -> CalibratedModel:
@@ -43,7 +43,7 @@ def test_the_shipped_model_prefers_the_evidence_of_an_answer() -> None:
 def test_the_shipped_shown_model_prefers_a_question_about_the_work() -> None:
     model = bundled_shown_model()
     work = Evidence(coverage=0.8, known=0.9, domain=0.5, topical=0.9, phrases=0.5, words=4)
-    everyday = dataclasses.replace(work, topical=0.05)
+    everyday = dataclasses.replace(work, topical=0.02, domain=0.0)  # the words match, but no party-building word
     assert model.says_yes(work.features()) and not model.says_yes(everyday.features())
 
 
@@ -151,7 +151,7 @@ async def test_on_held_out_lines_the_models_show_far_fewer_everyday_questions_an
             for name, searcher in (("rules", by_rules), ("models", by_models)):
                 result = await searcher.search(line, k=3)
                 shown[name, about] = shown.get((name, about), 0) + bool(result.shown)
-    # Measured over the seeds: everyday 19 -> 10 of 333 shown excerpts, about the work 277 -> 272 of 310.
+    # Measured over the seeds: everyday 20 -> 11 of 372 shown excerpts, about the work 309 -> 305 of 350.
     assert shown["models", False] <= 0.6 * shown["rules", False], shown
     assert shown["models", True] >= 0.97 * shown["rules", True], shown
 
