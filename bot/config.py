@@ -134,7 +134,8 @@ class SearchConfig:
     )
     related_coverage: float = setting(
         _SEARCH.related_coverage,
-        "Below confident_coverage but at least this: excerpts shown as 'possibly related'; below it, nothing.",
+        "Below confident_coverage but at least this: excerpts may be shown as 'possibly related'; below it, "
+        "nothing.",
     )
     confident_phrases: float = setting(
         _SEARCH.confident_phrases,
@@ -150,29 +151,31 @@ class SearchConfig:
         _SEARCH.calibrated,
         "For typed questions, two models trained on labelled questions decide: the confidence model whether "
         "excerpts the thresholds show are an answer or 'possibly related', the shown model whether a question not "
-        "answered is shown 'possibly related' excerpts (holding at least related_coverage) or nothing; false: the "
-        "thresholds alone decide.",
+        "answered is shown 'possibly related' excerpts (its top passages holding at least related_coverage of it, "
+        "the corpus knowing 0.3 of it) or nothing; false: the thresholds alone decide.",
     )
     topic_veto: float = setting(
         _SEARCH.topic_veto,
         "The topic model's probability that a question is about party-building work, under which nothing is shown "
-        "(with calibrated on, no answer is given; 0 turns the veto off).",
+        "(with calibrated on, a typed question under it is never a confident answer and the shown model decides "
+        "whether possibly related excerpts are; 0 turns the veto off).",
     )
     topic_veto_known: float = setting(
         _SEARCH.topic_veto_known,
         "The veto for a question every word of which some passage holds (a new report's own terms are new to the "
-        "model); never above topic_veto.",
+        "model); never above topic_veto; with calibrated on, as topic_veto.",
     )
     topic_related: float = setting(
         _SEARCH.topic_related,
-        "Under this probability a question is never shown 'possibly related' excerpts (pasted text, or with "
-        "calibrated off; 0 turns it off).",
+        "Under this probability a question is never shown 'possibly related' excerpts, nor made so by closeness in "
+        "meaning (with calibrated on, a typed one is never a confident answer either, and the shown model decides "
+        "the rest; 0 turns it off).",
     )
     topic_sure: float = setting(
         _SEARCH.topic_sure,
         "At this probability or above, a question whose words the corpus knows in part is shown 'possibly related' "
-        "excerpts even when few of them are party-building words; never pasted text (with calibrated off; 0 turns "
-        "it off).",
+        "excerpts even when few of them are party-building words; never pasted text (with calibrated on, for typed "
+        "questions it only lets the confidence model judge them; 0 turns it off).",
     )
     max_question_chars: int = setting(
         2000,
@@ -188,8 +191,8 @@ class SearchConfig:
     )
     semantic_related: float = setting(
         _SEARCH.semantic_related,
-        "With semantic: a question the words call off-topic gets 'possibly related' excerpts if one candidate's "
-        "meaning is this close (cosine).",
+        "With semantic: a question the words call off-topic (the shown model's no included) gets 'possibly "
+        "related' excerpts if one candidate's meaning is this close (cosine).",
     )
 
     def params(self) -> SearchParams:

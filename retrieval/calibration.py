@@ -1,13 +1,14 @@
 """Verdicts calibrated on labelled questions: whether to show excerpts at all, and whether they answer.
 
-Two logistic regressions over the verdict's features, trained by `benchmarks/calibrate.py`. The *shown* model says
-whether a typed question is about the work and matched enough to be shown excerpts at all, or is everyday talk to
-be met with silence (trained on the questions of the tuning halves and on half of the topic model's held-out lines,
-whose topic probabilities are honest: the model never saw them). The *confidence* model says whether the excerpts
-shown answer it (trained on the tuning halves' questions the rules show excerpts for: answered by an excerpt on the
-page, or not). Each threshold maximises, on the examples trained on, the right verdicts minus a cost for the wrong
-ones. The weights ship in `retrieval/data/`; every feature is a share, a probability or its log-odds, none grows
-with the corpus.
+Two logistic regressions over the verdict's features, trained by `benchmarks/calibrate.py`. The *confidence* model
+says whether the excerpts the rules show for a typed question answer it (trained on the tuning halves' questions
+the rules show excerpts for: answered by an excerpt on the page, or not). The *shown* model says whether a typed
+question it does not make an answer is about the work, to be shown possibly related excerpts when its top passages
+hold enough of it (search.py's floor), or everyday talk to be met with silence (trained on the questions of the
+tuning halves the topic model never saw and on the even lines of the topic model's held-out files, whose topic
+probabilities are honest). Each threshold maximises, on the examples trained on, the right verdicts minus a cost
+for the wrong ones. The weights ship in `retrieval/data/`; every feature is a share, a probability or its
+log-odds, none grows with the corpus.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ CONFIDENCE_MODEL = Path(__file__).parent / "data" / "confidence_model.json"
 SHOWN_MODEL = Path(__file__).parent / "data" / "shown_model.json"
 MODEL_FORMAT = 2
 # What each model reads (search.py's Evidence.features() names each).
-FEATURES = ("coverage", "known", "domain", "topical", "phrases", "literal", "coverage_known", "words", "unknown")
+CONFIDENCE_FEATURES = (
+    "coverage", "known", "domain", "topical", "phrases", "literal", "coverage_known", "words", "unknown",
+)
 SHOWN_FEATURES = ("topic_logit", "coverage", "known", "domain", "phrases")
 
 
@@ -70,8 +73,7 @@ class CalibratedModel:
 
     @classmethod
     def read(cls, path: Path, features: Sequence[str]) -> CalibratedModel:
-        """Read a model written by save() that reads these features; a damaged or foreign file raises ValueError
-        naming it."""
+        """Read a model of these features written by save(); a damaged or foreign one raises ValueError naming it."""
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
             if value["format"] != MODEL_FORMAT or tuple(value["features"]) != tuple(features):
@@ -89,7 +91,7 @@ def _rounded(values: Sequence[float]) -> list[float]:
 @cache
 def bundled_confidence_model() -> CalibratedModel:
     """Whether the excerpts shown answer the question: the model shipped with rectbot."""
-    return CalibratedModel.read(CONFIDENCE_MODEL, FEATURES)
+    return CalibratedModel.read(CONFIDENCE_MODEL, CONFIDENCE_FEATURES)
 
 
 @cache

@@ -34,7 +34,7 @@ __all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult",
 # millisecond a question, not worth numba's 1 s and 130 MB.
 COMPILED_FROM = 100_000
 _FULLY_KNOWN = 0.99  # every word of the question is in some passage
-_TOPIC_FLOOR = 1e-4  # the topic probability is read as log-odds between this and 1 minus it
+_TOPIC_BOUND = 1e-4  # the topic probability is read as log-odds between this and 1 minus it
 
 
 _Ranked = tuple[float, Candidate, PassageRow, str]  # re-ranked score, candidate, its row, text with citation
@@ -83,14 +83,17 @@ class SearchParams:
     # With a semantic re-ranker: how close a candidate's meaning is to the question (a z-score among the
     # candidates) adds this much times that closeness to its score. The verdict does not use it.
     semantic_weight: float = 0.5
-    # With a semantic re-ranker, a question the words alone judge off-topic is shown possibly related excerpts
-    # when one candidate's meaning is this close (cosine): spoken questions with few report words.
+    # With a semantic re-ranker, a question the verdict silences (the shown model's no included) is shown possibly
+    # related excerpts when one candidate's meaning is this close (cosine): spoken questions with few report words.
     semantic_related: float = 0.90
     # The topic model's probability that the question is about party-building work at all (retrieval/topic.py):
     # below topic_veto nothing is shown however well its words match (你是谁, 冰箱哪个牌子省电); below
     # topic_related a question is never shown possibly related excerpts. At topic_sure or above, a question whose
     # words the corpus knows in part is shown possibly related excerpts even when few of them are party-building
-    # vocabulary (村里没职务的党员让他们干点啥好呢). 0, 0 and 0 turn the model off.
+    # vocabulary (村里没职务的党员让他们干点啥好呢). With `calibrated`, for typed questions these only decide which
+    # ones the confidence model may make an answer (and which closeness in meaning may show, and which are told
+    # the reports lack the answer, not the subject); whether the rest are shown is the shown model's. All four 0
+    # turn the model off, and the shown model with it (the rules decide what is shown).
     topic_veto: float = 0.07
     topic_related: float = 0.15
     topic_sure: float = 0.9
@@ -100,8 +103,7 @@ class SearchParams:
     query: QueryParams = QueryParams()
 
     def matched_enough(self, coverage: float, known: float) -> bool:
-        """Whether the top passages hold enough of a question, and the corpus knows enough of it, for any excerpt
-        to be worth showing."""
+        """Whether the top passages hold, and the corpus knows, enough of a question for any excerpt to be shown."""
         return coverage >= self.related_coverage and known >= self.related_known
 
 
@@ -149,8 +151,8 @@ class Evidence:
         return not self.place_unknown and self.years_held and self.places_held
 
     def features(self) -> dict[str, float]:
-        """What the calibrated models read, by name (calibration.FEATURES and SHOWN_FEATURES)."""
-        topical = min(max(self.topical, _TOPIC_FLOOR), 1 - _TOPIC_FLOOR)
+        """What the calibrated models read, by name (calibration.CONFIDENCE_FEATURES and SHOWN_FEATURES)."""
+        topical = min(max(self.topical, _TOPIC_BOUND), 1 - _TOPIC_BOUND)
         return {
             "coverage": self.coverage, "known": self.known, "domain": self.domain, "topical": self.topical,
             "topic_logit": math.log(topical / (1 - topical)), "phrases": self.phrases, "literal": self.literal,
@@ -444,10 +446,13 @@ class Searcher:
 
     def _topical(self, query: Query) -> float:
         """The topic model's probability that the question is about the work (1 when the model is turned off)."""
+        return self.topic_model.probability(query.text, self.tokenizer) if self._topic_model_on else 1.0
+
+    @property
+    def _topic_model_on(self) -> bool:
+        """Whether any topic threshold is set; all four 0 turn the topic model off."""
         p = self.params
-        if not any(v > 0 for v in (p.topic_veto, p.topic_veto_known, p.topic_related, p.topic_sure)):
-            return 1.0
-        return self.topic_model.probability(query.text, self.tokenizer)
+        return any(v > 0 for v in (p.topic_veto, p.topic_veto_known, p.topic_related, p.topic_sure))
 
     def _domain_share(self, query: Query) -> float:
         """Share of the question's words that are party-building vocabulary, over all the words typed or pasted
@@ -468,14 +473,16 @@ class Searcher:
     def _verdict(self, evidence: Evidence) -> Confidence:
         """Off-topic, possibly related or confident. With `calibrated`, for a typed question the confidence model
         says whether the excerpts are an answer where the rules show some (about a place or a year no top document
-        holds, never), and the shown model whether any others that hold enough of it are shown at all; otherwise the
-        rules decide."""
+        holds, never), and the shown model whether any others that hold enough of it are shown at all (with the topic
+        model on: it reads its probability); otherwise the rules decide."""
         by_rules = self._verdict_by_rules(evidence)
         if not self.params.calibrated or evidence.pasted:
             return by_rules  # pasted text is read for its key words, unlike the typed questions the models learnt
         features = evidence.features()
         if by_rules is not Confidence.OFF_TOPIC and evidence.about_it and self.confidence_model.says_yes(features):
             return Confidence.CONFIDENT  # an answer's evidence outweighs everyday words in it (大老虎, 苍蝇)
+        if not self._topic_model_on:  # its probability would read 1 for every question: 冰箱哪个牌子省电 too
+            return Confidence.OFF_TOPIC if by_rules is Confidence.OFF_TOPIC else Confidence.WEAK
         if not self.params.matched_enough(evidence.coverage, evidence.known):
             return Confidence.OFF_TOPIC  # excerpts holding one word of 党费交纳标准 (标准) are not worth showing
         return Confidence.WEAK if self.shown_model.says_yes(features) else Confidence.OFF_TOPIC

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from rectbot.retrieval.calibration import (
-    CONFIDENCE_MODEL, FEATURES, SHOWN_FEATURES, SHOWN_MODEL, CalibratedModel, bundled_confidence_model,
+    CONFIDENCE_FEATURES, CONFIDENCE_MODEL, SHOWN_FEATURES, SHOWN_MODEL, CalibratedModel, bundled_confidence_model,
     bundled_shown_model,
 )
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.search import Confidence, Evidence, SearchParams, Searcher
+from rectbot.retrieval.text import normalize_for_phrase_match
 from rectbot.retrieval.thesaurus import data_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ TOPIC_DATA = ROOT / "tests" / "data" / "topic"
 ABOUT_THE_WORK = "党员家的狗咬了人不赔钱，支部能出面吗"
 
 
-def coin_model(threshold: float, features: tuple[str, ...] = FEATURES) -> CalibratedModel:
+def coin_model(threshold: float, features: tuple[str, ...] = CONFIDENCE_FEATURES) -> CalibratedModel:
     """A model that gives everything probability 0.5, with this threshold."""
     n = len(features)
     return CalibratedModel(features, (0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0, threshold)
@@ -51,7 +52,7 @@ def test_the_shipped_shown_model_prefers_a_question_about_the_work() -> None:
     "content",
     ["{", '{"format": 2, "features": ["coverage"], "mean": [0]}', '{"format": 1}', "NAN_MODEL", "OTHER_FEATURES"],
 )
-@pytest.mark.parametrize("shipped, features", [(CONFIDENCE_MODEL, FEATURES), (SHOWN_MODEL, SHOWN_FEATURES)])
+@pytest.mark.parametrize("shipped, features", [(CONFIDENCE_MODEL, CONFIDENCE_FEATURES), (SHOWN_MODEL, SHOWN_FEATURES)])
 def test_a_damaged_model_file_is_refused_with_its_name(
     tmp_path: Path, content: str, shipped: Path, features: tuple[str, ...]
 ) -> None:
@@ -66,13 +67,18 @@ def test_a_damaged_model_file_is_refused_with_its_name(
 
 
 @pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf])
-def test_a_feature_that_is_not_a_number_never_makes_an_answer_confident(odd: float) -> None:
-    model = bundled_confidence_model()
+@pytest.mark.parametrize("model", [bundled_confidence_model(), bundled_shown_model()], ids=["confidence", "shown"])
+def test_a_feature_that_is_not_a_number_never_makes_a_model_say_yes(odd: float, model: CalibratedModel) -> None:
     features = Evidence(coverage=1.0, known=1.0, domain=1.0, words=3).features()
     features["coverage"] = odd
     assert 0.0 <= model.probability(features) <= 1.0
     if math.isnan(odd):
         assert not model.says_yes(features)
+
+
+def test_a_topic_probability_that_is_not_a_number_never_shows_excerpts() -> None:
+    features = Evidence(coverage=1.0, known=1.0, domain=1.0, topical=math.nan, words=3).features()
+    assert math.isnan(features["topic_logit"]) and not bundled_shown_model().says_yes(features)
 
 
 def test_the_evidence_gives_the_features_the_model_was_trained_on() -> None:
@@ -82,10 +88,11 @@ def test_the_evidence_gives_the_features_the_model_was_trained_on() -> None:
         "coverage": 0.8, "known": 0.5, "domain": 0.25, "topical": 0.9, "topic_logit": math.log(9), "phrases": 0.4,
         "literal": 0.7, "coverage_known": 0.4, "words": 1.0, "unknown": 0.2,
     })
-    assert set(FEATURES) | set(SHOWN_FEATURES) <= set(evidence.features())
+    assert set(CONFIDENCE_FEATURES) | set(SHOWN_FEATURES) <= set(evidence.features())
     # Certainty is read as bounded log-odds: a topic model's 0 or 1 weighs no more than 1e-4 or 1 - 1e-4.
-    certain = Evidence(coverage=1.0, known=1.0, topical=0.0).features()["topic_logit"]
-    assert certain == pytest.approx(math.log(1e-4 / (1 - 1e-4)))
+    never = Evidence(coverage=1.0, known=1.0, topical=0.0).features()["topic_logit"]
+    always = Evidence(coverage=1.0, known=1.0, topical=1.0).features()["topic_logit"]
+    assert never == pytest.approx(math.log(1e-4 / (1 - 1e-4))) and always == pytest.approx(-never)
 
 
 def test_a_model_saved_is_read_back(tmp_path: Path) -> None:
@@ -97,8 +104,9 @@ def test_a_model_saved_is_read_back(tmp_path: Path) -> None:
 
 async def test_the_model_decides_between_an_answer_and_possibly_related(corpus: Corpus) -> None:
     question = "软弱涣散村党组织怎么整顿"
-    sure = await Searcher.over(corpus, confidence_model=coin_model(0.4)).search(question, k=3)
-    unsure = await Searcher.over(corpus, confidence_model=coin_model(0.6)).search(question, k=3)
+    always = coin_model(0.4, SHOWN_FEATURES)
+    sure = await Searcher.over(corpus, confidence_model=coin_model(0.4), shown_model=always).search(question, k=3)
+    unsure = await Searcher.over(corpus, confidence_model=coin_model(0.6), shown_model=always).search(question, k=3)
     assert sure.confidence is Confidence.CONFIDENT and sure.hits
     assert unsure.confidence is Confidence.WEAK and unsure.related and unsure.hits == ()
     assert [h.passage_id for h in sure.hits] == [h.passage_id for h in unsure.related]  # the same page either way
@@ -109,10 +117,28 @@ async def test_the_model_decides_between_an_answer_and_possibly_related(corpus: 
 
 async def test_the_confidence_model_never_makes_an_answer_of_what_the_rules_keep_back(corpus: Corpus) -> None:
     # Everyday questions whose words the seeds hold (the 书记's dog): evidence is weighed, and the rules say no.
+    always = coin_model(0.4, SHOWN_FEATURES)  # whatever is shown, it is not an answer
     for question in ("书记家的狗丢了怎么办", "冰箱哪个牌子省电"):
-        result = await Searcher.over(corpus, confidence_model=coin_model(0.0)).search(question, k=3)
+        result = await Searcher.over(corpus, confidence_model=coin_model(0.0), shown_model=always).search(question)
         assert result.evidence is not None
-        assert result.confidence is Confidence.OFF_TOPIC and result.shown == ()
+        assert result.confidence is not Confidence.CONFIDENT and result.hits == ()
+
+
+async def test_what_the_top_passages_hardly_hold_is_never_shown(corpus: Corpus) -> None:
+    # Over the seeds, which lack 党费: excerpts holding only its 标准 are not worth showing, whatever the models say.
+    always = coin_model(0.4, SHOWN_FEATURES)
+    result = await Searcher.over(corpus, shown_model=always).search("党费交纳标准是多少", k=3)
+    assert result.evidence is not None and result.evidence.known < SearchParams().related_known
+    assert result.confidence is Confidence.OFF_TOPIC and result.shown == ()
+
+
+async def test_with_the_topic_model_off_the_rules_decide_what_is_shown(corpus: Corpus) -> None:
+    # The shown model reads the topic model's probability, which would be 1 for every question.
+    off = dict(topic_veto=0.0, topic_veto_known=0.0, topic_related=0.0, topic_sure=0.0)
+    for question in ("冰箱哪个牌子省电", "村里没职务的党员让他们干点啥好呢", "合作社分红", "第一书记怎么开展工作"):
+        by_rules = await Searcher.over(corpus, SearchParams(calibrated=False, **off)).search(question, k=3)
+        by_models = await Searcher.over(corpus, SearchParams(**off)).search(question, k=3)
+        assert bool(by_models.shown) == bool(by_rules.shown), question
 
 
 async def test_the_shown_model_decides_what_else_is_shown(corpus: Corpus) -> None:
@@ -139,20 +165,23 @@ async def test_with_the_shipped_models_a_question_the_rules_kept_back_is_shown(c
 async def test_on_held_out_lines_the_models_show_far_fewer_everyday_questions_and_hardly_fewer_about_the_work(
     corpus: Corpus,
 ) -> None:
-    # The odd lines of the topic model's held-out files: neither model trained on them.
+    # The odd lines of the topic model's held-out files (not those repeating an even line): neither model trained
+    # on them.
     by_rules = Searcher.over(corpus, SearchParams(calibrated=False))
     by_models = Searcher.over(corpus)
+    files = [path for path in sorted(TOPIC_DATA.glob("eval_*.txt")) if "pasted" not in path.name]
+    trained = {normalize_for_phrase_match(line) for path in files for line in data_lines(path)[::2]}
     shown: dict[tuple[str, bool], int] = {}
-    for path in sorted(TOPIC_DATA.glob("eval_*.txt")):
-        if "pasted" in path.name:
-            continue
+    for path in files:
         about = "domain" in path.name
         for line in data_lines(path)[1::2]:
+            if normalize_for_phrase_match(line) in trained:
+                continue
             for name, searcher in (("rules", by_rules), ("models", by_models)):
                 result = await searcher.search(line, k=3)
                 shown[name, about] = shown.get((name, about), 0) + bool(result.shown)
-    # Measured over the seeds: everyday 20 -> 11 of 372 shown excerpts, about the work 309 -> 305 of 350.
-    assert shown["models", False] <= 0.6 * shown["rules", False], shown
+    # Measured over the seeds: everyday 20 -> 11 of 371 shown excerpts, about the work 308 -> 304 of 349.
+    assert shown["models", False] <= 2 / 3 * shown["rules", False], shown
     assert shown["models", True] >= 0.97 * shown["rules", True], shown
 
 

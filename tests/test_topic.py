@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rectbot.retrieval.calibration import SHOWN_FEATURES, CalibratedModel
 from rectbot.retrieval.documents import read_document
 from rectbot.retrieval.evaluation import load_questions
 from rectbot.retrieval.search import Confidence, SearchParams, Searcher
@@ -44,6 +45,7 @@ async def test_held_out_off_topic_questions_are_shown_nothing(corpus) -> None:
     # Over the seeds: 95 of 100 without the model (measured when it was added; 92 now), 98 with it, before and after
     # the short questions of session 13. Those moved 村里的媒婆给介绍对象，见面带点啥 from 0.85 to 0.98, where topic_sure
     # shows a partly known question possibly related excerpts: the one the model shows that the words alone silence.
+    # Since session 17 "with it" is the default, the shown model reading its probability.
     assert len(with_model) >= 97, sorted(set(questions) - with_model)
     # Measured: 7 silenced by the model alone, 1 shown by it alone.
     assert len(with_model - without) >= 5 and len(without - with_model) <= 1, sorted(without - with_model)
@@ -100,9 +102,9 @@ async def test_a_question_with_few_party_building_words_is_possibly_related_when
     question = "联村党委成立以后，原来各村的支部还保留吗"  # held out; the seeds speak of 联村党委 but few words are jargon
     middling = TopicModel(weights={}, bias=0.0)  # probability 0.5 for every question
     sure = TopicModel(weights={}, bias=20.0)
-    unsure = await Searcher.over(corpus, topic_model=middling).search(question)
+    unsure = await Searcher.over(corpus, RULES, topic_model=middling).search(question)
     assert unsure.confidence is Confidence.OFF_TOPIC and unsure.shown == ()
-    result = await Searcher.over(corpus, topic_model=sure).search(question)
+    result = await Searcher.over(corpus, RULES, topic_model=sure).search(question)
     assert result.confidence is Confidence.WEAK and result.related
     assert result.evidence is not None and result.evidence.domain < SearchParams().related_domain
 
@@ -225,8 +227,13 @@ async def test_closeness_in_meaning_never_shows_excerpts_for_an_everyday_questio
     result = await Searcher.over(corpus, semantic=_CloseToEverything()).search(question)
     assert result.confidence is Confidence.OFF_TOPIC and result.shown == ()
     assert result.evidence is None or result.evidence.topical < SearchParams().topic_related
-    spoken = await Searcher.over(corpus, semantic=_CloseToEverything()).search("村里没职务的党员让他们干点啥好呢")
-    assert spoken.shown  # a party-building question is still helped by it
+    # A party-building question is still helped by it, even when the words alone (the shown model saying no)
+    # would show nothing.
+    never = CalibratedModel(SHOWN_FEATURES, (0.0,) * 5, (1.0,) * 5, (0.0,) * 5, 0.0, 0.6)
+    question = "村里没职务的党员让他们干点啥好呢"
+    assert not (await Searcher.over(corpus, shown_model=never).search(question)).shown
+    spoken = await Searcher.over(corpus, semantic=_CloseToEverything(), shown_model=never).search(question)
+    assert spoken.confidence is Confidence.WEAK and spoken.related
 
 
 @pytest.mark.parametrize("content", ["{", '{"format": 1, "bias": 0, "weights": {"c:党": NaN}}'])
