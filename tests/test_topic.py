@@ -229,7 +229,8 @@ async def test_closeness_in_meaning_never_shows_excerpts_for_an_everyday_questio
     assert result.evidence is None or result.evidence.topical < SearchParams().topic_related
     # A party-building question is still helped by it, even when the words alone (the shown model saying no)
     # would show nothing.
-    never = CalibratedModel(SHOWN_FEATURES, (0.0,) * 5, (1.0,) * 5, (0.0,) * 5, 0.0, 0.6)
+    n = len(SHOWN_FEATURES)
+    never = CalibratedModel(SHOWN_FEATURES, (0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0, 0.6)  # probability 0.5 < 0.6
     question = "村里没职务的党员让他们干点啥好呢"
     assert not (await Searcher.over(corpus, shown_model=never).search(question)).shown
     spoken = await Searcher.over(corpus, semantic=_CloseToEverything(), shown_model=never).search(question)
