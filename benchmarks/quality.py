@@ -50,9 +50,9 @@ PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
 def questions(half: str, with_pages: bool) -> list[Question]:
     """The frozen questions of one half; questions about the pages only when the pages are ingested."""
-    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"] + (["pages_a", "pages_b"] if with_pages else [])
+    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"] + (["pages_a", "pages_b"] if with_pages else [])
     found = [q for name in files for q in load_questions(QUESTIONS / f"{name}.json")]
-    # fresh.json to fresh5.json mix questions about the seeds and about the pages.
+    # fresh.json to fresh6.json mix questions about the seeds and about the pages.
     found = [q for q in found if with_pages or q.doc is None or (ROOT / "seeds" / q.doc).exists()]
     return [q for q in found if half == "all" or q.half == half]
 
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument(
         "--half",
         choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "fresh4_tune", "fresh4_test",
-                 "fresh5_tune", "fresh5_test", "all"),
+                 "fresh5_tune", "fresh5_test", "fresh6_tune", "fresh6_test", "all"),
         default="tune",
     )
     parser.add_argument("--pages", type=Path, default=PAGES)
