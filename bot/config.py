@@ -174,7 +174,7 @@ class SearchConfig:
     topic_sure: float = setting(
         _SEARCH.topic_sure,
         "At this probability or above, a question whose words the corpus knows in part is shown 'possibly related' "
-        "excerpts even when few of them are party-building words; never pasted text (with calibrated on, for typed "
+        "excerpts even when few of them are party-building words, pasted text too (with calibrated on, for typed "
         "questions it only lets the confidence model judge them; 0 turns it off).",
     )
     max_question_chars: int = setting(

@@ -509,7 +509,7 @@ class Searcher:
             and (
                 evidence.domain >= p.related_domain
                 or evidence.known >= _FULLY_KNOWN
-                or (0 < p.topic_sure <= evidence.topical and not evidence.pasted)
+                or 0 < p.topic_sure <= evidence.topical
             )
             and evidence.topical >= p.topic_related
         ):
