@@ -23,6 +23,7 @@ from rectbot.retrieval import kernels
 from rectbot.retrieval.articles import SUPPORTED_SUFFIXES, Article, DocumentError, ParsedFile, Rejection, Section
 from rectbot.retrieval.backend import MergeJob, SearchIndex, SearchIndexBuilder
 from rectbot.retrieval.index import IndexParams, StaleIndex
+from rectbot.retrieval.known_questions import KnownQuestions, bundled_known_questions
 from rectbot.retrieval.parsing import ParsePool, shared_pool
 from rectbot.retrieval.places import bundled_gazetteer
 from rectbot.retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
@@ -146,6 +147,7 @@ class Corpus:
         passage_params: PassageParams = PassageParams(),
         token_cache: Path | None = None,
         parser: ParsePool | None = None,
+        known_questions: KnownQuestions | None = None,
     ) -> None:
         self.store = store
         self.tokenizer = tokenizer
@@ -156,6 +158,8 @@ class Corpus:
         self.passage_params = passage_params
         self.index: SearchIndex | None = None
         self.parser = parser or shared_pool()  # parses each file in a worker process bounded in memory and time
+        # Questions indexed with the passages answering them (the seeds' by default): searched, never shown.
+        self.known_questions = bundled_known_questions() if known_questions is None else known_questions
         self._reindex_lock = asyncio.Lock()  # one change of the index (update, rebuild, merge commit) at a time
         self._merging: asyncio.Task[None] | None = None
         self._merge_job: MergeJob | None = None  # the merge running now
@@ -175,6 +179,7 @@ class Corpus:
         progress: Progress | None = None,
         tokenizer: Tokenizer | None = None,
         parser: ParsePool | None = None,
+        known_questions: KnownQuestions | None = None,
     ) -> Corpus:
         """Open the database, ingest the seeds into an empty one, and load or rebuild the index."""
         refuse_in_a_starting_worker()  # a script without a main guard, imported again by a token worker
@@ -184,7 +189,8 @@ class Corpus:
                 cache = database.parent / f"{database.stem}.jieba-cache"
                 tokenizer = await asyncio.to_thread(Tokenizer, cache_dir=cache)
             corpus = cls(
-                store, tokenizer, database.parent / f"{database.stem}.index", index_params, passage_params, parser=parser
+                store, tokenizer, database.parent / f"{database.stem}.index", index_params, passage_params,
+                parser=parser, known_questions=known_questions,
             )
             if seeds is not None and await store.count_files() == 0:
                 logger.info("empty database: ingesting the seed documents in %s", seeds)
@@ -276,6 +282,7 @@ class Corpus:
         return {
             "tokenizer": self.tokenizer.version,
             "fields": "words+grams+context (author too) with the places above",
+            "known questions": self.known_questions.version,
             "passages": json.dumps(
                 {"format": PASSAGE_FORMAT, **dataclasses.asdict(self.passage_params)}, sort_keys=True
             ),
@@ -386,7 +393,7 @@ class Corpus:
             removed = np.setdiff1d(indexed, stored, assume_unique=True).tolist()
             if len(indexed) == 0 and added:
                 return None  # nothing to keep: a full build, a batch at a time, holds less than one addition
-            passages = await self.store.searchable_passages(documents=added) if added else []
+            passages = await self._searchable_passages(documents=added) if added else []
             contexts = await self.store.document_contexts(documents=added) if added else []
             if await self.store.fingerprint() == fingerprint:
                 break  # no write came between the reads: they are one state of the database
@@ -394,6 +401,17 @@ class Corpus:
             logger.info("the database keeps changing: rebuilding the whole index")
             return None
         return await asyncio.to_thread(self._updated_index, index, passages, contexts, removed, fingerprint)
+
+    async def _searchable_passages(
+        self, documents: Iterable[int] | None = None, *, after: int | None = None, limit: int | None = None
+    ) -> list[tuple[int, int, str]]:
+        """Store.searchable_passages(), each text as it is indexed: with the known questions it answers."""
+        passages = await self.store.searchable_passages(documents, after=after, limit=limit)
+        if not len(self.known_questions) or not passages:
+            return passages
+        names = await self.store.file_names({doc_id for _, doc_id, _ in passages})
+        return [(p_id, doc_id, self.known_questions.indexed_text(names.get(doc_id, ""), text))
+                for p_id, doc_id, text in passages]
 
     def _updated_index(
         self,
@@ -456,7 +474,7 @@ class Corpus:
                 # while this process indexes the other.
                 pending: tuple[list[tuple[int, int, str]], StartedBatch] | None = None
                 while True:
-                    batch = await self.store.searchable_passages(after=after, limit=BUILD_BATCH)
+                    batch = await self._searchable_passages(after=after, limit=BUILD_BATCH)
                     started = await asyncio.to_thread(session.start, [(p_id, text) for p_id, _, text in batch])
                     if pending is not None:
                         await asyncio.to_thread(self._add_passages, builder, session, *pending)

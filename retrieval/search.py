@@ -18,6 +18,7 @@ import numpy as np
 from rectbot.retrieval import kernels
 from rectbot.retrieval.backend import Candidate, SearchBackend
 from rectbot.retrieval.calibration import CalibratedModel, bundled_confidence_model, bundled_shown_model
+from rectbot.retrieval.known_questions import NO_KNOWN_QUESTIONS, KnownQuestions
 from rectbot.retrieval.places import Place, bundled_gazetteer
 from rectbot.retrieval.query import EmptyQuestion, Query, QueryParams, QueryParser, require_question
 from rectbot.retrieval.store import PassageRow
@@ -227,6 +228,7 @@ class Searcher:
         topic_model: TopicModel | None = None,
         confidence_model: CalibratedModel | None = None,
         shown_model: CalibratedModel | None = None,
+        known_questions: KnownQuestions = NO_KNOWN_QUESTIONS,
     ) -> None:
         self.tokenizer = tokenizer
         self.backend = backend  # called per question: the index is swapped whole when rebuilt
@@ -236,6 +238,8 @@ class Searcher:
         self._topic_model = topic_model  # None: the bundled one, read on first use
         self._confidence_model = confidence_model  # None: the bundled one, read on first use
         self._shown_model = shown_model  # None: the bundled one, read on first use
+        # The questions each passage was indexed with: what it is known to answer counts as evidence too.
+        self.known_questions = known_questions
         self._parser: tuple[SearchBackend, QueryParser] | None = None
         self._warmed = False  # warm_up() ran: a process that answers many questions (a server, the chat)
 
@@ -251,7 +255,7 @@ class Searcher:
     ) -> Searcher:
         """A searcher over a corpus's current index and store."""
         return cls(corpus.tokenizer, lambda: corpus.index, corpus.store, params, semantic, topic_model,
-                   confidence_model, shown_model)
+                   confidence_model, shown_model, getattr(corpus, "known_questions", NO_KNOWN_QUESTIONS))
 
     def _current(self) -> tuple[SearchBackend, QueryParser] | None:
         """The current index and a query parser over its vocabulary (which words are known, how rare)."""
@@ -369,15 +373,19 @@ class Searcher:
             if fingerprint in seen_texts:  # the same paragraph republished in another document
                 continue
             seen_texts.add(fingerprint)
-            cited = f"{_citation(row.title, row.region, row.source)}\n{text}{_NAMES}{_normalized(row.author or '')}"
-            share, held = coverage.measure(cited)
+            names = f"{_NAMES}{_normalized(row.author or '')}"
+            own = f"{_citation(row.title, row.region, row.source)}\n{text}"
+            share, held = coverage.measure(own + names)
+            # The verdict also weighs the questions the passage is known to answer; the re-ranking, what it says.
+            known = self.known_questions.for_passage(row.file_name, row.text)
+            cited = "\n".join([own, *map(normalize, known)]) + names
             # BM25 saturates each word; a passage holding more of the question's distinct telling words is
             # usually the answer (Lucene's old coordination factor does the same).
             score = candidate.score + self.params.coverage_weight * share
             scanned.append((score, candidate, row, cited))
             # One everyday word in common is a coincidence, unless the re-ranker by meaning is there to judge.
             if not (by_meaning and self.params.semantic_weight) and not (
-                self._may_show(coverage, held) or self._may_show(coverage, coverage.touched(cited, held))
+                self._may_show(coverage, held) or self._may_show(coverage, coverage.touched(own + names, held))
             ):
                 continue  # weighed as evidence, never shown; the page and its early stop count only the others
             distinct.append((score, candidate, row, cited))

@@ -115,7 +115,7 @@ def test_nothing_found_is_an_answer_not_an_error(env: Path, capsys) -> None:
     # As in chat: what the bot knows, so that a first-time user can ask something it can answer.
     assert "基层党建" in out and "第一书记" in out
     # ...but not to someone whose question was about the work: the reports lack the answer, not the subject.
-    status, out, _ = run(capsys, "ask", "现在都在搞支部标准化，底下容易走偏的地方有哪些")
+    status, out, _ = run(capsys, "ask", "党员组织关系转接要开什么证明")
     assert status == 0 and "资料里没有找到" in out and "我只回答" not in out and "【" not in out
 
 

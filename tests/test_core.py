@@ -128,8 +128,9 @@ async def test_a_long_pasted_notice_is_read_for_its_key_words_not_refused(
 
 
 async def test_nothing_found_for_a_question_about_the_work_is_not_told_what_the_bot_is_for(core: Core) -> None:
-    # Told "我只回答基层党建方面的问题" after asking about 支部标准化, staff read it as a rebuke for asking off-topic.
-    on_topic = await core.ask(USER, "现在都在搞支部标准化，底下容易走偏的地方有哪些")
+    # Told "我只回答基层党建方面的问题" after asking about 支部标准化, staff read it as a rebuke for asking off-topic
+    # (since session 18 the seeds show possibly related excerpts for that one; no seed speaks of 组织关系转接).
+    on_topic = await core.ask(USER, "党员组织关系转接要开什么证明")
     off_topic = await core.ask(USER, "北京到上海的高铁票多少钱")
     assert isinstance(on_topic, NothingFound) and isinstance(off_topic, NothingFound)
     assert on_topic.about_the_work and not off_topic.about_the_work

@@ -116,7 +116,7 @@ async def test_bad_files_are_rejected_with_a_reason_and_nothing_is_lost(
 
 
 async def test_a_hundred_unrelated_documents_do_not_silence_confident_answers(corpus: Corpus, tmp_path: Path) -> None:
-    questions = ["村官回归工程", "第一书记怎么发挥作用", "软弱涣散村党组织怎么整顿", "村支书年纪太大了咋办啊", "支书"]
+    questions = ["村官回归工程", "第一书记怎么发挥作用", "软弱涣散村党组织怎么整顿", "村支书年纪大怎么办", "支书"]
     searcher = Searcher.over(corpus)
     before = {q: (await searcher.search(q, k=3)).confidence for q in questions}
     assert set(before.values()) == {Confidence.CONFIDENT}
