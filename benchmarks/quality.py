@@ -1,7 +1,7 @@
 """Answer quality on the frozen held-out questions, over the seeds alone and over the seeds plus shared pages.
 
     python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|fresh4_tune|fresh4_test|
-                                         fresh5_tune|fresh5_test|all]
+                                         fresh5_tune|fresh5_test|fresh6_tune|fresh6_test|all]
                                  [--pages DIR] [-v]
                                  [--semantic [VECTORS_DIR]] [--naive]
 
@@ -19,7 +19,10 @@ writer who read nothing of the project), written in session 15 after its first c
 fresh4_tune, report fresh4_test. `--half fresh5_tune|fresh5_test`: a seventh set (fresh5.json: 70 answerable
 questions over the seeds and 30 randomly drawn pages, 50 in-domain unanswerable, 40 everyday; another writer who
 read nothing of the project), written in session 16 before its changes to measure abstention above all, split
-alternately within each group; tune on fresh5_tune, report fresh5_test. `--half all` includes them all. The pages are
+alternately within each group; tune on fresh5_tune, report fresh5_test. `--half fresh6_tune|fresh6_test`: an
+eighth set (fresh6.json: 170 answerable questions over the seeds and 32 randomly drawn pages, 24 in-domain
+unanswerable, 24 everyday; two writers who read nothing of the project), written in session 18 before its changes,
+split alternately within each writer's groups; tune on fresh6_tune, report fresh6_test. `--half all` includes them all. The pages are
 the development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
