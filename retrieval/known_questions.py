@@ -38,22 +38,28 @@ class KnownQuestions:
 
     def __init__(self, questions: Iterable[KnownQuestion]) -> None:
         self.questions = tuple(questions)
-        self._by_file: dict[str, list[tuple[str, str]]] = {}
+        # By file: (quote, question, question), the quote and the last question normalised.
+        self._by_file: dict[str, list[tuple[str, str, str]]] = {}
         for known in self.questions:
             if len(normalize(known.quote)) < MIN_QUOTE_CHARS:
                 raise ValueError(f"a quote needs {MIN_QUOTE_CHARS} characters or more: {known.quote!r}")
-            self._by_file.setdefault(known.file_name, []).append((normalize(known.quote), known.question))
+            entry = (normalize(known.quote), known.question, normalize(known.question))
+            self._by_file.setdefault(known.file_name, []).append(entry)
 
     def __len__(self) -> int:
         return len(self.questions)
 
     def for_passage(self, file_name: str, text: str) -> list[str]:
         """The questions about this file whose quote the passage's text holds (both normalised)."""
-        entries = self._by_file.get(file_name)
-        if not entries:
+        if file_name not in self._by_file:
             return []
         normalized = normalize(text)
-        return [question for quote, question in entries if quote in normalized]
+        return [question for quote, question, _ in self._by_file[file_name] if quote in normalized]
+
+    def for_normalized(self, file_name: str, normalized: str) -> list[str]:
+        """for_passage() of a passage whose text is already normalised, the questions normalised too (the searcher
+        matches normalised text, and asks this of every candidate)."""
+        return [question for quote, _, question in self._by_file.get(file_name, ()) if quote in normalized]
 
     def indexed_text(self, file_name: str, text: str) -> str:
         """What the passage is indexed as: its text, then the questions it answers, a line each."""

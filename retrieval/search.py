@@ -378,8 +378,8 @@ class Searcher:
             share, held = coverage.measure(own + names)
             # The verdict also weighs the questions the passage is known to answer (not for pasted text, whose key
             # words a few short questions would cover by chance); the re-ranking, what the passage says.
-            known = () if query.pasted else self.known_questions.for_passage(row.file_name, row.text)
-            cited = "\n".join([own, *map(normalize, known)]) + names
+            known = () if query.pasted else self.known_questions.for_normalized(row.file_name, text)
+            cited = "\n".join([own, *known]) + names
             # BM25 saturates each word; a passage holding more of the question's distinct telling words is
             # usually the answer (Lucene's old coordination factor does the same).
             score = candidate.score + self.params.coverage_weight * share
