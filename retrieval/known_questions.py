@@ -3,8 +3,9 @@ passage (document expansion, as doc2query does: Nogueira et al., 2019).
 
 A report says 举债搞建设 where staff say 欠了一屁股债. The thesaurus bridges such words one pair at a time; a
 passage indexed with the questions people ask of it bridges all the words of those questions at once. The questions
-are searched, never shown: an excerpt is the passage's own text, and the verdict weighs what the passage itself
-holds. `retrieval/data/seed_questions.json` holds questions for the bundled seed reports (see README, Quality).
+are searched, never shown: an excerpt is the passage's own text. The verdict counts them in how much of a question a
+passage covers, not in what it holds as typed (see Searcher._judge). `retrieval/data/seed_questions.json` holds
+questions for the bundled seed reports (see README, Ranking).
 """
 
 from __future__ import annotations

@@ -376,10 +376,13 @@ class Searcher:
             names = f"{_NAMES}{_normalized(row.author or '')}"
             own = f"{_citation(row.title, row.region, row.source)}\n{text}"
             share, held = coverage.measure(own + names)
-            # The verdict also weighs the questions the passage is known to answer (not for pasted text, whose key
-            # words a few short questions would cover by chance); the re-ranking, what the passage says.
+            # How much of the question the passage covers counts the questions it is known to answer too (not for
+            # pasted text, whose key words a few short questions would cover by chance); the re-ranking, and what
+            # it holds as typed, places and years, count what the passage says.
             known = () if query.pasted else self.known_questions.for_normalized(row.file_name, text)
-            cited = "\n".join([own, *known]) + names
+            cited = f"{own}{_KNOWN}{chr(10).join(known)}{names}" if known else own + names
+            if known:
+                held = coverage.measure(cited)[1]  # its questions tie it to the question: no coincidence
             # BM25 saturates each word; a passage holding more of the question's distinct telling words is
             # usually the answer (Lucene's old coordination factor does the same).
             score = candidate.score + self.params.coverage_weight * share
@@ -445,8 +448,8 @@ class Searcher:
             # Pasted text asks several things at once: the top passages together must cover it, not one alone.
             texts = ["\n".join(texts)]
         best = max(coverage.of(text) for text in texts)
-        phrases = max(_phrase_share(query, text) for text in texts)
-        literal = max(coverage.literal(text) for text in texts)
+        phrases = max(_phrase_share(query, _said(text)) for text in texts)
+        literal = max(coverage.literal(_said(text)) for text in texts)
         return Evidence(
             coverage=best, known=coverage.known_total / coverage.total, domain=domain, topical=topical,
             pasted=query.pasted, phrases=phrases, place_unknown=bool(query.unknown_places), years_held=years_held,
@@ -575,8 +578,17 @@ def _matchable(text: str) -> tuple[str, str]:
 # states a number the other does not.
 _NEAR_COPY = 0.8
 _NAMES = "\x00"  # in a passage's text for matching, what follows (to the line's end) is its document's authors
+_KNOWN = "\x01"  # ... and between the passage's text and its authors, the questions it is known to answer
 _NAMES_RUN = re.compile(f"{_NAMES}[^\n]*")
 _DIGITS = re.compile(r"\d+")
+
+
+def _said(cited: str) -> str:
+    """A passage's text for matching without the questions it is known to answer: what the report says."""
+    if _KNOWN not in cited:
+        return cited
+    own, rest = cited.split(_KNOWN, 1)
+    return own + rest[rest.index(_NAMES):]
 
 
 def _best_first(entry: _Ranked) -> float:
@@ -651,7 +663,7 @@ def forget_seen_passages() -> None:
 def _years_held(query: Query, top: list[_Ranked]) -> bool:
     """Whether one of the top passages, with its document's title and date, holds every year the question names."""
     return not query.years or any(
-        all(year in f"{row.date or ''}\n{cited}" for year in query.years) for _, _, row, cited in top
+        all(year in f"{row.date or ''}\n{_said(cited)}" for year in query.years) for _, _, row, cited in top
     )
 
 
@@ -665,7 +677,7 @@ def _places_held(query: Query, top: list[_Ranked], coverage: _Coverage, enough: 
     answering = {candidate.document_id for _, candidate, _, cited in top if coverage.of(cited) >= enough}
     if not answering:
         return True
-    cited_by_document = [(candidate.document_id, cited) for _, candidate, _, cited in top]
+    cited_by_document = [(candidate.document_id, _said(cited)) for _, candidate, _, cited in top]
 
     def holds(text: str, place: Place) -> bool:
         if any(way in text for way in place.writings):

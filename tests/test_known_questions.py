@@ -138,3 +138,43 @@ async def test_no_bundled_question_holds_a_typo_the_parser_would_repair(tmp_path
     finally:
         await plain.close()
     assert repaired <= {"干不", "没个"}
+
+
+async def test_the_verdict_weighs_known_questions_and_shows_the_passage_they_tie(
+    tmp_path: Path, tokenizer: Tokenizer
+) -> None:
+    known = KnownQuestions([KnownQuestion(FILE, QUOTE, f"{NEW_WORD}能干点啥")])
+    corpus = await Corpus.open(tmp_path / "r.sqlite3", seeds=SEEDS, tokenizer=tokenizer, known_questions=known)
+    try:
+        question = "闲着的能干点啥"  # none of its words is the passage's own: only its known question ties them
+        with_them = await Searcher.over(corpus).search(question)
+        # The same index and ranking, the verdict blind to the questions.
+        blind = Searcher(corpus.tokenizer, lambda: corpus.index, corpus.store)
+        without = await blind.search(question)
+        assert with_them.evidence is not None and without.evidence is not None
+        assert with_them.evidence.coverage > without.evidence.coverage
+        # The passage its question ties to the asker's words is shown, not hidden for holding none of them itself
+        # (hidden, it let the verdict call three other passages an answer).
+        assert with_them.shown and QUOTE in with_them.shown[0].text
+        # Pasted text is judged on what the passages say: a few short questions would cover its key words by chance.
+        pasted = (f"我们村{NEW_WORD}不少，年纪大的老党员在家闲着，年轻党员在外打工，支部开会凑不齐人，"
+                  "村里的事没人牵头，镇上让我们拿个办法出来，想问问别的地方是怎么给党员派活的，有没有现成的制度可以参考")
+        pasted_with, pasted_blind = await Searcher.over(corpus).search(pasted), await blind.search(pasted)
+        assert pasted_with.query.pasted and pasted_with.evidence == pasted_blind.evidence
+    finally:
+        await corpus.close()
+
+
+async def test_a_file_added_later_is_indexed_with_its_known_questions(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    known = KnownQuestions([KnownQuestion("新报告.txt", "村村建起了党员积分超市", "闲着的党员能换点啥")])
+    corpus = await Corpus.open(tmp_path / "r.sqlite3", seeds=SEEDS, tokenizer=tokenizer, known_questions=known)
+    try:
+        assert corpus.index is not None and corpus.index.document_frequency("闲着") == 0
+        folder = tmp_path / "new"
+        folder.mkdir()
+        (folder / "新报告.txt").write_text("某县党建工作总结\n\n今年以来，村村建起了党员积分超市，党员参加志愿服务可以积分兑换生活用品。",
+                                        encoding="utf-8")
+        await corpus.ingest([folder])
+        assert corpus.index.document_frequency("闲着") == 1
+    finally:
+        await corpus.close()
