@@ -46,6 +46,10 @@ class KnownQuestions:
                 raise ValueError(f"a quote needs {MIN_QUOTE_CHARS} characters or more: {known.quote!r}")
             entry = (normalize(known.quote), known.question, normalize(known.question))
             self._by_file.setdefault(known.file_name, []).append(entry)
+        digest = hashlib.sha256()
+        for known in self.questions:
+            digest.update(f"{known.file_name}\0{known.quote}\0{known.question}\n".encode())
+        self.version = f"{len(self.questions)} {digest.hexdigest()[:16]}"  # an index built with others is rebuilt
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -66,14 +70,6 @@ class KnownQuestions:
         """What the passage is indexed as: its text, then the questions it answers, a line each."""
         return "\n".join([text, *self.for_passage(file_name, text)])
 
-    @property
-    def version(self) -> str:
-        """Identifies the questions, so an index built with others is rebuilt."""
-        digest = hashlib.sha256()
-        for known in self.questions:
-            digest.update(f"{known.file_name}\0{known.quote}\0{known.question}\n".encode())
-        return f"{len(self.questions)} {digest.hexdigest()[:16]}"
-
     @classmethod
     def read(cls, path: Path) -> KnownQuestions:
         """Load a file written as {"format": 1, "files": {file name: [{"quote": ..., "questions": [...]}]}}."""
@@ -82,6 +78,8 @@ class KnownQuestions:
             raise ValueError(f"{path}: expected known questions of format {FORMAT}")
         questions = []
         for file_name, entries in data["files"].items():
+            if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+                raise ValueError(f"{path}: {file_name}: expected a list of entries")
             for entry in entries:
                 quote, asked = entry.get("quote"), entry.get("questions")
                 if not isinstance(quote, str) or not isinstance(asked, list) or not all(isinstance(q, str) for q in asked):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rectbot.retrieval.backend import FieldWeights
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.known_questions import (
     NO_KNOWN_QUESTIONS,
@@ -156,6 +157,10 @@ async def test_the_verdict_weighs_known_questions_and_shows_the_passage_they_tie
         # The passage its question ties to the asker's words is shown, not hidden for holding none of them itself
         # (hidden, it let the verdict call three other passages an answer).
         assert with_them.shown and QUOTE in with_them.shown[0].text
+        # ... ranked on what it says, though: holding none of the asker's words, its re-ranked score is the index's
+        # alone (each field's share at most 1, the context's weight 0.15), with no coverage added.
+        weights = FieldWeights()
+        assert with_them.shown[0].score <= weights.words + weights.grams + weights.context
         # Pasted text is judged on what the passages say: a few short questions would cover its key words by chance.
         pasted = (f"我们村{NEW_WORD}不少，年纪大的老党员在家闲着，年轻党员在外打工，支部开会凑不齐人，"
                   "村里的事没人牵头，镇上让我们拿个办法出来，想问问别的地方是怎么给党员派活的，有没有现成的制度可以参考")
@@ -178,3 +183,10 @@ async def test_a_file_added_later_is_indexed_with_its_known_questions(tmp_path: 
         assert corpus.index.document_frequency("闲着") == 1
     finally:
         await corpus.close()
+
+
+def test_entries_that_are_not_objects_are_refused_with_the_file_named(tmp_path: Path) -> None:
+    bad = tmp_path / "questions.json"
+    bad.write_text(json.dumps({"format": 1, "files": {"a.txt": ["无职党员设岗定责"]}}), encoding="utf-8")
+    with pytest.raises(ValueError, match="a.txt: expected a list of entries"):
+        KnownQuestions.read(bad)
