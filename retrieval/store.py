@@ -339,19 +339,11 @@ class Store:
 
     async def file_names(self, document_ids: Iterable[int]) -> dict[int, str]:
         """The name of the file each document came from, keyed by document id."""
-        ids = list(document_ids)
-        if not ids:
-            return {}
-        found: dict[int, str] = {}
-        for start in range(0, len(ids), 500):  # SQLite limits the parameters of one statement
-            chunk = ids[start : start + 500]
-            rows = await self._reader.execute_fetchall(
-                f"""SELECT d.id, f.file_name FROM documents d JOIN files f ON f.id = d.file_id
-                    WHERE d.id IN ({",".join("?" * len(chunk))})""",
-                chunk,
-            )
-            found.update((row[0], row[1]) for row in rows)
-        return found
+        among, parameters = _among("d.id", document_ids)
+        rows = await self._reader.execute_fetchall(
+            f"SELECT d.id, f.file_name FROM documents d JOIN files f ON f.id = d.file_id WHERE 1 {among}", parameters
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def passages_by_id(self, ids: Iterable[int]) -> dict[int, PassageRow]:
         """Passages with their citation fields, keyed by id; ids no longer stored are absent."""
