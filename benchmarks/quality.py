@@ -1,7 +1,7 @@
 """Answer quality on the frozen held-out questions, over the seeds alone and over the seeds plus shared pages.
 
     python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|fresh4_tune|fresh4_test|
-                                         fresh5_tune|fresh5_test|fresh6_tune|fresh6_test|fresh7|all]
+                                         fresh5_tune|fresh5_test|fresh6_tune|fresh6_test|fresh7_tune|fresh7_test|all]
                                  [--pages DIR] [-v]
                                  [--semantic [VECTORS_DIR]] [--naive]
 
@@ -22,10 +22,11 @@ read nothing of the project), written in session 16 before its changes to measur
 alternately within each group; tune on fresh5_tune, report fresh5_test. `--half fresh6_tune|fresh6_test`: an
 eighth set (fresh6.json: 170 answerable questions over the seeds and 32 randomly drawn pages, 24 in-domain
 unanswerable, 24 everyday; two writers who read nothing of the project), written in session 18 before its changes,
-split alternately within each writer's groups; tune on fresh6_tune, report fresh6_test. `--half fresh7`: a ninth
-set (fresh7.json: 170 answerable questions over the seeds and 32 randomly drawn pages (6 of them fresh6's), 24 in-domain
-unanswerable, 24 everyday; two writers who read nothing of the project), written in session 19 after the last
-change it measures and never tuned on: reported whole. `--half all` includes them all. The pages are
+split alternately within each writer's groups; tune on fresh6_tune, report fresh6_test. `--half fresh7_tune|fresh7_test`: a
+ninth set (fresh7.json: 170 answerable questions over the seeds and 32 randomly drawn pages (6 of them fresh6's), 24 in-domain
+unanswerable, 24 everyday; two writers who read nothing of the project), written in session 19 and frozen before it
+was first run; it read far below the older sets, so it was split alternately within each writer's groups before any
+of its questions was looked at: tune on fresh7_tune, report fresh7_test. `--half all` includes them all. The pages are
 the development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
@@ -154,7 +155,7 @@ def main() -> None:
     parser.add_argument(
         "--half",
         choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "fresh4_tune", "fresh4_test",
-                 "fresh5_tune", "fresh5_test", "fresh6_tune", "fresh6_test", "fresh7", "all"),
+                 "fresh5_tune", "fresh5_test", "fresh6_tune", "fresh6_test", "fresh7_tune", "fresh7_test", "all"),
         default="tune",
     )
     parser.add_argument("--pages", type=Path, default=PAGES)
