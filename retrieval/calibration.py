@@ -6,9 +6,9 @@ the rules show excerpts for: answered by an excerpt on the page, or not). The *s
 question it does not make an answer is about the work, to be shown possibly related excerpts when its top passages
 hold enough of it (search.py's floor), or everyday talk to be met with silence (trained on the questions of the
 tuning halves the topic model never saw and on the even lines of the topic model's held-out files, whose topic
-probabilities are honest). Each threshold maximises, on the examples trained on, the right verdicts minus a cost
-for the wrong ones. The weights ship in `retrieval/data/`; every feature is a share, a probability or its
-log-odds, none grows with the corpus.
+probabilities are honest). Their thresholds are fixed in `benchmarks/calibrate.py`: 0.7, and 2/3 (the break-even
+of an everyday question shown costing two questions about the work left without excerpts). The weights ship in
+`retrieval/data/`; every feature is a share, a probability or its log-odds, none grows with the corpus.
 """
 
 from __future__ import annotations
