@@ -27,11 +27,13 @@ TOPIC_DATA = ROOT / "tests" / "data" / "topic"
 QUESTIONS = ROOT / "tests" / "data" / "questions"
 TRAIN_ABOUT = (
     "train_domain.txt", "train_domain_2.txt", "train_domain_3.txt", "train_domain_4.txt", "train_domain_5.txt",
-    "train_domain_6.txt", "train_domain_7.txt", "train_domain_8.txt", "train_domain_9.txt", "train_domain_10.txt", "train_pasted_domain.txt",
+    "train_domain_6.txt", "train_domain_7.txt", "train_domain_8.txt", "train_domain_9.txt", "train_domain_10.txt",
+    "train_domain_11.txt", "train_pasted_domain.txt",
 )
 TRAIN_NOT_ABOUT = (
     "train_offtopic.txt", "train_offtopic_2.txt", "train_offtopic_3.txt", "train_offtopic_4.txt",
-    "train_offtopic_5.txt", "train_offtopic_6.txt", "train_offtopic_7.txt", "train_pasted_offtopic.txt",
+    "train_offtopic_5.txt", "train_offtopic_6.txt", "train_offtopic_7.txt", "train_offtopic_8.txt",
+    "train_pasted_offtopic.txt",
 )
 EVAL_ABOUT = (
     "eval_domain.txt", "eval_domain_2.txt", "eval_domain_4.txt", "eval_domain_5.txt", "eval_domain_6.txt",
