@@ -92,11 +92,10 @@ class Thesaurus:
 
     @property
     def report_words(self) -> set[str]:
-        """Words that mark a question as party-building: what reports write, and the short or spoken forms
-        that share a character with it (支书 for 党支部书记), but not everyday words (多少钱 for 经费)."""
+        """Words that mark a question as party-building: what reports write, and how staff say it (支书 for
+        党支部书记, 土皇帝 for 村霸), but not everyday keys, those of `~` groups (多少钱 for 经费)."""
         targets = {t for targets in self.expansions.values() for t in targets}
-        keys = {key for key, others in self.expansions.items() if any(set(key) & set(other) for other in others)}
-        return (targets | keys) - self.everyday
+        return (targets | set(self.expansions)) - self.everyday
 
     def expand(self, normalized_question: str, boundaries: Set[int] | None = None) -> dict[str, str]:
         """Words to also search -> the key of the question that brought them, longest keys first.

@@ -26,7 +26,9 @@ TOPIC_DATA = ROOT / "tests" / "data" / "topic"
 # A typed question about the work that the thresholds keep back (too few of its words are party-building ones; a topic
 # model line). Session 17's 党员家的狗咬了人不赔钱，支部能出面吗 no longer is, since the seeds' known questions
 # (retrieval/known_questions.py) count as evidence.
-ABOUT_THE_WORK = "基层减负说了好多年，咋表格还是越填越多"
+# Held out (tests/data/topic/eval_domain_*.txt): about the work, but the rules keep it back (few of its words are
+# party-building ones), and so does the shipped shown model.
+ABOUT_THE_WORK = "党内统计年报是谁填，截止到哪天"
 
 
 def coin_model(threshold: float, features: tuple[str, ...] = CONFIDENCE_FEATURES) -> CalibratedModel:
@@ -159,9 +161,15 @@ async def test_the_shown_model_decides_what_else_is_shown(corpus: Corpus) -> Non
     assert sure.confidence is Confidence.CONFIDENT and sure.hits
 
 
-async def test_with_the_shipped_models_a_question_the_rules_kept_back_is_shown(corpus: Corpus) -> None:
-    result = await Searcher.over(corpus).search(ABOUT_THE_WORK, k=3)
-    assert result.confidence is Confidence.WEAK and result.related
+async def test_with_the_shipped_models_an_everyday_question_the_rules_would_show_is_not(corpus: Corpus) -> None:
+    # Held out: everyday questions in report words (模板, 选, 书记) that the thresholds would show excerpts for.
+    # Before session 21 the shipped shown model also showed one the rules kept back (基层减负…表格…); since keys such
+    # as 表格 count as party-building words, the rules show those themselves.
+    for question in ("公司周例会会议纪要有没有模板", "广场舞队长咋选", "书记员考试难吗"):
+        by_rules = await Searcher.over(corpus, SearchParams(calibrated=False)).search(question, k=3)
+        assert by_rules.shown, question
+        result = await Searcher.over(corpus).search(question, k=3)
+        assert result.confidence is Confidence.OFF_TOPIC and result.shown == (), question
 
 
 async def test_on_held_out_lines_the_models_show_far_fewer_everyday_questions_and_hardly_fewer_about_the_work(

@@ -154,6 +154,16 @@ def test_everyday_keys_widen_a_search_but_do_not_mark_the_domain(tmp_path) -> No
     assert "每天" in thesaurus.report_words  # report wording stays party-building vocabulary
 
 
+def test_a_spoken_key_sharing_no_character_with_the_report_word_marks_the_domain(tokenizer: Tokenizer) -> None:
+    # Before session 21 only a key sharing a character with its report word counted (支书 for 党支部书记), so
+    # 村部 (for 活动场所) and 土皇帝 (for 村霸) did not make a question one about the work; everyday keys are marked
+    # `~` instead (多少钱, 过年, 派出所).
+    for word in ("村部", "土皇帝", "一言堂"):
+        assert tokenizer.is_domain_word(word), word
+    for word in ("多少钱", "过年", "派出所", "淘宝"):
+        assert not tokenizer.is_domain_word(word), word
+
+
 def test_dictionary_and_pinyin_work_is_done_once_and_kept_for_the_next_start(tmp_path: Path, monkeypatch) -> None:
     first = Tokenizer(cache_dir=tmp_path)
     sounds = first.repair_sounds

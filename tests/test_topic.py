@@ -101,7 +101,7 @@ async def test_held_out_party_building_questions_the_model_is_sure_of_are_shown_
 
 
 async def test_a_question_with_few_party_building_words_is_possibly_related_when_the_model_is_sure(corpus) -> None:
-    question = "联村党委成立以后，原来各村的支部还保留吗"  # held out; the seeds speak of 联村党委 but few words are jargon
+    question = "一事一议筹资筹劳现在还搞吗"  # held out; a seed speaks of 一事一议, but few of its words are jargon
     middling = TopicModel(weights={}, bias=0.0)  # probability 0.5 for every question
     sure = TopicModel(weights={}, bias=20.0)
     unsure = await Searcher.over(corpus, RULES, topic_model=middling).search(question)
@@ -115,7 +115,7 @@ async def test_pasted_text_about_the_work_in_everyday_words_is_possibly_related_
     # Regression (session 18): pasted text was never made possibly related by the model's sureness, a guard from
     # before the model learnt pasted text; a staff member's situation in everyday words (few party-building words,
     # probability 1.00) was shown nothing. Written for this test, in no question set.
-    situation = ("我们村这几年年轻人都走光了，留下的都是老人，开个会都凑不齐人，村里的事情没人牵头，"
+    situation = ("我们村这几年年轻人都走光了，剩下的都是上岁数的，开会喊半天也来不了几个，村里的事情没人出头，"
                  "镇上说我们这样的村要重点管一管。别的地方碰到这种情况一般咋弄的")
     result = await Searcher.over(corpus).search(situation)
     assert result.query.pasted and result.evidence is not None
