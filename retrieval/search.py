@@ -337,7 +337,9 @@ class Searcher:
         current = self._current()
         if current is None or len(current[0]) == 0 or not query.topic:
             return query, current, []
-        return query, current, current[0].search(query, k=max(50, (offset + k) * 5))
+        # The same candidates for every page: re-ranking more of them for a later page could bring in one that
+        # belongs on an earlier page (更多 would repeat one excerpt and skip another).
+        return query, current, current[0].search(query, k=max(50, offset + k))
 
     def _judge(
         self,

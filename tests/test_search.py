@@ -100,6 +100,15 @@ async def test_paging_continues_without_repeats(searcher: Searcher) -> None:
     assert first[-1].score >= second[0].score
 
 
+@pytest.mark.parametrize("question", ["整顿软弱涣散基层党组织", "村里党员岁数都大了咋办"])
+async def test_deep_pages_go_on_in_the_order_of_one_long_page(searcher: Searcher, question: str) -> None:
+    # Regression: a later page re-ranked more of the index's candidates, and one of them could belong on an earlier
+    # page: 更多 repeated one excerpt and skipped another.
+    fifteen = [hit.passage_id for hit in (await searcher.search(question, k=15)).shown]
+    pages = [(await searcher.search(question, k=3, offset=offset)).shown for offset in range(0, 15, 3)]
+    assert [hit.passage_id for page in pages for hit in page] == fifteen and len(fifteen) == 15
+
+
 async def test_results_are_best_first(searcher: Searcher) -> None:
     hits = (await searcher.search("第一书记", k=5)).hits
     assert len(hits) == 5
