@@ -131,7 +131,9 @@ async def rerank_cost(pages: Path, rounds: int = 3) -> None:
         await corpus.ingest([pages])
         asked = [q.q for q in questions("all", True)]
         searchers = {
-            "without re-ranking (coverage_weight 0)": Searcher.over(corpus, SearchParams(coverage_weight=0)),
+            "without re-ranking (coverage_weight and characters_weight 0)": Searcher.over(
+                corpus, SearchParams(coverage_weight=0, characters_weight=0)
+            ),
             "with re-ranking (default)": Searcher.over(corpus),
         }
         for searcher in searchers.values():  # warm: both see every passage once

@@ -17,6 +17,7 @@ import numpy as np
 
 from rectbot.retrieval import kernels
 from rectbot.retrieval.backend import Candidate, SearchBackend
+from rectbot.retrieval.characters import character_scores, question_characters
 from rectbot.retrieval.calibration import CalibratedModel, bundled_confidence_model, bundled_shown_model
 from rectbot.retrieval.known_questions import NO_KNOWN_QUESTIONS, KnownQuestions
 from rectbot.retrieval.places import Place, bundled_gazetteer
@@ -81,6 +82,10 @@ class SearchParams:
     # Re-ranking: a candidate's share of the question's telling words adds this much to its score (each of
     # the index's fields gives at most 1).
     coverage_weight: float = 2.0
+    # Re-ranking: how well a candidate holds the question's single characters (BM25 among the candidates, as a share
+    # of the best) adds this much times that share: a report's 分类 answers 分成几类, where neither words nor bigrams
+    # meet (Nie & Ren, 1999: characters and bigrams together beat either alone).
+    characters_weight: float = 1.2
     # With a semantic re-ranker: how close a candidate's meaning is to the question (a z-score among the
     # candidates) adds this much times that closeness to its score. The verdict does not use it.
     semantic_weight: float = 0.5
@@ -339,7 +344,7 @@ class Searcher:
             return query, current, []
         # The same candidates for every page: re-ranking more of them for a later page could bring in one that
         # belongs on an earlier page (更多 would repeat one excerpt and skip another).
-        return query, current, current[0].search(query, k=max(50, offset + k))
+        return query, current, current[0].search(query, k=max(_CANDIDATES, offset + k))
 
     def _judge(
         self,
@@ -358,10 +363,26 @@ class Searcher:
         seen_texts: set[str] = set()
         needed = max(offset + k, self.params.evidence_depth)
         by_meaning = self.semantic is not None
+        # Each candidate's text and (not for pasted text, whose key words a few short questions would cover by
+        # chance) the questions it is known to answer, which its characters are counted in, as the index does.
+        texts = {c.passage_id: _matchable(rows[c.passage_id].text)[0] for c in candidates if c.passage_id in rows}
+        first = sum(c.passage_id in rows for c in candidates[:_CANDIDATES])  # the same on every page
+        known_to_answer = {
+            passage_id: () if query.pasted else self.known_questions.for_normalized(rows[passage_id].file_name, text)
+            for passage_id, text in texts.items()
+        }
+        shares = character_scores(
+            question_characters(query.topic),
+            ["\n".join((text, *known_to_answer[passage_id])) for passage_id, text in texts.items()],
+            among=first,
+        )
+        characters = dict(zip(texts, shares, strict=True))
+        coincidences: set[int] = set()  # passages sharing one everyday word with the question, for meaning to judge
         best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
         floor: float | None = None  # the lowest score on a page without near copies, when last worked out
         for candidate in candidates:  # best first by the index's score
-            reach = candidate.score + self.params.coverage_weight  # its best re-ranked score, holding every word
+            # its best re-ranked score, holding every word and the most of the question's characters
+            reach = candidate.score + self.params.coverage_weight + self.params.characters_weight
             if not by_meaning and len(best) == needed and reach <= best[0]:
                 if floor is None:
                     page = _distinct_page(sorted(distinct, key=_best_first), needed)[0]
@@ -378,22 +399,25 @@ class Searcher:
             names = f"{_NAMES}{_normalized(row.author or '')}"
             own = f"{_citation(row.title, row.region, row.source)}\n{text}"
             share, held = coverage.measure(own + names)
-            # How much of the question the passage covers counts the questions it is known to answer too (not for
-            # pasted text, whose key words a few short questions would cover by chance); the re-ranking, and what
-            # it holds as typed, places and years, count what the passage says.
-            known = () if query.pasted else self.known_questions.for_normalized(row.file_name, text)
+            # How much of the question the passage covers counts the questions it is known to answer too; the
+            # re-ranking by words, and what it holds as typed, places and years, count what the passage says.
+            known = known_to_answer[candidate.passage_id]
             cited = f"{own}{_KNOWN}{chr(10).join(known)}{names}" if known else own + names
             if known:
                 held = coverage.measure(cited)[1]  # its questions tie it to the question: no coincidence
             # BM25 saturates each word; a passage holding more of the question's distinct telling words is
             # usually the answer (Lucene's old coordination factor does the same).
-            score = candidate.score + self.params.coverage_weight * share
+            score = (
+                candidate.score
+                + self.params.coverage_weight * share
+                + self.params.characters_weight * characters[candidate.passage_id]
+            )
             scanned.append((score, candidate, row, cited))
             # One everyday word in common is a coincidence, unless the re-ranker by meaning is there to judge.
-            if not (by_meaning and self.params.semantic_weight) and not (
-                self._may_show(coverage, held) or self._may_show(coverage, coverage.touched(own + names, held))
-            ):
-                continue  # weighed as evidence, never shown; the page and its early stop count only the others
+            if not (self._may_show(coverage, held) or self._may_show(coverage, coverage.touched(own + names, held))):
+                if not (by_meaning and self.params.semantic_weight):
+                    continue  # weighed as evidence, never shown; the page and its early stop count only the others
+                coincidences.add(candidate.passage_id)
             distinct.append((score, candidate, row, cited))
             (heapq.heappush if len(best) < needed else heapq.heappushpop)(best, score)
             if floor is not None and score > floor:
@@ -407,10 +431,23 @@ class Searcher:
         evidence = self._evidence(query, coverage, [cited for *_, cited in top], _years_held(query, top), places_held)
         confidence = self._verdict(evidence)
         distinct.sort(key=_best_first)  # stable: ties keep the index's order
-        distinct = _without_near_copies(distinct, needed)
+        found: np.ndarray | None = None
+        closeness_of: dict[int, float] = {}
         if by_meaning:
             assert self.semantic is not None
-            cosines = self.semantic.cosines(query.text, [row.text for _, _, row, _ in distinct])
+            found = self.semantic.cosines(query.text, [row.text for _, _, row, _ in distinct])
+            if found is not None:
+                closeness_of = {entry[1].passage_id: cosine for entry, cosine in zip(distinct, found, strict=True)}
+            # Meaning judges the coincidences only where it is known: one not yet embedded is left out (before the
+            # near copies are, or it could take a copy of itself that may be shown with it).
+            distinct = [
+                entry for entry in distinct
+                if entry[1].passage_id not in coincidences
+                or not math.isnan(closeness_of.get(entry[1].passage_id, math.nan))
+            ]
+        distinct = _without_near_copies(distinct, needed)
+        if by_meaning:
+            cosines = None if found is None else np.array([closeness_of[entry[1].passage_id] for entry in distinct])
             if (
                 confidence is Confidence.OFF_TOPIC
                 and evidence.topical >= max(self.params.topic_veto, self.params.topic_related)
@@ -579,6 +616,7 @@ def _matchable(text: str) -> tuple[str, str]:
 # Share of either passage's character pairs that the other holds, from which two passages are one text, unless each
 # states a number the other does not.
 _NEAR_COPY = 0.8
+_CANDIDATES = 50  # the index's best passages re-ranked (more when a later page needs them)
 _NAMES = "\x00"  # in a passage's text for matching, what follows (to the line's end) is its document's authors
 _KNOWN = "\x01"  # ... and between the passage's text and its authors, the questions it is known to answer
 _NAMES_RUN = re.compile(f"{_NAMES}[^\n]*")

@@ -448,7 +448,7 @@ async def test_the_passage_holding_more_of_the_question_comes_first(
     empty_corpus: Corpus, tmp_path: Path, question: str
 ) -> None:
     # One passage says 第一书记 five times and nothing else asked; the other says it twice with 群众 and 满意.
-    # BM25 alone puts the first on top (checked with coverage_weight=0); staff want the second.
+    # BM25 alone puts the first on top (checked without re-ranking); staff want the second.
     folder = tmp_path / "briefs"
     folder.mkdir()
     for i in range(8):
@@ -459,11 +459,31 @@ async def test_the_passage_holding_more_of_the_question_comes_first(
     (folder / "b.txt").write_text("乙镇简报\n\n县里对第一书记实行年度考核，考核不合格的第一书记及时召回，另行选派合适的干部"
                                   "接替，群众对这项工作比较满意。", encoding="utf-8")
     await empty_corpus.ingest([folder])
-    bm25_only = await Searcher.over(empty_corpus, SearchParams(coverage_weight=0)).search(question, k=2)
+    bm25_only = await Searcher.over(empty_corpus, SearchParams(coverage_weight=0, characters_weight=0)).search(
+        question, k=2
+    )
     reranked = await Searcher.over(empty_corpus).search(question, k=2)
     assert bm25_only.shown[0].text.startswith("驻村第一书记")
     assert reranked.hits[0].text.startswith("县里对第一书记")
     assert reranked.hits[0].score >= reranked.hits[1].score
+
+
+async def test_a_passage_holding_the_question_s_characters_comes_first(empty_corpus: Corpus, tmp_path: Path) -> None:
+    # 支部分成几类来整顿 is answered by a report saying 分类; no word and no character pair of 分成 is in it, and a
+    # passage repeating 支部整顿 holds as many of the question's words. Its characters tell them apart.
+    folder = tmp_path / "briefs"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"routine{i}.txt").write_text(f"第{i}号工作简报\n\n{_ROUTINE[i % 3]}\n\n{_ROUTINE[(i + 1) % 3]}",
+                                                 encoding="utf-8")
+    (folder / "a.txt").write_text("甲镇简报\n\n县里把支部分类定级，按好中差三类逐个整顿。", encoding="utf-8")
+    (folder / "b.txt").write_text("乙镇简报\n\n支部整顿要抓好，支部整顿要见效，支部整顿要让党员满意。", encoding="utf-8")
+    await empty_corpus.ingest([folder])
+    question = "支部分成几类来整顿"
+    by_words = await Searcher.over(empty_corpus, SearchParams(characters_weight=0)).search(question, k=2)
+    by_characters_too = await Searcher.over(empty_corpus).search(question, k=2)
+    assert by_words.shown[0].text.startswith("支部整顿要抓好")
+    assert by_characters_too.shown[0].text.startswith("县里把支部分类定级")
 
 
 _REPUBLISHED = (
