@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
+from rectbot.retrieval.index import idf_lucene
+from rectbot.retrieval.text import HAN
+
+_HAN = re.compile(f"[{HAN}]")
 
 
 def question_characters(words: Iterable[str]) -> Counter[str]:
@@ -27,19 +29,15 @@ def character_scores(
     """
     if not characters or not texts or among == 0:
         return [0.0] * len(texts)
-    sample = texts[:among] if among is not None else texts
-    count = len(sample)
-    held = {c: sum(1 for text in sample if c in text) for c in characters}
-    idf = {c: math.log(1 + (count - held[c] + 0.5) / (held[c] + 0.5)) for c in characters}
-    average = sum(len(text) for text in sample) / count or 1.0
+    count = len(texts) if among is None else min(among, len(texts))
+    frequencies = [{c: text.count(c) for c in characters} for text in texts]
+    idf = {c: idf_lucene(sum(1 for held in frequencies[:count] if held[c]), count) for c in characters}
+    average = sum(len(text) for text in texts[:count]) / count or 1.0
     scores = []
-    for text in texts:
+    for text, held in zip(texts, frequencies, strict=True):
         norm = k1 * (1 - b + b * len(text) / average)
-        score = 0.0
-        for character, asked in characters.items():
-            frequency = text.count(character)
-            if frequency:
-                score += asked * idf[character] * frequency * (k1 + 1) / (frequency + norm)
-        scores.append(score)
-    best = max(scores[: len(sample)])
+        scores.append(sum(
+            asked * idf[c] * held[c] * (k1 + 1) / (held[c] + norm) for c, asked in characters.items() if held[c]
+        ))
+    best = max(scores[:count])
     return [min(1.0, score / best) if best > 0 else 0.0 for score in scores]
