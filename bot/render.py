@@ -176,8 +176,13 @@ RELATED_HEADER = "资料里没有直接回答，下面的内容可能相关："
 
 
 def notes(repairs: Sequence[tuple[str, str]], related: bool) -> list[str]:
-    """Lines said before excerpts: how a typo was read, and whether they only may be related."""
-    lines = [f"按“{searched}”查找（你输入的是“{typed}”）。" for typed, searched in repairs]
+    """Lines said before excerpts: how typos and English words were read (one line for all), and whether they only
+    may be related."""
+    lines = []
+    if repairs:
+        searched = "".join(f"“{searched}”" for _, searched in repairs)
+        typed = "".join(f"“{typed}”" for typed, _ in repairs)
+        lines.append(f"按{searched}查找（你输入的是{typed}）。")
     if related:
         lines.append(RELATED_HEADER)
     return lines

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from rectbot.retrieval.index import idf_lucene
 from rectbot.retrieval.places import Place, bundled_gazetteer
+from rectbot.retrieval.english import EnglishGlossary, bundled_english_glossary
 from rectbot.retrieval.tokenizer import Tokenizer, bigrams
 from rectbot.retrieval.text import MEANINGFUL, is_han, normalize, safe_text
 from rectbot.retrieval.typos import HomophoneRepair
@@ -72,10 +73,18 @@ class Query:
     unknown_places: tuple[str, ...] = ()  # unknown words naming a place: no report is about it
     places: tuple[Place, ...] = ()  # divisions the question names as words of their own (宁夏, 镇安县)
     ignored: tuple[str, ...] = ()  # fillers, question words, latin words the corpus lacks
-    repairs: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
+    repairs: tuple[tuple[str, str], ...] = ()  # (as typed, as searched): typos, and English the glossary knows
     years: tuple[str, ...] = ()
     pasted: bool = False  # long text: only its key words were kept
     content: tuple[str, ...] = ()  # every topic word before pasted text was cut to its key words
+
+    @property
+    def as_searched(self) -> str:
+        """The normalised question with its typos repaired and its English read as Chinese."""
+        searched = normalize(self.text)
+        for typed, repaired in self.repairs:
+            searched = searched.replace(typed, repaired)
+        return searched
 
     def stand_ins(self, word: str) -> list[str]:
         """Thesaurus words that stand for a typed word: those a key inside it, or around it, brought."""
@@ -104,8 +113,10 @@ class QueryParser:
         repair: HomophoneRepair | None = None,
         params: QueryParams = QueryParams(),
         in_context: Callable[[str], int] = lambda word: 0,
+        english: EnglishGlossary | None = None,
     ) -> None:
         self.tokenizer = tokenizer
+        self.english = bundled_english_glossary() if english is None else english
         self.df = document_frequency
         self.in_context = in_context  # documents whose title, region or source hold a word (a place, a name)
         self.n = max(passage_count, 1)
@@ -120,7 +131,7 @@ class QueryParser:
     def parse(self, text: str) -> Query:
         """Turn a question into a Query."""
         text = require_question(text)
-        normalized = normalize(text)
+        normalized, rendered = self._rendered(normalize(text))
         pieces = [part for piece in self.tokenizer.cut(normalized) for part in self._unglued(piece)]
         kept: list[str | None] = []  # None marks a dropped piece, so bigrams never join across it
         ignored: list[str] = []
@@ -187,11 +198,19 @@ class QueryParser:
             unknown_places=self._unknown_places(kept, unknown),
             places=self._places(kept),
             ignored=tuple(ignored),
-            repairs=tuple(repairs),
+            repairs=(*rendered, *repairs),
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),
             pasted=pasted,
             content=content,
         )
+
+    def _rendered(self, normalized: str) -> tuple[str, list[tuple[str, str]]]:
+        """The text with the English the glossary knows read as the reports' word (村两委 election -> 村两委 选举),
+        and what was read so; everyday English (money, meeting) only in a question about party-building work."""
+        specific = self.english.render(normalized, everyday=False)
+        if any(self.tokenizer.is_domain_word(word) for word in self.tokenizer.cut(specific[0])):
+            return self.english.render(normalized)
+        return specific
 
     def _unglued(self, piece: str) -> list[str]:
         """The piece, or its parts when a spoken question word is glued to it (咋建 -> 咋, 建), or a function word

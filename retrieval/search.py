@@ -496,8 +496,9 @@ class Searcher:
         )
 
     def _topical(self, query: Query) -> float:
-        """The topic model's probability that the question is about the work (1 when the model is turned off)."""
-        return self.topic_model.probability(query.text, self.tokenizer) if self._topic_model_on else 1.0
+        """The topic model's probability that the question, as searched (typos repaired, English read as Chinese),
+        is about the work (1 when the model is turned off)."""
+        return self.topic_model.probability(query.as_searched, self.tokenizer) if self._topic_model_on else 1.0
 
     @property
     def _topic_model_on(self) -> bool:

@@ -134,8 +134,9 @@ async def test_no_bundled_question_holds_a_typo_the_parser_would_repair(tmp_path
                               known_questions=NO_KNOWN_QUESTIONS)
     try:
         searcher = Searcher.over(plain)
+        # English read as Chinese (budget -> 预算) is said the same way, but is not a typo.
         repaired = {typed for known in bundled_known_questions().questions
-                    for typed, _ in searcher.parse(known.question).repairs}
+                    for typed, _ in searcher.parse(known.question).repairs if not typed.isascii()}
     finally:
         await plain.close()
     assert repaired <= {"干不", "没个"}

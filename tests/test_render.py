@@ -337,3 +337,12 @@ async def test_an_upload_stored_under_another_name_names_it(empty_corpus: Corpus
     report = await empty_corpus.ingest_bytes(data, "夜校副本.txt")
     assert report.status is IngestStatus.UNCHANGED and report.same_as == "夜校.txt"
     assert ingest_text(report) == "夜校副本.txt 已经导入过，内容没有变化（与 夜校.txt 内容相同）。"
+
+
+def test_several_words_read_another_way_are_said_in_one_line() -> None:
+    repairs = (("rectify", "整顿"), ("weak and lax", "软弱涣散"))
+    answer = Answer(1, "q", (hit("整顿软弱涣散"),), 1, False, repairs=repairs)
+    for render in (render_plain, render_wecom, render_telegram):
+        text = render(answer)
+        assert "按“整顿”“软弱涣散”查找（你输入的是“rectify”“weak and lax”）" in text
+        assert text.count("你输入的是") == 1

@@ -248,6 +248,16 @@ async def test_a_homophone_typo_is_repaired_and_said(searcher: Searcher) -> None
     assert result.hits and all("第一书记" in normalize(hit.text) for hit in result.hits)
 
 
+@pytest.mark.parametrize(("typed", "meant"), [("第一书计怎么开展工作", "第一书记怎么开展工作"), ("三会一课这个制读为啥要坚持", "三会一课这个制度为啥要坚持")])
+async def test_a_repaired_typo_does_not_change_whether_the_question_reads_as_about_the_work(
+    searcher: Searcher, typed: str, meant: str
+) -> None:
+    # The topic model read the question as typed: 读 of the typo 制读 made it read as about reading, not the work.
+    result, plain = await searcher.search(typed, k=3), await searcher.search(meant, k=3)
+    assert result.query.repairs and result.evidence.topical == plain.evidence.topical
+    assert result.confidence is plain.confidence
+
+
 async def test_a_function_word_jieba_glues_on_is_not_read_as_a_typo(empty_corpus: Corpus, tmp_path: Path) -> None:
     # jieba cuts 组织力是 into 组织 + 力是; 力是 sounds like 理事, so the bot said 按“理事”查找 and showed a 理事会 passage.
     searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
