@@ -12,6 +12,8 @@ from rectbot.retrieval.thesaurus import data_lines
 ENGLISH_GLOSSARY = Path(__file__).parent / "data" / "english.txt"
 # A latin word of normalised (lower-cased) text; to-do and villagers' are one word each.
 _WORD = re.compile(r"[a-z]+(?:['\-][a-z]+)*")
+# Endings cut off a word not found as typed, and what replaces them: parties -> party, elected -> elect, elect(e)d.
+_INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"))
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class EnglishGlossary:
 def _base_forms(word: str) -> list[str]:
     """The word, then what it may be an inflection of: parties -> party, branches -> branch, elected -> elect."""
     forms = [word]
-    for suffix, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+    for suffix, replacement in _INFLECTIONS:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             forms.append(word[: -len(suffix)] + replacement)
     return forms
