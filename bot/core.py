@@ -112,7 +112,7 @@ class Answer:
     first: int
     has_more: bool
     related: bool = False  # nothing answers the question directly: these excerpts may be related
-    repairs: tuple[tuple[str, str], ...] = ()  # typos searched as another word: (typed, searched)
+    repairs: tuple[tuple[str, str], ...] = ()  # typos, and English read as Chinese: (typed, searched)
     script: str = "simplified"  # display.script: how document text is shown
     token: str = ""  # the secret its buttons carry; empty for answers saved before buttons were private
 

@@ -8,14 +8,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rectbot.retrieval.english import EnglishGlossary, bundled_english_glossary
 from rectbot.retrieval.index import idf_lucene
 from rectbot.retrieval.places import Place, bundled_gazetteer
-from rectbot.retrieval.english import EnglishGlossary, bundled_english_glossary
 from rectbot.retrieval.tokenizer import Tokenizer, bigrams
 from rectbot.retrieval.text import MEANINGFUL, is_han, normalize, safe_text
 from rectbot.retrieval.typos import HomophoneRepair
 
 _LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
+_LATIN_RUN = re.compile(r"[a-z][a-z0-9'\-]*")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")
 # A village, town or community by its name: 林庄村, 南华镇, 蓝山社区 (below the gazetteer's counties).
 _LOCAL_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,8})(?:村|镇|乡|街道|社区)$")
@@ -77,14 +78,7 @@ class Query:
     years: tuple[str, ...] = ()
     pasted: bool = False  # long text: only its key words were kept
     content: tuple[str, ...] = ()  # every topic word before pasted text was cut to its key words
-
-    @property
-    def as_searched(self) -> str:
-        """The normalised question with its typos repaired and its English read as Chinese."""
-        searched = normalize(self.text)
-        for typed, repaired in self.repairs:
-            searched = searched.replace(typed, repaired)
-        return searched
+    searched: str = ""  # the normalised question with typos repaired and English read ("" in a Query built by hand)
 
     def stand_ins(self, word: str) -> list[str]:
         """Thesaurus words that stand for a typed word: those a key inside it, or around it, brought."""
@@ -114,9 +108,11 @@ class QueryParser:
         params: QueryParams = QueryParams(),
         in_context: Callable[[str], int] = lambda word: 0,
         english: EnglishGlossary | None = None,
+        about_the_work: Callable[[str], bool] = lambda text: True,
     ) -> None:
         self.tokenizer = tokenizer
         self.english = bundled_english_glossary() if english is None else english
+        self.about_the_work = about_the_work  # whether text (its Chinese typed) is about party-building work
         self.df = document_frequency
         self.in_context = in_context  # documents whose title, region or source hold a word (a place, a name)
         self.n = max(passage_count, 1)
@@ -199,6 +195,7 @@ class QueryParser:
             places=self._places(kept),
             ignored=tuple(ignored),
             repairs=(*rendered, *repairs),
+            searched=_repaired(normalized, repairs),
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),
             pasted=pasted,
             content=content,
@@ -206,11 +203,14 @@ class QueryParser:
 
     def _rendered(self, normalized: str) -> tuple[str, list[tuple[str, str]]]:
         """The text with the English the glossary knows read as the reports' word (村两委 election -> 村两委 选举),
-        and what was read so; everyday English (money, meeting) only in a question about party-building work."""
-        specific = self.english.render(normalized, everyday=False)
-        if any(self.tokenizer.is_domain_word(word) for word in self.tokenizer.cut(specific[0])):
-            return self.english.render(normalized)
-        return specific
+        and what was read so: only in a question whose Chinese is about party-building work on its own, so that
+        weak password 怎么改 or bank account 开户问题 does not become a question about 软弱 or 账目."""
+        if not _LATIN_RUN.search(normalized):
+            return normalized, []
+        chinese = _LATIN_RUN.sub(" ", normalized)
+        if not any(map(self.tokenizer.is_domain_word, self.tokenizer.cut(chinese))) or not self.about_the_work(chinese):
+            return normalized, []
+        return self.english.render(normalized)
 
     def _unglued(self, piece: str) -> list[str]:
         """The piece, or its parts when a spoken question word is glued to it (咋建 -> 咋, 建), or a function word
@@ -353,6 +353,14 @@ class QueryParser:
         }
         best = sorted(scored, key=lambda w: -scored[w])[: self.params.max_topic_words]
         return [word for word in topic if word in best]
+
+
+def _repaired(normalized: str, repairs: list[tuple[str, str]]) -> str:
+    """The text with each typo replaced by the word it was repaired into (both Chinese, so English read as Chinese
+    is left alone)."""
+    for typed, repaired in repairs:
+        normalized = normalized.replace(typed, repaired)
+    return normalized
 
 
 def stand_ins(word: str, expanded_from: dict[str, str]) -> list[str]:

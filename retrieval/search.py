@@ -273,7 +273,7 @@ class Searcher:
             repair = HomophoneRepair(lambda: tokenizer.repair_sounds, backend.document_frequency, min_frequency=1)
             parser = QueryParser(
                 self.tokenizer, backend.document_frequency, len(backend), repair, self.params.query,
-                in_context=backend.context_frequency,
+                in_context=backend.context_frequency, about_the_work=self._surely_about_the_work,
             )
             self._parser = (backend, parser)
             if self._warmed and len(backend) >= COMPILED_FROM and kernels.compiled() is None:
@@ -495,10 +495,14 @@ class Searcher:
             literal=literal, places_held=places_held, words=len(query.topic), unknown=unknown,
         )
 
+    def _surely_about_the_work(self, text: str) -> bool:
+        """Whether the topic model gives text `topic_sure` or more (always, when the model is turned off)."""
+        return not self._topic_model_on or self.topic_model.probability(text, self.tokenizer) >= self.params.topic_sure
+
     def _topical(self, query: Query) -> float:
         """The topic model's probability that the question, as searched (typos repaired, English read as Chinese),
         is about the work (1 when the model is turned off)."""
-        return self.topic_model.probability(query.as_searched, self.tokenizer) if self._topic_model_on else 1.0
+        return self.topic_model.probability(query.searched or query.text, self.tokenizer) if self._topic_model_on else 1.0
 
     @property
     def _topic_model_on(self) -> bool:
