@@ -15,8 +15,8 @@ from rectbot.retrieval.tokenizer import Tokenizer, bigrams
 from rectbot.retrieval.text import MEANINGFUL, is_han, normalize, safe_text
 from rectbot.retrieval.typos import HomophoneRepair
 
-_LATIN = re.compile(r"^[a-z][a-z0-9'\-]*$")
 _LATIN_RUN = re.compile(r"[a-z][a-z0-9'\-]*")
+_LATIN = re.compile(rf"^{_LATIN_RUN.pattern}$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:年)?")
 # A village, town or community by its name: 林庄村, 南华镇, 蓝山社区 (below the gazetteer's counties).
 _LOCAL_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,8})(?:村|镇|乡|街道|社区)$")

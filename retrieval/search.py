@@ -497,12 +497,16 @@ class Searcher:
 
     def _surely_about_the_work(self, text: str) -> bool:
         """Whether the topic model gives text `topic_sure` or more (always, when the model is turned off)."""
-        return not self._topic_model_on or self.topic_model.probability(text, self.tokenizer) >= self.params.topic_sure
+        return self._topic_probability(text) >= self.params.topic_sure
 
     def _topical(self, query: Query) -> float:
         """The topic model's probability that the question, as searched (typos repaired, English read as Chinese),
-        is about the work (1 when the model is turned off)."""
-        return self.topic_model.probability(query.searched or query.text, self.tokenizer) if self._topic_model_on else 1.0
+        is about the work."""
+        return self._topic_probability(query.searched or query.text)
+
+    def _topic_probability(self, text: str) -> float:
+        """The topic model's probability that text is about the work (1 when the model is turned off)."""
+        return self.topic_model.probability(text, self.tokenizer) if self._topic_model_on else 1.0
 
     @property
     def _topic_model_on(self) -> bool:
