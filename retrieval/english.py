@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -106,6 +107,14 @@ def _base_forms(word: str) -> list[str]:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             forms.append(word[: -len(suffix)] + replacement)
     return forms
+
+
+def as_typed(question: str, term: str) -> str:
+    """The term as the question wrote it (Election, Party-Branch) rather than normalised (election, party-branch);
+    the term itself if the question does not hold it so."""
+    pattern = r"[\s\-]+".join(map(re.escape, re.split(r"[\s\-]+", term)))
+    found = re.search(pattern, unicodedata.normalize("NFKC", question), re.IGNORECASE)
+    return found.group() if found else term
 
 
 @cache

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rectbot.retrieval.english import EnglishGlossary, bundled_english_glossary
+from rectbot.retrieval.english import EnglishGlossary, as_typed, bundled_english_glossary
 from rectbot.retrieval.index import idf_lucene
 from rectbot.retrieval.places import Place, bundled_gazetteer
 from rectbot.retrieval.tokenizer import Tokenizer, bigrams
@@ -128,6 +128,7 @@ class QueryParser:
         """Turn a question into a Query."""
         text = require_question(text)
         normalized, rendered = self._rendered(normalize(text))
+        rendered = [(as_typed(text, typed), chinese) for typed, chinese in rendered]  # said as the user wrote it
         pieces = [part for piece in self.tokenizer.cut(normalized) for part in self._unglued(piece)]
         kept: list[str | None] = []  # None marks a dropped piece, so bigrams never join across it
         ignored: list[str] = []

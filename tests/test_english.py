@@ -70,6 +70,20 @@ async def test_a_question_with_an_english_word_finds_the_report_that_writes_it_i
     assert "换届选举" in result.shown[0].text
 
 
+@pytest.mark.parametrize(
+    ("question", "typed"),
+    [
+        ("村两委 Election 咋搞", "Election"),
+        ("村两委ＥＬＥＣＴＩＯＮ咋搞", "ELECTION"),  # full-width letters, as some phone keyboards type them
+        ("咋整顿 Weak And  Lax 党支部", "Weak And  Lax"),
+    ],
+)
+async def test_a_reading_says_the_english_as_the_user_wrote_it(searcher: Searcher, question: str, typed: str) -> None:
+    result = await searcher.search(question, k=3)
+    assert [as_written for as_written, _ in result.query.repairs] == [typed]
+    assert result.query.repairs[0][1] in result.query.searched
+
+
 async def test_english_in_a_question_about_the_work_is_searched_as_the_reports_chinese(searcher: Searcher) -> None:
     result = await searcher.search("how to 整顿 weak and lax 党支部", k=3)
     assert result.confidence is Confidence.CONFIDENT, result.evidence
