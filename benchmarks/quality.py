@@ -1,7 +1,8 @@
 """Answer quality on the frozen held-out questions, over the seeds alone and over the seeds plus shared pages.
 
     python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|fresh4_tune|fresh4_test|
-                                         fresh5_tune|fresh5_test|fresh6_tune|fresh6_test|fresh7_tune|fresh7_test|all]
+                                         fresh5_tune|fresh5_test|fresh6_tune|fresh6_test|fresh7_tune|fresh7_test|
+                                         fresh8_tune|fresh8_test|all]
                                  [--pages DIR] [-v]
                                  [--semantic [VECTORS_DIR]] [--naive]
 
@@ -26,7 +27,10 @@ split alternately within each writer's groups; tune on fresh6_tune, report fresh
 ninth set (fresh7.json: 170 answerable questions over the seeds and 32 randomly drawn pages (6 of them fresh6's), 24 in-domain
 unanswerable, 24 everyday; two writers who read nothing of the project), written in session 19 and frozen before it
 was first run; it read far below the older sets, so it was split alternately within each writer's groups before any
-of its questions was looked at: tune on fresh7_tune, report fresh7_test. `--half all` includes them all. The pages are
+of its questions was looked at: tune on fresh7_tune, report fresh7_test. `--half fresh8_tune|fresh8_test`: a tenth
+set (fresh8.json, the same shape and brief as fresh7's over 32 other randomly drawn pages, 6 of them fresh7's),
+written in session 24 by two writers who read nothing of the project, split alternately within each writer's
+groups before it was first run. `--half all` includes them all. The pages are
 the development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
@@ -57,7 +61,7 @@ PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
 def questions(half: str, with_pages: bool) -> list[Question]:
     """The frozen questions of one half; questions about the pages only when the pages are ingested."""
-    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7"] + (["pages_a", "pages_b"] if with_pages else [])
+    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8"] + (["pages_a", "pages_b"] if with_pages else [])
     found = [q for name in files for q in load_questions(QUESTIONS / f"{name}.json")]
     # fresh.json to fresh7.json mix questions about the seeds and about the pages.
     found = [q for q in found if with_pages or q.doc is None or (ROOT / "seeds" / q.doc).exists()]
@@ -157,7 +161,8 @@ def main() -> None:
     parser.add_argument(
         "--half",
         choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "fresh4_tune", "fresh4_test",
-                 "fresh5_tune", "fresh5_test", "fresh6_tune", "fresh6_test", "fresh7_tune", "fresh7_test", "all"),
+                 "fresh5_tune", "fresh5_test", "fresh6_tune", "fresh6_test", "fresh7_tune", "fresh7_test",
+                 "fresh8_tune", "fresh8_test", "all"),
         default="tune",
     )
     parser.add_argument("--pages", type=Path, default=PAGES)
