@@ -299,10 +299,11 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
         unknown = []
         for target in args.targets:
             path = by_id.get(target) or (target if target in known_paths else None)
-            if path is None:
+            # Or the file (or folder) on disk it was ingested from: D001.txt of pages/ and of another folder differ.
+            found = [path] if path else await corpus.store.paths_ingested_from(str(Path(target).resolve()), os.sep)
+            if not found:
                 unknown.append(target)
-            elif path not in paths:
-                paths.append(path)
+            paths += [path for path in found if path not in paths]
         if unknown:
             raise CommandError(f"no document or file {', '.join(unknown)} (see rectbot docs); nothing was removed")
         print(removal_plan_plain(paths, documents))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -108,6 +108,11 @@ class FoundFile:
     location: Path
     path: str
     named: bool  # named by the admin (not found inside a folder)
+
+    @property
+    def origin(self) -> str:
+        """Where the file is on disk, which tells it from another folder's file of the same name."""
+        return str(self.location.resolve())
 
 
 def _corpus_of(fingerprint: str) -> str:
@@ -594,15 +599,17 @@ class Corpus:
             data = await asyncio.to_thread(found.location.read_bytes)
         except OSError as error:
             return _rejected(name, path, Rejection.UNREADABLE, f"cannot read file: {error.strerror or error}")
-        return await self._parse_data(data, name, path)
+        return await self._parse_data(data, name, path, found.origin)
 
-    async def _parse_data(self, data: bytes, file_name: str, path: str) -> IngestReport | _ParsedFile:
+    async def _parse_data(
+        self, data: bytes, file_name: str, path: str, origin: str | None = None
+    ) -> IngestReport | _ParsedFile:
         """A file's bytes parsed into articles with their passages; or the report on why they are not added.
         A file already stored is not parsed again."""
         if len(data) > MAX_FILE_BYTES:
             return _rejected(file_name, path, Rejection.TOO_LARGE, f"file larger than {MAX_FILE_BYTES // 2**20} MB")
-        record = FileRecord(path, file_name, hashlib.sha256(data).hexdigest(), None, len(data))
-        if unchanged := await self._unchanged(record, await self.store.file_at(path)):
+        record = FileRecord(path, file_name, hashlib.sha256(data).hexdigest(), None, len(data), origin)
+        if unchanged := await self._unchanged(*await self._identified(record)):
             return unchanged
         try:
             parsed = await self.parser.parse(data, file_name)
@@ -621,9 +628,38 @@ class Corpus:
             for article in parsed.articles
         ]
 
+    async def _identified(self, record: FileRecord) -> tuple[FileRecord, FileRecord | None]:
+        """The file under the path it is stored at, and its stored version if any. A file on disk is known by where
+        it is; a different file whose path is taken (D001.txt of another folder, 总结.txt named beside another
+        总结.txt) is stored under a longer path, never as a new version of that file."""
+        if record.origin is not None and (stored := await self.store.file_from(record.origin)) is not None:
+            return dataclasses.replace(record, path=stored.path), stored
+        stored = await self.store.file_at(record.path)
+        if stored is None or stored.origin == record.origin or stored.content_hash == record.content_hash:
+            return record, stored
+        return dataclasses.replace(record, path=await self._free_path(record)), None
+
+    async def _free_path(self, record: FileRecord) -> str:
+        """A path no stored file has: the folders above the file on disk put before its path, one at a time
+        (总结.txt -> 2020/总结.txt), else a number after its name (总结 (2).txt)."""
+        assert record.origin is not None  # uploads are told apart by their chat, in the path itself
+        above = PurePosixPath(Path(record.origin).as_posix()).parts[1:-len(PurePosixPath(record.path).parts)]
+        for count in range(1, len(above) + 1):
+            path = "/".join([*above[-count:], record.path])
+            if await self.store.file_at(path) is None:
+                return path
+        stem, suffix = PurePosixPath(record.path).stem, PurePosixPath(record.path).suffix
+        parent = PurePosixPath(record.path).parent
+        number = 2
+        while await self.store.file_at(path := str(parent / f"{stem} ({number}){suffix}")) is not None:
+            number += 1
+        return path
+
     async def _unchanged(self, record: FileRecord, stored: FileRecord | None) -> IngestReport | None:
-        """The report on a file whose bytes are stored already (`stored`: the file at its path); None if not."""
+        """The report on a file whose bytes are stored already (`stored`: its stored version); None if not."""
         if stored is not None and stored.content_hash == record.content_hash:
+            if record.origin is not None and stored.origin != record.origin:
+                await self.store.record_origin(stored.path, record.origin)  # known by where it is from now on
             return IngestReport(record.file_name, IngestStatus.UNCHANGED, path=record.path)
         same_bytes = await self.store.path_by_hash(record.content_hash)
         if same_bytes is not None and stored is None:
@@ -637,8 +673,9 @@ class Corpus:
         """Store a parsed file, checked again against the store: files saved since it was parsed may hold it."""
         if isinstance(parsed, IngestReport):
             return parsed
-        record, articles = parsed.record, parsed.articles
-        stored = await self.store.file_at(record.path)
+        articles = parsed.articles
+        named_path = parsed.record.path
+        record, stored = await self._identified(parsed.record)
         if unchanged := await self._unchanged(record, stored):
             return unchanged
         republished = await self.store.save_file(record, articles, self.versions["passages"])
@@ -647,4 +684,5 @@ class Corpus:
             for s, is_copy in zip(articles, republished)
         )
         status = IngestStatus.REPLACED if stored else IngestStatus.ADDED
-        return IngestReport(record.file_name, status, articles=summaries, path=record.path)
+        reason = f"{named_path} holds another file" if stored is None and record.path != named_path else None
+        return IngestReport(record.file_name, status, reason, articles=summaries, path=record.path)

@@ -134,6 +134,15 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX IF NOT EXISTS documents_copies ON documents(duplicate_of);
         """,
     ),
+    Migration(
+        # Where an ingested file is on disk, so that another folder's file of the same name is never taken for a
+        # new version of it. Files stored before (and uploads) have none.
+        "007_file_origins",
+        """
+        ALTER TABLE files ADD COLUMN origin TEXT;
+        CREATE INDEX files_origin ON files(origin);
+        """,
+    ),
 ]
 
 
@@ -146,6 +155,7 @@ class FileRecord:
     content_hash: str
     encoding: str | None
     size: int
+    origin: str | None = None  # where an ingested file is on disk (resolved); None for uploads
 
 
 @dataclass(frozen=True)
@@ -246,9 +256,32 @@ class Store:
     async def file_at(self, path: str) -> FileRecord | None:
         """The stored version of the file at path, if any."""
         rows = await self._reader.execute_fetchall(
-            "SELECT path, file_name, content_hash, encoding, size FROM files WHERE path = ?", (path,)
+            "SELECT path, file_name, content_hash, encoding, size, origin FROM files WHERE path = ?", (path,)
         )
         return FileRecord(*rows[0]) if rows else None
+
+    async def file_from(self, origin: str) -> FileRecord | None:
+        """The stored version of the file ingested from this place on disk, if any."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT path, file_name, content_hash, encoding, size, origin FROM files WHERE origin = ? LIMIT 1",
+            (origin,),
+        )
+        return FileRecord(*rows[0]) if rows else None
+
+    async def paths_ingested_from(self, location: str, separator: str = "/") -> list[str]:
+        """The stored paths of the files ingested from this place on disk: the file, or every file under the folder."""
+        folder = location.rstrip(separator) + separator
+        rows = await self._reader.execute_fetchall(
+            "SELECT path FROM files WHERE origin = ? OR substr(origin, 1, ?) = ? ORDER BY path",
+            (location, len(folder), folder),
+        )
+        return [row[0] for row in rows]
+
+    async def record_origin(self, path: str, origin: str) -> None:
+        """Remember where the file stored at path is on disk (found unchanged there). Nothing searchable changes, so
+        the corpus generation does not move."""
+        async with self.database.transaction() as db:
+            await db.execute("UPDATE files SET origin = ? WHERE path = ?", (origin, path))
 
     async def path_by_hash(self, content_hash: str) -> str | None:
         """The path a file with these exact bytes was stored under, if any."""
@@ -418,8 +451,10 @@ class Store:
             hashes = await self._text_hashes_at(db, [record.path])
             await db.execute("DELETE FROM files WHERE path = ?", (record.path,))
             cursor = await db.execute(
-                "INSERT INTO files (path, file_name, content_hash, encoding, size, ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (record.path, record.file_name, record.content_hash, record.encoding, record.size, timestamp()),
+                "INSERT INTO files (path, file_name, content_hash, encoding, size, ingested_at, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.path, record.file_name, record.content_hash, record.encoding, record.size, timestamp(),
+                 record.origin),
             )
             file_id = cursor.lastrowid
             assert file_id is not None  # an INSERT sets it

@@ -238,6 +238,25 @@ def test_remove_by_id_and_by_path_with_yes(env: Path, capsys, tmp_path: Path) ->
     assert excerpts_of_the_tree() == []
 
 
+def test_remove_by_the_file_or_folder_it_was_ingested_from(env: Path, capsys, tmp_path: Path) -> None:
+    # A trial: `rectbot remove /path/to/edge/a/D001.txt --yes` said "no document or file".
+    _ingest_tree(capsys, tmp_path)
+    status, out, _ = run(capsys, "remove", str(tmp_path / "tree" / "2019" / "工作总结.txt"), "--yes")
+    assert status == 0 and "removed   2019/工作总结.txt" in out and "2020" not in out
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "工作总结.txt").write_text((tmp_path / "tree" / "2020" / "工作总结.txt").read_text(
+        encoding="utf-8").replace("板凳会议", "院坝会"), encoding="utf-8")
+    run(capsys, "ingest", str(tmp_path / "elsewhere"))
+    status, out, _ = run(capsys, "remove", str(tmp_path / "tree"), "--yes")  # a folder: what came from inside it
+    assert status == 0 and "removed   2020/工作总结.txt" in out and out.count("removed") == 1
+    answer = json.loads(run(capsys, "ask", "院坝会 板凳会议", "--json")[1])
+    assert [hit["text"] for hit in answer["hits"] + answer["related"] if "四十二期" in hit["text"]] == [
+        "某某县推行“院坝会”，整顿软弱涣散村党组织，共办四十二期。"
+    ], answer
+    status, _, err = run(capsys, "remove", str(tmp_path / "nowhere.txt"), "--yes")
+    assert status == 2 and "nowhere.txt" in err
+
+
 def test_remove_asks_on_a_terminal_and_refuses_without_one(env: Path, capsys, tmp_path: Path, monkeypatch) -> None:
     ids = _ingest_tree(capsys, tmp_path)
     target = str(ids["2019/工作总结.txt"])

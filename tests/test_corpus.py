@@ -160,6 +160,61 @@ async def test_a_new_version_at_the_same_path_replaces_only_that_path(corpus: Co
         assert texts and issues in texts[0]
 
 
+async def test_two_files_of_one_name_named_in_one_command_are_two_documents(corpus: Corpus, tmp_path: Path) -> None:
+    # A trial: `rectbot ingest c/2019/总结.txt c/2020/总结.txt` said added, then replaced, and the 2019 report was gone.
+    for year, practice in (("2019", "红色夜校"), ("2020", "板凳会议")):
+        (tmp_path / year).mkdir()
+        (tmp_path / year / "总结.txt").write_text(NEW_REPORT.replace("红色夜校", practice), encoding="utf-8")
+    reports = await corpus.ingest([tmp_path / "2019" / "总结.txt", tmp_path / "2020" / "总结.txt"])
+    assert [(r.path, r.status) for r in reports] == [("总结.txt", "added"), ("2020/总结.txt", "added")]
+    assert "总结.txt" in (reports[1].reason or "")  # says why it is stored under a longer path
+    assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")
+
+
+async def test_a_folder_holding_a_name_another_file_has_keeps_both(corpus: Corpus, tmp_path: Path) -> None:
+    # A trial: `rectbot ingest edge/a` holding its own D001.txt replaced the D001.txt ingested from pages/.
+    for folder, practice in (("pages", "红色夜校"), ("a", "板凳会议")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "D001.txt").write_text(NEW_REPORT.replace("红色夜校", practice), encoding="utf-8")
+    [first] = await corpus.ingest([tmp_path / "pages"])
+    [second] = await corpus.ingest([tmp_path / "a"])
+    assert (first.path, first.status, second.path, second.status) == ("D001.txt", "added", "a/D001.txt", "added")
+    assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")
+    # Each folder's file is still updated in place when it changes.
+    (tmp_path / "a" / "D001.txt").write_text(NEW_REPORT.replace("红色夜校", "院坝会").replace("四十二期", "九期"),
+                                             encoding="utf-8")
+    [again] = await corpus.ingest([tmp_path / "a"])
+    assert (again.path, again.status) == ("a/D001.txt", "replaced")
+    assert not await search_texts(corpus, "板凳会议")
+    assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "院坝会")
+    [unchanged] = await corpus.ingest([tmp_path / "pages"])
+    assert (unchanged.path, unchanged.status) == ("D001.txt", "unchanged")
+
+
+async def test_a_file_stored_before_locations_were_recorded_is_never_replaced_by_another(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "D001.txt").write_text(NEW_REPORT, encoding="utf-8")
+    await corpus.ingest([tmp_path / "pages"])
+    async with corpus.store._transaction() as db:  # as a database of an older release holds it
+        await db.execute("UPDATE files SET origin = NULL")
+    # Found unchanged where it is, it is known by that place from now on, and updated in place.
+    [unchanged] = await corpus.ingest([tmp_path / "pages"])
+    assert unchanged.status == "unchanged"
+    (tmp_path / "pages" / "D001.txt").write_text(NEW_REPORT.replace("四十二期", "五十六期"), encoding="utf-8")
+    [replaced] = await corpus.ingest([tmp_path / "pages"])
+    assert (replaced.path, replaced.status) == ("D001.txt", "replaced")
+    # One stored without a place, and changed, is kept beside the new file rather than replaced by it.
+    async with corpus.store._transaction() as db:
+        await db.execute("UPDATE files SET origin = NULL")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "D001.txt").write_text(NEW_REPORT.replace("红色夜校", "板凳会议"), encoding="utf-8")
+    [kept_both] = await corpus.ingest([tmp_path / "other"])
+    assert (kept_both.path, kept_both.status) == ("other/D001.txt", "added")
+    assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")
+
+
 async def test_identical_bytes_at_another_path_are_unchanged_and_say_where(corpus: Corpus, tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     (tree / "a").mkdir(parents=True)

@@ -16,7 +16,8 @@ from tests.corpus_helpers import search_texts
 async def test_migrations_are_recorded(corpus: Corpus) -> None:
     rows = await corpus.store._reader.execute_fetchall("SELECT name FROM migrations")
     assert [row[0] for row in rows] == ["001_documents_and_passages", "003_never_reuse_document_and_passage_ids",
-                                         "004_files_by_path_and_removals", "006_document_lookups"]
+                                         "004_files_by_path_and_removals", "006_document_lookups",
+                                         "007_file_origins"]
 
 
 async def test_changing_the_passage_shape_resplits_on_reindex(seeded_dir: Path, tokenizer: Tokenizer) -> None:
