@@ -28,6 +28,10 @@ MORE_WORDS = frozenset({"更多", "more", "/more"})
 STATS_WORDS = frozenset({"统计", "/stats"})
 REINDEX_WORDS = frozenset({"重建索引", "/reindex"})
 CONTEXT_COMMAND = re.compile(r"^\s*(?:上下文|全文|context)\s*(\d{1,4})\s*$", re.IGNORECASE)
+NUMBERED_WORDS = {
+    **dict.fromkeys(("上下文", "全文", "context"), "请在“上下文”后面加上段落编号，例如“上下文 1”：看回答里第 1 段的前后文。"),
+    **dict.fromkeys(("文档", "/doc"), "请在“文档”后面加上文档编号，例如“文档 3”：看 3 号文档的标题、来源和日期。"),
+}
 DOCUMENT_COMMAND = re.compile(r"^\s*(?:文档|/doc)\s*(\d{1,9})\s*$", re.IGNORECASE)
 DELETE_COMMAND = re.compile(r"^\s*(?:删除|/delete)\s*(\d{1,9})\s*$", re.IGNORECASE)
 CONFIRM_DELETE_COMMAND = re.compile(r"^\s*确认删除\s*(\d{1,9})\s*$")
@@ -47,6 +51,12 @@ _GREETING = re.compile(
 _THANKS = re.compile(
     rf"^(?:(?:非常|太|十分|真|真是)?(?:谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|辛苦|thanks|thankyou|thx){_PARTICLES})+$"
 )
+_ACKNOWLEDGED = re.compile(
+    rf"^(?:(?:好的|好滴|好嘞|好|嗯+|哦+|收到|明白|知道|了解|懂|ok|okay|okk|行){_PARTICLES})+$"
+)
+# A message of these alone (skin tones and variation selectors aside) is a thumbs-up, not a question.
+_APPROVING = frozenset("👍👌🙏👏💪✌❤🌹🙂😊🤝✔✅") | {"\ufe0f", "\u200d", *map(chr, range(0x1F3FB, 0x1F400))}
+_ACKNOWLEDGED_LEAD = re.compile(r"^(?:好的|好|嗯+|收到|ok)+")  # 好的谢谢, 收到谢谢
 _NOT_WORDS = re.compile(r"[\W_]+")
 
 
@@ -58,19 +68,22 @@ def command_form(message: str) -> str:
 
 
 def small_talk(message: str) -> str | None:
-    """"greeting" or "welcome" (thanks were said) for a message that is only that (你好呀 在吗, good morning, 谢谢
-    辛苦了), else None."""
+    """"greeting", "welcome" (thanks were said) or "acknowledged" (好的, 收到, 👍) for a message that is only that
+    (你好呀 在吗, good morning, 谢谢 辛苦了, 好的谢谢), else None."""
     bare = _NOT_WORDS.sub("", to_simplified(unicodedata.normalize("NFKC", message).lower()))
     if _GREETING.match(bare):
         return "greeting"
-    if _THANKS.match(bare):
+    if _THANKS.match(bare) or _THANKS.match(_ACKNOWLEDGED_LEAD.sub("", bare)):
         return "welcome"
+    symbols = set(message) - set(" \t\n")
+    if _ACKNOWLEDGED.match(bare) or (not bare and symbols and symbols <= _APPROVING):
+        return "acknowledged"
     return None
 
 
 def small_talk_text(talk: str) -> str:
     """The reply to small_talk()'s kind, in every channel and in `rectbot ask`."""
-    return GREETING_TEXT if talk == "greeting" else WELCOME_TEXT
+    return {"greeting": GREETING_TEXT, "welcome": WELCOME_TEXT}.get(talk, ACKNOWLEDGED_TEXT)
 
 
 @dataclass(frozen=True)
@@ -245,6 +258,7 @@ HELP_TEXT = (
 )
 GREETING_TEXT = f"你好！{HELP_TEXT}"
 WELCOME_TEXT = "不客气！还有问题直接发给我。"
+ACKNOWLEDGED_TEXT = "好的！还有问题直接发给我。"
 EXPIRED = "这个回答已过期，请重新提问。"
 NOT_YOURS = "这是别人的提问，请自己提问后再用这些按钮。"
 NOT_ALLOWED = "抱歉，只有授权的用户可以使用。如需使用，请联系管理员。"
@@ -297,6 +311,8 @@ class Core:
             return await self.context(asker, int(match.group(1)))
         if match := DOCUMENT_COMMAND.match(word):
             return await self.document(int(match.group(1)))
+        if word in NUMBERED_WORDS:  # 上下文 without its number is a command half typed, not a question
+            return Notice("no_number", NUMBERED_WORDS[word])
         if word in STATS_WORDS:
             return await self.stats(asker)
         if word in REINDEX_WORDS:

@@ -167,6 +167,29 @@ async def test_thanks_are_answered_in_kind(core: Core, thanks: str) -> None:
     assert isinstance(reply, Notice) and reply.kind == "welcome" and "不客气" in render_plain(reply)
 
 
+@pytest.mark.parametrize("message", ["好的谢谢", "收到", "好的", "嗯嗯，明白了", "ok", "👍", "👍🏻👍🏻", "🙏🙏", "🌹"])
+async def test_an_acknowledgement_is_acknowledged_and_not_logged_as_a_gap(core: Core, message: str) -> None:
+    # A trial: 好的谢谢 and 👍 got the long "not in my material" reply and were listed among unanswered questions.
+    reply = await core.handle(USER, message)
+    assert isinstance(reply, Notice) and reply.kind in ("welcome", "acknowledged"), reply
+    assert "还有问题直接发给我" in render_plain(reply)
+    assert (await core.stats(ADMIN)).questions.today == 0
+
+
+@pytest.mark.parametrize("message", ["❓", "？？？", "😡", "好的党支部怎么建"])
+async def test_other_symbols_and_questions_are_not_taken_for_an_acknowledgement(core: Core, message: str) -> None:
+    reply = await core.handle(USER, message)
+    assert not (isinstance(reply, Notice) and reply.kind in ("welcome", "acknowledged"))
+
+
+@pytest.mark.parametrize(("message", "example"), [("上下文", "上下文 1"), ("全文", "上下文 1"), ("文档", "文档 3")])
+async def test_a_command_word_without_its_number_says_how_to_use_it(core: Core, message: str, example: str) -> None:
+    # A trial: 上下文 alone was searched as a question and answered with excerpts on 上下联动.
+    await core.handle(USER, "第一书记怎么发挥作用")
+    reply = await core.handle(USER, message)
+    assert isinstance(reply, Notice) and example in render_plain(reply), reply
+
+
 @pytest.mark.parametrize("question", ["你好，村支书年纪大了咋办", "谢谢，第一书记怎么发挥作用"])
 async def test_a_question_after_a_greeting_is_answered(core: Core, question: str) -> None:
     assert isinstance(await core.handle(USER, question), Answer)
