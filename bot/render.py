@@ -86,9 +86,12 @@ def untitled(item: Cited, script: str = Script.SIMPLIFIED) -> str:
 
 
 def citation(item: Cited, script: str = Script.SIMPLIFIED) -> str:
-    """《title》 · source · date (· section) in `script`, with unknowns said plainly (an untitled report: untitled())."""
+    """《title》 · source (else author) · date (· section) in `script`, with unknowns said plainly (an untitled report:
+    untitled())."""
     head = in_script(f"《{clip(item.title, MAX_TITLE_CHARS)}》", script) if item.title else untitled(item, script)
-    rest = [clip(item.source, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE, item.date or UNKNOWN_DATE]
+    # Without a source, the writer the report names (县基层办 秦敬洪) says where it came from.
+    origin = item.source or getattr(item, "author", None)
+    rest = [clip(origin, MAX_SOURCE_CHARS) or UNKNOWN_SOURCE, item.date or UNKNOWN_DATE]
     if section := getattr(item, "section", None):
         rest.append(clip(section, MAX_TITLE_CHARS))
     return f"{head} · {in_script(' · '.join(rest), script)}"

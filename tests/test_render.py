@@ -171,6 +171,14 @@ def test_an_excerpt_of_a_page_stating_nothing_names_its_file() -> None:
     assert long.startswith("（无标题，很长的文件名") and len(long.split(" · ")[0]) <= MAX_TITLE_CHARS + 6
 
 
+def test_a_report_without_a_source_is_cited_by_its_author() -> None:
+    # A trial: the bundled 鹿寨县 seed names its writer (县基层办 秦敬洪), and `rectbot docs` showed it, but its
+    # excerpts were cited "来源不详".
+    bare = dataclasses.replace(hit("x", title=None, date=None), source=None, region="鹿寨县", author="县基层办 秦敬洪")
+    assert citation(bare) == "（无标题，鹿寨县） · 县基层办 秦敬洪 · 日期不详"
+    assert citation(dataclasses.replace(bare, source="某县组织部")) == "（无标题，鹿寨县） · 某县组织部 · 日期不详"
+
+
 @pytest.mark.parametrize("machine_name", ["D085.txt", "002_fd0e3d0b9b3fec5c.txt", "page-3.html"])
 def test_an_untitled_excerpt_does_not_show_a_machine_made_file_name(machine_name: str) -> None:
     # Staff read "（无标题，D085.txt）" as an internal code leaking out; a file people named says something.
