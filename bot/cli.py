@@ -298,9 +298,13 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
         paths: list[str] = []
         unknown = []
         for target in args.targets:
-            path = by_id.get(target) or (target if target in known_paths else None)
-            # Or the file (or folder) on disk it was ingested from: D001.txt of pages/ and of another folder differ.
-            found = [path] if path else await corpus.store.paths_ingested_from(str(Path(target).resolve()), os.sep)
+            # An id; else the file (or folder) on disk it was ingested from, which tells D001.txt of pages/ from
+            # another folder's; else a stored path.
+            found = [by_id[target]] if target in by_id else []
+            if not found and Path(target).exists():
+                found = await corpus.store.paths_ingested_from(str(Path(target).resolve()), os.sep)
+            if not found and target in known_paths:
+                found = [target]
             if not found:
                 unknown.append(target)
             paths += [path for path in found if path not in paths]

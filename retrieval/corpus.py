@@ -112,7 +112,8 @@ class FoundFile:
     @property
     def origin(self) -> str:
         """Where the file is on disk, which tells it from another folder's file of the same name."""
-        return str(self.location.resolve())
+        # A folder named in another encoding (GBK bytes) holds surrogates, which SQLite cannot store as text.
+        return str(self.location.resolve()).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _corpus_of(fingerprint: str) -> str:
@@ -642,8 +643,8 @@ class Corpus:
     async def _free_path(self, record: FileRecord) -> str:
         """A path no stored file has: the folders above the file on disk put before its path, one at a time
         (总结.txt -> 2020/总结.txt), else a number after its name (总结 (2).txt)."""
-        assert record.origin is not None  # uploads are told apart by their chat, in the path itself
-        above = PurePosixPath(Path(record.origin).as_posix()).parts[1:-len(PurePosixPath(record.path).parts)]
+        origin = PurePosixPath(Path(record.origin).as_posix()) if record.origin else None  # None: an upload
+        above = origin.parts[1:-len(PurePosixPath(record.path).parts)] if origin else ()
         for count in range(1, len(above) + 1):
             path = "/".join([*above[-count:], record.path])
             if await self.store.file_at(path) is None:

@@ -257,6 +257,21 @@ def test_remove_by_the_file_or_folder_it_was_ingested_from(env: Path, capsys, tm
     assert status == 2 and "nowhere.txt" in err
 
 
+
+def test_remove_by_a_relative_path_on_disk_removes_that_file_not_another_of_its_stored_name(
+    env: Path, capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: in folder a/, `rectbot remove D001.txt` removed pages/'s D001.txt, stored under that name.
+    for folder, practice in (("pages", "红色夜校"), ("a", "板凳会议")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "D001.txt").write_text(
+            f"某某县{practice}\n\n某某县推行“{practice}”，整顿软弱涣散村党组织，共办四十二期。\n", encoding="utf-8")
+        run(capsys, "ingest", str(tmp_path / folder))
+    monkeypatch.chdir(tmp_path / "a")
+    status, out, _ = run(capsys, "remove", "D001.txt", "--yes")
+    assert status == 0 and "removed   a/D001.txt" in out and out.count("removed") == 1
+
+
 def test_remove_asks_on_a_terminal_and_refuses_without_one(env: Path, capsys, tmp_path: Path, monkeypatch) -> None:
     ids = _ingest_tree(capsys, tmp_path)
     target = str(ids["2019/工作总结.txt"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
@@ -189,6 +190,28 @@ async def test_a_folder_holding_a_name_another_file_has_keeps_both(corpus: Corpu
     assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "院坝会")
     [unchanged] = await corpus.ingest([tmp_path / "pages"])
     assert (unchanged.path, unchanged.status) == ("D001.txt", "unchanged")
+
+
+async def test_an_upload_to_a_path_an_ingested_file_has_keeps_both(corpus: Corpus, tmp_path: Path) -> None:
+    # A review: a folder holding telegram/42/总结.txt, then an upload to that chat, failed an assertion.
+    (tmp_path / "export" / "telegram" / "42").mkdir(parents=True)
+    (tmp_path / "export" / "telegram" / "42" / "总结.txt").write_text(NEW_REPORT, encoding="utf-8")
+    await corpus.ingest([tmp_path / "export"])
+    other = NEW_REPORT.replace("红色夜校", "板凳会议").encode()
+    upload = await corpus.ingest_bytes(other, "总结.txt", path="telegram/42/总结.txt")
+    assert (upload.status, upload.path) == ("added", "telegram/42/总结 (2).txt")
+    assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")
+
+
+async def test_a_folder_named_in_another_encoding_is_ingested(corpus: Corpus, tmp_path: Path) -> None:
+    # A review: the place on disk of a folder named in GBK bytes could not be stored, and the whole run stopped.
+    folder = tmp_path / os.fsdecode("整顿".encode("gbk"))
+    folder.mkdir()
+    (folder / "a.txt").write_text(NEW_REPORT, encoding="utf-8")
+    [report] = await corpus.ingest([folder])
+    assert report.status == "added" and await search_texts(corpus, "红色夜校")
+    [again] = await corpus.ingest([folder])
+    assert again.status == "unchanged"
 
 
 async def test_a_file_stored_before_locations_were_recorded_is_never_replaced_by_another(
