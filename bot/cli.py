@@ -290,6 +290,7 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
     import getpass
 
     from rectbot.bot.render import removal_plan_plain, removed_plain
+    from rectbot.retrieval.corpus import origin_of
 
     async with opened_corpus(config) as corpus:
         documents = await corpus.store.documents()
@@ -302,7 +303,7 @@ async def cmd_remove(args: argparse.Namespace, config: Config) -> int:
             # another folder's; else a stored path.
             found = [by_id[target]] if target in by_id else []
             if not found and Path(target).exists():
-                found = await corpus.store.paths_ingested_from(str(Path(target).resolve()), os.sep)
+                found = await corpus.store.paths_ingested_from(origin_of(Path(target)), os.sep)
             if not found and target in known_paths:
                 found = [target]
             if not found:

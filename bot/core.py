@@ -48,15 +48,14 @@ _GREETING = re.compile(
     rf"早上好|上午好|中午好|下午好|晚上好|早安|hello|hi|hey|goodmorning|goodafternoon|goodevening|howareyou)"
     rf"{_PARTICLES})+$"
 )
-_THANKS = re.compile(
-    rf"^(?:(?:非常|太|十分|真|真是)?(?:谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|辛苦|thanks|thankyou|thx){_PARTICLES})+$"
+_ACKNOWLEDGEMENT = rf"(?:(?:好的|好滴|好嘞|好|嗯+|哦+|收到|明白|知道|了解|懂|ok|okay|okk|行){_PARTICLES})"
+_THANKS = re.compile(  # after an acknowledgement or not: 好的谢谢, 收到 谢谢
+    rf"^{_ACKNOWLEDGEMENT}*"
+    rf"(?:(?:非常|太|十分|真|真是)?(?:谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|辛苦|thanks|thankyou|thx){_PARTICLES})+$"
 )
-_ACKNOWLEDGED = re.compile(
-    rf"^(?:(?:好的|好滴|好嘞|好|嗯+|哦+|收到|明白|知道|了解|懂|ok|okay|okk|行){_PARTICLES})+$"
-)
+_ACKNOWLEDGED = re.compile(rf"^{_ACKNOWLEDGEMENT}+$")
 # A message of these alone (skin tones and variation selectors aside) is a thumbs-up, not a question.
 _APPROVING = frozenset("👍👌🙏👏💪✌❤🌹🙂😊🤝✔✅") | {"\ufe0f", "\u200d", *map(chr, range(0x1F3FB, 0x1F400))}
-_ACKNOWLEDGED_LEAD = re.compile(r"^(?:好的|好|嗯+|收到|ok)+")  # 好的谢谢, 收到谢谢
 _NOT_WORDS = re.compile(r"[\W_]+")
 
 
@@ -73,7 +72,7 @@ def small_talk(message: str) -> str | None:
     bare = _NOT_WORDS.sub("", to_simplified(unicodedata.normalize("NFKC", message).lower()))
     if _GREETING.match(bare):
         return "greeting"
-    if _THANKS.match(bare) or _THANKS.match(_ACKNOWLEDGED_LEAD.sub("", bare)):
+    if _THANKS.match(bare):
         return "welcome"
     symbols = set(message) - set(" \t\n")
     if _ACKNOWLEDGED.match(bare) or (not bare and symbols and symbols <= _APPROVING):

@@ -112,8 +112,13 @@ class FoundFile:
     @property
     def origin(self) -> str:
         """Where the file is on disk, which tells it from another folder's file of the same name."""
-        # A folder named in another encoding (GBK bytes) holds surrogates, which SQLite cannot store as text.
-        return str(self.location.resolve()).encode("utf-8", "backslashreplace").decode("utf-8")
+        return origin_of(self.location)
+
+
+def origin_of(location: Path) -> str:
+    """A file's or folder's place on disk as stored (`files.origin`): resolved, and as text SQLite can hold (a
+    folder named in another encoding, GBK bytes, holds surrogates; they are stored escaped)."""
+    return str(location.resolve()).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _corpus_of(fingerprint: str) -> str:
@@ -643,16 +648,15 @@ class Corpus:
     async def _free_path(self, record: FileRecord) -> str:
         """A path no stored file has: the folders above the file on disk put before its path, one at a time
         (总结.txt -> 2020/总结.txt), else a number after its name (总结 (2).txt)."""
+        named = PurePosixPath(record.path)
         origin = PurePosixPath(Path(record.origin).as_posix()) if record.origin else None  # None: an upload
-        above = origin.parts[1:-len(PurePosixPath(record.path).parts)] if origin else ()
+        above = origin.parts[1 : -len(named.parts)] if origin else ()
         for count in range(1, len(above) + 1):
             path = "/".join([*above[-count:], record.path])
             if await self.store.file_at(path) is None:
                 return path
-        stem, suffix = PurePosixPath(record.path).stem, PurePosixPath(record.path).suffix
-        parent = PurePosixPath(record.path).parent
         number = 2
-        while await self.store.file_at(path := str(parent / f"{stem} ({number}){suffix}")) is not None:
+        while await self.store.file_at(path := str(named.with_stem(f"{named.stem} ({number})"))) is not None:
             number += 1
         return path
 
