@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rectbot.retrieval.asked import Asked, asked_for
 from rectbot.retrieval.english import EnglishGlossary, as_typed, bundled_english_glossary
 from rectbot.retrieval.index import idf_lucene
 from rectbot.retrieval.places import Place, bundled_gazetteer
@@ -79,6 +80,8 @@ class Query:
     pasted: bool = False  # long text: only its key words were kept
     content: tuple[str, ...] = ()  # every topic word before pasted text was cut to its key words
     searched: str = ""  # the normalised question with typos repaired and English read ("" in a Query built by hand)
+    asks: Asked | None = None  # the kind of answer a typed question asks for (多久: a length of time), if any
+    asking: str = ""  # the words that ask for it (多少比例)
 
     def stand_ins(self, word: str) -> list[str]:
         """Thesaurus words that stand for a typed word: those a key inside it, or around it, brought."""
@@ -184,6 +187,7 @@ class QueryParser:
                 and not self._known_stand_ins(p, expanded_from)
             )
         )
+        asked = None if pasted else asked_for(normalized)
         return Query(
             text=text,
             topic=tuple(dict.fromkeys(topic)),
@@ -200,6 +204,8 @@ class QueryParser:
             years=tuple(dict.fromkeys(_YEAR.findall(normalized))),
             pasted=pasted,
             content=content,
+            asks=asked[0] if asked else None,
+            asking=asked[1] if asked else "",
         )
 
     def _rendered(self, normalized: str) -> tuple[str, list[tuple[str, str]]]:

@@ -9,13 +9,14 @@ import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
 from rectbot.retrieval import kernels
+from rectbot.retrieval.asked import states
 from rectbot.retrieval.backend import Candidate, SearchBackend
 from rectbot.retrieval.characters import character_scores, question_characters
 from rectbot.retrieval.calibration import CalibratedModel, bundled_confidence_model, bundled_shown_model
@@ -86,6 +87,9 @@ class SearchParams:
     # of the best) adds this much times that share: a report's 分类 answers 分成几类, where neither words nor bigrams
     # meet (Nie & Ren, 1999: characters and bigrams together beat either alone).
     characters_weight: float = 1.2
+    # Re-ranking: a candidate stating the kind of answer the question asks for (多久: a length of time) in a sentence
+    # holding one of its words gains this much (retrieval/asked.py).
+    asked_weight: float = 0.5
     # With a semantic re-ranker: how close a candidate's meaning is to the question (a z-score among the
     # candidates) adds this much times that closeness to its score. The verdict does not use it.
     semantic_weight: float = 0.5
@@ -148,6 +152,8 @@ class Evidence:
     place_unknown: bool = False  # the question names a place that no report holds: none is about it
     years_held: bool = True  # a top passage (with its document's date) holds every year the question names
     places_held: bool = True  # a top passage (with its document's title and region) holds every place it names
+    # A top passage holding enough of the question states the kind of answer it asks for (多久: a length of time).
+    answer_stated: bool = True
     words: int = 0  # the question's topic words
     unknown: float = 0.0  # share of its topic words no passage holds
 
@@ -380,9 +386,11 @@ class Searcher:
         coincidences: set[int] = set()  # passages sharing one everyday word with the question, for meaning to judge
         best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
         floor: float | None = None  # the lowest score on a page without near copies, when last worked out
+        answer_words = _answer_words(query)
+        answer_weight = self.params.asked_weight if query.asks else 0.0
         for candidate in candidates:  # best first by the index's score
             # its best re-ranked score, holding every word and the most of the question's characters
-            reach = candidate.score + self.params.coverage_weight + self.params.characters_weight
+            reach = candidate.score + self.params.coverage_weight + self.params.characters_weight + answer_weight
             if not by_meaning and len(best) == needed and reach <= best[0]:
                 if floor is None:
                     page = _distinct_page(sorted(distinct, key=_best_first), needed)[0]
@@ -412,6 +420,8 @@ class Searcher:
                 + self.params.coverage_weight * share
                 + self.params.characters_weight * characters[candidate.passage_id]
             )
+            if answer_weight and states(query.asks, _said(cited), near=answer_words):
+                score += answer_weight
             scanned.append((score, candidate, row, cited))
             # One everyday word in common is a coincidence, unless the re-ranker by meaning is there to judge.
             if not (self._may_show(coverage, held) or self._may_show(coverage, coverage.touched(own + names, held))):
@@ -429,6 +439,8 @@ class Searcher:
         top = _without_near_copies(sorted(scanned, key=_best_first), needed)[: self.params.evidence_depth]
         places_held = _places_held(query, top, coverage, self.params.confident_coverage, self.tokenizer)
         evidence = self._evidence(query, coverage, [cited for *_, cited in top], _years_held(query, top), places_held)
+        if not _answer_stated(query, top, coverage, self.params.confident_coverage):
+            evidence = replace(evidence, answer_stated=False)
         confidence = self._verdict(evidence)
         distinct.sort(key=_best_first)  # stable: ties keep the index's order
         found: np.ndarray | None = None
@@ -540,7 +552,9 @@ class Searcher:
             return by_rules  # pasted text is read for its key words, unlike the typed questions the models learnt
         features = evidence.features()
         if by_rules is not Confidence.OFF_TOPIC and evidence.about_it and self.confidence_model.says_yes(features):
-            return Confidence.CONFIDENT  # an answer's evidence outweighs everyday words in it (大老虎, 苍蝇)
+            # Not an answer when no top passage states the kind asked for (多久: a length of time); the models
+            # were trained without this rule, which only turns an answer into possibly related excerpts.
+            return Confidence.CONFIDENT if evidence.answer_stated else Confidence.WEAK  # an answer's evidence outweighs everyday words in it (大老虎, 苍蝇)
         if not self._topic_model_on:  # its probability would read 1 for every question: 冰箱哪个牌子省电 too
             return Confidence.OFF_TOPIC if by_rules is Confidence.OFF_TOPIC else Confidence.WEAK
         if not self.params.matched_enough(evidence.coverage, evidence.known):
@@ -563,7 +577,8 @@ class Searcher:
             held_as_typed = (
                 evidence.phrases >= p.confident_phrases and evidence.literal >= p.confident_literal
             ) or evidence.pasted
-            return Confidence.CONFIDENT if held_as_typed and evidence.about_it else Confidence.WEAK
+            answers = held_as_typed and evidence.about_it and evidence.answer_stated
+            return Confidence.CONFIDENT if answers else Confidence.WEAK
         if (
             p.matched_enough(evidence.coverage, evidence.known)
             and (
@@ -714,6 +729,32 @@ def _years_held(query: Query, top: list[_Ranked]) -> bool:
     return not query.years or any(
         all(year in f"{row.date or ''}\n{_said(cited)}" for year in query.years) for _, _, row, cited in top
     )
+
+
+def _answer_stated(query: Query, top: list[_Ranked], coverage: _Coverage, enough: float) -> bool:
+    """Whether one of the top passages holding enough of the question (with its document's title) states the kind of
+    answer it asks for: 第一书记驻村多久 is not answered by a paragraph on first secretaries that states no length of
+    time (with none holding enough, one of the top passages). True when it asks for none."""
+    if query.asks is None:
+        return True
+    # The confidence model may make an answer of passages holding less than enough: then all of them are looked at.
+    answering = [_said(cited) for _, _, _, cited in top if coverage.of(cited) >= enough] or [
+        _said(cited) for _, _, _, cited in top
+    ]
+    words = _answer_words(query)
+    return any(states(query.asks, text, near=words) for text in answering)
+
+
+def _answer_words(query: Query) -> list[str]:
+    """The words a sentence stating the answer must hold one of: the question's known words, or thesaurus words
+    standing for them, other than those asking (比例 of 多少比例: reports say 按5%的比例 of anything) and single
+    characters (按, 交)."""
+    return [
+        saying
+        for word in query.topic
+        if len(word) > 1 and word not in query.unknown and word not in query.asking and query.asking not in word
+        for saying in (word, *query.stand_ins(word))
+    ]
 
 
 def _places_held(query: Query, top: list[_Ranked], coverage: _Coverage, enough: float, tokenizer: Tokenizer) -> bool:

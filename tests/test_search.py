@@ -603,3 +603,28 @@ async def test_warm_up_loads_what_a_question_with_a_typo_needs(corpus: Corpus, t
         monkeypatch.setattr(target, loaded_during_a_question)
     result = await searcher.search("中卫第一书计怎么开展工作", k=3)  # a typo, a place above the seeds' 沙坡头区
     assert result.query.repairs == (("第一书计", "第一书记"),) and result.shown
+
+
+async def test_a_question_asking_how_long_is_answered_only_by_a_passage_stating_a_length_of_time(
+    empty_corpus: Corpus, tmp_path: Path
+) -> None:
+    # 第一书记驻村多久 was answered confidently by paragraphs on what first secretaries do, which state no time.
+    duties = {
+        "a.txt": "驻村第一书记的职责\n\n驻村第一书记要抓党建、促脱贫、强基础，帮助村党组织建强班子，带领群众发展产业。",
+        "b.txt": "第一书记工作经验\n\n第一书记驻村以来，走访农户，理清发展思路，办成了一批实事。",
+    }
+    searcher = await searcher_over(empty_corpus, tmp_path / "duties", duties)
+    unstated = await searcher.search("第一书记驻村多久", k=3)
+    assert unstated.query.asks == "duration"
+    assert unstated.confidence is Confidence.WEAK and unstated.related and not unstated.hits, unstated.evidence
+    assert unstated.evidence is not None and not unstated.evidence.answer_stated
+    # The same question without asking for a time is an answer from them.
+    what = await searcher.search("驻村第一书记有哪些职责", k=3)
+    assert what.confidence is Confidence.CONFIDENT, what.evidence
+    # A report stating the term answers it.
+    term = tmp_path / "term"
+    term.mkdir()
+    (term / "c.txt").write_text("第一书记选派办法\n\n第一书记驻村任期一般为两年，期满考核合格的方可召回。", encoding="utf-8")
+    await empty_corpus.ingest([term])
+    stated = await Searcher.over(empty_corpus).search("第一书记驻村多久", k=3)
+    assert stated.confidence is Confidence.CONFIDENT and "两年" in stated.hits[0].text, stated.evidence
