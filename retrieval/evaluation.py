@@ -159,11 +159,11 @@ class Answerer(Protocol):
 
 
 async def evaluate(searcher: Answerer, questions: Iterable[Question]) -> EvalReport:
-    """Ask every question and score the top five excerpts shown (confident ones, else possibly related ones)."""
+    """Ask every question and score the top five excerpts shown (confident ones first, then possibly related ones)."""
     results = []
     for question in questions:
         result = await searcher.search(question.q, k=5)
-        shown = result.hits or result.related
+        shown = [*result.hits, *result.related]
         rank = next((i for i, hit in enumerate(shown, start=1) if question.is_good(hit.text)), None)
         results.append(QuestionResult(question, rank, len(result.hits), len(result.related)))
     return EvalReport(tuple(results))

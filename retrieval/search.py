@@ -90,6 +90,9 @@ class SearchParams:
     # Re-ranking: a candidate stating the kind of answer the question asks for (多久: a length of time) in a sentence
     # holding one of its words gains this much (retrieval/asked.py).
     asked_weight: float = 0.5
+    # In a confident answer, the excerpts after the last one holding at least this share of what the best of the top
+    # passages holds of the question (its coverage) are possibly related.
+    answer_share: float = 0.5
     # With a semantic re-ranker: how close a candidate's meaning is to the question (a z-score among the
     # candidates) adds this much times that closeness to its score. The verdict does not use it.
     semantic_weight: float = 0.5
@@ -174,7 +177,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Confident excerpts (`hits`) or possibly related ones (`related`), never both."""
+    """Confident excerpts (`hits`) and possibly related ones (`related`): a question not answered has only these; an
+    answer's last excerpts, holding much less of the question than its best, are possibly related too."""
 
     query: Query
     confidence: Confidence
@@ -187,8 +191,8 @@ class SearchResult:
 
     @property
     def shown(self) -> tuple[Hit, ...]:
-        """The excerpts to show, whichever kind they are."""
-        return self.hits or self.related
+        """The excerpts to show, in the ranking's order (confident ones first)."""
+        return self.hits + self.related
 
 
 class PassageSource(Protocol):
@@ -475,10 +479,23 @@ class Searcher:
         if confidence is Confidence.OFF_TOPIC or not distinct:
             return self._nothing(query, evidence)
         terms = (*query.words, *query.expansions)
-        page = tuple(self._hit(row, score, terms) for score, _, row, _ in distinct[offset : offset + k])
-        if confidence is Confidence.CONFIDENT:
-            return SearchResult(query, confidence, hits=page, evidence=evidence)
-        return SearchResult(query, confidence, related=page, evidence=evidence)
+        page = distinct[offset : offset + k]
+        if confidence is not Confidence.CONFIDENT:
+            return SearchResult(query, confidence, related=self._hits(page, terms), evidence=evidence)
+        # The excerpts after an answer's last one holding enough of the question are possibly related: a trial found
+        # answers padded with excerpts on other matters (四上四下 beside a 述职 meeting). The order stays the ranking's.
+        enough = self.params.answer_share * evidence.coverage
+        answering = max((at + 1 for at, entry in enumerate(page) if coverage.of(entry[3]) >= enough), default=0)
+        if offset == 0:
+            answering = max(answering, 1)  # the first excerpt of an answer is an answer
+        return SearchResult(
+            query, confidence, hits=self._hits(page[:answering], terms), related=self._hits(page[answering:], terms),
+            evidence=evidence,
+        )
+
+    def _hits(self, entries: list[_Ranked], terms: tuple[str, ...]) -> tuple[Hit, ...]:
+        """Ranked passages as excerpts with their citations."""
+        return tuple(self._hit(row, score, terms) for score, _, row, _ in entries)
 
     def _may_show(self, coverage: _Coverage, held: list[str]) -> bool:
         """Whether a passage may be shown for a question: it holds a party-building word of the question (or a

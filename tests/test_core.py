@@ -31,6 +31,7 @@ from rectbot.bot.core import (
 from rectbot.bot.render import render_plain
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.search import Searcher
+from rectbot.retrieval.text import normalize
 from testkit.docfactory import make_docx
 
 USER = Asker(channel="telegram", user_id="1001")
@@ -430,3 +431,13 @@ async def test_stats_in_a_group_give_counts_without_other_peoples_questions(core
     assert isinstance(reply, Notice) and "今天提问 1 次" in reply.text and "私聊" in reply.text
     assert "高铁票" not in reply.text
     assert ("北京到上海的高铁票多少钱", 1) in (await core.handle(ADMIN, "统计")).questions.unanswered
+
+
+async def test_an_answer_marks_where_its_possibly_related_excerpts_begin(core: Core) -> None:
+    # 村官回归工程 is named by two passages of the seeds; the third excerpt only shares words with it.
+    reply = await core.ask(USER, "村官回归工程")
+    assert isinstance(reply, Answer) and not reply.related
+    assert reply.related_from == 2 and len(reply.hits) == 3
+    assert all("村官" in normalize(hit.text) for hit in reply.hits[:2])
+    text = render_plain(reply)
+    assert text.index("【2】") < text.index("以下内容可能相关") < text.index("【3】")

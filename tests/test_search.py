@@ -475,7 +475,7 @@ async def test_the_passage_holding_more_of_the_question_comes_first(
     reranked = await Searcher.over(empty_corpus).search(question, k=2)
     assert bm25_only.shown[0].text.startswith("驻村第一书记")
     assert reranked.hits[0].text.startswith("县里对第一书记")
-    assert reranked.hits[0].score >= reranked.hits[1].score
+    assert reranked.shown[0].score >= reranked.shown[1].score
 
 
 async def test_a_passage_holding_the_question_s_characters_comes_first(empty_corpus: Corpus, tmp_path: Path) -> None:
@@ -628,3 +628,22 @@ async def test_a_question_asking_how_long_is_answered_only_by_a_passage_stating_
     await empty_corpus.ingest([term])
     stated = await Searcher.over(empty_corpus).search("第一书记驻村多久", k=3)
     assert stated.confidence is Confidence.CONFIDENT and "两年" in stated.hits[0].text, stated.evidence
+
+
+async def test_an_answer_s_last_excerpts_holding_little_of_the_question_are_possibly_related(
+    empty_corpus: Corpus, tmp_path: Path
+) -> None:
+    # A trial found confident answers padded with excerpts on other matters: 四上四下 beside a 述职 meeting.
+    searcher = await searcher_over(empty_corpus, tmp_path / "reports", {
+        "a.txt": "选人用人\n\n推行四上四下选人办法，村党组织书记人选经过四上四下程序产生，党员群众认可度高。",
+        "b.txt": "述职评议\n\n年底召开村党组织书记述职评议会，党员群众代表现场打分。",
+        "c.txt": "乡村治理\n\n粤东一些村推行积分制管理，党员带头参与乡村治理。",
+    })
+    result = await searcher.search("四上四下怎么选村党组织书记", k=3)
+    assert result.confidence is Confidence.CONFIDENT, result.evidence
+    assert [h.text[:4] for h in result.hits] == ["推行四上"]
+    assert result.related and all("四上四下" not in h.text for h in result.related)
+    # The order is the ranking's, and what the question is scored on is every excerpt shown.
+    assert result.shown == result.hits + result.related
+    everything = await Searcher.over(empty_corpus, SearchParams(answer_share=0)).search("四上四下怎么选村党组织书记", k=3)
+    assert [h.passage_id for h in everything.hits] == [h.passage_id for h in result.shown]
