@@ -654,8 +654,8 @@ def _matchable(text: str) -> tuple[str, str]:
     return normalized, fingerprint_of_normalized(normalized)
 
 
-# Share of either passage's character pairs that the other holds, from which two passages are one text, unless each
-# states a number the other does not.
+# Share of the shorter passage's character pairs that the other holds, from which two passages are one text (one
+# site's passage may be two of another's), unless each states a number the other does not.
 _NEAR_COPY = 0.8
 _CANDIDATES = 50  # the index's best passages re-ranked (more when a later page needs them)
 _NAMES = "\x00"  # in a passage's text for matching, what follows (to the line's end) is its document's authors
@@ -696,7 +696,7 @@ def _distinct_page(ranked: list[_Ranked], wanted: int) -> tuple[list[_Ranked], i
         pairs, numbers = these = _shape(_matchable(entry[2].text)[0])
         if not any(
             (numbers <= other_numbers or other_numbers <= numbers)
-            and len(pairs & other) >= _NEAR_COPY * max(len(pairs), len(other)) > 0
+            and len(pairs & other) >= _NEAR_COPY * min(len(pairs), len(other)) > 0
             for other, other_numbers in shapes
         ):
             kept.append(entry)

@@ -528,6 +528,22 @@ async def test_a_paragraph_sites_republished_takes_one_excerpt_not_five(empty_co
     assert len({hit.passage_id for hit in shown}) == len(shown)
 
 
+async def test_one_article_in_two_scripts_cut_differently_takes_one_excerpt(empty_corpus: Corpus, tmp_path: Path) -> None:
+    # A trial found one article, in simplified script on one site and traditional on another, taking two of three
+    # excerpts: one site cut it into one passage, the other into two, so neither passage held 80% of the other.
+    simplified = ("三年来，一大批像石凤刚这样横行乡里、欺压百姓的村霸被依法惩处，农村治安明显好转，群众拍手称快。"
+                  "截至目前，全国共排查出软弱涣散村党组织一批，逐一制定整顿方案，选派第一书记驻村帮扶。")
+    traditional = ("三年來，一大批像石鳳剛這樣橫行鄉里、欺壓百姓的村霸被依法懲處，農村治安明顯好轉，群眾拍手稱快。"
+                   "\n\n二、補強基層組織\n\n截至目前，全國共排查出軟弱渙散村黨組織一批，逐一制定整頓方案，選派第一書記駐村幫扶。")
+    searcher = await searcher_over(empty_corpus, tmp_path / "sites", {
+        "a.txt": f"清除村霸成效\n\n{simplified}",
+        "b.txt": f"清除村霸成效\n\n{traditional}",
+        "c.txt": "扫黑除恶简报\n\n某县依法打掉一个村霸团伙，追缴违法所得，群众安全感明显提升。",
+    })
+    result = await searcher.search("村霸石凤刚被惩处了吗", k=3)
+    assert sum("石凤刚" in normalize(hit.text) for hit in result.shown) == 1, [h.text[:12] for h in result.shown]
+
+
 async def test_reports_from_one_template_stating_other_numbers_are_not_copies(
     empty_corpus: Corpus, tmp_path: Path
 ) -> None:
