@@ -8,7 +8,7 @@ import re
 import unicodedata
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from rectbot.bot.access import Access, ChannelName, RateLimiter, Verdict
 from rectbot.bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
 from rectbot.retrieval.corpus import IngestReport, ReindexReport
 from rectbot.retrieval.corpus import Corpus
-from rectbot.retrieval.search import Confidence, Hit, Searcher, SearchResult
+from rectbot.retrieval.search import Confidence, Hit, Searcher
 from rectbot.retrieval.store import DocumentRow, PassageRow, Removal
 from rectbot.retrieval.text import safe_text, to_simplified
 
@@ -124,8 +124,6 @@ class Answer:
     first: int
     has_more: bool
     related: bool = False  # nothing answers the question directly: these excerpts may be related
-    # An answer's excerpts from this one on (0 for the first) hold much less of the question: they may be related.
-    related_from: int | None = None
     repairs: tuple[tuple[str, str], ...] = ()  # typos, and English read as Chinese: (typed, searched)
     script: str = "simplified"  # display.script: how document text is shown
     token: str = ""  # the secret its buttons carry; empty for answers saved before buttons were private
@@ -378,7 +376,7 @@ class Core:
             return NothingFound(question, about_the_work=result.about_the_work)
         return Answer(
             answer_id, question, shown, 1, len(result.shown) > self.top_k,
-            related=result.confidence is Confidence.WEAK, related_from=_related_from(shown, result),
+            related=result.confidence is Confidence.WEAK,
             repairs=result.query.repairs, script=self.script, token=token,
         )
 
@@ -403,7 +401,7 @@ class Core:
             await self.chatlog.extend_answer(answer_id, [hit.passage_id for hit in page])
         return Answer(
             answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k,
-            related=result.confidence is Confidence.WEAK, related_from=_related_from(page, result),
+            related=result.confidence is Confidence.WEAK,
             repairs=result.query.repairs, script=self.script, token=saved.token or "",
         )
 
@@ -521,15 +519,6 @@ class Core:
         self._jobs.add(job)
         job.add_done_callback(self._jobs.discard)
         return job
-
-
-def _related_from(page: Sequence[Hit], result: SearchResult) -> int | None:
-    """Where an answer's possibly related excerpts begin on a page of it (None: none are, or all, for a question not
-    answered)."""
-    if result.confidence is not Confidence.CONFIDENT:
-        return None
-    confident = {hit.passage_id for hit in result.hits}
-    return next((at for at, hit in enumerate(page) if hit.passage_id not in confident), None)
 
 
 def refuse(asker: Asker, saved: SavedAnswer | None, ref: AnswerRef | None) -> Notice | None:

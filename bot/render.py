@@ -176,15 +176,13 @@ def cut_to_bytes(text: str, limit: int = WECOM_MAX_BYTES) -> str:
 
 
 RELATED_HEADER = "资料里没有直接回答，下面的内容可能相关："
-# Before an answer's last excerpts, which hold much less of the question than the others.
-RELATED_AFTER = "以下内容可能相关："
+# After the number of an answer's excerpt that holds much less of the question than the best (Hit.possibly_related).
+RELATED_MARK = "（可能相关）"
 
 
-def with_related_mark(blocks: list[str], related_from: int | None, mark: str = RELATED_AFTER) -> list[str]:
-    """Excerpt blocks with the mark before the first that only may be related (as they were, when none is)."""
-    if related_from is None:
-        return blocks
-    return [*blocks[:related_from], mark, *blocks[related_from:]]
+def related_mark(hit: Hit) -> str:
+    """The mark for an answer's excerpt that only may be related, or nothing."""
+    return RELATED_MARK if hit.possibly_related else ""
 
 
 def notes(repairs: Sequence[tuple[str, str]], related: bool) -> list[str]:
@@ -372,10 +370,11 @@ def common_text(reply: Reply) -> str:
 def _answer_plain(reply: Answer, limit: int | None) -> str:
     notes = answer_notes(reply)
     blocks = ["\n".join(notes)] if notes else []
-    blocks += with_related_mark([
-        f"【{number}】{in_script(clip(excerpt(hit.text), limit), reply.script)}\n—— {citation(hit, reply.script)}"
+    blocks += [
+        f"【{number}】{related_mark(hit)}{in_script(clip(excerpt(hit.text), limit), reply.script)}\n"
+        f"—— {citation(hit, reply.script)}"
         for number, hit in enumerate(reply.hits, start=reply.first)
-    ], reply.related_from)
+    ]
     more = "回复“更多”看后面的段落；" if reply.has_more else ""
     blocks.append(f"{more}回复“上下文 N”（或“全文 N”）看第 N 段的前后文。")
     return "\n\n".join(blocks)
@@ -419,12 +418,12 @@ def render_wecom(reply: Reply) -> str:
 def _answer_html(reply: Answer, limit: int | None) -> str:
     notes = answer_notes(reply)
     blocks = [f"<i>{html.escape(chr(10).join(notes), quote=False)}</i>"] if notes else []
-    blocks += with_related_mark([
-        f"<b>{number}.</b> "
+    blocks += [
+        f"<b>{number}.</b> {f'<i>{related_mark(hit)}</i>' if hit.possibly_related else ''}"
         f"{marked_html(excerpt(hit.text), _within(hit.highlights, len(hit.text.rstrip())), limit, reply.script)}\n"
         f"<i>—— {html.escape(citation(hit, reply.script), quote=False)}</i>"
         for number, hit in enumerate(reply.hits, start=reply.first)
-    ], reply.related_from, f"<i>{RELATED_AFTER}</i>")
+    ]
     return "\n\n".join(blocks)
 
 
@@ -476,13 +475,15 @@ def hit_json(hit: Hit) -> dict[str, object]:
         "author": hit.author,
         "region": hit.region,
         "file_name": hit.file_name,
+        "possibly_related": hit.possibly_related,
         "score": round(hit.score, 4),
         "matched_terms": list(hit.matched_terms),
     }
 
 
 def result_json(question: str, result: SearchResult) -> dict[str, object]:
-    """`--json`: confident excerpts in `hits`, possibly related ones in `related`, and how the question was read."""
+    """`--json`: confident excerpts in `hits` (each saying whether it only may be related), possibly related ones in
+    `related`, and how the question was read."""
     return {
         "question": question,
         "confidence": str(result.confidence),
@@ -495,13 +496,13 @@ def result_json(question: str, result: SearchResult) -> dict[str, object]:
 def result_plain(question: str, result: SearchResult, show_question: bool, script: str = Script.SIMPLIFIED) -> str:
     """Numbered excerpts with their citations (marked when only possibly related), or a plain 'nothing found'."""
     lines = [f"问：{question}"] if show_question else []
-    lines += notes(result.query.repairs, related=bool(result.related) and not result.hits)
+    lines += notes(result.query.repairs, related=bool(result.related))
     if not result.shown:
         lines.append(nothing_found_message(result.about_the_work))
-    lines += with_related_mark([
-        f"【{number}】{in_script(excerpt(hit.text), script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n"
-        for number, hit in enumerate(result.shown, start=1)
-    ], len(result.hits) if result.hits and result.related else None)
+    for number, hit in enumerate(result.shown, start=1):
+        lines.append(
+            f"【{number}】{related_mark(hit)}{in_script(excerpt(hit.text), script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n"
+        )
     return safe_text("\n".join(lines))
 
 

@@ -159,7 +159,7 @@ class Answerer(Protocol):
 
 
 async def evaluate(searcher: Answerer, questions: Iterable[Question]) -> EvalReport:
-    """Ask every question and score the top five excerpts shown (confident ones first, then possibly related ones)."""
+    """Ask every question and score the top five excerpts shown (confident ones, else possibly related ones)."""
     results = []
     for question in questions:
         result = await searcher.search(question.q, k=5)

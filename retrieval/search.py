@@ -90,8 +90,8 @@ class SearchParams:
     # Re-ranking: a candidate stating the kind of answer the question asks for (多久: a length of time) in a sentence
     # holding one of its words gains this much (retrieval/asked.py).
     asked_weight: float = 0.5
-    # In a confident answer, the excerpts after the last one holding at least this share of what the best of the top
-    # passages holds of the question (its coverage) are possibly related.
+    # In a confident answer, an excerpt (after the first) holding less than this share of what the best of the top
+    # passages holds of the question (its coverage) is marked possibly related.
     answer_share: float = 0.5
     # With a semantic re-ranker: how close a candidate's meaning is to the question (a z-score among the
     # candidates) adds this much times that closeness to its score. The verdict does not use it.
@@ -138,6 +138,8 @@ class Hit:
     matched_terms: tuple[str, ...]
     highlights: tuple[tuple[int, int], ...]  # (start, end) spans of matched terms in text
     file_name: str = ""  # the name of the file the passage's document came from
+    # In an answer: this excerpt holds much less of the question than the best passage, so it only may be related.
+    possibly_related: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,8 +179,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Confident excerpts (`hits`) and possibly related ones (`related`): a question not answered has only these; an
-    answer's last excerpts, holding much less of the question than its best, are possibly related too."""
+    """Confident excerpts (`hits`, some of which may be marked possibly related) or possibly related ones
+    (`related`), never both."""
 
     query: Query
     confidence: Confidence
@@ -191,7 +193,7 @@ class SearchResult:
 
     @property
     def shown(self) -> tuple[Hit, ...]:
-        """The excerpts to show, in the ranking's order (confident ones first)."""
+        """The excerpts to show, whichever kind they are."""
         return self.hits + self.related
 
 
@@ -482,16 +484,15 @@ class Searcher:
         page = distinct[offset : offset + k]
         if confidence is not Confidence.CONFIDENT:
             return SearchResult(query, confidence, related=self._hits(page, terms), evidence=evidence)
-        # The excerpts after an answer's last one holding enough of the question are possibly related: a trial found
-        # answers padded with excerpts on other matters (四上四下 beside a 述职 meeting). The order stays the ranking's.
+        # An answer's excerpts holding much less of the question than its best passage are marked as possibly
+        # related, each on its own (so the same excerpt is marked on every page and for any k), in the ranking's order:
+        # a trial found answers padded with excerpts on other matters (四上四下 beside a 述职 meeting).
         enough = self.params.answer_share * evidence.coverage
-        answering = max((at + 1 for at, entry in enumerate(page) if coverage.of(entry[3]) >= enough), default=0)
-        if offset == 0:
-            answering = max(answering, 1)  # the first excerpt of an answer is an answer
-        return SearchResult(
-            query, confidence, hits=self._hits(page[:answering], terms), related=self._hits(page[answering:], terms),
-            evidence=evidence,
+        hits = tuple(
+            replace(hit, possibly_related=coverage.of(entry[3]) < enough and offset + at > 0)  # the first answers
+            for at, (entry, hit) in enumerate(zip(page, self._hits(page, terms), strict=True))
         )
+        return SearchResult(query, confidence, hits=hits, evidence=evidence)
 
     def _hits(self, entries: list[_Ranked], terms: tuple[str, ...]) -> tuple[Hit, ...]:
         """Ranked passages as excerpts with their citations."""

@@ -18,6 +18,8 @@ from rectbot.retrieval.text import normalize
         ("80岁以上老人高龄补贴每月多少钱", Asked.MONEY),
         ("多大岁数才能申请入党", Asked.AGE),
         ("支委会一个季度开几次", Asked.FREQUENCY),
+        ("每月几号交党费", Asked.DATE),
+        ("党课一次讲多长时间", Asked.DURATION),
         ("村两委多久换一届", Asked.FREQUENCY),
         ("村务公开栏多久公开一次财务", Asked.FREQUENCY),
         ("村两委换届啥时候开始", Asked.DATE),
@@ -33,7 +35,10 @@ def test_a_question_asking_for_a_quantity_or_a_time_says_which(question: str, ki
 
 @pytest.mark.parametrize(
     "question",
-    ["软弱涣散有哪几种情形", "软弱涣散村党组织怎么整顿", "村里好几年没发展党员了咋办", "这几年村两委换届怎么搞", "第一书记是干什么的", "三会一课是啥"],
+    ["软弱涣散有哪几种情形", "软弱涣散村党组织怎么整顿", "村里好几年没发展党员了咋办", "这几年村两委换届怎么搞", "第一书记是干什么的", "三会一课是啥",
+     # A review found these read as asking for a date, a sum, a share or a length of time.
+     "书记给支部书记提了哪几点要求", "党员交纳党费有几种方式", "生活补助有哪几种", "村民委员会由多少成员组成", "发展了多少年轻党员",
+     "村里十几年没发展党员怎么办", "整顿完没多久又打回原形咋整", "村集体账上没几个钱这种村叫啥", "述职报告写多长"],
 )
 def test_a_question_asking_how_or_what_asks_for_no_kind(question: str) -> None:
     assert asked_for(normalize(question)) is None
@@ -71,3 +76,12 @@ def test_a_text_without_an_answer_of_the_kind_does_not_state_it() -> None:
     text = "第一书记要抓党建、促脱贫、强基础，长期扎根在村。"
     assert not states(Asked.DURATION, text, near=["第一书记"])
     assert not states(Asked.MONEY, text, near=["第一书记"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "not_an_answer"),
+    [(Asked.DURATION, "2021年第一书记到村"), (Asked.DURATION, "第一书记5日到村"), (Asked.MONEY, "第一书记挂一块牌子"),
+     (Asked.MONEY, "第一书记千万不能缺位"), (Asked.FREQUENCY, "第一书记第一次到村"), (Asked.DATE, "第一书记学习中央一号文件")],
+)
+def test_a_year_a_day_or_a_word_with_a_numeral_in_it_is_not_an_answer(kind: Asked, not_an_answer: str) -> None:
+    assert not states(kind, not_an_answer, near=["第一书记"])

@@ -433,11 +433,17 @@ async def test_stats_in_a_group_give_counts_without_other_peoples_questions(core
     assert ("北京到上海的高铁票多少钱", 1) in (await core.handle(ADMIN, "统计")).questions.unanswered
 
 
-async def test_an_answer_marks_where_its_possibly_related_excerpts_begin(core: Core) -> None:
+async def test_an_answer_marks_its_excerpts_that_only_may_be_related_the_same_on_every_page(core: Core) -> None:
     # 村官回归工程 is named by two passages of the seeds; the third excerpt only shares words with it.
     reply = await core.ask(USER, "村官回归工程")
     assert isinstance(reply, Answer) and not reply.related
-    assert reply.related_from == 2 and len(reply.hits) == 3
+    assert [hit.possibly_related for hit in reply.hits] == [False, False, True]
     assert all("村官" in normalize(hit.text) for hit in reply.hits[:2])
     text = render_plain(reply)
-    assert text.index("【2】") < text.index("以下内容可能相关") < text.index("【3】")
+    assert text.index("【2】") < text.index("【3】（可能相关）")
+    # 更多 marks each excerpt as a longer page would: the mark does not depend on how many are asked for.
+    more = await core.more(USER)
+    assert isinstance(more, Answer)
+    longer = await core.searcher.search("村官回归工程", k=6)
+    marks = {hit.passage_id: hit.possibly_related for hit in longer.hits}
+    assert [hit.possibly_related for hit in (*reply.hits, *more.hits)] == [marks[h.passage_id] for h in (*reply.hits, *more.hits)]

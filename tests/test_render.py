@@ -236,18 +236,16 @@ def test_possibly_related_excerpts_are_introduced_as_such_on_every_channel() -> 
     parsed(render_telegram(weak))
 
 
-def test_an_answer_s_last_excerpts_holding_little_of_the_question_are_marked_on_every_channel() -> None:
+def test_an_answer_s_excerpts_holding_little_of_the_question_are_marked_on_every_channel() -> None:
     # A trial found confident answers padded with excerpts on other matters, never marked as weaker.
-    answer = Answer(1, "q", (hit("四上四下选人"), hit("述职评议会"), hit("粤东乡村治理")), 1, False, related_from=1)
+    weaker = dataclasses.replace(hit("述职评议会"), possibly_related=True)
+    answer = Answer(1, "q", (hit("四上四下选人"), weaker, hit("四上四下程序")), 1, False)
     for render in (render_plain, render_wecom, render_telegram):
         text = render(answer)
         assert "资料里没有直接回答" not in text
-        assert text.index("四上四下选人") < text.index("以下内容可能相关") < text.index("述职评议会")
         assert text.count("可能相关") == 1
+        assert text.index("四上四下选人") < text.index("（可能相关）") < text.index("述职评议会") < text.index("四上四下程序")
     parsed(render_telegram(answer))
-    # A page of 更多 holding only such excerpts opens with the mark.
-    later = Answer(1, "q", (hit("述职评议会"),), 4, False, related_from=0)
-    assert render_plain(later).index("以下内容可能相关") < render_plain(later).index("述职评议会")
 
 
 def test_a_repaired_typo_is_said_before_the_excerpts() -> None:
