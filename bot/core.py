@@ -376,8 +376,8 @@ class Core:
             return NothingFound(question, about_the_work=result.about_the_work)
         return Answer(
             answer_id, question, shown, 1, len(result.shown) > self.top_k,
-            related=result.confidence is Confidence.WEAK,
-            repairs=result.query.repairs, script=self.script, token=token,
+            related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
+            token=token,
         )
 
     async def more(self, asker: Asker, ref: AnswerRef | None = None) -> Reply:
@@ -401,8 +401,8 @@ class Core:
             await self.chatlog.extend_answer(answer_id, [hit.passage_id for hit in page])
         return Answer(
             answer_id, saved.question, tuple(page), len(saved.shown) + 1, len(new) > self.top_k,
-            related=result.confidence is Confidence.WEAK,
-            repairs=result.query.repairs, script=self.script, token=saved.token or "",
+            related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
+            token=saved.token or "",
         )
 
     async def context(self, asker: Asker, number: int, ref: AnswerRef | None = None) -> Reply:

@@ -393,6 +393,7 @@ class Searcher:
         best: list[float] = []  # a min-heap of the `needed` best re-ranked scores so far
         floor: float | None = None  # the lowest score on a page without near copies, when last worked out
         answer_words = _answer_words(query)
+        stating: set[int] = set()  # candidates stating the kind of answer the question asks for, in a sentence of it
         answer_weight = self.params.asked_weight if query.asks else 0.0
         for candidate in candidates:  # best first by the index's score
             # its best re-ranked score, holding every word and the most of the question's characters
@@ -426,7 +427,8 @@ class Searcher:
                 + self.params.coverage_weight * share
                 + self.params.characters_weight * characters[candidate.passage_id]
             )
-            if answer_weight and states(query.asks, _said(cited), near=answer_words):
+            if query.asks and states(query.asks, _said(cited), near=answer_words):
+                stating.add(candidate.passage_id)
                 score += answer_weight
             scanned.append((score, candidate, row, cited))
             # One everyday word in common is a coincidence, unless the re-ranker by meaning is there to judge.
@@ -445,7 +447,7 @@ class Searcher:
         top = _without_near_copies(sorted(scanned, key=_best_first), needed)[: self.params.evidence_depth]
         places_held = _places_held(query, top, coverage, self.params.confident_coverage, self.tokenizer)
         evidence = self._evidence(query, coverage, [cited for *_, cited in top], _years_held(query, top), places_held)
-        if not _answer_stated(query, top, coverage, self.params.confident_coverage):
+        if query.asks and not _answer_stated(top, coverage, self.params.confident_coverage, stating):
             evidence = replace(evidence, answer_stated=False)
         confidence = self._verdict(evidence)
         distinct.sort(key=_best_first)  # stable: ties keep the index's order
@@ -570,9 +572,9 @@ class Searcher:
             return by_rules  # pasted text is read for its key words, unlike the typed questions the models learnt
         features = evidence.features()
         if by_rules is not Confidence.OFF_TOPIC and evidence.about_it and self.confidence_model.says_yes(features):
-            # Not an answer when no top passage states the kind asked for (多久: a length of time); the models
-            # were trained without this rule, which only turns an answer into possibly related excerpts.
-            return Confidence.CONFIDENT if evidence.answer_stated else Confidence.WEAK  # an answer's evidence outweighs everyday words in it (大老虎, 苍蝇)
+            # An answer's evidence outweighs everyday words in it (大老虎, 苍蝇). It is no answer when no top passage
+            # states the kind asked for (多久: a length of time); the models were trained without this rule.
+            return Confidence.CONFIDENT if evidence.answer_stated else Confidence.WEAK
         if not self._topic_model_on:  # its probability would read 1 for every question: 冰箱哪个牌子省电 too
             return Confidence.OFF_TOPIC if by_rules is Confidence.OFF_TOPIC else Confidence.WEAK
         if not self.params.matched_enough(evidence.coverage, evidence.known):
@@ -749,18 +751,15 @@ def _years_held(query: Query, top: list[_Ranked]) -> bool:
     )
 
 
-def _answer_stated(query: Query, top: list[_Ranked], coverage: _Coverage, enough: float) -> bool:
-    """Whether one of the top passages holding enough of the question (with its document's title) states the kind of
-    answer it asks for: 第一书记驻村多久 is not answered by a paragraph on first secretaries that states no length of
-    time (with none holding enough, one of the top passages). True when it asks for none."""
-    if query.asks is None:
-        return True
+def _answer_stated(top: list[_Ranked], coverage: _Coverage, enough: float, stating: set[int]) -> bool:
+    """Whether one of the top passages holding enough of the question states the kind of answer it asks for (one of
+    `stating`): 第一书记驻村多久 is not answered by a paragraph on first secretaries that states no length of time.
+    With none holding enough, whether one of the top passages states it."""
     # The confidence model may make an answer of passages holding less than enough: then all of them are looked at.
-    answering = [_said(cited) for _, _, _, cited in top if coverage.of(cited) >= enough] or [
-        _said(cited) for _, _, _, cited in top
+    answering = [candidate for _, candidate, _, cited in top if coverage.of(cited) >= enough] or [
+        candidate for _, candidate, _, _ in top
     ]
-    words = _answer_words(query)
-    return any(states(query.asks, text, near=words) for text in answering)
+    return any(candidate.passage_id in stating for candidate in answering)
 
 
 def _answer_words(query: Query) -> list[str]:

@@ -645,7 +645,7 @@ async def test_a_question_asking_how_long_is_answered_only_by_a_passage_stating_
     assert stated.confidence is Confidence.CONFIDENT and "两年" in stated.hits[0].text, stated.evidence
 
 
-async def test_an_answer_s_last_excerpts_holding_little_of_the_question_are_possibly_related(
+async def test_an_answer_s_excerpts_holding_little_of_the_question_are_marked_possibly_related(
     empty_corpus: Corpus, tmp_path: Path
 ) -> None:
     # A trial found confident answers padded with excerpts on other matters: 四上四下 beside a 述职 meeting.
