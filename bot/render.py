@@ -267,10 +267,10 @@ def ingest_text(report: IngestReport, script: str = Script.SIMPLIFIED) -> str:
     if report.status is IngestStatus.REJECTED:
         return f"没有导入 {report.file_name}：{rejection_text(report.rejection)}。没有做任何改动。"
     if report.status is IngestStatus.UNCHANGED:
-        same = f"（与 {report.same_as} 内容相同）" if report.same_as else ""
-        return f"{report.file_name} 已经导入过，内容没有变化{same}。"
+        return f"{report.file_name} 已经导入过，内容没有变化。"
     verb = "已导入" if report.status is IngestStatus.ADDED else "已更新"
-    lines = [f"{verb} {report.file_name}，识别出 {len(report.articles)} 篇：", ""]
+    same = f"（与 {report.same_as} 内容相同）" if report.same_as else ""
+    lines = [f"{verb} {report.file_name}{same}，识别出 {len(report.articles)} 篇：", ""]
     for number, article in enumerate(report.articles, start=1):
         copy = "（与已有文档相同，只保留一份）" if article.republished else ""
         lines.append(f"{number}. {citation(article, script)} · {article.passages} 段{copy}")

@@ -27,7 +27,7 @@ from rectbot.retrieval.known_questions import KnownQuestions, bundled_known_ques
 from rectbot.retrieval.parsing import ParsePool, shared_pool
 from rectbot.retrieval.places import bundled_gazetteer
 from rectbot.retrieval.passages import PASSAGE_FORMAT, PassageParams, build_passages
-from rectbot.retrieval.store import FileRecord, Removal, Store, StoredArticle
+from rectbot.retrieval.store import FileRecord, PathTaken, Removal, Store, StoredArticle
 from rectbot.retrieval.text import text_fingerprint
 from rectbot.retrieval.token_cache import StartedBatch, TokenCache, TokenSession
 from rectbot.retrieval.token_workers import PassageSegmenter, refuse_in_a_starting_worker
@@ -64,7 +64,7 @@ class IngestStatus(StrEnum):
     """What ingesting a file did."""
 
     ADDED = "added"
-    UNCHANGED = "unchanged"  # the same bytes are stored already, at this path or another
+    UNCHANGED = "unchanged"  # the same bytes are stored already at this path
     REPLACED = "replaced"  # the path held other content, now replaced
     REJECTED = "rejected"  # nothing changed; `rejection` says why
     SKIPPED = "skipped"  # a file of a format not read, found inside a folder (not named): not a failure
@@ -80,7 +80,7 @@ class IngestReport:
     articles: tuple[ArticleSummary, ...] = ()
     path: str = ""  # the file's identity: relative to the folder ingested, or channel/chat/name for an upload
     rejection: Rejection | None = None  # why it was rejected or skipped
-    same_as: str | None = None  # unchanged: the path at which the same bytes are stored, when it is another
+    same_as: str | None = None  # added: the path at which the same bytes were stored already
 
 
 @dataclass(frozen=True)
@@ -553,9 +553,7 @@ class Corpus:
             while ahead:
                 parsed = await ahead.popleft()
                 read_ahead()
-                if isinstance(parsed, IngestReport) and parsed.status is IngestStatus.UNCHANGED and (
-                    parsed.path in saved or parsed.same_as in saved
-                ):
+                if isinstance(parsed, IngestReport) and parsed.status is IngestStatus.UNCHANGED and parsed.path in saved:
                     # Judged unchanged against a file this call has saved since: judged again (and parsed) now.
                     parsed = await self._read_and_parse(files[len(reports)])
                 report = await self._save(parsed)
@@ -666,12 +664,6 @@ class Corpus:
             if record.origin is not None and stored.origin != record.origin:
                 await self.store.record_origin(stored.path, record.origin)  # known by where it is from now on
             return IngestReport(record.file_name, IngestStatus.UNCHANGED, path=record.path)
-        same_bytes = await self.store.path_by_hash(record.content_hash)
-        if same_bytes is not None and stored is None:
-            reason = f"same content as {same_bytes}"
-            return IngestReport(
-                record.file_name, IngestStatus.UNCHANGED, reason, path=record.path, same_as=same_bytes
-            )
         return None
 
     async def _save(self, parsed: IngestReport | _ParsedFile) -> IngestReport:
@@ -680,14 +672,25 @@ class Corpus:
             return parsed
         articles = parsed.articles
         named_path = parsed.record.path
-        record, stored = await self._identified(parsed.record)
-        if unchanged := await self._unchanged(record, stored):
-            return unchanged
-        republished = await self.store.save_file(record, articles, self.versions["passages"])
+        while True:
+            record, stored = await self._identified(parsed.record)
+            if unchanged := await self._unchanged(record, stored):
+                return unchanged
+            replacing = stored.content_hash if stored else None
+            # The same bytes at another path are stored too, their articles as copies: when the other file changes
+            # or is removed, this one still holds the text.
+            same_as = None if stored else await self.store.path_by_hash(record.content_hash)
+            try:
+                republished = await self.store.save_file(record, articles, self.versions["passages"], replacing)
+                break
+            except PathTaken:
+                continue  # another ingest saved a file at that path after it was chosen: choose again
         summaries = tuple(
             ArticleSummary(s.article.title, s.article.date, s.article.source, len(s.passages), is_copy)
             for s, is_copy in zip(articles, republished)
         )
         status = IngestStatus.REPLACED if stored else IngestStatus.ADDED
         reason = f"{named_path} holds another file" if stored is None and record.path != named_path else None
-        return IngestReport(record.file_name, status, reason, articles=summaries, path=record.path)
+        if same_as is not None:
+            reason = "; ".join(filter(None, [reason, f"same content as {same_as}"]))
+        return IngestReport(record.file_name, status, reason, articles=summaries, path=record.path, same_as=same_as)

@@ -158,6 +158,10 @@ class FileRecord:
     origin: str | None = None  # where an ingested file is on disk (resolved); None for uploads
 
 
+class PathTaken(Exception):
+    """Another writer saved a different file at the path since the caller chose it."""
+
+
 @dataclass(frozen=True)
 class StoredArticle:
     """An article ready to store: metadata, passages and the hash that finds republished copies."""
@@ -439,14 +443,23 @@ class Store:
 
     # The write path
 
-    async def save_file(self, record: FileRecord, articles: Sequence[StoredArticle], passage_params: str) -> list[bool]:
-        """Store a file's articles, replacing any older version at the same path, in one transaction.
+    async def save_file(
+        self, record: FileRecord, articles: Sequence[StoredArticle], passage_params: str, replacing: str | None = None
+    ) -> list[bool]:
+        """Store a file's articles in one transaction, replacing the version at the same path whose content hash is
+        `replacing` (None: the path must be free); `PathTaken` if the path holds anything else by then.
 
         An article whose text is already stored (the same report republished elsewhere) is kept as a
         copy of the first one: it is listed with the documents but its passages are not searched.
         Returns, per article, whether it was such a copy.
         """
         async with self._transaction() as db:
+            # Checked inside the write transaction: another ingest, here or in another process, may have saved a
+            # file at this path since the caller chose it, and saving now would replace that file.
+            async with db.execute("SELECT content_hash FROM files WHERE path = ?", (record.path,)) as found:
+                there = await found.fetchone()
+            if (there[0] if there else None) != replacing:
+                raise PathTaken(record.path)
             # The texts of the version replaced may have copies elsewhere that now need a new original.
             hashes = await self._text_hashes_at(db, [record.path])
             await db.execute("DELETE FROM files WHERE path = ?", (record.path,))

@@ -54,12 +54,14 @@ async def test_a_changed_file_replaces_its_old_version(corpus: Corpus, tmp_path:
     assert sum(doc.file_name == "night-school.txt" for doc in await corpus.store.documents()) == 1
 
 
-async def test_the_same_bytes_under_another_name_are_unchanged(corpus: Corpus, tmp_path: Path) -> None:
+async def test_the_same_bytes_under_another_name_are_a_copy_that_says_of_what(corpus: Corpus, tmp_path: Path) -> None:
     copy = tmp_path / "copy-of-002.txt"
     shutil.copy(SEEDS / "002_fd0e3d0b9b3fec5c.txt", copy)
     [report] = await corpus.ingest([copy])
-    assert report.status == "unchanged"
+    assert report.status == "added" and all(article.republished for article in report.articles)
     assert "002_fd0e3d0b9b3fec5c.txt" in (report.reason or "")
+    [again] = await corpus.ingest([copy])
+    assert again.status == "unchanged"
 
 
 async def test_a_republished_article_is_one_excerpt_with_both_sources(corpus: Corpus, tmp_path: Path) -> None:
@@ -238,7 +240,7 @@ async def test_a_file_stored_before_locations_were_recorded_is_never_replaced_by
     assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")
 
 
-async def test_identical_bytes_at_another_path_are_unchanged_and_say_where(corpus: Corpus, tmp_path: Path) -> None:
+async def test_identical_bytes_at_another_path_are_a_copy_and_say_where(corpus: Corpus, tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     (tree / "a").mkdir(parents=True)
     (tree / "b").mkdir()
@@ -246,7 +248,7 @@ async def test_identical_bytes_at_another_path_are_unchanged_and_say_where(corpu
     (tree / "b" / "copy.txt").write_text(NEW_REPORT, encoding="utf-8")
     reports = {r.path: r for r in await corpus.ingest([tree])}
     assert reports["a/report.txt"].status == "added"
-    assert reports["b/copy.txt"].status == "unchanged"
+    assert reports["b/copy.txt"].status == "added" and reports["b/copy.txt"].articles[0].republished
     assert "a/report.txt" in (reports["b/copy.txt"].reason or "")
 
 
@@ -266,3 +268,19 @@ async def test_uploads_are_identified_by_their_chat_and_name(corpus: Corpus) -> 
     second = await corpus.ingest_bytes(other, "工作总结.txt", path="telegram/200/工作总结.txt")
     assert (first.status, second.status) == ("added", "added")
     assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")
+
+
+async def test_a_file_with_another_files_bytes_keeps_its_text_when_that_file_changes(corpus: Corpus) -> None:
+    # Session 24's review: the second upload of the same bytes was not stored, so when the first file got a new
+    # version, the text both had been sent with was gone.
+    old = NEW_REPORT.encode()
+    await corpus.ingest_bytes(old, "夜校.txt")
+    await corpus.ingest_bytes(old, "夜校副本.txt")
+    texts = await search_texts(corpus, "红色夜校办了四十二期")
+    assert sum("四十二期" in text for text in texts) == 1  # one excerpt, not one per file
+    replaced = await corpus.ingest_bytes(NEW_REPORT.replace("四十二期", "五十六期").encode(), "夜校.txt")
+    assert replaced.status == "replaced"
+    texts = await search_texts(corpus, "红色夜校办了四十二期")
+    assert texts and "四十二期" in texts[0]
+    removed = await corpus.remove(["夜校副本.txt"], "test")
+    assert removed and not any("四十二期" in text for text in await search_texts(corpus, "红色夜校办了四十二期"))

@@ -87,3 +87,31 @@ async def test_an_index_save_waits_for_another_processes_save_and_spares_its_fil
         holder.wait()
     assert not in_progress.exists()  # its owner is gone: now it is a leftover
     assert await search_texts(corpus, "村官回归工程")
+
+
+async def test_two_files_of_one_name_ingested_at_once_are_both_kept(
+    corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Session 24's review: two ingests at the same moment both found 总结.txt free, and the later save replaced the
+    # earlier file. Here both have chosen their path before either saves.
+    for year, practice in (("2019", "红色夜校"), ("2020", "板凳会议")):
+        (tmp_path / year).mkdir()
+        (tmp_path / year / "总结.txt").write_text(NEW_REPORT.replace("红色夜校", practice), encoding="utf-8")
+    both_chose = asyncio.Barrier(2)
+    save_file, saves = corpus.store.save_file, 0
+
+    async def save_after_both_chose(*args, **kwargs):
+        nonlocal saves
+        saves += 1
+        if saves <= 2:
+            await both_chose.wait()
+        return await save_file(*args, **kwargs)
+
+    monkeypatch.setattr(corpus.store, "save_file", save_after_both_chose)
+    first, second = await asyncio.gather(
+        corpus.ingest([tmp_path / "2019" / "总结.txt"]), corpus.ingest([tmp_path / "2020" / "总结.txt"])
+    )
+    paths = sorted(report.path for report in first + second)
+    assert [report.status for report in first + second] == ["added", "added"]
+    assert paths[0] != paths[1] and "总结.txt" in paths
+    assert await search_texts(corpus, "红色夜校") and await search_texts(corpus, "板凳会议")

@@ -351,12 +351,16 @@ async def test_an_upload_the_library_rejects_is_told_why_by_its_code(
     assert said in text and report.reason not in text  # the admin reads Chinese, not the library's English
 
 
-async def test_an_upload_stored_under_another_name_names_it(empty_corpus: Corpus) -> None:
+async def test_an_upload_whose_bytes_another_file_has_is_kept_as_a_copy_and_names_it(empty_corpus: Corpus) -> None:
     data = "红色夜校\n\n某某县开办红色夜校，共办夜校四十二期，党员群众踊跃参加。\n".encode()
     assert (await empty_corpus.ingest_bytes(data, "夜校.txt")).status is IngestStatus.ADDED
     report = await empty_corpus.ingest_bytes(data, "夜校副本.txt")
-    assert report.status is IngestStatus.UNCHANGED and report.same_as == "夜校.txt"
-    assert ingest_text(report) == "夜校副本.txt 已经导入过，内容没有变化（与 夜校.txt 内容相同）。"
+    assert report.status is IngestStatus.ADDED and report.same_as == "夜校.txt"
+    text = ingest_text(report)
+    assert text.startswith("已导入 夜校副本.txt（与 夜校.txt 内容相同）")
+    assert "（与已有文档相同，只保留一份）" in text  # never a second excerpt
+    again = await empty_corpus.ingest_bytes(data, "夜校副本.txt")
+    assert ingest_text(again) == "夜校副本.txt 已经导入过，内容没有变化。"
 
 
 def test_several_words_read_another_way_are_said_in_one_line() -> None:

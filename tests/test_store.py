@@ -10,7 +10,7 @@ import pytest
 from rectbot.retrieval.corpus import Corpus
 from rectbot.retrieval.documents import Article
 from rectbot.retrieval.passages import Passage
-from rectbot.retrieval.store import FileRecord, Store, StoredArticle
+from rectbot.retrieval.store import FileRecord, PathTaken, Store, StoredArticle
 from testkit.old_releases import migrated_as_released
 
 
@@ -71,7 +71,7 @@ async def test_a_write_changes_rows_in_proportion_to_the_file_not_to_the_corpus(
             elif write == "save a copy":
                 action = store.save_file(file("copy.txt"), [stored("原文")], "shape")
             elif write == "replace":
-                action = store.save_file(file("original.txt"), [stored("原文修订")], "shape")
+                action = store.save_file(file("original.txt"), [stored("原文修订")], "shape", "bytes of original.txt")
             else:
                 await store.save_file(file("copy.txt"), [stored("原文")], "shape")
                 action = store.delete_files(["original.txt"], "test")
@@ -106,7 +106,7 @@ async def test_the_oldest_copy_becomes_searchable_and_the_others_follow_it(tmp_p
         assert all(d.duplicate_of == second for d in docs if d.title == "同一篇报告" and d.path != "b.txt")
 
         # Replacing the primary's file with other text hands the text to the next oldest copy.
-        await store.save_file(file("b.txt"), [stored("另一篇")], "shape")
+        await store.save_file(file("b.txt"), [stored("另一篇")], "shape", replacing="bytes of b.txt")
         docs = await store.documents()
         assert primaries(docs)["同一篇报告"] == ["c.txt"]
         assert primaries(docs)["另一篇"] == ["b.txt"]
@@ -132,3 +132,16 @@ async def test_reading_every_passage_a_batch_at_a_time_never_sorts_them_all(corp
     plan = [row[-1] for row in await reader.execute_fetchall("EXPLAIN QUERY PLAN " + statement)]
     assert plan[0].startswith("SEARCH p USING INTEGER PRIMARY KEY"), plan
     assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+async def test_a_save_refuses_a_path_another_writer_took_since_it_was_chosen(tmp_path: Path) -> None:
+    store = await store_with(tmp_path / "db.sqlite3", 0)
+    try:
+        await store.save_file(file("总结.txt"), [stored("先存的报告")], "shape")
+        with pytest.raises(PathTaken):  # chosen while it was free
+            await store.save_file(FileRecord("总结.txt", "总结.txt", "other bytes", "utf-8", 10), [stored("后来的")], "shape")
+        with pytest.raises(PathTaken):  # chosen to replace a version that is no longer there
+            await store.save_file(file("总结.txt"), [stored("后来的")], "shape", replacing="an older version")
+        assert [d.title for d in await store.documents()] == ["先存的报告"]
+    finally:
+        await store.close()
