@@ -17,6 +17,7 @@ from rectbot.bot.access import Access, ChannelName, RateLimiter, Verdict
 from rectbot.bot.chatlog import AskedQuestion, ChatLog, QuestionStats, SavedAnswer
 from rectbot.retrieval.corpus import IngestReport, ReindexReport
 from rectbot.retrieval.corpus import Corpus
+from rectbot.retrieval.questions import separate_questions
 from rectbot.retrieval.search import Confidence, Hit, Searcher
 from rectbot.retrieval.store import DocumentRow, PassageRow, Removal
 from rectbot.retrieval.text import safe_text, to_simplified
@@ -127,6 +128,7 @@ class Answer:
     repairs: tuple[tuple[str, str], ...] = ()  # typos, and English read as Chinese: (typed, searched)
     script: str = "simplified"  # display.script: how document text is shown
     token: str = ""  # the secret its buttons carry; empty for answers saved before buttons were private
+    questions: int = 0  # a message asking two or more things, searched as a whole: how many (the first page says)
 
     @property
     def ref(self) -> AnswerRef:
@@ -142,6 +144,7 @@ class NothingFound:
     after_more: bool = False
     # The question is about the work (SearchResult.about_the_work): the reports lack an answer, not the subject.
     about_the_work: bool = False
+    questions: int = 0  # as Answer.questions
 
 
 def too_long_text(length: int, limit: int) -> str:
@@ -372,12 +375,13 @@ class Core:
         answer_id = await self.chatlog.log_question(
             asked, [hit.passage_id for hit in shown], asker.conversation, owner=asker.owner, token=token
         )
+        questions = len(separate_questions(question))
         if not shown:
-            return NothingFound(question, about_the_work=result.about_the_work)
+            return NothingFound(question, about_the_work=result.about_the_work, questions=questions)
         return Answer(
             answer_id, question, shown, 1, len(result.shown) > self.top_k,
             related=result.confidence is Confidence.WEAK, repairs=result.query.repairs, script=self.script,
-            token=token,
+            token=token, questions=questions,
         )
 
     async def more(self, asker: Asker, ref: AnswerRef | None = None) -> Reply:

@@ -38,6 +38,7 @@ from rectbot.bot.core import (
 from rectbot.retrieval.corpus import IngestReport, IngestStatus, ReindexReport
 from rectbot.retrieval.evaluation import EvalReport
 from rectbot.retrieval.articles import Rejection
+from rectbot.retrieval.questions import separate_questions
 from rectbot.retrieval.search import Hit, SearchResult
 from rectbot.retrieval.store import DocumentRow, Removal
 from rectbot.retrieval.text import Script, in_script, safe_text
@@ -185,10 +186,17 @@ def related_mark(hit: Hit) -> str:
     return RELATED_MARK if hit.possibly_related else ""
 
 
-def notes(repairs: Sequence[tuple[str, str]], related: bool) -> list[str]:
-    """Lines said before excerpts: how typos and English words were read (one line for all), and whether they only
-    may be related."""
-    lines = []
+def questions_note(questions: int) -> list[str]:
+    """The line said of a message asking several things, which is searched as a whole; none for one question."""
+    if questions < 2:
+        return []
+    return [f"你的消息里有 {questions} 个问题，下面按整段内容查找；要分别查，请一个一个发。"]
+
+
+def notes(repairs: Sequence[tuple[str, str]], related: bool, questions: int = 0) -> list[str]:
+    """Lines said before excerpts: that a message asking several things was searched as a whole, how typos and
+    English words were read (one line for all), and whether they only may be related."""
+    lines = questions_note(questions)
     if repairs:
         searched = "".join(f"“{searched}”" for _, searched in repairs)
         typed = "".join(f"“{typed}”" for typed, _ in repairs)
@@ -199,8 +207,8 @@ def notes(repairs: Sequence[tuple[str, str]], related: bool) -> list[str]:
 
 
 def answer_notes(reply: Answer) -> list[str]:
-    """notes() for an answer."""
-    return notes(reply.repairs, reply.related)
+    """notes() for an answer; its first page says how many questions the message asked."""
+    return notes(reply.repairs, reply.related, reply.questions if reply.first == 1 else 0)
 
 
 _COVERS = "整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等"
@@ -230,7 +238,7 @@ def nothing_found_text(reply: NothingFound) -> str:
     """Say nothing matched, what the bot knows, and how to ask better."""
     if reply.after_more:
         return "没有更多相关段落了。可以换个说法重新提问。"
-    return nothing_found_message(reply.about_the_work)
+    return "\n".join([*questions_note(reply.questions), nothing_found_message(reply.about_the_work)])
 
 
 _SAVE_AS_DOCX = "请在 WPS 或 Word 中“另存为” .docx 后再上传"
@@ -490,13 +498,15 @@ def result_json(question: str, result: SearchResult) -> dict[str, object]:
         "hits": [hit_json(h) for h in result.hits],
         "related": [hit_json(h) for h in result.related],
         "searched_as": [{"typed": typed, "searched": searched} for typed, searched in result.query.repairs],
+        # A message asking two or more things is searched as a whole: its questions, to send one by one.
+        "questions": list(separate_questions(question)),
     }
 
 
 def result_plain(question: str, result: SearchResult, show_question: bool, script: str = Script.SIMPLIFIED) -> str:
     """Numbered excerpts with their citations (marked when only possibly related), or a plain 'nothing found'."""
     lines = [f"问：{question}"] if show_question else []
-    lines += notes(result.query.repairs, related=bool(result.related))
+    lines += notes(result.query.repairs, related=bool(result.related), questions=len(separate_questions(question)))
     if not result.shown:
         lines.append(nothing_found_message(result.about_the_work))
     for number, hit in enumerate(result.shown, start=1):

@@ -437,3 +437,12 @@ def test_a_passage_size_the_library_refuses_stops_start_up_without_a_traceback(e
     monkeypatch.setenv("RECTBOT_PASSAGES_MAX_CHARS", "60")
     status, _, err = run(capsys, "reindex")
     assert status == 2 and "config section [passages]: max_chars (60) must be at least twice min_chars (40)" in err
+
+
+def test_ask_names_the_questions_of_a_message_asking_several_things(env: Path, capsys) -> None:
+    message = "我们村账目好几年没公开。软弱涣散村党组织怎么整顿？第一书记驻村要干多长时间？"
+    status, out, _ = run(capsys, "ask", message)
+    assert status == 0 and out.startswith("你的消息里有 2 个问题")
+    status, out, _ = run(capsys, "ask", message, "--json")
+    assert json.loads(out)["questions"] == ["软弱涣散村党组织怎么整顿？", "第一书记驻村要干多长时间？"]
+    assert json.loads(run(capsys, "ask", "第一书记怎么开展工作", "--json")[1])["questions"] == []

@@ -447,3 +447,14 @@ async def test_an_answer_marks_its_excerpts_that_only_may_be_related_the_same_on
     longer = await core.searcher.search("村官回归工程", k=6)
     marks = {hit.passage_id: hit.possibly_related for hit in longer.hits}
     assert [hit.possibly_related for hit in (*reply.hits, *more.hits)] == [marks[h.passage_id] for h in (*reply.hits, *more.hits)]
+
+
+async def test_a_message_asking_two_things_says_it_was_searched_as_a_whole_on_its_first_page(core: Core) -> None:
+    # Sessions 24 and 25's trials: a pasted message's second question was left unanswered without a word.
+    reply = await core.ask(USER, "软弱涣散村党组织怎么整顿？第一书记驻村要干多长时间？")
+    assert isinstance(reply, Answer) and reply.questions == 2
+    assert render_plain(reply).startswith("你的消息里有 2 个问题，下面按整段内容查找；要分别查，请一个一个发。")
+    more = await core.handle(USER, "更多")
+    assert isinstance(more, Answer) and "个问题" not in render_plain(more)
+    single = await core.ask(USER, "软弱涣散村党组织怎么整顿？")
+    assert single.questions == 0 and "个问题" not in render_plain(single)

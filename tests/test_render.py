@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from rectbot.bot.chatlog import ChatLog
-from rectbot.bot.core import Answer, Asker, Context, Core, Notice, Reply
+from rectbot.bot.core import Answer, Asker, Context, Core, NothingFound, Notice, Reply
 from rectbot.bot.render import (
     MAX_TITLE_CHARS,
     REJECTION_TEXT,
@@ -370,3 +370,12 @@ def test_several_words_read_another_way_are_said_in_one_line() -> None:
         text = render(answer)
         assert "按“整顿”“软弱涣散”查找（你输入的是“rectify”“weak and lax”）" in text
         assert text.count("你输入的是") == 1
+
+
+def test_a_message_asking_several_things_is_said_to_be_searched_as_a_whole_on_every_channel() -> None:
+    said = "你的消息里有 3 个问题，下面按整段内容查找；要分别查，请一个一个发。"
+    answer = Answer(1, "q", (hit("整顿软弱涣散"),), 1, False, questions=3)
+    nothing = NothingFound("q", questions=3)
+    for render in (render_plain, render_wecom, render_telegram):
+        assert said in render(answer) and said in render(nothing)
+        assert said not in render(dataclasses.replace(answer, first=4))  # a later page of 更多
