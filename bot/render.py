@@ -334,19 +334,34 @@ def reindexed_text(reply: Reindexed) -> str:
 def confirm_removal_text(reply: ConfirmRemoval) -> str:
     """What 删除 N shows before anything is removed."""
     doc = reply.document
-    lines = [f"将删除文件 {doc.path}，其中 {len(reply.file_documents)} 篇文档都会从检索中移除："]
-    lines += [f"  文档 {d.id}：{'《' + d.title + '》' if d.title else UNTITLED}" for d in reply.file_documents]
+    lines = [f"将删除文件 {doc.path}，其中 {len(reply.file_documents)} 篇文档会从检索中移除："]
+    lines += [
+        f"  文档 {d.id}：{'《' + d.title + '》' if d.title else UNTITLED}{KEPT_ELSEWHERE if _held_elsewhere(d) else ''}"
+        for d in reply.file_documents
+    ]
     lines += ["", f"确认请回复“确认删除 {doc.id}”（{reply.minutes} 分钟内有效）；不回复则不做任何改动。"]
     return "\n".join(lines)
+
+
+KEPT_ELSEWHERE = "（另有文件内容相同，检索中仍会出现）"
+
+
+def _held_elsewhere(doc: DocumentRow) -> bool:
+    """Whether another file holds the document's text: it is a copy, or others are copies of it."""
+    return doc.duplicate_of is not None or bool(doc.also_in)
 
 
 def removed_text(reply: Removed) -> str:
     """The result of a confirmed removal."""
     if not reply.removals:
         return "这个文件已经不在了，没有做任何改动。"
-    return "\n".join(
-        f"已删除 {removal.path}（{len(removal.titles)} 篇），检索中不会再出现。" for removal in reply.removals
-    )
+    return "\n".join(_removed_line(removal) for removal in reply.removals)
+
+
+def _removed_line(removal: Removal) -> str:
+    if not removal.kept:
+        return f"已删除 {removal.path}（{len(removal.titles)} 篇），检索中不会再出现。"
+    return f"已删除 {removal.path}（{len(removal.titles)} 篇）；其中 {removal.kept} 篇另有文件内容相同，检索中仍会出现。"
 
 
 def common_text(reply: Reply) -> str:

@@ -639,7 +639,11 @@ class Corpus:
         if record.origin is not None and (stored := await self.store.file_from(record.origin)) is not None:
             return dataclasses.replace(record, path=stored.path), stored
         stored = await self.store.file_at(record.path)
-        if stored is None or stored.origin == record.origin or stored.content_hash == record.content_hash:
+        if stored is None or stored.origin == record.origin or (
+            # The same bytes: the stored file moved here, unless it is still where it was (2019/总结.txt and
+            # 2020/总结.txt, one report in two folders, are two files; each is removed or changed on its own).
+            stored.content_hash == record.content_hash and not (stored.origin and Path(stored.origin).exists())
+        ):
             return record, stored
         return dataclasses.replace(record, path=await self._free_path(record)), None
 
@@ -692,5 +696,5 @@ class Corpus:
         status = IngestStatus.REPLACED if stored else IngestStatus.ADDED
         reason = f"{named_path} holds another file" if stored is None and record.path != named_path else None
         if same_as is not None:
-            reason = "; ".join(filter(None, [reason, f"same content as {same_as}"]))
+            reason = f"same content as {same_as}"
         return IngestReport(record.file_name, status, reason, articles=summaries, path=record.path, same_as=same_as)

@@ -10,24 +10,35 @@ import re
 
 from rectbot.retrieval.text import HAN_RUN
 
-# A sentence ends at a full stop, question or exclamation mark, semicolon or line break (full- or half-width).
+# A sentence ends at a full stop, question or exclamation mark, semicolon or line break (full- or half-width);
+# not inside quotes or a title: 群众常问“为什么要整顿？”，我该怎么回答？ asks one thing.
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
-_MARKED = re.compile(r"[?？]\s*$")
-_STATED = re.compile(r"[。！!；;]\s*$")  # a sentence ended as a statement asks nothing (不知道该怎么办。)
-_ASKING = re.compile(
-    r"怎么|怎样|如何|咋|啥|什么|多少|多久|多长|哪|吗|是否|是不是|能不能|要不要|有没有|可不可以|行不行|算不算|该不该|需不需要"
-)
-# A question with fewer characters of its own (有啥办法？, 咋办？) follows up the one before it.
+_QUOTED = re.compile(r"“[^”\n]*”|「[^」\n]*」|『[^』\n]*』|《[^》\n]*》")
+_QUOTED_ENDS = str.maketrans("。！？!?；;", "，，，，，，，")
+_ASKS = re.compile(r"[?？]\s*$")
+# Fewer characters than this in a question (有啥办法？, 咋办？) follow up the one before it.
 MIN_QUESTION_CHARS = 6
+# Fewer than this in the whole message (第一书记是怎么选派的？有什么要求吗？) make one question with its follow-up;
+# a pasted situation ending in two questions is longer.
+MIN_MESSAGE_CHARS = 30
+
+
+def _han(text: str) -> int:
+    return sum(map(len, HAN_RUN.findall(text)))
 
 
 def separate_questions(text: str) -> tuple[str, ...]:
-    """The questions of a message that asks two or more (each a sentence ending in a question mark, or one not ended
-    as a statement that holds an interrogative, with six or more Chinese characters); () when it asks one."""
-    found = []
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group().strip()
-        asks = _MARKED.search(sentence) or (not _STATED.search(sentence) and _ASKING.search(sentence))
-        if asks and sum(map(len, HAN_RUN.findall(sentence))) >= MIN_QUESTION_CHARS:
-            found.append(sentence)
-    return tuple(found) if len(found) >= 2 else ()
+    """The questions of a message that asks two or more: sentences ending in a question mark, with six or more
+    Chinese characters, in a message of 30 or more; () otherwise. A line that asks without a mark (我不知道怎么办) is
+    not told from a statement, nor a heading (二、怎么开展整顿) from a question: only marked ones count."""
+    if _han(text) < MIN_MESSAGE_CHARS:
+        return ()
+    # Sentences are found in the text with the marks inside quotes blanked (same length), and cut from the text.
+    masked = _QUOTED.sub(lambda quoted: quoted.group().translate(_QUOTED_ENDS), text)
+    found = tuple(
+        sentence
+        for match in _SENTENCE.finditer(masked)
+        if _ASKS.search(match.group().strip())
+        and _han(sentence := text[match.start() : match.end()].strip()) >= MIN_QUESTION_CHARS
+    )
+    return found if len(found) >= 2 else ()

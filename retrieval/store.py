@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiosqlite
@@ -198,6 +198,8 @@ class Removal:
     titles: tuple[str, ...]
     removed_by: str
     removed_at: str
+    # Of its documents, how many another file holds the same text of (still searchable); said, not logged.
+    kept: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -496,6 +498,12 @@ class Store:
         async with self._transaction() as db:
             hashes = await self._text_hashes_at(db, paths)
             for path in paths:
+                kept = await db.execute_fetchall(
+                    "SELECT count(*) FROM documents d JOIN files f ON f.id = d.file_id WHERE f.path = ? AND EXISTS ("
+                    " SELECT 1 FROM documents o JOIN files g ON g.id = o.file_id"
+                    f" WHERE o.text_hash = d.text_hash AND g.path NOT IN ({', '.join('?' * len(paths))}))",
+                    (path, *paths),
+                )
                 titles = await db.execute_fetchall(
                     "SELECT coalesce(d.title, f.file_name) FROM files f LEFT JOIN documents d ON d.file_id = f.id "
                     "WHERE f.path = ? ORDER BY d.position",
@@ -504,7 +512,7 @@ class Store:
                 cursor = await db.execute("DELETE FROM files WHERE path = ?", (path,))
                 if cursor.rowcount == 0:
                     continue
-                removal = Removal(path, tuple(row[0] for row in titles), removed_by, timestamp())
+                removal = Removal(path, tuple(row[0] for row in titles), removed_by, timestamp(), kept[0][0])
                 await db.execute(
                     "INSERT INTO removals (path, titles, removed_by, removed_at) VALUES (?, ?, ?, ?)",
                     (path, json.dumps(removal.titles, ensure_ascii=False), removed_by, removal.removed_at),

@@ -136,7 +136,8 @@ def test_ingest_reports_each_file(env: Path, capsys, tmp_path: Path) -> None:
     assert status == 0  # a photo in the folder is skipped, not a failure: every report was added
     assert any(line.startswith("added") and "report.txt" in line for line in lines)
     assert any(line.startswith("skipped") and "photo.jpg" in line and "unsupported" in line for line in lines)
-    assert any(line.startswith("unchanged") and "000_63a0b89bf990acfb.txt" in line for line in lines)
+    # The bundled seed's bytes in another folder: a second file, kept as a copy that names the first.
+    assert any(line.startswith("added") and "same content as 000_63a0b89bf990acfb.txt" in line for line in lines)
     status, out, _ = run(capsys, "ask", "红色夜校", "--json")
     assert "四十二期" in json.loads(out)["hits"][0]["text"]
 
@@ -440,9 +441,9 @@ def test_a_passage_size_the_library_refuses_stops_start_up_without_a_traceback(e
 
 
 def test_ask_names_the_questions_of_a_message_asking_several_things(env: Path, capsys) -> None:
-    message = "我们村账目好几年没公开。软弱涣散村党组织怎么整顿？第一书记驻村要干多长时间？"
+    message = "我们村账目好几年没公开。软弱涣散村党组织怎么整顿？第一书记驻村一般要干多长时间？"
     status, out, _ = run(capsys, "ask", message)
     assert status == 0 and out.startswith("你的消息里有 2 个问题")
     status, out, _ = run(capsys, "ask", message, "--json")
-    assert json.loads(out)["questions"] == ["软弱涣散村党组织怎么整顿？", "第一书记驻村要干多长时间？"]
+    assert json.loads(out)["questions"] == ["软弱涣散村党组织怎么整顿？", "第一书记驻村一般要干多长时间？"]
     assert json.loads(run(capsys, "ask", "第一书记怎么开展工作", "--json")[1])["questions"] == []

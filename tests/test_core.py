@@ -451,10 +451,22 @@ async def test_an_answer_marks_its_excerpts_that_only_may_be_related_the_same_on
 
 async def test_a_message_asking_two_things_says_it_was_searched_as_a_whole_on_its_first_page(core: Core) -> None:
     # Sessions 24 and 25's trials: a pasted message's second question was left unanswered without a word.
-    reply = await core.ask(USER, "软弱涣散村党组织怎么整顿？第一书记驻村要干多长时间？")
+    reply = await core.ask(USER, "我们村班子不团结，软弱涣散村党组织怎么整顿？第一书记驻村一般要干多长时间？")
     assert isinstance(reply, Answer) and reply.questions == 2
     assert render_plain(reply).startswith("你的消息里有 2 个问题，下面按整段内容查找；要分别查，请一个一个发。")
     more = await core.handle(USER, "更多")
     assert isinstance(more, Answer) and "个问题" not in render_plain(more)
     single = await core.ask(USER, "软弱涣散村党组织怎么整顿？")
     assert single.questions == 0 and "个问题" not in render_plain(single)
+
+
+async def test_removing_a_file_another_file_has_the_text_of_says_the_text_stays(core: Core) -> None:
+    # Session 26's review: 删除 said every document would leave the search while a copy in another file kept it there.
+    text = "冰城县红色夜校\n\n冰城县推行“雪橇夜校”制度，组织党员冬季集中学习，整顿软弱涣散村党组织。\n"
+    document_id = await _upload(core, "夜校.txt", text)
+    await _upload(core, "夜校副本.txt", text)
+    confirm = await core.handle(ADMIN, f"删除 {document_id}")
+    assert "（另有文件内容相同，检索中仍会出现）" in render_plain(confirm)
+    removed = await core.handle(ADMIN, f"确认删除 {document_id}")
+    assert "其中 1 篇另有文件内容相同，检索中仍会出现" in render_plain(removed)
+    assert any("雪橇" in hit.text for hit in (await core.ask(USER, "雪橇夜校")).hits)

@@ -284,3 +284,29 @@ async def test_a_file_with_another_files_bytes_keeps_its_text_when_that_file_cha
     assert texts and "四十二期" in texts[0]
     removed = await corpus.remove(["夜校副本.txt"], "test")
     assert removed and not any("四十二期" in text for text in await search_texts(corpus, "红色夜校办了四十二期"))
+
+
+async def test_one_report_in_two_folders_under_one_name_is_two_files(corpus: Corpus, tmp_path: Path) -> None:
+    # Session 26's review: 2019/总结.txt and 2020/总结.txt with the same bytes were one file, known by the later place;
+    # when 2020's was rewritten, 2019's text went, and removing 2020's took 2019's text with it.
+    for year in ("2019", "2020"):
+        (tmp_path / year).mkdir()
+        (tmp_path / year / "总结.txt").write_text(NEW_REPORT, encoding="utf-8")
+    reports = await corpus.ingest([tmp_path / "2019" / "总结.txt", tmp_path / "2020" / "总结.txt"])
+    assert [(r.path, r.status) for r in reports] == [("总结.txt", "added"), ("2020/总结.txt", "added")]
+    (tmp_path / "2020" / "总结.txt").write_text(NEW_REPORT.replace("四十二期", "五十六期"), encoding="utf-8")
+    [rewritten] = await corpus.ingest([tmp_path / "2020" / "总结.txt"])
+    assert (rewritten.path, rewritten.status) == ("2020/总结.txt", "replaced")
+    assert any("四十二期" in text for text in await search_texts(corpus, "红色夜校办了四十二期"))
+    await corpus.remove(["2020/总结.txt"], "test")
+    assert any("四十二期" in text for text in await search_texts(corpus, "红色夜校办了四十二期"))
+
+
+async def test_a_file_moved_to_a_new_folder_is_still_one_file(corpus: Corpus, tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "总结.txt").write_text(NEW_REPORT, encoding="utf-8")
+    await corpus.ingest([tmp_path / "old" / "总结.txt"])
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "总结.txt").rename(tmp_path / "new" / "总结.txt")
+    [moved] = await corpus.ingest([tmp_path / "new" / "总结.txt"])
+    assert (moved.path, moved.status) == ("总结.txt", "unchanged")
