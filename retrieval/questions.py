@@ -35,10 +35,9 @@ def separate_questions(text: str) -> tuple[str, ...]:
         return ()
     # Sentences are found in the text with the marks inside quotes blanked (same length), and cut from the text.
     masked = _QUOTED.sub(lambda quoted: quoted.group().translate(_QUOTED_ENDS), text)
-    found = tuple(
-        sentence
-        for match in _SENTENCE.finditer(masked)
-        if _ASKS.search(match.group().strip())
-        and _han(sentence := text[match.start() : match.end()].strip()) >= MIN_QUESTION_CHARS
-    )
-    return found if len(found) >= 2 else ()
+    found = []
+    for match in _SENTENCE.finditer(masked):
+        sentence = text[match.start() : match.end()].strip()
+        if _ASKS.search(match.group().strip()) and _han(sentence) >= MIN_QUESTION_CHARS:
+            found.append(sentence)
+    return tuple(found) if len(found) >= 2 else ()
