@@ -2,7 +2,8 @@
 
     python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|fresh4_tune|fresh4_test|
                                          fresh5_tune|fresh5_test|fresh6_tune|fresh6_test|fresh7_tune|fresh7_test|
-                                         fresh8_tune|fresh8_test|fresh9_tune|fresh9_test|all]
+                                         fresh8_tune|fresh8_test|fresh9_tune|fresh9_test|
+                                         fresh10_tune|fresh10_test|all]
                                  [--pages DIR] [-v]
                                  [--semantic [VECTORS_DIR]] [--naive]
 
@@ -33,6 +34,9 @@ written in session 24 by two writers who read nothing of the project, split alte
 groups before it was first run. `--half fresh9_tune|fresh9_test`: an eleventh set (fresh9.json, the same brief over 32
 other randomly drawn pages, none of them fresh8's), written in session 26 by two writers who read nothing of the
 project, split alternately within each writer's questions, grouped by document, before it was first run.
+`--half fresh10_tune|fresh10_test`: a twelfth set (fresh10.json, the same brief over 32 other randomly drawn pages,
+none of them fresh9's; 10 of them fresh8's), written in session 27 by two writers who read nothing of the project, split the
+same way before it was first run.
 `--half all` includes them all. The pages are
 the development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
@@ -64,7 +68,7 @@ PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
 def questions(half: str, with_pages: bool) -> list[Question]:
     """The frozen questions of one half; questions about the pages only when the pages are ingested."""
-    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9"] + (["pages_a", "pages_b"] if with_pages else [])
+    files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10"] + (["pages_a", "pages_b"] if with_pages else [])
     found = [q for name in files for q in load_questions(QUESTIONS / f"{name}.json")]
     # fresh.json to fresh7.json mix questions about the seeds and about the pages.
     found = [q for q in found if with_pages or q.doc is None or (ROOT / "seeds" / q.doc).exists()]
@@ -165,7 +169,7 @@ def main() -> None:
         "--half",
         choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "fresh4_tune", "fresh4_test",
                  "fresh5_tune", "fresh5_test", "fresh6_tune", "fresh6_test", "fresh7_tune", "fresh7_test",
-                 "fresh8_tune", "fresh8_test", "fresh9_tune", "fresh9_test", "all"),
+                 "fresh8_tune", "fresh8_test", "fresh9_tune", "fresh9_test", "fresh10_tune", "fresh10_test", "all"),
         default="tune",
     )
     parser.add_argument("--pages", type=Path, default=PAGES)
