@@ -266,6 +266,9 @@ def serve(job_fd: str, result_fd: str, memory_mb: str, idle_seconds: str, parse_
     """A worker's life: set its memory limit, then parse the jobs sent until idle too long or grown too big."""
     jobs = Connection(int(job_fd), writable=False)
     results = Connection(int(result_fd), readable=False)
+    # The parent reports each file's outcome. A library's warning about a damaged file (pypdf's "EOF marker not
+    # found") would reach standard error here unformatted, past the application's logging: errors only.
+    logging.disable(logging.WARNING)
     importlib.import_module(parse_module)
     results.send("started")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a CPU-time kill must not write a core file

@@ -214,6 +214,19 @@ def test_ingest_fails_when_a_named_file_is_rejected(env: Path, capsys, tmp_path:
     assert status == 1 and out.startswith("rejected")
 
 
+def test_a_damaged_pdf_is_reported_once_in_our_words(env: Path, tmp_path: Path) -> None:
+    # pypdf logged its own "EOF marker not found" (English, on standard error) before the line saying the file was
+    # rejected, so an admin read two messages for one file. Run as the command runs, with its logging configured.
+    (tmp_path / "坏.pdf").write_bytes(b"%PDF-1.4\n1 0 obj garbage\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from rectbot.bot.cli import main; sys.exit(main())",
+         "ingest", str(tmp_path / "坏.pdf")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**os.environ},
+    )
+    assert done.returncode == 1 and done.stdout.strip() == "rejected  坏.pdf (corrupt .pdf file)"
+    assert "EOF" not in done.stderr and "pypdf" not in done.stderr, done.stderr
+
+
 def _ingest_tree(capsys, tmp_path: Path) -> dict[str, int]:
     for year, practice in (("2019", "红色夜校"), ("2020", "板凳会议")):
         (tmp_path / "tree" / year).mkdir(parents=True)
