@@ -36,8 +36,6 @@ __all__ = ["Confidence", "EmptyQuestion", "Hit", "SearchParams", "SearchResult",
 # grows past it, in a thread of their own: at a million they answer 3 times faster; below, numpy takes about a
 # millisecond a question, not worth numba's 1 s and 130 MB.
 COMPILED_FROM = 100_000
-# A typo is repaired into an everyday word (not a party-building one) only if this many passages hold that word.
-EVERYDAY_TYPO_FREQUENCY = 2
 _FULLY_KNOWN = 0.99  # every word of the question is in some passage
 _TOPIC_BOUND = 1e-4  # the topic probability is read as log-odds between this and 1 minus it
 
@@ -282,12 +280,9 @@ class Searcher:
         if backend is None:
             return None
         if self._parser is None or self._parser[0] is not backend:
-            # A typo is repaired into a party-building word the corpus holds (书计 -> 书记), else into a dictionary
-            # word it holds one character apart (站旗 -> 战旗); a real word never is (老是 stays 老是, QueryParser).
+            # Typos are repaired only into party-building words the corpus holds: 书计 -> 书记, never 老是 -> 老师.
             tokenizer = self.tokenizer
-            repair = HomophoneRepair(lambda: tokenizer.repair_sounds, backend.document_frequency, min_frequency=1,
-                                     dictionary=tokenizer.known, likelihood=tokenizer.likelihood,
-                                     min_everyday_frequency=EVERYDAY_TYPO_FREQUENCY)
+            repair = HomophoneRepair(lambda: tokenizer.repair_sounds, backend.document_frequency, min_frequency=1)
             parser = QueryParser(
                 self.tokenizer, backend.document_frequency, len(backend), repair, self.params.query,
                 in_context=backend.context_frequency, about_the_work=self._surely_about_the_work,

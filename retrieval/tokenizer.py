@@ -116,10 +116,6 @@ class Segmenter(Protocol):
     def known(self, word: str) -> bool:
         """Whether the dictionary holds the word."""
 
-    def likelihood(self, text: str) -> int:
-        """How often the dictionary expects the text: a word's frequency, or for other text the product of its words'
-        probabilities times the dictionary's total (jieba's suggest_freq without tuning)."""
-
     def cut(self, text: str, hmm: bool) -> list[str]:
         """The precise cut: one reading, no overlapping parts."""
 
@@ -153,10 +149,6 @@ class JiebaSegmenter:
     def known(self, word: str) -> bool:
         """Whether the dictionary holds the word."""
         return self._jieba.FREQ.get(word, 0) > 0
-
-    def likelihood(self, text: str) -> int:
-        """How often the dictionary expects the text."""
-        return int(self._jieba.suggest_freq(text, tune=False))
 
     def cut(self, text: str, hmm: bool) -> list[str]:
         """The precise cut."""
@@ -193,10 +185,6 @@ class RjiebaSegmenter:
     def known(self, word: str) -> bool:
         """Whether the dictionary holds the word."""
         return self._jieba.has_word(word)
-
-    def likelihood(self, text: str) -> int:
-        """How often the dictionary expects the text."""
-        return int(self._jieba.suggest_freq(text))
 
     def cut(self, text: str, hmm: bool) -> list[str]:
         """The precise cut."""
@@ -375,10 +363,6 @@ class Tokenizer:
     def known(self, word: str) -> bool:
         """Whether jieba's dictionary (with ours) holds the word."""
         return self._segmenter.known(word)
-
-    def likelihood(self, text: str) -> int:
-        """How often jieba's dictionary (with ours) expects the text, read as its words (事多: 事 and 多 are common)."""
-        return self._segmenter.likelihood(text)
 
     def tokens(self, text: str) -> list[str]:
         """The words a passage or question is ranked by (search mode: long words also yield their parts)."""
