@@ -13,7 +13,7 @@ from rectbot.retrieval.english import EnglishGlossary, as_typed, bundled_english
 from rectbot.retrieval.index import idf_lucene
 from rectbot.retrieval.places import Place, bundled_gazetteer
 from rectbot.retrieval.tokenizer import Tokenizer, bigrams
-from rectbot.retrieval.text import HAN_RUN, MEANINGFUL, is_han, normalize, safe_text
+from rectbot.retrieval.text import MEANINGFUL, is_han, normalize, safe_text
 from rectbot.retrieval.typos import HomophoneRepair
 
 _LATIN_RUN = re.compile(r"[a-z][a-z0-9'\-]*")
@@ -210,27 +210,14 @@ class QueryParser:
 
     def _rendered(self, normalized: str) -> tuple[str, list[tuple[str, str]]]:
         """The text with the English the glossary knows read as the reports' word (村两委 election -> 村两委 选举),
-        and what was read so: only in a question whose Chinese is about party-building work on its own (or, with no
-        Chinese at all, see _rendered_english), so that weak password 怎么改 or bank account 开户问题 does not become
-        a question about 软弱 or 账目."""
+        and what was read so: only in a question whose Chinese is about party-building work on its own, so that
+        weak password 怎么改 or bank account 开户问题 does not become a question about 软弱 or 账目."""
         if not _LATIN_RUN.search(normalized):
             return normalized, []
-        if not HAN_RUN.search(normalized):
-            return self._rendered_english(normalized)
         chinese = _LATIN_RUN.sub(" ", normalized)
         if not any(map(self.tokenizer.is_domain_word, self.tokenizer.cut(chinese))) or not self.about_the_work(chinese):
             return normalized, []
         return self.english.render(normalized)
-
-    def _rendered_english(self, normalized: str) -> tuple[str, list[tuple[str, str]]]:
-        """A question with no Chinese at all, read through the glossary when what it reads as names two or more
-        party-building words and is about the work (how to rectify weak and lax village party branches); as
-        typed otherwise, so that birthday party ideas or weak password 怎么改 stay questions about something else."""
-        rendered, read = self.english.render(normalized)
-        chinese = " ".join(word for _, word in read)
-        if sum(map(self.tokenizer.is_domain_word, {word for _, word in read})) < 2 or not self.about_the_work(chinese):
-            return normalized, []
-        return rendered, read
 
     def _unglued(self, piece: str) -> list[str]:
         """The piece, or its parts when a spoken question word is glued to it (咋建 -> 咋, 建), or a function word
