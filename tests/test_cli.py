@@ -221,7 +221,7 @@ def test_a_damaged_pdf_is_reported_once_in_our_words(env: Path, tmp_path: Path) 
     done = subprocess.run(
         [sys.executable, "-c", "import sys; from rectbot.bot.cli import main; sys.exit(main())",
          "ingest", str(tmp_path / "坏.pdf")],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**os.environ},
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,  # the env fixture's database, inherited
     )
     assert done.returncode == 1 and done.stdout.strip() == "rejected  坏.pdf (corrupt .pdf file)"
     assert "EOF" not in done.stderr and "pypdf" not in done.stderr, done.stderr
