@@ -326,8 +326,10 @@ async def test_a_question_about_a_place_no_top_report_is_about_is_answered_as_po
 
 
 async def test_a_question_about_a_year_no_top_report_holds_is_answered_as_possibly_related(searcher: Searcher) -> None:
-    # 2026年村两委换届具体哪个月开始 was answered confidently from a 2010 plan's schedule.
-    query = searcher.parse("2026年村两委换届怎么搞")
+    # 2026年村两委换届具体哪个月开始 was answered confidently from a 2010 plan's schedule. The question must be one
+    # the confidence model answers without the year rule, so that the rule is what is tested: since session 28's
+    # model, 2026年村两委换届怎么搞 (two words and an unknown one) sits just under its threshold either way.
+    query = searcher.parse("2026年村两委换届工作怎么开展")
     assert query.years == ("2026",)
     result = await searcher.search(query, k=3)
     assert result.confidence is Confidence.WEAK and result.related and result.hits == ()
