@@ -48,15 +48,14 @@ from rectbot.retrieval.thesaurus import data_lines
 from rectbot.retrieval.tokenizer import Tokenizer
 
 from quality import PAGES, ROOT, questions
-from topic import EVAL_ABOUT, EVAL_NOT_ABOUT, TOPIC_DATA
+from topic import EVAL_ABOUT, EVAL_NOT_ABOUT, TOPIC_DATA, TOPIC_HALVES, near_copies
 
 TUNING = (
     "tune", "fresh", "fresh2_tune", "fresh4_tune", "fresh5_tune",
     "fresh6_tune", "fresh7_tune", "fresh8_tune", "fresh9_tune", "fresh10_tune",
 )
-# The topic model trained on the "tune" half's questions: their topic probabilities are not a new question's.
-# The newer tuning halves are left out here (session 28): trained on them too, the shown model showed an everyday
-# question over the seeds excerpts (公司周例会会议纪要有没有模板, tests/test_calibration.py).
+# The topic model trains on the other tuning halves' questions (TOPIC_HALVES): their topic probabilities are not a
+# new question's.
 SHOWN_TUNING = ("fresh", "fresh2_tune", "fresh4_tune", "fresh5_tune")
 RIDGE = 0.01  # L2 penalty on the standardised weights
 STEPS = 5000
@@ -160,7 +159,7 @@ async def examples(pages: Path) -> tuple[list[Example], list[ShownExample]]:
                 if evidence is None or evidence.pasted:
                     continue  # nothing to weigh; or pasted text, which the thresholds alone judge
                 shown = result.confidence is not Confidence.OFF_TOPIC
-                if question.half != "tune":  # the topic model trained on that half
+                if question.half not in TOPIC_HALVES:  # the topic model trained on those
                     shown_examples.append(ShownExample(question.half in SHOWN_TUNING, evidence.features(),
                                                        question.abstain != "offtopic", shown,
                                                        shown and evidence.about_it))
@@ -202,35 +201,6 @@ def fit(
         weights -= RATE * (z.T @ (p - y) / len(y) + RIDGE * weights)
         bias -= RATE * float((p - y).mean())
     return CalibratedModel(features, tuple(mean), tuple(scale), tuple(weights), float(bias), threshold)
-
-
-def near_copies(texts: set[str], others: set[str]) -> set[str]:
-    """The texts that are, or are at most two edits from, one of the others (normalised questions)."""
-    by_length: dict[int, list[str]] = {}
-    for other in others:
-        by_length.setdefault(len(other), []).append(other)
-    return {
-        text for text in texts
-        if text in others or any(
-            _edits_at_most_two(text, other)
-            for size in range(len(text) - 2, len(text) + 3) for other in by_length.get(size, ())
-        )
-    }
-
-
-def _edits_at_most_two(one: str, other: str) -> bool:
-    """Whether two texts of 5 or more characters are at most two insertions, deletions or substitutions apart."""
-    if min(len(one), len(other)) < 5 or len(set(one) ^ set(other)) > 4:
-        return False
-    previous = list(range(len(other) + 1))
-    for i, char in enumerate(one, start=1):
-        current = [i]
-        for j, theirs in enumerate(other, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != theirs)))
-        if min(current) > 2:
-            return False
-        previous = current
-    return previous[-1] <= 2
 
 
 def break_even(cost: float) -> float:

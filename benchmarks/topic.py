@@ -2,8 +2,9 @@
 
     python benchmarks/topic.py [--check]
 
-Trains on tests/data/topic/train_*.txt (short questions and pasted text) plus the tuning half of
-tests/data/questions/ (its off-topic abstain questions as "not about the work", everything else as "about it"),
+Trains on tests/data/topic/train_*.txt (short questions and pasted text) plus the questions of the tuning halves
+TOPIC_HALVES of tests/data/questions/ (off-topic abstain questions as "not about the work", everything else as
+"about it"; not those nearly copying a held-out question),
 writes retrieval/data/topic_model.json, and prints how many of the held-out tests/data/topic/eval_*.txt
 questions each threshold keeps and catches.
 --check writes nothing: it says whether the shipped model says what a retrained one says of every question.
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from rectbot.retrieval.search import SearchParams
 from rectbot.retrieval.tokenizer import Tokenizer
+from rectbot.retrieval.text import normalize_for_phrase_match
 from rectbot.retrieval.thesaurus import data_lines
 from rectbot.retrieval.topic import TOPIC_MODEL, TopicModel
 
@@ -43,17 +45,57 @@ EVAL_NOT_ABOUT = (
     "eval_offtopic.txt", "eval_offtopic_2.txt", "eval_offtopic_4.txt", "eval_offtopic_5.txt", "eval_offtopic_6.txt",
     "eval_offtopic_7.txt",
 )
+# The tuning halves whose questions it learns from; the shown model learns from the others (benchmarks/calibrate.py),
+# whose topic probabilities must be a new question's.
+TOPIC_HALVES = ("tune", "fresh6_tune", "fresh7_tune", "fresh8_tune", "fresh9_tune", "fresh10_tune")
 CHECK_TOLERANCE = 0.005  # largest probability difference allowed between the shipped model and a retrained one
 
 
 def training_set() -> tuple[list[str], list[int]]:
-    """Questions and labels (1: about party-building work) to train on; never the test half or the eval files."""
+    """Questions and labels (1: about party-building work) to train on; never a held-out half or the eval files."""
     about, not_about = _lines(TRAIN_ABOUT), _lines(TRAIN_NOT_ABOUT)
-    for name in ("seeds", "abstain", "pages_a", "pages_b"):
-        for question in json.loads((QUESTIONS / f"{name}.json").read_text(encoding="utf-8")):
-            if question["half"] == "tune":
-                (not_about if question.get("abstain") == "offtopic" else about).append(question["q"])
+    every = [question for path in sorted(QUESTIONS.glob("*.json"))
+             for question in json.loads(path.read_text(encoding="utf-8"))]
+    held = {normalize_for_phrase_match(q["q"]) for q in every if not _tuning(q["half"])}
+    chosen = [q for q in every if q["half"] in TOPIC_HALVES]
+    copied = near_copies({normalize_for_phrase_match(q["q"]) for q in chosen}, held)
+    for question in chosen:
+        if normalize_for_phrase_match(question["q"]) not in copied:
+            (not_about if question.get("abstain") == "offtopic" else about).append(question["q"])
     return about + not_about, [1] * len(about) + [0] * len(not_about)
+
+
+def _tuning(half: str) -> bool:
+    return half in ("tune", "fresh") or half.endswith("_tune")
+
+
+def near_copies(texts: set[str], others: set[str]) -> set[str]:
+    """The texts that are, or are at most two edits from, one of the others (normalised questions)."""
+    by_length: dict[int, list[str]] = {}
+    for other in others:
+        by_length.setdefault(len(other), []).append(other)
+    return {
+        text for text in texts
+        if text in others or any(
+            _edits_at_most_two(text, other)
+            for size in range(len(text) - 2, len(text) + 3) for other in by_length.get(size, ())
+        )
+    }
+
+
+def _edits_at_most_two(one: str, other: str) -> bool:
+    """Whether two texts of 5 or more characters are at most two insertions, deletions or substitutions apart."""
+    if min(len(one), len(other)) < 5 or len(set(one) ^ set(other)) > 4:
+        return False
+    previous = list(range(len(other) + 1))
+    for i, char in enumerate(one, start=1):
+        current = [i]
+        for j, theirs in enumerate(other, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != theirs)))
+        if min(current) > 2:
+            return False
+        previous = current
+    return previous[-1] <= 2
 
 
 def _lines(names: tuple[str, ...]) -> list[str]:
