@@ -4,7 +4,7 @@
 
 Trains on tests/data/topic/train_*.txt (short questions and pasted text) plus the questions of the tuning halves
 TOPIC_HALVES of tests/data/questions/ (off-topic abstain questions as "not about the work", everything else as
-"about it"; not those nearly copying a held-out question),
+"about it"; not those nearly copying a question or line it must not know: held out, the shown model's, eval),
 writes retrieval/data/topic_model.json, and prints how many of the held-out tests/data/topic/eval_*.txt
 questions each threshold keeps and catches.
 --check writes nothing: it says whether the shipped model says what a retrained one says of every question.
@@ -56,17 +56,15 @@ def training_set() -> tuple[list[str], list[int]]:
     about, not_about = _lines(TRAIN_ABOUT), _lines(TRAIN_NOT_ABOUT)
     every = [question for path in sorted(QUESTIONS.glob("*.json"))
              for question in json.loads(path.read_text(encoding="utf-8"))]
-    held = {normalize_for_phrase_match(q["q"]) for q in every if not _tuning(q["half"])}
+    # Whatever must read as new to the model: held-out questions, the shown model's questions and the eval lines.
+    unseen = {normalize_for_phrase_match(q["q"]) for q in every if q["half"] not in TOPIC_HALVES}
+    unseen |= {normalize_for_phrase_match(line) for line in _lines((*EVAL_ABOUT, *EVAL_NOT_ABOUT))}
     chosen = [q for q in every if q["half"] in TOPIC_HALVES]
-    copied = near_copies({normalize_for_phrase_match(q["q"]) for q in chosen}, held)
+    copied = near_copies({normalize_for_phrase_match(q["q"]) for q in chosen}, unseen)
     for question in chosen:
         if normalize_for_phrase_match(question["q"]) not in copied:
             (not_about if question.get("abstain") == "offtopic" else about).append(question["q"])
     return about + not_about, [1] * len(about) + [0] * len(not_about)
-
-
-def _tuning(half: str) -> bool:
-    return half in ("tune", "fresh") or half.endswith("_tune")
 
 
 def near_copies(texts: set[str], others: set[str]) -> set[str]:
