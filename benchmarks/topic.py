@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rectbot.retrieval.search import SearchParams
@@ -68,21 +69,20 @@ def training_set() -> tuple[list[str], list[int]]:
 
 
 def near_copies(texts: set[str], others: set[str]) -> set[str]:
-    """The texts that are one of the others or nearly (normalised questions): as tests/test_topic.py judges a held-out
-    question against a training line, bigram Jaccard >= 0.6 within 4 characters of length, or at most two edits."""
-    grams = {text: _pairs(text) for text in texts | others}
-    return {
-        text for text in texts
-        if text in others or any(_nearly(text, other, grams) for other in others)
-    }
+    """The texts that are one of the others or nearly (see nearly())."""
+    pairs = {text: character_pairs(text) for text in texts | others}
+    return {text for text in texts if text in others or any(nearly(text, other, pairs.__getitem__) for other in others)}
 
 
-def _pairs(text: str) -> set[str]:
+def character_pairs(text: str) -> set[str]:
+    """Every pair of neighbouring characters."""
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def _nearly(one: str, other: str, grams: dict[str, set[str]]) -> bool:
-    a, b = grams[one], grams[other]
+def nearly(one: str, other: str, pairs: Callable[[str], set[str]] = character_pairs) -> bool:
+    """Two normalised lines that differ by a word or two: bigram Jaccard >= 0.6 within 4 characters of length, or
+    at most two edits between lines of 5 or more characters."""
+    a, b = pairs(one), pairs(other)
     if abs(len(one) - len(other)) <= 4 and min(len(a), len(b)) >= 4 and len(a & b) >= 0.6 * len(a | b):
         return True
     return min(len(one), len(other)) >= 5 and abs(len(one) - len(other)) <= 2 and _edits_at_most_two(one, other)

@@ -293,42 +293,19 @@ def test_no_held_out_question_is_nearly_a_training_line() -> None:
     training = [
         normalize_for_phrase_match(line) for path in TOPIC_DATA.glob("train_*.txt") for line in data_lines(path)
     ]
+    script = _training_script()
     held = [line for path in TOPIC_DATA.glob("eval_*.txt") for line in data_lines(path)]
-    held += [q.q for path in questions.glob("*.json") for q in load_questions(path)
-             if q.half not in _training_script().TOPIC_HALVES]
+    held += [q.q for path in questions.glob("*.json") for q in load_questions(path) if q.half not in script.TOPIC_HALVES]
     assert len(held) >= 1800
     by_bigram: dict[str, set[int]] = {}
     for number, line in enumerate(training):
-        for gram in _bigrams(line):
+        for gram in script.character_pairs(line):
             by_bigram.setdefault(gram, set()).add(number)
     close = []
     for question in held:
         text = normalize_for_phrase_match(question)
-        shared = Counter(number for gram in _bigrams(text) for number in by_bigram.get(gram, ()))
-        close += [(question, training[n]) for n, count in shared.items() if count >= 3 and _nearly(text, training[n])]
+        shared = Counter(number for gram in script.character_pairs(text) for number in by_bigram.get(gram, ()))
+        close += [
+            (question, training[n]) for n, count in shared.items() if count >= 3 and script.nearly(text, training[n])
+        ]
     assert close == []
-
-
-def _bigrams(text: str) -> set[str]:
-    """Every pair of neighbouring characters (latin too: tokenizer.bigrams keeps a latin word whole)."""
-    return {text[i : i + 2] for i in range(len(text) - 1)}
-
-
-def _nearly(one: str, other: str) -> bool:
-    """Two normalised lines that differ by a word or two: bigram Jaccard >= 0.6 within 4 characters of length, or
-    at most two edits between lines of 5 or more characters."""
-    a, b = _bigrams(one), _bigrams(other)
-    if abs(len(one) - len(other)) <= 4 and min(len(a), len(b)) >= 4 and len(a & b) / len(a | b) >= 0.6:
-        return True
-    return min(len(one), len(other)) >= 5 and abs(len(one) - len(other)) <= 2 and _edits(one, other) <= 2
-
-
-def _edits(one: str, other: str) -> int:
-    """Levenshtein distance."""
-    previous = list(range(len(other) + 1))
-    for i, x in enumerate(one, 1):
-        current = [i]
-        for j, y in enumerate(other, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
