@@ -47,13 +47,10 @@ from rectbot.retrieval.text import normalize_for_phrase_match
 from rectbot.retrieval.thesaurus import data_lines
 from rectbot.retrieval.tokenizer import Tokenizer
 
-from quality import PAGES, ROOT, questions
+from quality import PAGES, ROOT, TUNING_HALVES, questions
 from topic import EVAL_ABOUT, EVAL_NOT_ABOUT, TOPIC_DATA, TOPIC_HALVES, near_copies
 
-TUNING = (
-    "tune", "fresh", "fresh2_tune", "fresh4_tune", "fresh5_tune",
-    "fresh6_tune", "fresh7_tune", "fresh8_tune", "fresh9_tune", "fresh10_tune",
-)
+TUNING = TUNING_HALVES
 # The topic model trains on the other tuning halves' questions (TOPIC_HALVES): their topic probabilities are not a
 # new question's.
 SHOWN_TUNING = ("fresh", "fresh2_tune", "fresh4_tune", "fresh5_tune")

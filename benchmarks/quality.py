@@ -3,7 +3,7 @@
     python benchmarks/quality.py [--half tune|test|fresh|fresh2_tune|fresh2_test|fresh3|fresh4_tune|fresh4_test|
                                          fresh5_tune|fresh5_test|fresh6_tune|fresh6_test|fresh7_tune|fresh7_test|
                                          fresh8_tune|fresh8_test|fresh9_tune|fresh9_test|
-                                         fresh10_tune|fresh10_test|all]
+                                         fresh10_tune|fresh10_test|tuning|held-out|all]
                                  [--pages DIR] [-v]
                                  [--semantic [VECTORS_DIR]] [--naive]
 
@@ -37,7 +37,8 @@ project, split alternately within each writer's questions, grouped by document, 
 `--half fresh10_tune|fresh10_test`: a twelfth set (fresh10.json, the same brief over 32 other randomly drawn pages,
 none of them fresh9's; 10 of them fresh8's), written in session 27 by two writers who read nothing of the project, split the
 same way before it was first run.
-`--half all` includes them all. The pages are
+`--half tuning` pools the ten halves tuned or trained on (tune, fresh and the _tune halves), `--half held-out` the
+ten never tuned on (test, fresh3 and the _test halves): the README's headline figures. `--half all` includes them all. The pages are
 the development corpus kept beside the checkout, not in it (--pages defaults to ../shared/corpus/pages).
 --semantic adds the semantic re-ranker (pip install 'rectbot[semantic]'); the passages' vectors are kept in
 VECTORS_DIR (default: a temporary folder; embedding seeds + pages takes about two minutes on two cores).
@@ -66,13 +67,27 @@ QUESTIONS = ROOT / "tests" / "data" / "questions"
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
 
+# Every half the ranking, the thesaurus and the models were tuned or trained on, and every half that never was: the
+# README's headline figures pool each group (`--half tuning`, `--half held-out`).
+TUNING_HALVES = (
+    "tune", "fresh", "fresh2_tune", "fresh4_tune", "fresh5_tune",
+    "fresh6_tune", "fresh7_tune", "fresh8_tune", "fresh9_tune", "fresh10_tune",
+)
+HELD_OUT_HALVES = (
+    "test", "fresh2_test", "fresh3", "fresh4_test", "fresh5_test",
+    "fresh6_test", "fresh7_test", "fresh8_test", "fresh9_test", "fresh10_test",
+)
+GROUPS = {"tuning": TUNING_HALVES, "held-out": HELD_OUT_HALVES}
+
+
 def questions(half: str, with_pages: bool) -> list[Question]:
-    """The frozen questions of one half; questions about the pages only when the pages are ingested."""
+    """The frozen questions of one half (or group of halves); questions about the pages only when the pages are
+    ingested."""
     files = ["seeds", "abstain", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10"] + (["pages_a", "pages_b"] if with_pages else [])
     found = [q for name in files for q in load_questions(QUESTIONS / f"{name}.json")]
     # fresh.json to fresh7.json mix questions about the seeds and about the pages.
     found = [q for q in found if with_pages or q.doc is None or (ROOT / "seeds" / q.doc).exists()]
-    return [q for q in found if half == "all" or q.half == half]
+    return [q for q in found if half == "all" or q.half in GROUPS.get(half, (half,))]
 
 
 def table_row(label: str, report: EvalReport) -> str:
@@ -169,7 +184,8 @@ def main() -> None:
         "--half",
         choices=("tune", "test", "fresh", "fresh2_tune", "fresh2_test", "fresh3", "fresh4_tune", "fresh4_test",
                  "fresh5_tune", "fresh5_test", "fresh6_tune", "fresh6_test", "fresh7_tune", "fresh7_test",
-                 "fresh8_tune", "fresh8_test", "fresh9_tune", "fresh9_test", "fresh10_tune", "fresh10_test", "all"),
+                 "fresh8_tune", "fresh8_test", "fresh9_tune", "fresh9_test", "fresh10_tune", "fresh10_test",
+                 *GROUPS, "all"),
         default="tune",
     )
     parser.add_argument("--pages", type=Path, default=PAGES)

@@ -6,6 +6,7 @@ test half before any tuning; these tests run the test half. benchmarks/quality.p
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,6 +35,23 @@ def test_the_question_set_is_frozen_and_split() -> None:
     assert sum(q.kind == "paraphrase" for q in answerable) >= len(answerable) / 2
     assert sum(q.abstain == "offtopic" for q in questions) >= 20 and sum(q.abstain == "domain" for q in questions) >= 20
     assert {q.half for q in questions} == {"tune", "test"}
+
+
+def test_every_half_is_counted_once_in_the_headline_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A new question set whose halves were left out of both groups would silently drop out of the README's figures.
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("quality_benchmark", ROOT / "benchmarks" / "quality.py")
+    assert spec is not None and spec.loader is not None
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    every = [q for path in QUESTIONS.glob("*.json") for q in load_questions(path)]
+    tuning, held_out_halves = set(quality.TUNING_HALVES), set(quality.HELD_OUT_HALVES)
+    assert not tuning & held_out_halves
+    assert tuning | held_out_halves == {q.half for q in every}
+    # Counted from the files themselves, so a question file the benchmark does not read fails here too.
+    for group, halves in (("held-out", held_out_halves), ("tuning", tuning)):
+        pooled = quality.questions(group, with_pages=True)
+        assert sorted(q.id for q in pooled) == sorted(q.id for q in every if q.half in halves)
 
 
 async def test_held_out_questions_over_the_seeds(searcher: Searcher) -> None:
