@@ -41,7 +41,7 @@ from rectbot.retrieval.articles import Rejection
 from rectbot.retrieval.questions import separate_questions
 from rectbot.retrieval.search import Hit, SearchResult
 from rectbot.retrieval.store import DocumentRow, Removal
-from rectbot.retrieval.text import Script, in_script, safe_text
+from rectbot.retrieval.text import HAN, Script, in_script, safe_text
 
 UNKNOWN_DATE = "日期不详"
 UNKNOWN_SOURCE = "来源不详"
@@ -229,8 +229,22 @@ NOTHING_FOUND = (
 NOTHING_FOUND_ON_TOPIC = f"资料里没有找到能回答这个问题的段落（资料收的是{_COVERS}方面的工作报告）。\n{_ASK_BETTER}"
 
 
-def nothing_found_message(about_the_work: bool) -> str:
-    """Say nothing matched, and how to ask better; what the bot knows, unless the question was about it."""
+# A question with no Chinese at all (English, pinyin) is unread, not off-topic: the reports are Chinese, and only the
+# English words mixed into a Chinese question are read (retrieval/english.py). Said in both languages.
+NOT_IN_CHINESE = (
+    "请用汉字（中文）提问：资料都是中文的工作报告，只夹在中文问题里的英文词才能读懂。"
+    "例如：“软弱涣散村党组织怎么整顿”“第一书记怎么发挥作用”。\n"
+    "Please ask in Chinese: the reports are in Chinese, so a question with no Chinese characters cannot be matched."
+)
+_HAN_CHARACTER = re.compile(f"[{HAN}]")
+_LATIN_LETTER = re.compile(r"[A-Za-zÀ-ɏ]")
+
+
+def nothing_found_message(about_the_work: bool, question: str = "") -> str:
+    """Say nothing matched, and how to ask better; what the bot knows, unless the question was about it; to ask
+    in Chinese, if it was in letters only."""
+    if _LATIN_LETTER.search(question) and not _HAN_CHARACTER.search(question):
+        return NOT_IN_CHINESE
     return NOTHING_FOUND_ON_TOPIC if about_the_work else NOTHING_FOUND
 
 
@@ -238,7 +252,7 @@ def nothing_found_text(reply: NothingFound) -> str:
     """Say nothing matched, what the bot knows, and how to ask better."""
     if reply.after_more:
         return "没有更多相关段落了。可以换个说法重新提问。"
-    return "\n".join([*questions_note(reply.questions), nothing_found_message(reply.about_the_work)])
+    return "\n".join([*questions_note(reply.questions), nothing_found_message(reply.about_the_work, reply.question)])
 
 
 _SAVE_AS_DOCX = "请在 WPS 或 Word 中“另存为” .docx 后再上传"
@@ -523,7 +537,7 @@ def result_plain(question: str, result: SearchResult, show_question: bool, scrip
     lines = [f"问：{question}"] if show_question else []
     lines += notes(result.query.repairs, related=bool(result.related), questions=len(separate_questions(question)))
     if not result.shown:
-        lines.append(nothing_found_message(result.about_the_work))
+        lines.append(nothing_found_message(result.about_the_work, question))
     for number, hit in enumerate(result.shown, start=1):
         lines.append(
             f"【{number}】{related_mark(hit)}{in_script(excerpt(hit.text), script)}\n{LISTED_INDENT}—— {citation(hit, script)}\n"

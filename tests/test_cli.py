@@ -119,6 +119,11 @@ def test_nothing_found_is_an_answer_not_an_error(env: Path, capsys) -> None:
     assert status == 0 and "资料里没有找到" in out and "我只回答" not in out and "【" not in out
 
 
+def test_a_question_with_no_chinese_is_asked_for_in_chinese(env: Path, capsys) -> None:
+    status, out, _ = run(capsys, "ask", "what does the first secretary do")
+    assert status == 0 and "请用汉字" in out and "in Chinese" in out and "不在我的资料范围内" not in out
+
+
 def test_empty_question_is_a_clear_error(env: Path, capsys) -> None:
     status, _, err = run(capsys, "ask", "  ")
     assert status == 2

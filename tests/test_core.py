@@ -155,6 +155,17 @@ async def test_a_question_outside_the_work_is_not_told_to_reword_it_in_report_wo
     assert "换成报告里常用的说法" not in text
 
 
+@pytest.mark.parametrize("question", ["how to rectify weak party branches", "zhengdun ruanruo huansan"])
+async def test_a_question_with_no_chinese_is_asked_for_in_chinese(core: Core, question: str) -> None:
+    # Told "这个问题不在我的资料范围内", someone who typed a question about the work in English or pinyin would give up.
+    reply = await core.ask(USER, question)
+    text = render_plain(reply)
+    assert isinstance(reply, NothingFound) and "请用汉字" in text and "in Chinese" in text
+    assert "不在我的资料范围内" not in text
+    # Chinese with an English word mixed in is read as before, and an off-topic Chinese question told as before.
+    assert "请用汉字" not in render_plain(await core.ask(USER, "北京到上海的高铁票多少钱 high speed rail"))
+
+
 @pytest.mark.parametrize("greeting", ["你好呀 在吗", "您好！", "good morning, how are you?", "Hi", "老师好", "哈囉"])
 async def test_a_greeting_is_greeted_with_what_to_ask(core: Core, greeting: str) -> None:
     reply = await core.handle(USER, greeting)
