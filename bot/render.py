@@ -15,6 +15,7 @@ import html
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -212,6 +213,7 @@ def answer_notes(reply: Answer) -> list[str]:
 
 
 _COVERS = "整顿软弱涣散党组织、村两委、第一书记、党员队伍、村集体经济等"
+_EXAMPLES = "例如：“软弱涣散村党组织怎么整顿”“第一书记怎么发挥作用”。"
 _ASK_BETTER = (
     "可以试试：用更短的问题，只留关键词（如“第一书记 作用”“村两委 矛盾”），"
     "或换成报告里常用的说法（如“软弱涣散”“整顿”“带头人”）。"
@@ -221,7 +223,7 @@ _ASK_BETTER = (
 NOTHING_FOUND = (
     "没有找到相关内容：这个问题不在我的资料范围内。\n"
     f"我只回答基层党建方面的问题（{_COVERS}），答案都摘自真实的工作报告，"
-    "例如：“软弱涣散村党组织怎么整顿”“第一书记怎么发挥作用”。"
+    f"{_EXAMPLES}"
     "如果问的是党建工作，可以只留关键词再问（如“第一书记 作用”）。"
 )
 # For a question about the work that no passage answers: what the reports cover, said without reading as a rebuke
@@ -229,21 +231,26 @@ NOTHING_FOUND = (
 NOTHING_FOUND_ON_TOPIC = f"资料里没有找到能回答这个问题的段落（资料收的是{_COVERS}方面的工作报告）。\n{_ASK_BETTER}"
 
 
-# A question with no Chinese at all (English, pinyin) is unread, not off-topic: the reports are Chinese, and only the
-# English words mixed into a Chinese question are read (retrieval/english.py). Said in both languages.
+# A question with no Chinese at all (English, pinyin) was not read, which is not the same as off-topic: the reports
+# are Chinese, and English is read only inside a Chinese question about the work (retrieval/english.py).
 NOT_IN_CHINESE = (
-    "请用汉字（中文）提问：资料都是中文的工作报告，只夹在中文问题里的英文词才能读懂。"
-    "例如：“软弱涣散村党组织怎么整顿”“第一书记怎么发挥作用”。\n"
-    "Please ask in Chinese: the reports are in Chinese, so a question with no Chinese characters cannot be matched."
+    f"请用汉字提问（不支持只用英文或拼音），我只回答基层党建方面的问题。{_EXAMPLES}\n"
+    "Please ask in Chinese characters: the reports are in Chinese, so I can't search English or pinyin."
 )
-_HAN_CHARACTER = re.compile(f"[{HAN}]")
-_LATIN_LETTER = re.compile(r"[A-Za-zÀ-ɏ]")
+# A link alone: the bot reads no web pages (no fetching at run time), so say what to send instead.
+LINK_ONLY = "我打不开链接。请把要问的问题或文章里相关的文字直接发给我；要把文章加入资料，请联系管理员上传。"
+_HAN_CHARACTER = re.compile(f"[{HAN}\U00020000-\U0003FFFF]")
+_LATIN_LETTER = re.compile("[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F]")
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
-def nothing_found_message(about_the_work: bool, question: str = "") -> str:
-    """Say nothing matched, and how to ask better; what the bot knows, unless the question was about it; to ask
-    in Chinese, if it was in letters only."""
-    if _LATIN_LETTER.search(question) and not _HAN_CHARACTER.search(question):
+def nothing_found_message(about_the_work: bool, question: str) -> str:
+    """Say nothing matched, and how to ask better; what the bot knows, unless the question was about it; to send text,
+    for a link alone; to ask in Chinese, for letters alone."""
+    folded = unicodedata.normalize("NFKC", question)  # full-width letters, and Kangxi radicals pasted from PDFs
+    if _LINK.search(folded) and not _LINK.sub("", folded).strip():
+        return LINK_ONLY
+    if _LATIN_LETTER.search(folded) and not _HAN_CHARACTER.search(folded):
         return NOT_IN_CHINESE
     return NOTHING_FOUND_ON_TOPIC if about_the_work else NOTHING_FOUND
 

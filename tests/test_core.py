@@ -155,15 +155,31 @@ async def test_a_question_outside_the_work_is_not_told_to_reword_it_in_report_wo
     assert "换成报告里常用的说法" not in text
 
 
-@pytest.mark.parametrize("question", ["how to rectify weak party branches", "zhengdun ruanruo huansan"])
+@pytest.mark.parametrize(
+    "question",
+    ["how to rectify weak party branches", "zhengdun ruanruo huansan", "ｈｏｗ ｔｏ ｒｅｃｔｉｆｙ ｗｅａｋ ｐａｒｔｙ ｂｒａｎｃｈｅｓ"],
+)
 async def test_a_question_with_no_chinese_is_asked_for_in_chinese(core: Core, question: str) -> None:
     # Told "这个问题不在我的资料范围内", someone who typed a question about the work in English or pinyin would give up.
     reply = await core.ask(USER, question)
     text = render_plain(reply)
-    assert isinstance(reply, NothingFound) and "请用汉字" in text and "in Chinese" in text
-    assert "不在我的资料范围内" not in text
-    # Chinese with an English word mixed in is read as before, and an off-topic Chinese question told as before.
-    assert "请用汉字" not in render_plain(await core.ask(USER, "北京到上海的高铁票多少钱 high speed rail"))
+    assert isinstance(reply, NothingFound) and "请用汉字提问" in text and "Please ask in Chinese" in text
+    assert "不在我的资料范围内" not in text and "我只回答基层党建方面的问题" in text
+
+
+async def test_chinese_with_letters_and_a_link_alone_are_not_asked_for_in_chinese(core: Core) -> None:
+    for chinese in ("北京到上海的高铁票多少钱 high speed rail", "今天天氣怎麼樣", "10×10 等于多少"):
+        text = render_plain(await core.ask(USER, chinese))
+        assert "不在我的资料范围内" in text and "请用汉字提问" not in text, chinese
+    # A pasted link is neither a question nor English: the bot reads no web pages, so it asks for the text.
+    text = render_plain(await core.ask(USER, "https://mp.weixin.qq.com/s/AbCdEf123"))
+    assert "我打不开链接" in text and "请用汉字提问" not in text
+
+
+@pytest.mark.parametrize("farewell", ["thanks a lot", "Thank you very much!", "good night", "bye", "hi there", "晚安"])
+async def test_english_small_talk_is_answered_in_kind_not_asked_for_in_chinese(core: Core, farewell: str) -> None:
+    text = render_plain(await core.handle(USER, farewell))
+    assert text.startswith(("好的！", "不客气！", "你好！")) and "请用汉字提问" not in text
 
 
 @pytest.mark.parametrize("greeting", ["你好呀 在吗", "您好！", "good morning, how are you?", "Hi", "老师好", "哈囉"])
