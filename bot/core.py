@@ -46,17 +46,19 @@ _TRAILING_PUNCTUATION = re.compile(r"[\s!.,;:~。，、；：！～…]+$")
 _PARTICLES = "(?:呀|啊|哈|吗|么|哦|呢|了|啦|~)*"
 _GREETING = re.compile(
     rf"^(?:(?:你好|您好|大家好|(?:各位)?(?:老师|领导|书记|同志)们?好|哈喽|哈啰|嗨|在吗|在么|在不在|有人吗|"
-    rf"早上好|上午好|中午好|下午好|晚上好|早安|hello|hi|hey|hithere|hieveryone|goodmorning|goodafternoon|goodevening|howareyou)"
+    rf"早上好|上午好|中午好|下午好|晚上好|早安|hello|hi|hey|hithere|hieveryone|goodmorning|goodafternoon|goodevening|"
+    rf"howareyou)"
     rf"{_PARTICLES})+$"
 )
 # A farewell (晚安, bye) is acknowledged too: 好的！还有问题直接发给我。
 _ACKNOWLEDGEMENT = (
-    rf"(?:(?:好的|好滴|好嘞|好|嗯+|哦+|收到|明白|知道|了解|懂|ok|okay|okk|行|再见|拜拜|晚安|bye|byebye|goodbye|goodnight)"
-    rf"{_PARTICLES})"
+    rf"(?:(?:好的|好滴|好嘞|好|嗯+|哦+|收到|明白|知道|了解|懂|ok|okay|okk|行"
+    rf"|再见|拜拜|晚安|bye|byebye|goodbye|goodnight){_PARTICLES})"
 )
 _THANKS = re.compile(  # after an acknowledgement or not: 好的谢谢, 收到 谢谢
     rf"^{_ACKNOWLEDGEMENT}*"
-    rf"(?:(?:非常|太|十分|真|真是)?(?:谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|辛苦|thanks|thankyou|thx|thanksalot|thankyouverymuch|manythanks){_PARTICLES})+$"
+    rf"(?:(?:非常|太|十分|真|真是)?(?:谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|辛苦"
+    rf"|thanks|thankyou|thx|thanksalot|thankyouverymuch|manythanks){_PARTICLES})+$"
 )
 _ACKNOWLEDGED = re.compile(rf"^{_ACKNOWLEDGEMENT}+$")
 # A message of these alone (skin tones and variation selectors aside) is a thumbs-up, not a question.

@@ -4,7 +4,10 @@ test."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import shutil
+import sys
+from types import ModuleType
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SHARED_EVAL = ROOT.parent / "shared" / "eval" / "dev_questions.json"
 DEV_QUESTIONS = SHARED_EVAL if SHARED_EVAL.exists() else ROOT / "tests" / "data" / "dev_questions.json"
+
+
+def benchmark_script(name: str) -> ModuleType:
+    """benchmarks/<name>.py loaded as a module, importing its neighbours as `python benchmarks/<name>.py` does."""
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
 
 
 @pytest.fixture(scope="session")

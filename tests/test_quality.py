@@ -6,7 +6,6 @@ test half before any tuning; these tests run the test half. benchmarks/quality.p
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from rectbot.retrieval.evaluation import EvalReport, Question, evaluate, load_qu
 from rectbot.retrieval.search import Searcher
 from rectbot.retrieval.tokenizer import Tokenizer
 from benchmarks.naive import NaiveSearcher
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, benchmark_script
 
 QUESTIONS = ROOT / "tests" / "data" / "questions"
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"
@@ -37,13 +36,9 @@ def test_the_question_set_is_frozen_and_split() -> None:
     assert {q.half for q in questions} == {"tune", "test"}
 
 
-def test_every_half_is_counted_once_in_the_headline_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_half_is_counted_once_in_the_headline_figures() -> None:
     # A new question set whose halves were left out of both groups would silently drop out of the README's figures.
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("quality_benchmark", ROOT / "benchmarks" / "quality.py")
-    assert spec is not None and spec.loader is not None
-    quality = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quality)
+    quality = benchmark_script("quality")
     every = [q for path in QUESTIONS.glob("*.json") for q in load_questions(path)]
     tuning, held_out_halves = set(quality.TUNING_HALVES), set(quality.HELD_OUT_HALVES)
     assert not tuning & held_out_halves

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
@@ -20,6 +19,7 @@ from rectbot.retrieval.text import normalize, normalize_for_phrase_match
 from rectbot.retrieval.tokenizer import Tokenizer
 from rectbot.retrieval.thesaurus import data_lines
 from rectbot.retrieval.topic import TOPIC_MODEL, TopicModel, bundled_topic_model
+from tests.conftest import benchmark_script
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC_DATA = ROOT / "tests" / "data" / "topic"
@@ -207,18 +207,9 @@ async def test_possibly_related_answers_need_the_lower_threshold(corpus) -> None
     assert hidden.confidence is Confidence.OFF_TOPIC and hidden.shown == ()
 
 
-def _training_script():
-    """benchmarks/topic.py, loaded as a module."""
-    spec = importlib.util.spec_from_file_location("topic_training", ROOT / "benchmarks" / "topic.py")
-    assert spec is not None and spec.loader is not None
-    training = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(training)
-    return training
-
-
 def test_the_shipped_model_is_what_its_data_trains(tokenizer: Tokenizer) -> None:
     # Editing tests/data/topic/ or the tuning halves it learns from without running benchmarks/topic.py fails here.
-    training = _training_script()
+    training = benchmark_script("topic")
     trained = training.train(tokenizer)
     shipped = bundled_topic_model()
     assert trained.weights.keys() >= shipped.weights.keys()
@@ -274,7 +265,7 @@ def test_no_held_out_question_is_also_a_training_question() -> None:
     # A held-out line repeated in training (or in the tuning half, which trains the model too) would make the
     # held-out figures in the README say more than they measure.
     questions = ROOT / "tests" / "data" / "questions"
-    training = _training_script()
+    training = benchmark_script("topic")
     trained = {normalize_for_phrase_match(text) for text in training.training_set()[0]}
     held = [line for path in TOPIC_DATA.glob("eval_*.txt") for line in data_lines(path)]
     held += [q.q for path in questions.glob("*.json") for q in load_questions(path)
@@ -293,7 +284,7 @@ def test_no_held_out_question_is_nearly_a_training_line() -> None:
     training = [
         normalize_for_phrase_match(line) for path in TOPIC_DATA.glob("train_*.txt") for line in data_lines(path)
     ]
-    script = _training_script()
+    script = benchmark_script("topic")
     held = [line for path in TOPIC_DATA.glob("eval_*.txt") for line in data_lines(path)]
     held += [q.q for path in questions.glob("*.json") for q in load_questions(path) if q.half not in script.TOPIC_HALVES]
     assert len(held) >= 1800
